@@ -1,0 +1,335 @@
+//! What a connection needs to know before it dials: endpoint, headers, TLS trust, limits.
+
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+
+use rustls::pki_types::ServerName;
+use tungstenite::http;
+
+use super::WireError;
+
+/// Where to connect: parsed from a `ws://` or `wss://` URL.
+///
+/// ```
+/// use wsnova_core::wire::Endpoint;
+/// let ep = Endpoint::parse("wss://test.deribit.com/ws/api/v2")?;
+/// assert_eq!((ep.host(), ep.port(), ep.is_secure()), ("test.deribit.com", 443, true));
+/// assert_eq!(ep.path_and_query(), "/ws/api/v2");
+/// # Ok::<(), wsnova_core::wire::WireError>(())
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    secure: bool,
+    host: String,
+    port: u16,
+    path_and_query: String,
+    host_header: String,
+}
+
+impl Endpoint {
+    /// Parses a `ws://` or `wss://` URL; the port defaults to 80 or 443.
+    pub fn parse(url: &str) -> Result<Self, WireError> {
+        let uri: http::Uri = url
+            .parse()
+            .map_err(|_| WireError::InvalidUrl("not a URL"))?;
+        let secure = match uri.scheme_str() {
+            Some("ws") => false,
+            Some("wss") => true,
+            _ => return Err(WireError::InvalidUrl("the scheme must be ws or wss")),
+        };
+        let authority = uri.authority().ok_or(WireError::InvalidUrl("no host"))?;
+        let bracketed = authority.host();
+        if bracketed.is_empty() {
+            return Err(WireError::InvalidUrl("no host"));
+        }
+        let host = bracketed.trim_start_matches('[').trim_end_matches(']');
+        let default_port = if secure { 443 } else { 80 };
+        let port = uri.port_u16().unwrap_or(default_port);
+        // RFC 6455 §4.1: the Host header carries the port unless it is the default one.
+        let host_header = if port == default_port {
+            bracketed.to_owned()
+        } else {
+            format!("{bracketed}:{port}")
+        };
+        let path_and_query = uri
+            .path_and_query()
+            .map(|pq| pq.as_str())
+            .filter(|pq| !pq.is_empty())
+            .unwrap_or("/")
+            .to_owned();
+        Ok(Endpoint {
+            secure,
+            host: host.to_owned(),
+            port,
+            path_and_query,
+            host_header,
+        })
+    }
+
+    /// `true` for `wss://`.
+    pub fn is_secure(&self) -> bool {
+        self.secure
+    }
+
+    /// The host name or IP address, without brackets: what the driver resolves and dials.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The TCP port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The request target of the upgrade request, e.g. `/ws/api/v2?x=1`.
+    pub fn path_and_query(&self) -> &str {
+        &self.path_and_query
+    }
+
+    /// The value of the `Host` header.
+    pub(crate) fn host_header(&self) -> &str {
+        &self.host_header
+    }
+}
+
+/// Prints the URL without its query, which may carry secrets (listen keys, tokens).
+impl fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let scheme = if self.secure { "wss" } else { "ws" };
+        let path = self.path_and_query.split('?').next().unwrap_or("/");
+        let query = if path.len() < self.path_and_query.len() {
+            "?…"
+        } else {
+            ""
+        };
+        write!(f, "{scheme}://{}{path}{query}", self.host_header)
+    }
+}
+
+/// Size limits for inbound data. Exceeding one fails the connection with close code 1009.
+///
+/// The defaults suit exchange feeds, whose largest messages are order book
+/// snapshots of a few MiB.
+///
+/// ```
+/// use wsnova_core::wire::Limits;
+/// let limits = Limits { max_message_size: 64 << 20, ..Limits::default() };
+/// assert_eq!(limits.max_frame_size, 16 << 20);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest single frame accepted (payload bytes). Default 16 MiB.
+    pub max_frame_size: usize,
+    /// Largest message accepted, summed over its fragments. Default 16 MiB.
+    pub max_message_size: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_frame_size: 16 << 20,
+            max_message_size: 16 << 20,
+        }
+    }
+}
+
+/// Everything the wire needs to open one WebSocket: build it once, share it
+/// between connections through an `Arc`.
+///
+/// ```
+/// use wsnova_core::wire::WireConfig;
+/// let config = WireConfig::new("wss://example.com/feed?token=s3cret")?
+///     .header("Authorization", "Bearer s3cret")?
+///     .subprotocol("json");
+/// // Secrets stay out of Debug output.
+/// let shown = format!("{config:?}");
+/// assert!(!shown.contains("s3cret"));
+/// # Ok::<(), wsnova_core::wire::WireError>(())
+/// ```
+#[derive(Clone)]
+pub struct WireConfig {
+    pub(crate) endpoint: Endpoint,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) subprotocols: Vec<String>,
+    pub(crate) tls: Option<Arc<rustls::ClientConfig>>,
+    pub(crate) limits: Limits,
+}
+
+impl WireConfig {
+    /// A configuration for `url`; `wss://` URLs trust the webpki (Mozilla) roots.
+    pub fn new(url: &str) -> Result<Self, WireError> {
+        let endpoint = Endpoint::parse(url)?;
+        // Reject a host that cannot be a TLS server name now, not at dial time.
+        if endpoint.secure {
+            ServerName::try_from(endpoint.host.as_str())
+                .map_err(|_| WireError::InvalidUrl("the host is not a valid TLS server name"))?;
+        }
+        let tls = endpoint.secure.then(default_tls_config);
+        Ok(WireConfig {
+            endpoint,
+            headers: Vec::new(),
+            subprotocols: Vec::new(),
+            tls,
+            limits: Limits::default(),
+        })
+    }
+
+    /// Adds a header to the upgrade request (e.g. an API key).
+    ///
+    /// Names must be HTTP tokens, values must not contain CR, LF or NUL, and
+    /// the headers the handshake sets itself cannot be overridden.
+    pub fn header(mut self, name: &str, value: &str) -> Result<Self, WireError> {
+        const RESERVED: [&str; 6] = [
+            "host",
+            "upgrade",
+            "connection",
+            "sec-websocket-key",
+            "sec-websocket-version",
+            "sec-websocket-protocol",
+        ];
+        let refuse = |reason| WireError::InvalidHeader {
+            name: name.to_owned(),
+            reason,
+        };
+        if name.is_empty() || !name.bytes().all(is_token_byte) {
+            return Err(refuse("the name is not an HTTP token"));
+        }
+        if RESERVED.iter().any(|r| r.eq_ignore_ascii_case(name)) {
+            return Err(refuse("the handshake sets this header itself"));
+        }
+        if value.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
+            return Err(refuse("the value contains CR, LF or NUL"));
+        }
+        self.headers.push((name.to_owned(), value.to_owned()));
+        Ok(self)
+    }
+
+    /// Offers a subprotocol (`Sec-WebSocket-Protocol`); call once per protocol, in preference order.
+    pub fn subprotocol(mut self, protocol: &str) -> Self {
+        self.subprotocols.push(protocol.to_owned());
+        self
+    }
+
+    /// Trusts exactly these roots for `wss://` (e.g. a test CA) instead of the webpki roots.
+    pub fn root_certificates(mut self, roots: rustls::RootCertStore) -> Self {
+        if self.endpoint.secure {
+            self.tls = Some(tls_config_with_roots(roots));
+        }
+        self
+    }
+
+    /// Uses a complete rustls configuration for `wss://` (client certificates, ALPN, ...).
+    pub fn tls_config(mut self, config: Arc<rustls::ClientConfig>) -> Self {
+        if self.endpoint.secure {
+            self.tls = Some(config);
+        }
+        self
+    }
+
+    /// Sets the inbound size limits.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The endpoint this configuration dials.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+}
+
+/// Header values are redacted: they often carry API keys.
+impl fmt::Debug for WireConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let headers: Vec<_> = self
+            .headers
+            .iter()
+            .map(|(name, _)| format!("{name}: <redacted>"))
+            .collect();
+        f.debug_struct("WireConfig")
+            .field("endpoint", &self.endpoint)
+            .field("headers", &headers)
+            .field("subprotocols", &self.subprotocols)
+            .field("custom_tls", &self.tls.is_some())
+            .field("limits", &self.limits)
+            .finish()
+    }
+}
+
+/// RFC 7230 §3.2.6 token characters.
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+fn tls_config_with_roots(roots: rustls::RootCertStore) -> Arc<rustls::ClientConfig> {
+    // The ring provider is passed explicitly: no process-wide default is needed,
+    // and aws-lc (which needs cmake to build) stays out of the tree.
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("the ring provider supports TLS 1.2 and 1.3")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Arc::new(config)
+}
+
+/// The webpki roots, parsed once per process.
+fn default_tls_config() -> Arc<rustls::ClientConfig> {
+    static DEFAULT: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
+    DEFAULT
+        .get_or_init(|| {
+            let roots = rustls::RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            };
+            tls_config_with_roots(roots)
+        })
+        .clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_ports_paths_and_ipv6_hosts() {
+        let ep = Endpoint::parse("ws://[::1]:9001/runCase?case=3&agent=x").unwrap();
+        assert_eq!(ep.host(), "::1");
+        assert_eq!(ep.port(), 9001);
+        assert_eq!(ep.host_header(), "[::1]:9001");
+        assert_eq!(ep.path_and_query(), "/runCase?case=3&agent=x");
+        let ep = Endpoint::parse("ws://example.com").unwrap();
+        assert_eq!((ep.port(), ep.path_and_query()), (80, "/"));
+        assert_eq!(ep.host_header(), "example.com");
+    }
+
+    #[test]
+    fn rejects_other_schemes_and_missing_hosts() {
+        assert!(matches!(
+            Endpoint::parse("http://example.com/"),
+            Err(WireError::InvalidUrl(_))
+        ));
+        assert!(Endpoint::parse("not a url").is_err());
+        assert!(Endpoint::parse("ws:///path").is_err());
+    }
+
+    #[test]
+    fn debug_hides_the_query() {
+        let ep = Endpoint::parse("wss://x.io/ws?listenKey=abc").unwrap();
+        assert_eq!(format!("{ep:?}"), "wss://x.io/ws?…");
+    }
+
+    #[test]
+    fn refuses_unsafe_or_reserved_headers() {
+        let config = WireConfig::new("ws://localhost/").unwrap();
+        assert!(config.clone().header("X-Key", "a\r\nEvil: 1").is_err());
+        assert!(config.clone().header("Bad Name", "v").is_err());
+        assert!(config.clone().header("Sec-WebSocket-Key", "v").is_err());
+        assert!(config.header("X-Key", "fine").is_ok());
+    }
+
+    #[test]
+    fn plain_urls_carry_no_tls_config() {
+        assert!(WireConfig::new("ws://localhost/").unwrap().tls.is_none());
+        assert!(WireConfig::new("wss://localhost/").unwrap().tls.is_some());
+    }
+}

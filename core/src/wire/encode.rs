@@ -1,0 +1,84 @@
+//! Outbound frames: header (via tungstenite), payload copied once and masked in place.
+
+use tungstenite::protocol::frame::FrameHeader;
+use tungstenite::protocol::frame::coding::OpCode;
+
+/// Appends one final, masked client frame to `out` (RFC 6455 §5.2, §5.3).
+pub(crate) fn encode_frame(out: &mut Vec<u8>, opcode: OpCode, payload: &[u8], mask: [u8; 4]) {
+    let header = FrameHeader {
+        is_final: true,
+        rsv1: false,
+        rsv2: false,
+        rsv3: false,
+        opcode,
+        mask: Some(mask),
+    };
+    out.reserve(header.len(payload.len() as u64) + payload.len());
+    header
+        .format(payload.len() as u64, out)
+        .expect("writing to a Vec cannot fail");
+    let start = out.len();
+    out.extend_from_slice(payload);
+    apply_mask(&mut out[start..], mask);
+}
+
+/// XORs `buf` with the 4-byte `mask` (RFC 6455 §5.3), eight bytes at a time.
+pub(crate) fn apply_mask(buf: &mut [u8], mask: [u8; 4]) {
+    let [a, b, c, d] = mask;
+    let word = u64::from_ne_bytes([a, b, c, d, a, b, c, d]);
+    let mut chunks = buf.chunks_exact_mut(8);
+    for chunk in &mut chunks {
+        let bytes: [u8; 8] = (&*chunk).try_into().expect("chunk of eight");
+        chunk.copy_from_slice(&(u64::from_ne_bytes(bytes) ^ word).to_ne_bytes());
+    }
+    // The remainder starts at a multiple of eight, so the mask phase is 0 again.
+    for (i, byte) in chunks.into_remainder().iter_mut().enumerate() {
+        *byte ^= mask[i & 3];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tungstenite::protocol::frame::coding::Data;
+
+    #[test]
+    fn mask_matches_the_bytewise_definition() {
+        let mask = [0x12, 0x34, 0x56, 0x78];
+        for len in 0..40 {
+            let data: Vec<u8> = (0..len as u8).collect();
+            let mut fast = data.clone();
+            apply_mask(&mut fast, mask);
+            let slow: Vec<u8> = data
+                .iter()
+                .enumerate()
+                .map(|(i, b)| b ^ mask[i % 4])
+                .collect();
+            assert_eq!(fast, slow, "len {len}");
+        }
+    }
+
+    #[test]
+    fn frame_layout_follows_rfc_6455_section_5_2() {
+        let mut out = Vec::new();
+        encode_frame(
+            &mut out,
+            OpCode::Data(Data::Text),
+            b"Hello",
+            [0x37, 0xfa, 0x21, 0x3d],
+        );
+        // The masked "Hello" example of RFC 6455 §5.7.
+        assert_eq!(
+            out,
+            [
+                0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58
+            ]
+        );
+        out.clear();
+        encode_frame(&mut out, OpCode::Data(Data::Binary), &[0; 256], [0; 4]);
+        assert_eq!(&out[..4], [0x82, 0xfe, 0x01, 0x00]); // 16-bit length
+        out.clear();
+        encode_frame(&mut out, OpCode::Data(Data::Binary), &[0; 65536], [0; 4]);
+        assert_eq!(&out[..10], [0x82, 0xff, 0, 0, 0, 0, 0, 1, 0, 0]); // 64-bit length
+    }
+}

@@ -1,0 +1,382 @@
+//! The byte path of one WebSocket connection, without I/O: TLS, the upgrade
+//! handshake and RFC 6455 framing.
+//!
+//! A [`Wire`] takes the bytes a socket produced ([`Wire::handle_bytes`]) and
+//! yields [`WireEvent`]s ([`Wire::poll_event`]); messages to send are framed
+//! into one outgoing buffer that the driver writes with partial-write support
+//! ([`Wire::pending_transmit`] + [`Wire::advance_transmit`]). It knows nothing
+//! of sessions, time or sockets.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use rand::SeedableRng;
+//! use wsnova_core::wire::{Wire, WireConfig, WireEvent};
+//!
+//! let config = Arc::new(WireConfig::new("ws://127.0.0.1:9001/")?);
+//! let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+//! let mut wire = Wire::new(config, &mut rng)?;
+//! // The upgrade request waits to be written to the socket.
+//! assert!(wire.pending_transmit().starts_with(b"GET / HTTP/1.1\r\n"));
+//! let n = wire.pending_transmit().len();
+//! wire.advance_transmit(n);
+//! // ... then the driver feeds what the socket reads:
+//! wire.handle_bytes(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 2\r\n\r\nno");
+//! let err = wire.poll_event().unwrap_err();
+//! assert!(err.to_string().contains("403"));
+//! # Ok::<(), wsnova_core::wire::WireError>(())
+//! ```
+
+mod config;
+mod encode;
+mod error;
+mod frames;
+mod handshake;
+mod message;
+mod outbuf;
+mod tls;
+
+use std::sync::Arc;
+
+use bytes::{Buf, Bytes, BytesMut};
+use rand::{Rng, SeedableRng, rngs::StdRng};
+use tungstenite::protocol::frame::coding::{Control, Data, OpCode};
+
+pub use config::{Endpoint, Limits, WireConfig};
+pub use error::{ErrorKind, WireError};
+pub use message::{CloseCode, CloseFrame, Message, Utf8Bytes};
+
+use frames::{Decoder, Frame};
+use handshake::{Handshake, Progress};
+use message::is_valid_wire_close_code;
+use outbuf::OutBuf;
+use tls::TlsLayer;
+
+/// What the wire reports to the layer above.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WireEvent {
+    /// The upgrade succeeded; messages may be sent from now on.
+    Open {
+        /// The subprotocol the server chose, if any.
+        subprotocol: Option<String>,
+    },
+    /// A complete data message.
+    Message(Message),
+    /// The server pinged; the pong is already queued (RFC 6455 §5.5.2).
+    Ping(Bytes),
+    /// The server answered a ping (or sent an unsolicited pong, §5.5.3).
+    Pong(Bytes),
+    /// The close handshake is complete: both sides sent a close frame. The
+    /// client now waits for the server to end the TCP connection (§7.1.1).
+    Closed {
+        /// The code and reason the server sent (1005 when it sent none).
+        frame: CloseFrame,
+        /// `true` when the server started the close, `false` when we did.
+        by_peer: bool,
+    },
+}
+
+/// Where the connection is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WireState {
+    /// The upgrade request is sent or about to be; waiting for the `101`.
+    Handshaking,
+    /// Messages flow both ways.
+    Open,
+    /// We sent a close frame and wait for the server's.
+    Closing,
+    /// The close handshake completed.
+    Closed,
+    /// An error ended the connection.
+    Failed,
+}
+
+#[derive(Debug)]
+enum State {
+    Handshaking(Handshake),
+    Open,
+    Closing,
+    Closed,
+    Failed,
+}
+
+/// One WebSocket connection's byte path. See the [module docs](self).
+///
+/// Methods come in four groups: getters ([`state`](Self::state),
+/// [`buffered_bytes`](Self::buffered_bytes)); input
+/// ([`handle_bytes`](Self::handle_bytes), [`handle_eof`](Self::handle_eof));
+/// commands ([`send_text`](Self::send_text), [`send_binary`](Self::send_binary),
+/// [`ping`](Self::ping), [`close`](Self::close)); and output
+/// ([`poll_event`](Self::poll_event), [`pending_transmit`](Self::pending_transmit)).
+/// After any input or command, drain `poll_event` until it returns `Ok(None)`
+/// and write `pending_transmit`.
+#[derive(Debug)]
+pub struct Wire {
+    config: Arc<WireConfig>,
+    state: State,
+    tls: Option<TlsLayer>,
+    /// Plaintext received and not yet decoded.
+    inbound: BytesMut,
+    decoder: Decoder,
+    out: OutBuf,
+    /// Source of frame masks, seeded from the caller's RNG.
+    rng: StdRng,
+    eof: bool,
+    /// An error found while taking input, reported by the next `poll_event`.
+    input_error: Option<WireError>,
+}
+
+impl Wire {
+    /// Starts a connection: queues the TLS client hello (for `wss://`) and the
+    /// upgrade request. The `Sec-WebSocket-Key` and all frame masks come from
+    /// `rng`, so the same seed gives the same bytes.
+    pub fn new(config: Arc<WireConfig>, rng: &mut impl Rng) -> Result<Self, WireError> {
+        let mut tls = match &config.tls {
+            Some(tls_config) => Some(TlsLayer::new(tls_config.clone(), config.endpoint.host())?),
+            None => None,
+        };
+        let mut out = OutBuf::default();
+        let sink = match tls.as_mut() {
+            Some(tls) => tls.staged(),
+            None => out.vec(),
+        };
+        let handshake = Handshake::start(&config, rng, sink);
+        Ok(Wire {
+            state: State::Handshaking(handshake),
+            tls,
+            inbound: BytesMut::new(),
+            decoder: Decoder::default(),
+            out,
+            rng: StdRng::from_rng(rng),
+            eof: false,
+            input_error: None,
+            config,
+        })
+    }
+
+    /// Where the connection is in its life.
+    pub fn state(&self) -> WireState {
+        match self.state {
+            State::Handshaking(_) => WireState::Handshaking,
+            State::Open => WireState::Open,
+            State::Closing => WireState::Closing,
+            State::Closed => WireState::Closed,
+            State::Failed => WireState::Failed,
+        }
+    }
+
+    /// Capacity of the buffers this connection holds (rustls' internal buffers
+    /// excluded). A plain connection at rest after [`shrink_buffers`](Self::shrink_buffers)
+    /// holds none.
+    pub fn buffered_bytes(&self) -> usize {
+        self.inbound.capacity()
+            + self.out.capacity()
+            + self.decoder.buffered()
+            + self.tls.as_ref().map_or(0, TlsLayer::buffered)
+    }
+
+    /// Feeds bytes read from the socket. Errors surface from the next
+    /// [`poll_event`](Self::poll_event). Bytes after a close or failure are dropped.
+    pub fn handle_bytes(&mut self, data: &[u8]) {
+        if self.is_finished() || self.input_error.is_some() {
+            return;
+        }
+        let Some(tls) = self.tls.as_mut() else {
+            self.inbound.extend_from_slice(data);
+            return;
+        };
+        match tls.receive(data, &mut self.inbound, self.out.vec()) {
+            Ok(closed) => self.eof |= closed,
+            Err(err) => self.input_error = Some(err),
+        }
+    }
+
+    /// Records that the socket reached end of file.
+    pub fn handle_eof(&mut self) {
+        self.eof = true;
+    }
+
+    /// Sends a text message.
+    pub fn send_text(&mut self, text: &str) -> Result<(), WireError> {
+        self.send_data(OpCode::Data(Data::Text), text.as_bytes())
+    }
+
+    /// Sends a binary message.
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), WireError> {
+        self.send_data(OpCode::Data(Data::Binary), data)
+    }
+
+    /// Sends a ping; its payload (≤ 125 bytes) comes back in [`WireEvent::Pong`].
+    pub fn ping(&mut self, payload: &[u8]) -> Result<(), WireError> {
+        if payload.len() > 125 {
+            return Err(WireError::ControlPayloadTooLong(payload.len()));
+        }
+        self.send_data(OpCode::Control(Control::Ping), payload)
+    }
+
+    /// Starts the close handshake (RFC 6455 §7.1.2). Code 1005 sends a close
+    /// frame without a code; otherwise the code must be one an endpoint may
+    /// send, and the reason at most 123 bytes.
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), WireError> {
+        if !matches!(self.state, State::Open) {
+            return Err(WireError::NotOpen(self.state_name()));
+        }
+        let code = u16::from(code);
+        if code != 1005 && !is_valid_wire_close_code(code) {
+            return Err(WireError::InvalidCloseCode(code));
+        }
+        if reason.len() > 123 || (code == 1005 && !reason.is_empty()) {
+            return Err(WireError::ControlPayloadTooLong(reason.len() + 2));
+        }
+        self.queue_close(code, reason);
+        self.state = State::Closing;
+        Ok(())
+    }
+
+    /// The next event, `Ok(None)` when the input is used up. An `Err` ends the
+    /// connection: for peer misbehaviour after the upgrade a close frame with
+    /// [`WireError::close_code`] is already queued; write it, then close the socket.
+    pub fn poll_event(&mut self) -> Result<Option<WireEvent>, WireError> {
+        if let Some(err) = self.input_error.take() {
+            return Err(self.fail(err));
+        }
+        let result = match &mut self.state {
+            State::Failed | State::Closed => return Ok(None),
+            State::Handshaking(handshake) => {
+                match handshake.parse(&self.config, &self.inbound, self.eof) {
+                    Ok(Progress::Partial) => return Ok(None),
+                    Ok(Progress::Upgraded {
+                        head_len,
+                        subprotocol,
+                    }) => {
+                        // Frames that came in the same read as the 101 stay in `inbound`.
+                        self.inbound.advance(head_len);
+                        self.state = State::Open;
+                        return Ok(Some(WireEvent::Open { subprotocol }));
+                    }
+                    Err(err) => Err(err),
+                }
+            }
+            State::Open | State::Closing => {
+                match self.decoder.decode(&mut self.inbound, &self.config.limits) {
+                    Ok(Some(frame)) => return Ok(self.on_frame(frame)),
+                    Ok(None) if self.eof => Err(WireError::AbnormalClosure),
+                    Ok(None) => return Ok(None),
+                    Err(err) => Err(err),
+                }
+            }
+        };
+        result.map_err(|err| self.fail(err))
+    }
+
+    /// Bytes to write to the socket (many frames, one write). Seals staged
+    /// plaintext into TLS records first, hence `&mut`.
+    pub fn pending_transmit(&mut self) -> &[u8] {
+        if let Some(tls) = self.tls.as_mut() {
+            tls.seal(self.out.vec());
+        }
+        self.out.pending()
+    }
+
+    /// Records that the socket accepted `n` bytes of [`pending_transmit`](Self::pending_transmit).
+    pub fn advance_transmit(&mut self, n: usize) {
+        self.out.advance(n);
+    }
+
+    /// Releases buffer capacity that is not in use (call when the connection is idle).
+    pub fn shrink_buffers(&mut self) {
+        if self.inbound.is_empty() {
+            self.inbound = BytesMut::new();
+        }
+        self.out.shrink();
+        if let Some(tls) = self.tls.as_mut() {
+            tls.shrink();
+        }
+    }
+
+    fn on_frame(&mut self, frame: Frame) -> Option<WireEvent> {
+        match frame {
+            Frame::Message(message) => Some(WireEvent::Message(message)),
+            Frame::Ping(payload) => {
+                // §5.5.2: answer with the same payload; not after our close (§5.5.1).
+                if matches!(self.state, State::Open) {
+                    self.write_frame(OpCode::Control(Control::Pong), &payload);
+                }
+                Some(WireEvent::Ping(payload))
+            }
+            Frame::Pong(payload) => Some(WireEvent::Pong(payload)),
+            Frame::Close(frame) => {
+                let by_peer = matches!(self.state, State::Open);
+                if by_peer {
+                    // §5.5.1: echo the status code back to complete the handshake.
+                    let code = frame.as_ref().map_or(1005, |f| u16::from(f.code));
+                    self.queue_close(code, "");
+                }
+                self.state = State::Closed;
+                self.inbound = BytesMut::new();
+                let frame = frame.unwrap_or(CloseFrame {
+                    code: CloseCode::Status,
+                    reason: Utf8Bytes::from_static(""),
+                });
+                Some(WireEvent::Closed { frame, by_peer })
+            }
+        }
+    }
+
+    fn send_data(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), WireError> {
+        if !matches!(self.state, State::Open) {
+            return Err(WireError::NotOpen(self.state_name()));
+        }
+        self.write_frame(opcode, payload);
+        Ok(())
+    }
+
+    fn queue_close(&mut self, code: u16, reason: &str) {
+        let mut payload = [0u8; 125];
+        let len = if code == 1005 {
+            0
+        } else {
+            payload[..2].copy_from_slice(&code.to_be_bytes());
+            payload[2..2 + reason.len()].copy_from_slice(reason.as_bytes());
+            2 + reason.len()
+        };
+        self.write_frame(OpCode::Control(Control::Close), &payload[..len]);
+    }
+
+    fn write_frame(&mut self, opcode: OpCode, payload: &[u8]) {
+        let mask = self.rng.next_u32().to_ne_bytes();
+        let sink = match self.tls.as_mut() {
+            Some(tls) => tls.staged(),
+            None => self.out.vec(),
+        };
+        encode::encode_frame(sink, opcode, payload, mask);
+    }
+
+    /// Fails the connection (RFC 6455 §7.1.7): sends the error's close code if
+    /// the connection is open, then refuses all further input.
+    fn fail(&mut self, err: WireError) -> WireError {
+        if let (State::Open, Some(code)) = (&self.state, err.close_code()) {
+            self.queue_close(code.into(), "");
+        }
+        self.state = State::Failed;
+        self.inbound = BytesMut::new();
+        err
+    }
+
+    fn is_finished(&self) -> bool {
+        matches!(self.state, State::Closed | State::Failed)
+    }
+
+    fn state_name(&self) -> &'static str {
+        match self.state {
+            State::Handshaking(_) => "still handshaking",
+            State::Open => "open",
+            State::Closing => "closing",
+            State::Closed => "closed",
+            State::Failed => "failed",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
