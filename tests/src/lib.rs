@@ -1,0 +1,28 @@
+//! The wsnova test kit.
+//!
+//! Reusable helpers for wsnova's unit and integration tests. Everything here
+//! is built on implementations that are independent of wsnova itself
+//! (tungstenite, tokio-tungstenite, rustls, rcgen), so a test that passes
+//! against these peers says something about interoperability, not just about
+//! agreement with ourselves.
+//!
+//! * [`certs`] — a throw-away PKI: a self-signed CA and a server certificate
+//!   it signed, ready-made rustls configs.
+//! * [`echo_server`] — a real WebSocket echo server (plain or TLS) on an
+//!   ephemeral localhost port, on its own thread.
+//! * [`mem_peer`] — a sans-IO, in-memory WebSocket *server* peer for
+//!   deterministic tests, plus hand-made frame and handshake builders.
+//! * [`blocking`] — a [`Wire`](wsnova_core::wire::Wire) over a blocking
+//!   `std::net::TcpStream`, for smoke tests and the first example.
+//! * [`wire_pair`] — wsnova's [`Wire`](wsnova_core::wire::Wire) wired in
+//!   memory to the [`MemPeer`], optionally through a rustls server.
+
+pub mod blocking;
+pub mod certs;
+pub mod echo_server;
+pub mod mem_peer;
+pub mod wire_pair;
+
+pub use certs::TestPki;
+pub use echo_server::EchoServer;
+pub use mem_peer::{MemDuplex, MemPeer};
