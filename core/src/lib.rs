@@ -6,9 +6,14 @@
 //!
 //! - [`wire`]: the byte path of one connection — TLS (rustls as a byte
 //!   transform), the HTTP upgrade (RFC 6455 §4) and framing (RFC 6455 §5).
+//! - [`session`]: one logical connection across reconnects — lifecycle,
+//!   backoff, heartbeats, auth, subscriptions, requests, rate limits — as a
+//!   statig state machine over the wire. Start at [`Session`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod session;
 pub mod wire;
 
+pub use session::{Adapter, Event, Input, Output, Session, SessionConfig, SessionState};
 pub use wire::{Message, Wire, WireConfig, WireError, WireEvent};

@@ -9,7 +9,7 @@ use tungstenite::protocol::frame::coding::CloseCode;
 /// exceeded. When the peer misbehaves after the upgrade, the wire has already
 /// queued a close frame with [`WireError::close_code`] (RFC 6455 §7.1.7, "Fail
 /// the WebSocket Connection"); the caller flushes it and closes the transport.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum WireError {
     /// The URL is not a usable `ws://` or `wss://` URL.

@@ -1,0 +1,317 @@
+//! The `Adapter` trait: how a service encodes requests, subscriptions and
+//! auth, and how its messages are classified. Pure: it builds and reads
+//! messages, it never does I/O.
+
+use std::fmt::Write as _;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::{AuthToken, Credentials, DisconnectReason, Policy, RequestId, RpcError};
+use crate::wire::{WireConfig, WireError};
+
+/// A request the core should send: a method and its JSON params.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingRequest {
+    /// The method name.
+    pub method: String,
+    /// The params as JSON text (e.g. `{"channels":["a"]}`).
+    pub params: String,
+}
+
+impl OutgoingRequest {
+    /// A request from a method and already-serialized params.
+    pub fn new(method: impl Into<String>, params: impl Into<String>) -> Self {
+        OutgoingRequest {
+            method: method.into(),
+            params: params.into(),
+        }
+    }
+}
+
+/// What an inbound text message is, as far as the session cares.
+///
+/// Borrowed from the message text: classifying copies nothing.
+#[derive(Debug)]
+pub enum Inbound<'a> {
+    /// The answer to a request the core sent.
+    Response {
+        /// The request's id.
+        id: RequestId,
+        /// The result, or the server's error.
+        outcome: Result<&'a RawValue, RawRpcError<'a>>,
+    },
+    /// Data for a subscription channel.
+    Notification {
+        /// The channel.
+        channel: &'a str,
+        /// The data.
+        data: &'a RawValue,
+    },
+    /// A platform heartbeat that must be answered at once (e.g. Deribit's `test_request`).
+    HeartbeatRequest {
+        /// The answer to send (bypasses queues and rate limits).
+        reply: OutgoingRequest,
+    },
+    /// Anything else: delivered to the application as `Event::Message`.
+    Other,
+}
+
+/// A JSON-RPC error object as received, borrowed from the message.
+#[derive(Debug, Deserialize)]
+pub struct RawRpcError<'a> {
+    /// The error code.
+    pub code: i64,
+    /// The message.
+    #[serde(default)]
+    pub message: String,
+    /// Extra data.
+    #[serde(borrow, default)]
+    pub data: Option<&'a RawValue>,
+}
+
+/// How a service speaks. Every method has a default: plain JSON-RPC 2.0
+/// requests and responses, no subscriptions, no auth, reconnect on every loss
+/// except certificate errors.
+///
+/// ```
+/// use wsnova_core::session::{Adapter, OutgoingRequest};
+///
+/// /// A service with `sub`/`unsub` methods taking `{"topics": [...]}`.
+/// struct Topics;
+/// impl Adapter for Topics {
+///     fn subscribe_request(&self, channels: &[String], _private: bool) -> Option<OutgoingRequest> {
+///         let params = serde_json::json!({ "topics": channels }).to_string();
+///         Some(OutgoingRequest::new("sub", params))
+///     }
+/// }
+/// ```
+pub trait Adapter: Send + 'static {
+    /// Adjusts the upgrade request (path, headers, subprotocols). Applied once
+    /// when the session is built.
+    fn configure(&self, wire: WireConfig) -> WireConfig {
+        wire
+    }
+
+    /// Appends the encoded request to `out`. Default: a JSON-RPC 2.0 request.
+    fn encode_request(&self, id: RequestId, method: &str, params: &str, out: &mut String) {
+        encode_json_rpc(id, method, params, out);
+    }
+
+    /// Reads an inbound text message. Default: the JSON-RPC 2.0 envelope;
+    /// `method` + `params` notifications become `Notification { channel: method }`.
+    fn classify<'a>(&self, text: &'a str) -> Inbound<'a> {
+        classify_json_rpc(text)
+    }
+
+    /// Whether a channel needs authentication; private channels are replayed first.
+    fn is_private(&self, _channel: &str) -> bool {
+        false
+    }
+
+    /// The request that subscribes to `channels` (all private or all public).
+    /// `None`: the service has no subscriptions.
+    fn subscribe_request(&self, _channels: &[String], _private: bool) -> Option<OutgoingRequest> {
+        None
+    }
+
+    /// The request that ends subscriptions to `channels`.
+    fn unsubscribe_request(&self, _channels: &[String], _private: bool) -> Option<OutgoingRequest> {
+        None
+    }
+
+    /// Which of `requested` a successful (un)subscribe `result` confirms.
+    /// Default: all of them. Channels not returned are reported as failed.
+    fn confirmed_channels(&self, requested: &[String], _result: &str) -> Vec<String> {
+        requested.to_vec()
+    }
+
+    /// The request that authenticates. `None`: the service has no auth.
+    fn auth_request(&self, _credentials: &Credentials) -> Option<OutgoingRequest> {
+        None
+    }
+
+    /// The request that refreshes a token before it expires. `None`: authenticate again instead.
+    fn refresh_request(&self, _token: &AuthToken) -> Option<OutgoingRequest> {
+        None
+    }
+
+    /// Reads a successful auth (or refresh) result.
+    fn read_auth(&self, _result: &str) -> Result<AuthToken, String> {
+        Ok(AuthToken::default())
+    }
+
+    /// Whether an auth error means retrying cannot help (e.g. invalid credentials).
+    fn auth_error_is_fatal(&self, _error: &RpcError) -> bool {
+        true
+    }
+
+    /// Requests to send on every (re)connect, before resubscribing (e.g. heartbeat setup).
+    fn on_connected(&self) -> Vec<OutgoingRequest> {
+        Vec::new()
+    }
+
+    /// The rate-limit cost of a request.
+    fn cost(&self, _method: &str) -> u64 {
+        1
+    }
+
+    /// What to do after a loss. Default: stop on certificate errors (retrying
+    /// cannot fix them), reconnect otherwise.
+    fn disconnect_policy(&self, reason: &DisconnectReason) -> Policy {
+        match reason {
+            DisconnectReason::Wire(WireError::Certificate(_)) => Policy::Stop,
+            _ => Policy::Reconnect,
+        }
+    }
+}
+
+/// The adapter for services without a protocol on top of WebSocket: every
+/// text message is delivered as `Event::Message`.
+///
+/// ```
+/// use wsnova_core::session::{Adapter, Echo, Inbound};
+/// assert!(matches!(Echo.classify(r#"{"id":1,"result":2}"#), Inbound::Other));
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Echo;
+
+impl Adapter for Echo {
+    fn classify<'a>(&self, _text: &'a str) -> Inbound<'a> {
+        Inbound::Other
+    }
+}
+
+/// Appends `{"jsonrpc":"2.0","id":…,"method":…,"params":…}` to `out`.
+///
+/// ```
+/// use wsnova_core::session::{encode_json_rpc, RequestId};
+/// let mut out = String::new();
+/// encode_json_rpc(RequestId(7), "public/test", "{}", &mut out);
+/// assert_eq!(out, r#"{"jsonrpc":"2.0","id":7,"method":"public/test","params":{}}"#);
+/// ```
+pub fn encode_json_rpc(id: RequestId, method: &str, params: &str, out: &mut String) {
+    out.push_str(r#"{"jsonrpc":"2.0","id":"#);
+    let _ = write!(out, "{}", id.0);
+    out.push_str(r#","method":"#);
+    // A method name is a plain string; serde_json escapes it correctly.
+    out.push_str(&serde_json::to_string(method).unwrap_or_else(|_| "\"\"".into()));
+    out.push_str(r#","params":"#);
+    out.push_str(if params.is_empty() { "{}" } else { params });
+    out.push('}');
+}
+
+/// The JSON-RPC 2.0 envelope, with everything inside left unparsed.
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(default)]
+    id: Option<u64>,
+    #[serde(borrow, default)]
+    result: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    error: Option<RawRpcError<'a>>,
+    #[serde(borrow, default)]
+    method: Option<&'a str>,
+    #[serde(borrow, default)]
+    params: Option<&'a RawValue>,
+}
+
+/// Classifies a JSON-RPC 2.0 message: responses by `id`, notifications by `method`.
+///
+/// ```
+/// use wsnova_core::session::{classify_json_rpc, Inbound, RequestId};
+/// match classify_json_rpc(r#"{"jsonrpc":"2.0","id":3,"result":[1,2]}"#) {
+///     Inbound::Response { id, outcome: Ok(result) } => {
+///         assert_eq!(id, RequestId(3));
+///         assert_eq!(result.get(), "[1,2]");
+///     }
+///     other => panic!("{other:?}"),
+/// }
+/// ```
+pub fn classify_json_rpc(text: &str) -> Inbound<'_> {
+    // serde would read a struct from an array too; only objects are envelopes.
+    if !text.trim_start().starts_with('{') {
+        return Inbound::Other;
+    }
+    let Ok(envelope) = serde_json::from_str::<Envelope<'_>>(text) else {
+        return Inbound::Other;
+    };
+    match envelope {
+        Envelope {
+            id: Some(id),
+            error: Some(error),
+            ..
+        } => Inbound::Response {
+            id: RequestId(id),
+            outcome: Err(error),
+        },
+        Envelope {
+            id: Some(id),
+            result: Some(result),
+            ..
+        } => Inbound::Response {
+            id: RequestId(id),
+            outcome: Ok(result),
+        },
+        Envelope {
+            id: None,
+            method: Some(method),
+            params: Some(params),
+            ..
+        } => Inbound::Notification {
+            channel: method,
+            data: params,
+        },
+        _ => Inbound::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_errors_notifications_and_garbage() {
+        let err =
+            r#"{"jsonrpc":"2.0","id":9,"error":{"code":10028,"message":"too_many_requests"}}"#;
+        match classify_json_rpc(err) {
+            Inbound::Response {
+                id,
+                outcome: Err(e),
+            } => {
+                assert_eq!(
+                    (id, e.code, e.message.as_str()),
+                    (RequestId(9), 10028, "too_many_requests")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        match classify_json_rpc(r#"{"method":"tick","params":{"p":1}}"#) {
+            Inbound::Notification { channel, data } => {
+                assert_eq!((channel, data.get()), ("tick", r#"{"p":1}"#));
+            }
+            other => panic!("{other:?}"),
+        }
+        for garbage in [
+            "",
+            "not json",
+            "[1,2]",
+            r#"{"id":"str","result":1}"#,
+            "{\"id\":1",
+        ] {
+            assert!(
+                matches!(classify_json_rpc(garbage), Inbound::Other),
+                "{garbage}"
+            );
+        }
+    }
+
+    #[test]
+    fn method_names_are_escaped() {
+        let mut out = String::new();
+        encode_json_rpc(RequestId(1), "a\"b", "[1]", &mut out);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["method"], "a\"b");
+        assert_eq!(v["params"], serde_json::json!([1]));
+    }
+}

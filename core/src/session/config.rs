@@ -1,0 +1,84 @@
+//! Session configuration: timeouts, heartbeats, backoff, rate limits, credentials.
+
+use std::time::Duration;
+
+use super::{BackoffConfig, Credentials, RateLimitConfig};
+use crate::wire::{WireConfig, WireError};
+
+/// Heartbeat settings: WebSocket pings with a pong deadline (half-open
+/// detection) and an optional inbound idle timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeartbeatConfig {
+    /// How often to ping while connected; `None` disables pings.
+    pub ping_interval: Option<Duration>,
+    /// How long a ping may go unanswered before the connection counts as dead.
+    pub pong_timeout: Duration,
+    /// Reconnect when nothing at all arrives for this long; `None` disables it.
+    pub idle_timeout: Option<Duration>,
+}
+
+impl Default for HeartbeatConfig {
+    fn default() -> Self {
+        HeartbeatConfig {
+            ping_interval: Some(Duration::from_secs(15)),
+            pong_timeout: Duration::from_secs(10),
+            idle_timeout: None,
+        }
+    }
+}
+
+/// Everything a [`Session`](super::Session) needs besides its adapter.
+///
+/// ```
+/// use std::time::Duration;
+/// use wsnova_core::session::{Credentials, SessionConfig};
+/// let mut config = SessionConfig::new("wss://test.deribit.com/ws/api/v2")?;
+/// config.request_timeout = Duration::from_secs(5);
+/// config.credentials = Some(Credentials::new("id", "secret"));
+/// # Ok::<(), wsnova_core::wire::WireError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// Endpoint, headers, TLS trust and frame limits.
+    pub wire: WireConfig,
+    /// Seeds every random choice (WebSocket key, masks, jitter): the same seed
+    /// and inputs give the same outputs. Drivers seed it from OS entropy.
+    pub seed: u64,
+    /// Dial, TLS and upgrade must finish within this (default 10 s).
+    pub connect_timeout: Duration,
+    /// How reconnects are spaced.
+    pub backoff: BackoffConfig,
+    /// Pings and idle detection.
+    pub heartbeat: HeartbeatConfig,
+    /// A request with no response after this fails with `Timeout` (default 10 s).
+    pub request_timeout: Duration,
+    /// Requests and messages that may wait while not ready (default 1024).
+    pub queue_capacity: usize,
+    /// Token bucket for outgoing requests; `None` for no limit.
+    pub rate_limit: Option<RateLimitConfig>,
+    /// How long a close handshake may take before the socket is cut (default 5 s).
+    pub close_timeout: Duration,
+    /// Authenticate with these on every connect.
+    pub credentials: Option<Credentials>,
+    /// Refresh a token when this fraction of its life has passed (default 0.8).
+    pub refresh_at: f64,
+}
+
+impl SessionConfig {
+    /// Defaults for `url`.
+    pub fn new(url: &str) -> Result<Self, WireError> {
+        Ok(SessionConfig {
+            wire: WireConfig::new(url)?,
+            seed: 0,
+            connect_timeout: Duration::from_secs(10),
+            backoff: BackoffConfig::default(),
+            heartbeat: HeartbeatConfig::default(),
+            request_timeout: Duration::from_secs(10),
+            queue_capacity: 1024,
+            rate_limit: None,
+            close_timeout: Duration::from_secs(5),
+            credentials: None,
+            refresh_at: 0.8,
+        })
+    }
+}

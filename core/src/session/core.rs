@@ -1,0 +1,372 @@
+//! The session's data and mechanisms: everything the state machine's actions
+//! and the public API operate on. Lifecycle decisions live in `machine`.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Instant;
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+use super::backoff::Backoff;
+use super::heartbeat::Pings;
+use super::machine::Ev;
+use super::outbound::{Payload, Queues};
+use super::ratelimit::TokenBucket;
+use super::requests::{Purpose, Requests};
+use super::subscriptions::Subscriptions;
+use super::timers::{Timer, Timers};
+use super::{
+    Adapter, AuthToken, DisconnectReason, Event, Inbound, Initiator, JsonText, Output,
+    RequestError, RpcError, SessionConfig, Stats,
+};
+use crate::wire::{Message, Wire, WireConfig, WireEvent};
+
+/// All mutable session state; the statig context.
+pub(crate) struct Core {
+    pub(crate) config: SessionConfig,
+    wire_config: Arc<WireConfig>,
+    /// The time of the input being handled.
+    pub(crate) now: Instant,
+    pub(crate) rng: StdRng,
+    /// Generation of the current (or last) dial.
+    pub(crate) generation: u64,
+    /// The driver holds a socket for `generation`.
+    transport: bool,
+    pub(crate) wire: Option<Wire>,
+    /// The upgrade succeeded and the connection is not lost yet.
+    pub(crate) connected: bool,
+    /// The state machine is in `Ready`: application traffic may flow.
+    pub(crate) ready: bool,
+    pub(crate) timers: Timers,
+    pub(crate) outputs: VecDeque<Output>,
+    /// Lifecycle events for the state machine, raised by mechanisms.
+    pub(crate) followups: VecDeque<Ev>,
+    pub(crate) requests: Requests,
+    pub(crate) queues: Queues,
+    pub(crate) subs: Subscriptions,
+    pub(crate) backoff: Backoff,
+    pub(crate) bucket: Option<TokenBucket>,
+    pub(crate) token: Option<AuthToken>,
+    pub(crate) authenticated: bool,
+    /// Setup and resubscribe requests the `Restoring` state still waits for.
+    pub(crate) restore_outstanding: usize,
+    pub(crate) pings: Pings,
+    transmit_announced: bool,
+    pub(crate) stats: Stats,
+    /// Reused encode buffer: no allocation per request.
+    pub(crate) scratch: String,
+}
+
+impl Core {
+    pub(crate) fn new(config: SessionConfig, adapter: &dyn Adapter, now: Instant) -> Self {
+        let wire_config = Arc::new(adapter.configure(config.wire.clone()));
+        let bucket = config.rate_limit.map(|rl| TokenBucket::new(rl, now));
+        Core {
+            rng: StdRng::seed_from_u64(config.seed),
+            backoff: Backoff::new(config.backoff),
+            bucket,
+            wire_config,
+            config,
+            now,
+            generation: 0,
+            transport: false,
+            wire: None,
+            connected: false,
+            ready: false,
+            timers: Timers::default(),
+            outputs: VecDeque::new(),
+            followups: VecDeque::new(),
+            requests: Requests::default(),
+            queues: Queues::default(),
+            subs: Subscriptions::default(),
+            token: None,
+            authenticated: false,
+            restore_outstanding: 0,
+            pings: Pings::default(),
+            transmit_announced: false,
+            stats: Stats::default(),
+            scratch: String::new(),
+        }
+    }
+
+    pub(crate) fn emit(&mut self, event: Event) {
+        self.outputs.push_back(Output::Event(event));
+    }
+
+    // ---- transport ----------------------------------------------------
+
+    /// Asks the driver for a new connection (a new generation).
+    pub(crate) fn dial(&mut self) {
+        self.generation += 1;
+        self.transport = true;
+        let endpoint = self.wire_config.endpoint();
+        self.outputs.push_back(Output::Dial {
+            generation: self.generation,
+            host: endpoint.host().to_owned(),
+            port: endpoint.port(),
+        });
+        self.timers
+            .set(Timer::Connect, self.now + self.config.connect_timeout);
+    }
+
+    /// The driver's socket is up: start TLS and the upgrade.
+    pub(crate) fn on_transport_up(&mut self) {
+        match Wire::new(self.wire_config.clone(), &mut self.rng) {
+            Ok(wire) => self.wire = Some(wire),
+            Err(err) => self
+                .followups
+                .push_back(Ev::Lost(DisconnectReason::Wire(err), Initiator::Library)),
+        }
+    }
+
+    /// Tells the driver to close the socket, after writing what is pending
+    /// (e.g. the close frame that fails a connection).
+    pub(crate) fn close_transport(&mut self) {
+        let flush = match self.wire.take() {
+            Some(mut wire) => wire.pending_transmit().to_vec(),
+            None => Vec::new(),
+        };
+        if self.transport {
+            self.transport = false;
+            self.outputs.push_back(Output::CloseTransport {
+                generation: self.generation,
+                flush,
+            });
+        }
+        self.transmit_announced = false;
+    }
+
+    /// Whether input tagged with `generation` belongs to the live transport.
+    pub(crate) fn is_current(&self, generation: u64) -> bool {
+        self.transport && generation == self.generation
+    }
+
+    pub(crate) fn poll_transmit_announcement(&mut self) -> Option<Output> {
+        let wire = self.wire.as_mut()?;
+        if self.transmit_announced || wire.pending_transmit().is_empty() {
+            return None;
+        }
+        self.transmit_announced = true;
+        Some(Output::Transmit {
+            generation: self.generation,
+        })
+    }
+
+    pub(crate) fn advance_transmit(&mut self, n: usize) {
+        if let Some(wire) = self.wire.as_mut() {
+            wire.advance_transmit(n);
+            self.stats.bytes_out += n as u64;
+        }
+        self.transmit_announced = false;
+    }
+
+    // ---- inbound ------------------------------------------------------
+
+    /// Feeds socket bytes to the wire.
+    pub(crate) fn on_bytes(&mut self, data: &[u8]) {
+        self.stats.bytes_in += data.len() as u64;
+        if let Some(idle) = self.config.heartbeat.idle_timeout
+            && self.connected
+        {
+            self.timers.set(Timer::Idle, self.now + idle);
+        }
+        if let Some(wire) = self.wire.as_mut() {
+            wire.handle_bytes(data);
+        }
+    }
+
+    /// Handles the wire's next event; `false` when it has none.
+    pub(crate) fn step_wire(&mut self, adapter: &dyn Adapter) -> bool {
+        let Some(wire) = self.wire.as_mut() else {
+            return false;
+        };
+        match wire.poll_event() {
+            Ok(None) => false,
+            Ok(Some(event)) => {
+                self.on_wire_event(adapter, event);
+                true
+            }
+            Err(err) => {
+                self.followups
+                    .push_back(Ev::Lost(DisconnectReason::Wire(err), Initiator::Library));
+                false
+            }
+        }
+    }
+
+    fn on_wire_event(&mut self, adapter: &dyn Adapter, event: WireEvent) {
+        match event {
+            WireEvent::Open { .. } => {
+                self.timers.clear(Timer::Connect);
+                self.followups.push_back(Ev::Opened);
+            }
+            WireEvent::Message(Message::Text(text)) => {
+                self.stats.messages_in += 1;
+                self.on_text(adapter, text);
+            }
+            WireEvent::Message(message) => {
+                self.stats.messages_in += 1;
+                self.emit(Event::Message(message));
+            }
+            WireEvent::Ping(_) => {}
+            WireEvent::Pong(payload) => self.on_pong(&payload),
+            WireEvent::Closed { frame, by_peer } => {
+                let ev = if by_peer {
+                    Ev::Lost(DisconnectReason::ServerClosed(frame), Initiator::Remote)
+                } else {
+                    Ev::CloseDone
+                };
+                self.followups.push_back(ev);
+            }
+        }
+    }
+
+    fn on_text(&mut self, adapter: &dyn Adapter, text: crate::wire::Utf8Bytes) {
+        match adapter.classify(text.as_str()) {
+            Inbound::Notification { channel, data } => {
+                let event = Event::Notification {
+                    channel: channel.to_owned(),
+                    data: JsonText::slice_of(&text, data),
+                };
+                self.emit(event);
+            }
+            Inbound::Response { id, outcome } => {
+                let Some(purpose) = self.requests.complete(id) else {
+                    // Unknown or already ended (e.g. timed out): one outcome only.
+                    return;
+                };
+                let outcome = outcome
+                    .map(|raw| JsonText::slice_of(&text, raw))
+                    .map_err(|e| RpcError {
+                        code: e.code,
+                        message: e.message,
+                        data: e.data.map(|d| JsonText::slice_of(&text, d)),
+                    });
+                self.on_response(adapter, id, purpose, outcome);
+            }
+            Inbound::HeartbeatRequest { reply } => {
+                // Answered at once: no queue, no tokens (DESIGN: never delayed).
+                let deadline = self.now + self.config.request_timeout;
+                let id = self.requests.open(Purpose::Heartbeat, deadline);
+                self.write_now(adapter, Payload::Request { id, request: reply });
+            }
+            Inbound::Other => self.emit(Event::Message(Message::Text(text))),
+        }
+    }
+
+    fn on_response(
+        &mut self,
+        adapter: &dyn Adapter,
+        id: super::RequestId,
+        purpose: Purpose,
+        outcome: Result<JsonText, RpcError>,
+    ) {
+        match (purpose, outcome) {
+            (Purpose::User, Ok(result)) => self.emit(Event::Response { id, result }),
+            (Purpose::User, Err(error)) => self.emit(Event::RequestFailed {
+                id,
+                error: RequestError::Rejected(error),
+            }),
+            (purpose @ (Purpose::Auth | Purpose::Refresh), outcome) => {
+                self.on_auth_response(adapter, purpose, outcome)
+            }
+            (Purpose::Subscribe(channels), outcome) => {
+                self.on_subscribe_response(adapter, &channels, outcome);
+                self.restore_step_done();
+            }
+            (Purpose::Unsubscribe(channels), Ok(_)) => {
+                self.subs.on_unsubscribed(&channels);
+                self.emit(Event::Unsubscribed { channels });
+            }
+            (Purpose::Unsubscribe(channels), Err(e)) => self.emit(Event::SubscriptionFailed {
+                channels,
+                error: format!("unsubscribe refused: {}", e.message),
+            }),
+            (Purpose::Setup, _) => self.restore_step_done(),
+            (Purpose::Heartbeat, _) => {}
+        }
+    }
+
+    fn on_subscribe_response(
+        &mut self,
+        adapter: &dyn Adapter,
+        channels: &[String],
+        outcome: Result<JsonText, RpcError>,
+    ) {
+        match outcome {
+            Ok(result) => {
+                let confirmed = adapter.confirmed_channels(channels, result.as_str());
+                let (ok, refused, unwanted) = self.subs.on_subscribed(channels, &confirmed);
+                if !ok.is_empty() {
+                    self.emit(Event::Subscribed { channels: ok });
+                }
+                if !refused.is_empty() {
+                    self.emit(Event::SubscriptionFailed {
+                        channels: refused,
+                        error: "not confirmed by the server".into(),
+                    });
+                }
+                if !unwanted.is_empty() {
+                    self.request_unsubscribe(adapter, unwanted);
+                }
+            }
+            Err(e) => {
+                let dropped = self.subs.on_subscribe_failed(channels);
+                if !dropped.is_empty() {
+                    self.emit(Event::SubscriptionFailed {
+                        channels: dropped,
+                        error: format!("{} ({})", e.message, e.code),
+                    });
+                }
+            }
+        }
+    }
+
+    fn on_auth_response(
+        &mut self,
+        adapter: &dyn Adapter,
+        purpose: Purpose,
+        outcome: Result<JsonText, RpcError>,
+    ) {
+        let token = match outcome {
+            Ok(result) => adapter.read_auth(result.as_str()).map_err(|m| (m, false)),
+            Err(e) => {
+                let fatal = purpose == Purpose::Auth && adapter.auth_error_is_fatal(&e);
+                Err((e.message, fatal))
+            }
+        };
+        if purpose == Purpose::Refresh && token.is_err() && self.start_auth(adapter) {
+            // The refresh token was refused: authenticate afresh on this connection.
+            return;
+        }
+        match token {
+            Ok(token) => {
+                let expires_at = token.expires_in.map(|ttl| self.now + ttl);
+                if let Some(ttl) = token.expires_in {
+                    let after = ttl.mul_f64(self.config.refresh_at.clamp(0.0, 1.0));
+                    self.timers.set(Timer::Refresh, self.now + after);
+                }
+                self.token = Some(token);
+                self.authenticated = true;
+                self.emit(Event::Authenticated { expires_at });
+                if purpose == Purpose::Auth {
+                    self.followups.push_back(Ev::AuthOk);
+                }
+            }
+            Err((error, fatal)) => {
+                self.authenticated = false;
+                self.emit(Event::AuthFailed {
+                    error: error.clone(),
+                    fatal,
+                });
+                let ev = if fatal {
+                    Ev::AuthFatal(error)
+                } else {
+                    Ev::Lost(DisconnectReason::AuthFailed(error), Initiator::Library)
+                };
+                self.followups.push_back(ev);
+            }
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! What the session tells the application, and why connections end.
+
+use std::time::{Duration, Instant};
+
+use super::JsonText;
+use crate::wire::{CloseFrame, Message, WireError};
+
+/// Identifies a request from [`Session::request`](super::Session::request) to its outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RequestId(pub u64);
+
+/// Who started the end of a connection (as in h2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Initiator {
+    /// The application called `close`.
+    User,
+    /// wsnova gave up on the connection (timeout, bad data, failed auth).
+    Library,
+    /// The server or the network ended it.
+    Remote,
+}
+
+/// Why a connection was lost or never came up.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum DisconnectReason {
+    /// The TCP connection could not be opened (the driver's error text).
+    ConnectFailed(String),
+    /// Dial, TLS and upgrade did not finish within `connect_timeout`.
+    ConnectTimeout,
+    /// The socket ended or failed without a WebSocket close.
+    TransportClosed(String),
+    /// The byte path failed: TLS, a refused upgrade, bad frames, limits.
+    Wire(WireError),
+    /// The server closed the WebSocket with this frame.
+    ServerClosed(CloseFrame),
+    /// No pong came back within `pong_timeout` (a half-open connection).
+    PongTimeout,
+    /// Nothing was received for `idle_timeout`.
+    IdleTimeout,
+    /// Authentication failed or timed out.
+    AuthFailed(String),
+    /// The application closed the session.
+    UserClose,
+}
+
+/// What to do after a connection is lost; decided by the adapter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    /// Reconnect after the backoff delay.
+    Reconnect,
+    /// Reconnect after at least this delay (e.g. a server's rate-limit hint).
+    ReconnectAfter(Duration),
+    /// Give up: the session closes.
+    Stop,
+}
+
+/// Why a request got no response.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// No response within the request timeout (queued time included).
+    Timeout,
+    /// The connection dropped after the request was sent. It is never re-sent:
+    /// the server may or may not have acted on it.
+    ConnectionLost,
+    /// The rate limiter's queue was full.
+    RateLimited,
+    /// The queue for requests made while not ready was full.
+    QueueFull,
+    /// The server answered with an error.
+    Rejected(RpcError),
+    /// The session closed before the request was sent or answered.
+    Closed,
+}
+
+/// An error object from the server (JSON-RPC 2.0 §5.1).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RpcError {
+    /// The error code.
+    pub code: i64,
+    /// The message.
+    pub message: String,
+    /// Extra data, if any.
+    pub data: Option<JsonText>,
+}
+
+/// Why the session ended for good.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum CloseReason {
+    /// The application closed it.
+    User,
+    /// The adapter's policy said stop after this loss.
+    Stopped(DisconnectReason),
+    /// `max_attempts` reconnects in a row failed; the last loss is given.
+    RetriesExhausted(DisconnectReason),
+}
+
+/// What the application sees. Drain them with [`Session::poll_output`](super::Session::poll_output).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Event {
+    /// The transport is up and the WebSocket upgrade succeeded.
+    Connected,
+    /// Authenticated (if credentials are set), set up and resubscribed: requests flow.
+    Ready,
+    /// The connection was lost; `reconnect_in` is `None` when no reconnect follows.
+    Disconnected {
+        /// Why.
+        reason: DisconnectReason,
+        /// Who started it.
+        initiator: Initiator,
+        /// When the next attempt starts.
+        reconnect_in: Option<Duration>,
+    },
+    /// A reconnect attempt starts (the count of failed attempts in a row so far).
+    Reconnecting {
+        /// 1 for the first retry after a loss.
+        attempt: u32,
+    },
+    /// A data message the adapter did not classify as a response or notification.
+    Message(Message),
+    /// A subscription's data.
+    Notification {
+        /// The channel it belongs to.
+        channel: String,
+        /// The data, unparsed.
+        data: JsonText,
+    },
+    /// The result of a request.
+    Response {
+        /// The request.
+        id: RequestId,
+        /// The result, unparsed.
+        result: JsonText,
+    },
+    /// A request that will get no response.
+    RequestFailed {
+        /// The request.
+        id: RequestId,
+        /// Why.
+        error: RequestError,
+    },
+    /// The server confirmed these channels.
+    Subscribed {
+        /// Confirmed channels.
+        channels: Vec<String>,
+    },
+    /// The server confirmed the end of these subscriptions.
+    Unsubscribed {
+        /// Channels no longer subscribed.
+        channels: Vec<String>,
+    },
+    /// The server refused (or did not confirm) these channels; they are not retried.
+    SubscriptionFailed {
+        /// Channels dropped from the desired set.
+        channels: Vec<String>,
+        /// The server's error, or why they were not confirmed.
+        error: String,
+    },
+    /// Authentication (or a token refresh) succeeded.
+    Authenticated {
+        /// When the access token expires, if it does.
+        expires_at: Option<Instant>,
+    },
+    /// Authentication failed; `fatal` failures close the session.
+    AuthFailed {
+        /// The server's message.
+        error: String,
+        /// `true` when retrying cannot help (invalid credentials).
+        fatal: bool,
+    },
+    /// A ping was answered.
+    Pong {
+        /// Round-trip time.
+        rtt: Duration,
+    },
+    /// The session ended for good; nothing follows.
+    Closed {
+        /// Why.
+        reason: CloseReason,
+    },
+}

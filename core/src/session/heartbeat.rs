@@ -1,0 +1,62 @@
+//! WebSocket pings with a pong deadline: round-trip times and half-open detection.
+
+use std::time::Instant;
+
+use super::Event;
+use super::core::Core;
+use super::timers::Timer;
+
+/// Unanswered pings: (payload counter, sent at), oldest first.
+#[derive(Debug, Default)]
+pub(crate) struct Pings {
+    outstanding: std::collections::VecDeque<(u64, Instant)>,
+    counter: u64,
+}
+
+impl Core {
+    /// Sends a ping whose payload is a counter; arms the pong deadline.
+    pub(crate) fn send_ping(&mut self) -> bool {
+        let Some(wire) = self.wire.as_mut() else {
+            return false;
+        };
+        let n = self.pings.counter + 1;
+        if wire.ping(&n.to_be_bytes()).is_err() {
+            return false;
+        }
+        self.pings.counter = n;
+        self.pings.outstanding.push_back((n, self.now));
+        if self.timers.get(Timer::PongDeadline).is_none() {
+            let deadline = self.now + self.config.heartbeat.pong_timeout;
+            self.timers.set(Timer::PongDeadline, deadline);
+        }
+        true
+    }
+
+    /// A pong answers its ping and every older one (pongs may be coalesced,
+    /// RFC 6455 §5.5.3); unsolicited pongs are ignored.
+    pub(crate) fn on_pong(&mut self, payload: &[u8]) {
+        let Ok(bytes) = <[u8; 8]>::try_from(payload) else {
+            return;
+        };
+        let n = u64::from_be_bytes(bytes);
+        let Some(pos) = self.pings.outstanding.iter().position(|(c, _)| *c == n) else {
+            return;
+        };
+        let (_, sent) = self.pings.outstanding[pos];
+        self.pings.outstanding.drain(..=pos);
+        let rtt = self.now.saturating_duration_since(sent);
+        self.stats.last_rtt = Some(rtt);
+        self.emit(Event::Pong { rtt });
+        match self.pings.outstanding.front() {
+            Some((_, oldest)) => {
+                let deadline = *oldest + self.config.heartbeat.pong_timeout;
+                self.timers.set(Timer::PongDeadline, deadline);
+            }
+            None => self.timers.clear(Timer::PongDeadline),
+        }
+    }
+
+    pub(crate) fn clear_pings(&mut self) {
+        self.pings.outstanding.clear();
+    }
+}

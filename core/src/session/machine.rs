@@ -1,0 +1,215 @@
+//! The lifecycle as a statig hierarchical state machine. States are named for
+//! what they wait for; `Connected` is the superstate of the three phases of a
+//! live connection. Mechanisms live in `Core` (the statig context); this file
+//! only decides which state follows which.
+//!
+//! ```text
+//! Idle ─connect─▶ Connecting ─opened─▶ ┌ Connected ─────────────────────────────┐
+//!                   ▲    │             │ Authenticating ─▶ Restoring ─▶ Ready   │
+//!                   │    │ lost        └───────┬───────────────┬────────────────┘
+//!          backoff  │    ▼                lost │         close │
+//!          elapsed  └─ BackingOff ◀────────────┘               ▼
+//!                        │ stop / exhausted                Closing ─▶ Closed
+//!                        └──────────────────────────────────────────▶ Closed
+//! ```
+#![allow(missing_docs)] // the macro generates items from the documented handlers
+
+use statig::prelude::*;
+
+use super::core::Core;
+use super::{Adapter, CloseReason, DisconnectReason, Initiator};
+
+/// What moves the state machine.
+#[derive(Debug)]
+pub(crate) enum Ev {
+    /// The application asked to connect.
+    Connect,
+    /// The WebSocket upgrade succeeded.
+    Opened,
+    /// The current connection (or attempt) is lost.
+    Lost(DisconnectReason, Initiator),
+    /// Authentication succeeded.
+    AuthOk,
+    /// Authentication failed in a way retrying cannot fix.
+    AuthFatal(String),
+    /// Setup and resubscriptions are all answered.
+    Restored,
+    /// The backoff delay is over.
+    BackoffElapsed,
+    /// The application asked to close.
+    Close { code: u16, reason: String },
+    /// The close handshake finished (or timed out).
+    CloseDone,
+}
+
+/// The statig context: the session's data and its adapter.
+pub(crate) struct Ctx<'a> {
+    pub(crate) core: &'a mut Core,
+    pub(crate) adapter: &'a dyn Adapter,
+}
+
+/// The state machine's shared storage holds nothing: all data is in `Ctx`.
+#[derive(Debug, Default)]
+pub(crate) struct Fsm;
+
+#[state_machine(
+    initial = "State::idle()",
+    state(derive(Debug, Clone, Copy, PartialEq, Eq))
+)]
+impl Fsm {
+    /// Created, not connecting yet.
+    #[state]
+    fn idle(context: &mut Ctx<'_>, event: &Ev) -> Outcome<State> {
+        match event {
+            Ev::Connect => Transition(State::connecting()),
+            Ev::Close { .. } => close_now(context),
+            _ => Handled,
+        }
+    }
+
+    /// Waiting for dial, TLS and the upgrade, under one deadline.
+    #[state(entry_action = "enter_connecting")]
+    fn connecting(context: &mut Ctx<'_>, event: &Ev) -> Outcome<State> {
+        match event {
+            Ev::Opened => {
+                context.core.on_connected();
+                if context.core.start_auth(context.adapter) {
+                    Transition(State::authenticating())
+                } else {
+                    Transition(State::restoring())
+                }
+            }
+            Ev::Lost(reason, initiator) => lost(context, reason, *initiator),
+            Ev::Close { .. } => close_now(context),
+            _ => Handled,
+        }
+    }
+
+    #[action]
+    fn enter_connecting(context: &mut Ctx<'_>) {
+        context.core.dial();
+    }
+
+    /// A live WebSocket: what all three phases share.
+    #[superstate]
+    fn connected(context: &mut Ctx<'_>, event: &Ev) -> Outcome<State> {
+        match event {
+            Ev::Lost(reason, initiator) => lost(context, reason, *initiator),
+            Ev::AuthFatal(error) => {
+                let reason = DisconnectReason::AuthFailed(error.clone());
+                context.core.teardown();
+                context.core.emit(super::Event::Disconnected {
+                    reason: reason.clone(),
+                    initiator: Initiator::Library,
+                    reconnect_in: None,
+                });
+                context.core.finish(CloseReason::Stopped(reason));
+                Transition(State::closed())
+            }
+            Ev::Close { code, reason } => {
+                if context.core.start_close(*code, reason) {
+                    Transition(State::closing())
+                } else {
+                    close_now(context)
+                }
+            }
+            _ => Handled,
+        }
+    }
+
+    /// Waiting for the answer to the auth request.
+    #[state(superstate = "connected")]
+    fn authenticating(event: &Ev) -> Outcome<State> {
+        match event {
+            Ev::AuthOk => Transition(State::restoring()),
+            _ => Super,
+        }
+    }
+
+    /// Waiting for setup and resubscribe answers.
+    #[state(superstate = "connected", entry_action = "enter_restoring")]
+    fn restoring(event: &Ev) -> Outcome<State> {
+        match event {
+            Ev::Restored => Transition(State::ready()),
+            _ => Super,
+        }
+    }
+
+    #[action]
+    fn enter_restoring(context: &mut Ctx<'_>) {
+        context.core.start_restore(context.adapter);
+    }
+
+    /// Application traffic flows.
+    #[state(
+        superstate = "connected",
+        entry_action = "enter_ready",
+        exit_action = "exit_ready"
+    )]
+    fn ready(event: &Ev) -> Outcome<State> {
+        let _ = event;
+        Super
+    }
+
+    #[action]
+    fn enter_ready(context: &mut Ctx<'_>) {
+        context.core.enter_ready(context.adapter);
+    }
+
+    #[action]
+    fn exit_ready(context: &mut Ctx<'_>) {
+        context.core.ready = false;
+    }
+
+    /// We sent a close frame: waiting for the server's, or the deadline.
+    #[state]
+    fn closing(context: &mut Ctx<'_>, event: &Ev) -> Outcome<State> {
+        match event {
+            Ev::CloseDone | Ev::Lost(..) => close_now(context),
+            _ => Handled,
+        }
+    }
+
+    /// Waiting out the backoff delay before the next attempt.
+    #[state]
+    fn backing_off(context: &mut Ctx<'_>, event: &Ev) -> Outcome<State> {
+        match event {
+            Ev::BackoffElapsed => {
+                let attempt = context.core.backoff.attempts();
+                context.core.stats.reconnects += 1;
+                context.core.emit(super::Event::Reconnecting { attempt });
+                Transition(State::connecting())
+            }
+            Ev::Close { .. } => close_now(context),
+            _ => Handled,
+        }
+    }
+
+    /// The end. Nothing leaves this state.
+    #[state]
+    fn closed(event: &Ev) -> Outcome<State> {
+        let _ = event;
+        Handled
+    }
+}
+
+/// After any loss: reconnect later, or close for good.
+fn lost(context: &mut Ctx<'_>, reason: &DisconnectReason, initiator: Initiator) -> Outcome<State> {
+    context.core.teardown();
+    match context
+        .core
+        .schedule_reconnect(context.adapter, reason.clone(), initiator)
+    {
+        Ok(()) => Transition(State::backing_off()),
+        Err(close_reason) => {
+            context.core.finish(close_reason);
+            Transition(State::closed())
+        }
+    }
+}
+
+/// The application's close, or the end of its close handshake.
+fn close_now(context: &mut Ctx<'_>) -> Outcome<State> {
+    context.core.finish(CloseReason::User);
+    Transition(State::closed())
+}

@@ -1,0 +1,174 @@
+//! Outgoing requests and messages: two queues (the core's own requests first,
+//! then the application's), the token bucket, and encoding into the wire.
+
+use std::collections::VecDeque;
+
+use super::core::Core;
+use super::requests::Purpose;
+use super::timers::Timer;
+use super::{Adapter, Event, OutgoingRequest, RequestError, RequestId};
+
+/// Something waiting to be written.
+#[derive(Debug)]
+pub(crate) struct Queued {
+    pub(crate) kind: Payload,
+    pub(crate) cost: u64,
+}
+
+#[derive(Debug)]
+pub(crate) enum Payload {
+    /// A request, encoded fresh when it leaves (so a reconnect re-encodes it).
+    Request {
+        id: RequestId,
+        request: OutgoingRequest,
+    },
+    /// A raw application message.
+    Text(String),
+    /// A raw application binary message.
+    Binary(Vec<u8>),
+}
+
+/// The two queues.
+#[derive(Debug, Default)]
+pub(crate) struct Queues {
+    /// The core's own requests (auth, subscriptions, setup): leave as soon as connected.
+    pub(crate) control: VecDeque<Queued>,
+    /// The application's requests and messages: leave only when ready.
+    pub(crate) user: VecDeque<Queued>,
+}
+
+impl Queues {
+    /// Removes a request that expired or was cancelled before it left.
+    pub(crate) fn remove(&mut self, id: RequestId) {
+        let is_it = |q: &Queued| matches!(q.kind, Payload::Request { id: qid, .. } if qid == id);
+        self.control.retain(|q| !is_it(q));
+        self.user.retain(|q| !is_it(q));
+    }
+}
+
+impl Core {
+    /// Opens a request of the core's own and queues it ahead of the application's.
+    pub(crate) fn send_control(
+        &mut self,
+        adapter: &dyn Adapter,
+        purpose: Purpose,
+        request: OutgoingRequest,
+    ) -> RequestId {
+        let deadline = self.now + self.config.request_timeout;
+        let id = self.requests.open(purpose, deadline);
+        let cost = adapter.cost(&request.method);
+        self.queues.control.push_back(Queued {
+            kind: Payload::Request { id, request },
+            cost,
+        });
+        self.pump_queues(adapter);
+        id
+    }
+
+    /// Queues an application request; its outcome arrives as an event.
+    pub(crate) fn send_user_request(
+        &mut self,
+        adapter: &dyn Adapter,
+        request: OutgoingRequest,
+    ) -> RequestId {
+        let deadline = self.now + self.config.request_timeout;
+        let id = self.requests.open(Purpose::User, deadline);
+        let cost = adapter.cost(&request.method);
+        let too_costly = self
+            .bucket
+            .as_ref()
+            .is_some_and(|b| cost > b.config().capacity);
+        if too_costly || self.user_queue_full() {
+            self.requests.complete(id);
+            let error = if self.bucket.is_some() && (too_costly || self.ready) {
+                RequestError::RateLimited
+            } else {
+                RequestError::QueueFull
+            };
+            self.emit(Event::RequestFailed { id, error });
+            return id;
+        }
+        self.queues.user.push_back(Queued {
+            kind: Payload::Request { id, request },
+            cost,
+        });
+        self.pump_queues(adapter);
+        id
+    }
+
+    /// Queues a raw message; `false` when the queue is full.
+    pub(crate) fn send_user_message(&mut self, adapter: &dyn Adapter, kind: Payload) -> bool {
+        if self.user_queue_full() {
+            return false;
+        }
+        self.queues.user.push_back(Queued { kind, cost: 0 });
+        self.pump_queues(adapter);
+        true
+    }
+
+    fn user_queue_full(&self) -> bool {
+        let limit = match self.bucket.as_ref() {
+            Some(b) if self.ready => b.config().queue_capacity,
+            _ => self.config.queue_capacity,
+        };
+        self.queues.user.len() >= limit
+    }
+
+    /// Writes queued items while the connection, the phase and the tokens allow.
+    pub(crate) fn pump_queues(&mut self, adapter: &dyn Adapter) {
+        if !self.connected || self.wire.is_none() {
+            return;
+        }
+        loop {
+            let from_control = !self.queues.control.is_empty();
+            let front = if from_control {
+                self.queues.control.front()
+            } else if self.ready {
+                self.queues.user.front()
+            } else {
+                None
+            };
+            let Some(front) = front else { break };
+            if let Some(bucket) = self.bucket.as_mut()
+                && front.cost > 0
+                && !bucket.try_take(self.now, front.cost)
+            {
+                match bucket.ready_at(self.now, front.cost) {
+                    Some(at) => self.timers.set(Timer::Refill, at),
+                    None => self.timers.clear(Timer::Refill),
+                }
+                return;
+            }
+            let queue = if from_control {
+                &mut self.queues.control
+            } else {
+                &mut self.queues.user
+            };
+            let item = queue.pop_front().expect("front exists");
+            self.write_now(adapter, item.kind);
+        }
+        self.timers.clear(Timer::Refill);
+    }
+
+    /// Encodes and frames one item into the wire, bypassing queues and tokens.
+    pub(crate) fn write_now(&mut self, adapter: &dyn Adapter, kind: Payload) {
+        let Some(wire) = self.wire.as_mut() else {
+            return;
+        };
+        let result = match &kind {
+            Payload::Request { id, request } => {
+                self.scratch.clear();
+                adapter.encode_request(*id, &request.method, &request.params, &mut self.scratch);
+                self.requests.mark_sent(*id);
+                wire.send_text(&self.scratch)
+            }
+            Payload::Text(text) => wire.send_text(text),
+            Payload::Binary(data) => wire.send_binary(data),
+        };
+        if result.is_ok() {
+            self.stats.messages_out += 1;
+        }
+        // Not open (closing): the item is dropped with the connection; a
+        // request's outcome comes from its deadline or the close.
+    }
+}

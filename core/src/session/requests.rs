@@ -1,0 +1,151 @@
+//! Request ids, what each request is for, and its deadline: exactly one
+//! outcome per request.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
+
+use super::RequestId;
+
+/// Why the core sent a request; decides what its response means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Purpose {
+    /// The application's request: its response becomes an event.
+    User,
+    /// Authentication with credentials.
+    Auth,
+    /// A token refresh.
+    Refresh,
+    /// Subscribing to channels.
+    Subscribe(Vec<String>),
+    /// Ending subscriptions.
+    Unsubscribe(Vec<String>),
+    /// An adapter's on-connect request (e.g. heartbeat setup).
+    Setup,
+    /// A reply to a platform heartbeat; its response is ignored.
+    Heartbeat,
+}
+
+#[derive(Debug)]
+struct Pending {
+    purpose: Purpose,
+    deadline: Instant,
+    /// Written to a connection (so it cannot be re-sent after a loss).
+    sent: bool,
+}
+
+/// Requests waiting for their outcome, queued or sent.
+#[derive(Debug, Default)]
+pub(crate) struct Requests {
+    next_id: u64,
+    pending: BTreeMap<u64, Pending>,
+    deadlines: BTreeSet<(Instant, u64)>,
+}
+
+impl Requests {
+    /// A fresh id, tracked until [`complete`](Self::complete), expiry or loss.
+    pub(crate) fn open(&mut self, purpose: Purpose, deadline: Instant) -> RequestId {
+        self.next_id += 1;
+        let id = self.next_id;
+        self.pending.insert(
+            id,
+            Pending {
+                purpose,
+                deadline,
+                sent: false,
+            },
+        );
+        self.deadlines.insert((deadline, id));
+        RequestId(id)
+    }
+
+    /// Records that the request went out on the current connection.
+    pub(crate) fn mark_sent(&mut self, id: RequestId) {
+        if let Some(p) = self.pending.get_mut(&id.0) {
+            p.sent = true;
+        }
+    }
+
+    /// Ends a request; `None` if it was unknown or already ended.
+    pub(crate) fn complete(&mut self, id: RequestId) -> Option<Purpose> {
+        let p = self.pending.remove(&id.0)?;
+        self.deadlines.remove(&(p.deadline, id.0));
+        Some(p.purpose)
+    }
+
+    /// `true` while the request has no outcome.
+    #[cfg(test)]
+    pub(crate) fn is_pending(&self, id: RequestId) -> bool {
+        self.pending.contains_key(&id.0)
+    }
+
+    /// The earliest deadline.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        self.deadlines.first().map(|(at, _)| *at)
+    }
+
+    /// Ends and returns the earliest request whose deadline has passed.
+    pub(crate) fn pop_expired(&mut self, now: Instant) -> Option<(RequestId, Purpose)> {
+        let &(at, id) = self.deadlines.first()?;
+        if at > now {
+            return None;
+        }
+        let purpose = self.complete(RequestId(id))?;
+        Some((RequestId(id), purpose))
+    }
+
+    /// Ends every request that was sent on the lost connection (in id order).
+    /// Unsent requests stay: they go out on the next connection.
+    pub(crate) fn take_sent(&mut self) -> Vec<(RequestId, Purpose)> {
+        let sent: Vec<u64> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| p.sent)
+            .map(|(id, _)| *id)
+            .collect();
+        sent.into_iter()
+            .filter_map(|id| Some((RequestId(id), self.complete(RequestId(id))?)))
+            .collect()
+    }
+
+    /// Ends every request (in id order).
+    pub(crate) fn take_all(&mut self) -> Vec<(RequestId, Purpose)> {
+        let ids: Vec<u64> = self.pending.keys().copied().collect();
+        ids.into_iter()
+            .filter_map(|id| Some((RequestId(id), self.complete(RequestId(id))?)))
+            .collect()
+    }
+
+    /// Requests without an outcome.
+    pub(crate) fn len(&self) -> usize {
+        self.pending.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn each_request_ends_exactly_once() {
+        let t0 = Instant::now();
+        let mut r = Requests::default();
+        let a = r.open(Purpose::User, t0 + Duration::from_secs(1));
+        let b = r.open(Purpose::Auth, t0 + Duration::from_secs(2));
+        let c = r.open(Purpose::User, t0 + Duration::from_secs(3));
+        assert_ne!(a, b);
+        r.mark_sent(a);
+        r.mark_sent(b);
+        assert_eq!(r.complete(b), Some(Purpose::Auth));
+        assert_eq!(r.complete(b), None);
+        assert_eq!(r.take_sent(), [(a, Purpose::User)]);
+        assert!(r.is_pending(c), "unsent requests survive a loss");
+        assert_eq!(r.pop_expired(t0 + Duration::from_secs(2)), None);
+        assert_eq!(
+            r.pop_expired(t0 + Duration::from_secs(3)),
+            Some((c, Purpose::User))
+        );
+        assert_eq!(r.len(), 0);
+        assert_eq!(r.next_deadline(), None);
+    }
+}
