@@ -14,15 +14,22 @@
 //!   deterministic tests, plus hand-made frame and handshake builders.
 //! * [`blocking`] — a [`Wire`](wsnova_core::wire::Wire) over a blocking
 //!   `std::net::TcpStream`, for smoke tests and the first example.
+//! * [`sim`] — the simulation harness: a wsnova session against a fake
+//!   JSON-RPC exchange in virtual time, with faults.
 //! * [`wire_pair`] — wsnova's [`Wire`](wsnova_core::wire::Wire) wired in
 //!   memory to the [`MemPeer`], optionally through a rustls server.
 
 pub mod blocking;
+#[cfg(feature = "net")]
 pub mod certs;
+#[cfg(feature = "net")]
 pub mod echo_server;
 pub mod mem_peer;
+pub mod sim;
 pub mod wire_pair;
 
+#[cfg(feature = "net")]
 pub use certs::TestPki;
+#[cfg(feature = "net")]
 pub use echo_server::EchoServer;
 pub use mem_peer::{MemDuplex, MemPeer};

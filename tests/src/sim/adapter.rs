@@ -1,0 +1,151 @@
+//! `TestRpc`: a small JSON-RPC 2.0 adapter with the conventions of the fake
+//! server (a miniature of Deribit's): `public/auth`, `public|private/subscribe`,
+//! `subscription` notifications and `heartbeat` test requests.
+
+use serde::Deserialize;
+use serde_json::json;
+use wsnova_core::session::{
+    Adapter, AuthToken, Credentials, Inbound, OutgoingRequest, RpcError, Secret, classify_json_rpc,
+};
+
+/// The JSON-RPC test adapter.
+///
+/// ```
+/// use wsnova_core::session::Adapter;
+/// use wsnova_tests::sim::TestRpc;
+/// let adapter = TestRpc::default();
+/// assert!(adapter.is_private("user.orders"));
+/// let sub = adapter.subscribe_request(&["ticker.A".into()], false).unwrap();
+/// assert_eq!(sub.method, "public/subscribe");
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct TestRpc {
+    /// Send `public/set_heartbeat` with this interval (seconds) on every connect.
+    pub heartbeat_interval: Option<u64>,
+    /// Rate-limit cost per method (default 1 for every method).
+    pub costs: Vec<(String, u64)>,
+}
+
+#[derive(Deserialize)]
+struct SubscriptionParams<'a> {
+    #[serde(borrow)]
+    channel: &'a str,
+    #[serde(borrow)]
+    data: &'a serde_json::value::RawValue,
+}
+
+#[derive(Deserialize)]
+struct HeartbeatParams<'a> {
+    #[serde(borrow, rename = "type")]
+    kind: &'a str,
+}
+
+#[derive(Deserialize)]
+struct AuthResult {
+    access_token: String,
+    refresh_token: Option<String>,
+    expires_in: Option<u64>,
+}
+
+impl Adapter for TestRpc {
+    fn classify<'a>(&self, text: &'a str) -> Inbound<'a> {
+        match classify_json_rpc(text) {
+            Inbound::Notification {
+                channel: "subscription",
+                data,
+            } => match serde_json::from_str::<SubscriptionParams<'_>>(data.get()) {
+                Ok(p) => Inbound::Notification {
+                    channel: p.channel,
+                    data: p.data,
+                },
+                Err(_) => Inbound::Other,
+            },
+            Inbound::Notification {
+                channel: "heartbeat",
+                data,
+            } => match serde_json::from_str::<HeartbeatParams<'_>>(data.get()) {
+                Ok(p) if p.kind == "test_request" => Inbound::HeartbeatRequest {
+                    reply: OutgoingRequest::new("public/test", "{}"),
+                },
+                _ => Inbound::Other,
+            },
+            other => other,
+        }
+    }
+
+    fn is_private(&self, channel: &str) -> bool {
+        channel.starts_with("user.")
+    }
+
+    fn subscribe_request(&self, channels: &[String], private: bool) -> Option<OutgoingRequest> {
+        let method = if private {
+            "private/subscribe"
+        } else {
+            "public/subscribe"
+        };
+        Some(OutgoingRequest::new(
+            method,
+            json!({ "channels": channels }).to_string(),
+        ))
+    }
+
+    fn unsubscribe_request(&self, channels: &[String], private: bool) -> Option<OutgoingRequest> {
+        let method = if private {
+            "private/unsubscribe"
+        } else {
+            "public/unsubscribe"
+        };
+        Some(OutgoingRequest::new(
+            method,
+            json!({ "channels": channels }).to_string(),
+        ))
+    }
+
+    fn confirmed_channels(&self, _requested: &[String], result: &str) -> Vec<String> {
+        serde_json::from_str(result).unwrap_or_default()
+    }
+
+    fn auth_request(&self, credentials: &Credentials) -> Option<OutgoingRequest> {
+        let params = json!({
+            "grant_type": "client_credentials",
+            "client_id": credentials.client_id,
+            "client_secret": credentials.secret.expose(),
+        });
+        Some(OutgoingRequest::new("public/auth", params.to_string()))
+    }
+
+    fn refresh_request(&self, token: &AuthToken) -> Option<OutgoingRequest> {
+        let refresh = token.refresh_token.as_ref()?;
+        let params = json!({ "grant_type": "refresh_token", "refresh_token": refresh.expose() });
+        Some(OutgoingRequest::new("public/auth", params.to_string()))
+    }
+
+    fn read_auth(&self, result: &str) -> Result<AuthToken, String> {
+        let r: AuthResult = serde_json::from_str(result).map_err(|e| e.to_string())?;
+        Ok(AuthToken {
+            access_token: Some(Secret::new(r.access_token)),
+            refresh_token: r.refresh_token.map(Secret::new),
+            expires_in: r.expires_in.map(std::time::Duration::from_secs),
+        })
+    }
+
+    fn auth_error_is_fatal(&self, error: &RpcError) -> bool {
+        error.code == 13004 // invalid credentials
+    }
+
+    fn on_connected(&self) -> Vec<OutgoingRequest> {
+        self.heartbeat_interval
+            .map(|s| {
+                OutgoingRequest::new("public/set_heartbeat", json!({ "interval": s }).to_string())
+            })
+            .into_iter()
+            .collect()
+    }
+
+    fn cost(&self, method: &str) -> u64 {
+        self.costs
+            .iter()
+            .find(|(m, _)| m == method)
+            .map_or(1, |(_, c)| *c)
+    }
+}

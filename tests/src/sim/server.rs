@@ -1,0 +1,274 @@
+//! A sans-IO fake exchange speaking JSON-RPC 2.0 over tungstenite's server:
+//! auth with tokens, public/private subscriptions, notifications, heartbeats,
+//! and switches for the faults the scenarios need.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use serde_json::{Value, json};
+use tungstenite::Message;
+use tungstenite::protocol::WebSocketConfig;
+
+use crate::MemPeer;
+
+/// What the server does by default, and the faults it can be told to show.
+#[derive(Debug, Clone)]
+pub struct ServerBehaviour {
+    /// Accepted client id.
+    pub client_id: String,
+    /// Accepted client secret.
+    pub client_secret: String,
+    /// Lifetime of issued access tokens, in seconds.
+    pub token_lifetime: u64,
+    /// Channels the server refuses to confirm.
+    pub refused_channels: BTreeSet<String>,
+    /// Error codes the next auth attempts fail with, in order (then they succeed).
+    pub auth_failures: VecDeque<i64>,
+    /// Answer the upgrade with this HTTP status instead of 101.
+    pub reject_upgrade: Option<u16>,
+}
+
+impl Default for ServerBehaviour {
+    fn default() -> Self {
+        ServerBehaviour {
+            client_id: "client".into(),
+            client_secret: "s3cret".into(),
+            token_lifetime: 900,
+            refused_channels: BTreeSet::new(),
+            auth_failures: VecDeque::new(),
+            reject_upgrade: None,
+        }
+    }
+}
+
+/// One request as the server saw it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Received {
+    /// The connection (the client's dial generation).
+    pub generation: u64,
+    /// The method.
+    pub method: String,
+    /// The params.
+    pub params: Value,
+    /// Whether the connection was authenticated when it arrived.
+    pub authed: bool,
+}
+
+struct Conn {
+    peer: MemPeer,
+    authed: bool,
+    subs: BTreeSet<String>,
+}
+
+/// The fake exchange. Connections are keyed by the client's dial generation.
+#[derive(Default)]
+pub struct FakeServer {
+    /// Current behaviour; change it between steps to inject faults.
+    pub behaviour: ServerBehaviour,
+    conns: BTreeMap<u64, Conn>,
+    /// Every request received, in order.
+    pub received: Vec<Received>,
+    /// Refresh tokens the server will accept.
+    refresh_tokens: BTreeSet<String>,
+    tokens_issued: u64,
+    /// Connections accepted so far.
+    pub accepted: u64,
+}
+
+impl FakeServer {
+    /// A new TCP connection for `generation`.
+    pub fn accept(&mut self, generation: u64) {
+        self.accepted += 1;
+        let mut config = WebSocketConfig::default();
+        config.max_message_size = Some(64 << 20);
+        self.conns.insert(
+            generation,
+            Conn {
+                peer: MemPeer::new(config),
+                authed: false,
+                subs: BTreeSet::new(),
+            },
+        );
+    }
+
+    /// Forgets a connection (socket closed by either side).
+    pub fn drop_conn(&mut self, generation: u64) {
+        self.conns.remove(&generation);
+    }
+
+    /// Whether a connection is open.
+    pub fn is_open(&self, generation: u64) -> bool {
+        self.conns.contains_key(&generation)
+    }
+
+    /// Channels subscribed on a connection.
+    pub fn subscriptions(&self, generation: u64) -> BTreeSet<String> {
+        self.conns
+            .get(&generation)
+            .map(|c| c.subs.clone())
+            .unwrap_or_default()
+    }
+
+    /// Bytes from the client; replies are queued for [`take_output`](Self::take_output).
+    pub fn receive(&mut self, generation: u64, bytes: &[u8]) {
+        let reject = self.behaviour.reject_upgrade;
+        let Some(conn) = self.conns.get_mut(&generation) else {
+            return;
+        };
+        if let Some(status) = reject {
+            if !conn.peer.is_open() {
+                conn.peer.feed(bytes);
+                conn.peer.send_raw(
+                    format!("HTTP/1.1 {status} Refused\r\nContent-Length: 7\r\n\r\nrefused")
+                        .as_bytes(),
+                );
+            }
+            return;
+        }
+        conn.peer.feed(bytes);
+        let messages = match conn.peer.read_messages() {
+            Ok(m) => m,
+            Err(_) => return,
+        };
+        for message in messages {
+            if let Message::Text(text) = message {
+                self.on_request(generation, text.as_str());
+            }
+        }
+    }
+
+    /// Bytes for the client.
+    pub fn take_output(&mut self, generation: u64) -> Vec<u8> {
+        self.conns
+            .get_mut(&generation)
+            .map(|c| c.peer.take_output())
+            .unwrap_or_default()
+    }
+
+    /// Pushes a notification to every connection subscribed to `channel`.
+    pub fn notify(&mut self, channel: &str, data: Value) {
+        let text = json!({"jsonrpc": "2.0", "method": "subscription",
+                          "params": {"channel": channel, "data": data}})
+        .to_string();
+        let open = |c: &&mut Conn| c.subs.contains(channel) && c.peer.is_open();
+        for conn in self.conns.values_mut().filter(open) {
+            // After the server's close frame tungstenite refuses to send: fine.
+            let _ = conn.peer.try_send(Message::text(text.clone()));
+        }
+    }
+
+    /// Sends a heartbeat `test_request` on a connection.
+    pub fn test_request(&mut self, generation: u64) {
+        let text =
+            json!({"jsonrpc": "2.0", "method": "heartbeat", "params": {"type": "test_request"}});
+        self.send_text(generation, &text.to_string());
+    }
+
+    /// Sends any text message on a connection.
+    pub fn send_text(&mut self, generation: u64, text: &str) {
+        if let Some(conn) = self.conns.get_mut(&generation).filter(|c| c.peer.is_open()) {
+            let _ = conn.peer.try_send(Message::text(text.to_owned()));
+        }
+    }
+
+    /// Starts a close handshake from the server (once the upgrade is done).
+    pub fn close(&mut self, generation: u64, code: u16, reason: &str) {
+        if let Some(conn) = self.conns.get_mut(&generation).filter(|c| c.peer.is_open()) {
+            conn.peer.close(code, reason);
+        }
+    }
+
+    /// Requests received with this method.
+    pub fn count(&self, method: &str) -> usize {
+        self.received.iter().filter(|r| r.method == method).count()
+    }
+
+    fn on_request(&mut self, generation: u64, text: &str) {
+        let Ok(request) = serde_json::from_str::<Value>(text) else {
+            return;
+        };
+        let id = request["id"].clone();
+        let method = request["method"].as_str().unwrap_or("").to_owned();
+        let params = request["params"].clone();
+        let authed = self.conns[&generation].authed;
+        self.received.push(Received {
+            generation,
+            method: method.clone(),
+            params: params.clone(),
+            authed,
+        });
+        let reply = match self.answer(generation, &method, &params) {
+            Some(Ok(result)) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
+            Some(Err((code, message))) => {
+                json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})
+            }
+            None => return, // "silent": never answered
+        };
+        self.send_text(generation, &reply.to_string());
+    }
+
+    fn answer(
+        &mut self,
+        generation: u64,
+        method: &str,
+        params: &Value,
+    ) -> Option<Result<Value, (i64, String)>> {
+        let channels: Vec<String> = params["channels"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|c| c.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let conn = self.conns.get_mut(&generation)?;
+        let unauthorized = Err((13009, "unauthorized".to_string()));
+        Some(match method {
+            "public/auth" => {
+                if let Some(code) = self.behaviour.auth_failures.pop_front() {
+                    return Some(Err((code, format!("auth failed ({code})"))));
+                }
+                let ok = match params["grant_type"].as_str() {
+                    Some("client_credentials") => {
+                        params["client_id"] == self.behaviour.client_id.as_str()
+                            && params["client_secret"] == self.behaviour.client_secret.as_str()
+                    }
+                    Some("refresh_token") => params["refresh_token"]
+                        .as_str()
+                        .is_some_and(|t| self.refresh_tokens.remove(t)),
+                    _ => false,
+                };
+                if !ok {
+                    return Some(Err((13004, "invalid_credentials".into())));
+                }
+                conn.authed = true;
+                self.tokens_issued += 1;
+                let refresh = format!("rt-{}", self.tokens_issued);
+                self.refresh_tokens.insert(refresh.clone());
+                Ok(json!({"access_token": format!("at-{}", self.tokens_issued),
+                          "refresh_token": refresh, "expires_in": self.behaviour.token_lifetime}))
+            }
+            "private/subscribe" if !conn.authed => unauthorized,
+            "public/subscribe" | "private/subscribe" => {
+                let confirmed: Vec<String> = channels
+                    .into_iter()
+                    .filter(|c| !self.behaviour.refused_channels.contains(c))
+                    .collect();
+                conn.subs.extend(confirmed.iter().cloned());
+                Ok(json!(confirmed))
+            }
+            "public/unsubscribe" | "private/unsubscribe" => {
+                for c in &channels {
+                    conn.subs.remove(c);
+                }
+                Ok(json!(channels))
+            }
+            "public/set_heartbeat" => Ok(json!("ok")),
+            "public/test" => Ok(json!({"version": "test"})),
+            "echo" => Ok(params.clone()),
+            "silent" => return None,
+            m if m.starts_with("private/") && !conn.authed => unauthorized,
+            m if m.starts_with("private/") => Ok(json!({"method": m})),
+            _ => Err((-32601, "Method not found".into())),
+        })
+    }
+}
