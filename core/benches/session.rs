@@ -2,6 +2,7 @@
 //! wire + session, and one outgoing request into the transmit buffer.
 //!
 //! Run with `cargo bench -p wsnova-core`.
+#![allow(missing_docs)] // criterion_group! generates an undocumented function
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
