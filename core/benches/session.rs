@@ -107,6 +107,20 @@ fn inbound_notification(c: &mut Criterion) {
     group.finish();
 }
 
+fn classify_only(c: &mut Criterion) {
+    let mut group = c.benchmark_group("inbound");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("classify_envelope_only", |b| {
+        b.iter(|| {
+            matches!(
+                JsonRpc.classify(black_box(TICKER)),
+                wsnova_core::session::Inbound::Notification { .. }
+            )
+        })
+    });
+    group.finish();
+}
+
 fn outbound_request(c: &mut Criterion) {
     const BATCH: usize = 1000;
     let now = Instant::now();
@@ -129,5 +143,10 @@ fn outbound_request(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, inbound_notification, outbound_request);
+criterion_group!(
+    benches,
+    inbound_notification,
+    classify_only,
+    outbound_request
+);
 criterion_main!(benches);
