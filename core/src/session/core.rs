@@ -49,8 +49,11 @@ pub(crate) struct Core {
     pub(crate) bucket: Option<TokenBucket>,
     pub(crate) token: Option<AuthToken>,
     pub(crate) authenticated: bool,
-    /// Setup and resubscribe requests the `Restoring` state still waits for.
+    /// Setup and (re/un)subscribe requests the `Restoring` state still waits for.
     pub(crate) restore_outstanding: usize,
+    /// Authentication is done on this connection (`Restoring` or `Ready`):
+    /// subscriptions may be requested.
+    pub(crate) past_auth: bool,
     pub(crate) pings: Pings,
     transmit_announced: bool,
     pub(crate) stats: Stats,
@@ -83,6 +86,7 @@ impl Core {
             token: None,
             authenticated: false,
             restore_outstanding: 0,
+            past_auth: false,
             pings: Pings::default(),
             transmit_announced: false,
             stats: Stats::default(),
@@ -278,11 +282,19 @@ impl Core {
             (Purpose::Unsubscribe(channels), Ok(_)) => {
                 self.subs.on_unsubscribed(&channels);
                 self.emit(Event::Unsubscribed { channels });
+                // Channels wanted again while the unsubscribe was in flight.
+                if self.past_auth {
+                    self.request_subscriptions(adapter);
+                }
+                self.restore_step_done();
             }
-            (Purpose::Unsubscribe(channels), Err(e)) => self.emit(Event::SubscriptionFailed {
-                channels,
-                error: format!("unsubscribe refused: {}", e.message),
-            }),
+            (Purpose::Unsubscribe(channels), Err(e)) => {
+                self.emit(Event::SubscriptionFailed {
+                    channels,
+                    error: format!("unsubscribe refused: {}", e.message),
+                });
+                self.restore_step_done();
+            }
             (Purpose::Setup, _) => self.restore_step_done(),
             (Purpose::Heartbeat, _) => {}
         }

@@ -51,6 +51,7 @@ impl Core {
     /// follows when all are answered.
     pub(crate) fn start_restore(&mut self, adapter: &dyn Adapter) {
         self.restore_outstanding = 0;
+        self.past_auth = true;
         for request in adapter.on_connected() {
             self.send_control(adapter, Purpose::Setup, request);
             self.restore_outstanding += 1;
@@ -110,6 +111,10 @@ impl Core {
             match adapter.unsubscribe_request(&channels, private) {
                 Some(request) => {
                     self.send_control(adapter, Purpose::Unsubscribe(channels), request);
+                    // Ready means confirmed == desired: wait for it while restoring.
+                    if !self.ready {
+                        self.restore_outstanding += 1;
+                    }
                 }
                 None => {
                     self.subs.on_unsubscribed(&channels);
@@ -135,6 +140,7 @@ impl Core {
         self.ready = false;
         self.authenticated = false;
         self.restore_outstanding = 0;
+        self.past_auth = false;
         self.timers.clear_connection();
         self.clear_pings();
         self.subs.on_connection_lost();
@@ -253,8 +259,15 @@ impl Core {
     }
 
     /// A request's deadline passed without an outcome.
-    pub(crate) fn on_request_expired(&mut self, id: RequestId, purpose: Purpose) {
+    pub(crate) fn on_request_expired(
+        &mut self,
+        adapter: &dyn Adapter,
+        id: RequestId,
+        purpose: Purpose,
+    ) {
         self.queues.remove(id);
+        // The expired request may have been the one the refill timer waited for.
+        self.pump_queues(adapter);
         let lost = |what: &str| {
             Ev::Lost(
                 DisconnectReason::AuthFailed(what.into()),
@@ -278,8 +291,8 @@ impl Core {
                 }
                 self.restore_step_done();
             }
-            Purpose::Setup => self.restore_step_done(),
-            Purpose::Unsubscribe(_) | Purpose::Heartbeat => {}
+            Purpose::Setup | Purpose::Unsubscribe(_) => self.restore_step_done(),
+            Purpose::Heartbeat => {}
         }
     }
 }

@@ -341,7 +341,7 @@ impl<A: Adapter> Session<A> {
             self.pump();
         }
         while let Some((id, purpose)) = self.core.requests.pop_expired(now) {
-            self.core.on_request_expired(id, purpose);
+            self.core.on_request_expired(&self.adapter, id, purpose);
             self.pump();
         }
     }

@@ -78,40 +78,48 @@ impl Core {
             .bucket
             .as_ref()
             .is_some_and(|b| cost > b.config().capacity);
-        if too_costly || self.user_queue_full() {
-            self.requests.complete(id);
-            let error = if self.bucket.is_some() && (too_costly || self.ready) {
-                RequestError::RateLimited
-            } else {
-                RequestError::QueueFull
-            };
-            self.emit(Event::RequestFailed { id, error });
-            return id;
+        if !too_costly {
+            self.queues.user.push_back(Queued {
+                kind: Payload::Request { id, request },
+                cost,
+            });
+            self.pump_queues(adapter);
+            if !self.user_queue_overflows() {
+                return id;
+            }
+            // It would have to wait, and the queue has no room: refuse it.
+            self.queues.user.pop_back();
         }
-        self.queues.user.push_back(Queued {
-            kind: Payload::Request { id, request },
-            cost,
-        });
-        self.pump_queues(adapter);
+        self.requests.complete(id);
+        let error = if self.bucket.is_some() && (too_costly || self.ready) {
+            RequestError::RateLimited
+        } else {
+            RequestError::QueueFull
+        };
+        self.emit(Event::RequestFailed { id, error });
         id
     }
 
     /// Queues a raw message; `false` when the queue is full.
     pub(crate) fn send_user_message(&mut self, adapter: &dyn Adapter, kind: Payload) -> bool {
-        if self.user_queue_full() {
-            return false;
-        }
         self.queues.user.push_back(Queued { kind, cost: 0 });
         self.pump_queues(adapter);
+        if self.user_queue_overflows() {
+            self.queues.user.pop_back();
+            return false;
+        }
         true
     }
 
-    fn user_queue_full(&self) -> bool {
+    /// More items wait than allowed: the rate limiter's queue capacity while
+    /// ready, the not-ready queue capacity otherwise. Only what could not
+    /// leave at once counts.
+    fn user_queue_overflows(&self) -> bool {
         let limit = match self.bucket.as_ref() {
             Some(b) if self.ready => b.config().queue_capacity,
             _ => self.config.queue_capacity,
         };
-        self.queues.user.len() >= limit
+        self.queues.user.len() > limit
     }
 
     /// Writes queued items while the connection, the phase and the tokens allow.
