@@ -20,7 +20,7 @@ use super::{
     Adapter, AuthToken, DisconnectReason, Event, Inbound, Initiator, JsonText, Output,
     RequestError, RpcError, SessionConfig, Stats,
 };
-use crate::wire::{Message, Wire, WireConfig, WireEvent};
+use crate::wire::{Message, Wire, WireConfig, WireError, WireEvent};
 
 /// All mutable session state; the statig context.
 pub(crate) struct Core {
@@ -192,8 +192,16 @@ impl Core {
                 true
             }
             Err(err) => {
+                // The peer ending or refusing the connection is the remote's
+                // doing; rejecting what it sent is ours.
+                let initiator = match err {
+                    WireError::AbnormalClosure
+                    | WireError::HandshakeEof
+                    | WireError::UpgradeRejected { .. } => Initiator::Remote,
+                    _ => Initiator::Library,
+                };
                 self.followups
-                    .push_back(Ev::Lost(DisconnectReason::Wire(err), Initiator::Library));
+                    .push_back(Ev::Lost(DisconnectReason::Wire(err), initiator));
                 false
             }
         }

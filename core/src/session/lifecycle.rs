@@ -209,6 +209,9 @@ impl Core {
     /// The end: every request without an outcome fails with `Closed`.
     pub(crate) fn finish(&mut self, reason: CloseReason) {
         let had_transport = self.wire.is_some() || self.connected;
+        // Taken before the teardown, so requests in flight at a user close
+        // fail with `Closed`, not `ConnectionLost`.
+        let pending = self.requests.take_all();
         self.teardown();
         if had_transport && reason == CloseReason::User {
             self.emit(Event::Disconnected {
@@ -217,7 +220,7 @@ impl Core {
                 reconnect_in: None,
             });
         }
-        for (id, purpose) in self.requests.take_all() {
+        for (id, purpose) in pending {
             if purpose == Purpose::User {
                 self.emit(Event::RequestFailed {
                     id,

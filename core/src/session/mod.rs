@@ -454,6 +454,9 @@ impl<A: Adapter> Session<A> {
     }
 
     /// Closes for good: a close handshake if connected, no reconnect ever.
+    ///
+    /// A code an endpoint may not send (e.g. 1006) or a reason over 123 bytes
+    /// is refused and changes nothing.
     pub fn close(
         &mut self,
         now: Instant,
@@ -462,6 +465,13 @@ impl<A: Adapter> Session<A> {
     ) -> Result<(), SessionError> {
         self.command(now)?;
         let code = u16::from(code);
+        // Refused here, before anything changes (RFC 6455 §7.4.1).
+        if code != 1005 && !crate::wire::is_valid_wire_close_code(code) {
+            return Err(WireError::InvalidCloseCode(code).into());
+        }
+        if reason.len() > 123 {
+            return Err(WireError::ControlPayloadTooLong(reason.len() + 2).into());
+        }
         self.core.followups.push_back(Ev::Close {
             code,
             reason: reason.to_owned(),

@@ -47,7 +47,7 @@ pub use message::{CloseCode, CloseFrame, Message, Utf8Bytes};
 
 use frames::{Decoder, Frame};
 use handshake::{Handshake, Progress};
-use message::is_valid_wire_close_code;
+pub(crate) use message::is_valid_wire_close_code;
 use outbuf::OutBuf;
 use tls::TlsLayer;
 
