@@ -42,7 +42,8 @@ pub struct SessionConfig {
     /// Endpoint, headers, TLS trust and frame limits.
     pub wire: WireConfig,
     /// Seeds every random choice (WebSocket key, masks, jitter): the same seed
-    /// and inputs give the same outputs. Drivers seed it from OS entropy.
+    /// and inputs give the same outputs. 0 (the default) tells drivers to pick
+    /// a seed from the process's entropy; set any other value to reproduce a run.
     pub seed: u64,
     /// Dial, TLS and upgrade must finish within this (default 10 s).
     pub connect_timeout: Duration,

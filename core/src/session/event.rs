@@ -176,6 +176,12 @@ pub enum Event {
         /// Round-trip time.
         rtt: Duration,
     },
+    /// A consumer fell behind and `dropped` notifications or messages were
+    /// dropped for it (drivers' drop-oldest lag policy; never by the core).
+    Lagged {
+        /// How many events this consumer lost.
+        dropped: u64,
+    },
     /// The session ended for good; nothing follows.
     Closed {
         /// Why.

@@ -44,6 +44,8 @@ use tungstenite::protocol::frame::coding::{Control, Data, OpCode};
 pub use config::{Endpoint, Limits, WireConfig};
 pub use error::{ErrorKind, WireError};
 pub use message::{CloseCode, CloseFrame, Message, Utf8Bytes};
+/// rustls' root store, for [`WireConfig::root_certificates`].
+pub use rustls::RootCertStore;
 
 use frames::{Decoder, Frame};
 use handshake::{Handshake, Progress};

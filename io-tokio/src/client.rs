@@ -1,0 +1,220 @@
+//! The `Client` handle: cloneable, `Send + Sync`, async.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::oneshot;
+use wsnova_core::session::{
+    Credentials, JsonText, RequestError, SessionError, SessionState, Stats,
+};
+use wsnova_core::wire::CloseCode;
+
+use crate::driver::{HIGH_WATER, now};
+use crate::events::{Events, Subscriber};
+use crate::ops::SessionOps;
+use crate::shared::Shared;
+
+/// A snapshot of a connection's state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Status {
+    /// Where the session is.
+    pub state: SessionState,
+    /// Channels the server confirmed on the current connection.
+    pub subscriptions: Vec<String>,
+    /// Channels the application wants.
+    pub desired_subscriptions: Vec<String>,
+    /// Whether the current connection is authenticated.
+    pub authenticated: bool,
+    /// Counters, including reconnects and the last ping round trip.
+    pub stats: Stats,
+}
+
+/// Closes the session when the last `Client` clone is dropped.
+struct Handle(Arc<Shared>);
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        let _ = self.0.lock().session.close(now(), CloseCode::Normal, "");
+        self.0.wake.notify_one();
+    }
+}
+
+/// A handle to one connection (across reconnects). Clone it freely; the
+/// connection closes when the last clone is dropped or [`close`](Self::close) is called.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use wsnova_core::session::{Echo, SessionConfig};
+/// let (client, _events) = wsnova_tokio::connect(SessionConfig::new("ws://127.0.0.1:9001/")?, Echo).await?;
+/// client.send_text("hello").await?;
+/// println!("rtt {:?}", client.ping().await?);
+/// client.close().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    shared: Arc<Shared>,
+    _handle: Arc<Handle>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("status", &self.status())
+            .finish()
+    }
+}
+
+impl Client {
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+        Client {
+            _handle: Arc::new(Handle(shared.clone())),
+            shared,
+        }
+    }
+
+    /// Runs a session command and wakes the driver.
+    fn command<T>(
+        &self,
+        f: impl FnOnce(&mut dyn SessionOps) -> Result<T, SessionError>,
+    ) -> Result<T, SessionError> {
+        let result = f(&mut *self.shared.lock().session);
+        self.shared.wake.notify_one();
+        result
+    }
+
+    /// Waits while more than `HIGH_WATER` bytes wait for the socket.
+    async fn backpressure(&self) {
+        loop {
+            let drained = self.shared.drained.notified();
+            if self.shared.lock().session.pending_transmit().len() <= HIGH_WATER {
+                return;
+            }
+            drained.await;
+        }
+    }
+
+    /// Sends a text message (queued while not ready). Waits while the
+    /// socket is far behind.
+    pub async fn send_text(&self, text: impl AsRef<str>) -> Result<(), SessionError> {
+        self.command(|s| s.send_text(now(), text.as_ref()))?;
+        self.backpressure().await;
+        Ok(())
+    }
+
+    /// Sends a binary message (queued while not ready).
+    pub async fn send_binary(&self, data: impl AsRef<[u8]>) -> Result<(), SessionError> {
+        self.command(|s| s.send_binary(now(), data.as_ref()))?;
+        self.backpressure().await;
+        Ok(())
+    }
+
+    /// Serializes `value` and sends it as a text message.
+    pub async fn send_json<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), SessionError> {
+        let text =
+            serde_json::to_string(value).map_err(|e| SessionError::InvalidParams(e.to_string()))?;
+        self.send_text(text).await
+    }
+
+    /// Sends a request and waits for its one outcome: the result, unparsed,
+    /// or why there is none (timeout, connection lost, rejected, ...).
+    pub async fn request<P: Serialize + ?Sized>(
+        &self,
+        method: &str,
+        params: &P,
+    ) -> Result<JsonText, RequestError> {
+        let params = serde_json::to_string(params).map_err(|e| {
+            RequestError::Rejected(wsnova_core::session::RpcError {
+                code: -32602,
+                message: format!("params could not be serialized: {e}"),
+                data: None,
+            })
+        })?;
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut inner = self.shared.lock();
+            let id = inner
+                .session
+                .request(now(), method, &params)
+                .map_err(|_| RequestError::Closed)?;
+            // Registered under the same lock: the outcome cannot be routed before.
+            inner.waiters.insert(id, tx);
+        }
+        self.shared.wake.notify_one();
+        rx.await.unwrap_or(Err(RequestError::Closed))
+    }
+
+    /// Adds channels to the subscription set. Confirmations arrive as
+    /// `Event::Subscribed` / `Event::SubscriptionFailed`; after a reconnect
+    /// they are replayed automatically.
+    pub async fn subscribe(&self, channels: &[&str]) -> Result<(), SessionError> {
+        self.command(|s| s.subscribe(now(), channels))
+    }
+
+    /// Removes channels from the subscription set.
+    pub async fn unsubscribe(&self, channels: &[&str]) -> Result<(), SessionError> {
+        self.command(|s| s.unsubscribe(now(), channels))
+    }
+
+    /// Sets credentials and authenticates (now if connected, and after every reconnect).
+    pub async fn authenticate(&self, credentials: Credentials) -> Result<(), SessionError> {
+        self.command(|s| s.authenticate(now(), credentials))
+    }
+
+    /// Pings and waits for the pong: the round-trip time.
+    pub async fn ping(&self) -> Result<Duration, SessionError> {
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut inner = self.shared.lock();
+            inner.session.ping(now())?;
+            inner.pings.push_back(tx);
+        }
+        self.shared.wake.notify_one();
+        rx.await.map_err(|_| SessionError::NotConnected)
+    }
+
+    /// The connection's state right now.
+    pub fn status(&self) -> Status {
+        let inner = self.shared.lock();
+        Status {
+            state: inner.session.state(),
+            subscriptions: inner.session.confirmed(),
+            desired_subscriptions: inner.session.desired(),
+            authenticated: inner.session.is_authenticated(),
+            stats: inner.session.stats(),
+        }
+    }
+
+    /// Another independent consumer of this connection's events, from now on.
+    pub fn events(&self) -> Events {
+        let mut inner = self.shared.lock();
+        let subscriber = Subscriber::new(inner.capacity, inner.policy, self.shared.wake.clone());
+        if inner.closed {
+            subscriber.close();
+        }
+        inner.subscribers.push(subscriber.clone());
+        Events { subscriber }
+    }
+
+    /// Closes the connection (close handshake, no reconnect) and waits until it is closed.
+    pub async fn close(&self) -> Result<(), SessionError> {
+        self.close_with(CloseCode::Normal, "").await
+    }
+
+    /// [`close`](Self::close) with a code and reason.
+    pub async fn close_with(&self, code: CloseCode, reason: &str) -> Result<(), SessionError> {
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut inner = self.shared.lock();
+            if inner.closed {
+                return Ok(());
+            }
+            inner.session.close(now(), code, reason)?;
+            inner.close_waiters.push(tx);
+        }
+        self.shared.wake.notify_one();
+        let _ = rx.await;
+        Ok(())
+    }
+}

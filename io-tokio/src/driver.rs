@@ -1,0 +1,208 @@
+//! The task that owns the socket: bytes and time in, bytes out. Everything
+//! else is decided by the core.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::net::TcpStream;
+use tokio::time::Sleep;
+use wsnova_core::session::Input;
+
+use crate::shared::{Action, Shared};
+
+/// Read this much per `try_read`. The buffer is per thread, not per
+/// connection: nothing awaits between a read and handing its bytes to the core.
+const READ_BUF: usize = 64 * 1024;
+/// Reads per wake-up before yielding to other tasks.
+const READS_PER_TURN: usize = 16;
+/// Senders wait while more than this is queued for the socket.
+pub(crate) const HIGH_WATER: usize = 4 << 20;
+
+thread_local! {
+    static READ_BUFFER: RefCell<Box<[u8]>> = RefCell::new(vec![0; READ_BUF].into_boxed_slice());
+}
+
+/// The one place this driver reads the clock.
+pub(crate) fn now() -> Instant {
+    Instant::now()
+}
+
+type Dialing = Pin<Box<dyn Future<Output = (u64, io::Result<TcpStream>)> + Send>>;
+
+struct Socket {
+    generation: u64,
+    stream: TcpStream,
+    eof: bool,
+}
+
+/// Runs one connection until the session closes.
+pub(crate) async fn run(shared: Arc<Shared>) {
+    let mut socket: Option<Socket> = None;
+    let mut dialing: Option<Dialing> = None;
+    let mut sleep: Pin<Box<Sleep>> = Box::pin(tokio::time::sleep(std::time::Duration::ZERO));
+    let mut armed: Option<Instant> = None;
+    loop {
+        let (actions, deadline, paused, closed) = {
+            let mut inner = shared.lock();
+            inner.drain(now());
+            let actions = std::mem::take(&mut inner.actions);
+            (
+                actions,
+                inner.session.poll_timeout(),
+                inner.is_backpressured(),
+                inner.closed,
+            )
+        };
+        for action in actions {
+            match action {
+                Action::Dial {
+                    generation,
+                    host,
+                    port,
+                } => {
+                    socket = None;
+                    dialing = Some(Box::pin(async move {
+                        (generation, TcpStream::connect((host.as_str(), port)).await)
+                    }));
+                }
+                Action::Close { generation, flush } => {
+                    if let Some(s) = socket.take_if(|s| s.generation == generation) {
+                        // Best effort: the close frame that explains the failure.
+                        let _ = s.stream.try_write(&flush);
+                    }
+                }
+            }
+        }
+        let write_blocked = match socket.as_mut() {
+            Some(s) => write_pending(&shared, s),
+            None => false,
+        };
+        if closed && socket.is_none() {
+            return;
+        }
+        if deadline != armed {
+            armed = deadline;
+            if let Some(at) = deadline {
+                sleep.as_mut().reset(tokio::time::Instant::from_std(at));
+            }
+        }
+        let readable = socket
+            .as_ref()
+            .filter(|s| !s.eof && !paused)
+            .map(|s| &s.stream);
+        let writable = socket.as_ref().filter(|_| write_blocked).map(|s| &s.stream);
+        tokio::select! {
+            _ = shared.wake.notified() => {}
+            (generation, result) = poll_dial(&mut dialing), if dialing.is_some() => {
+                dialing = None;
+                let mut inner = shared.lock();
+                match result {
+                    Ok(stream) => {
+                        let _ = stream.set_nodelay(true);
+                        socket = Some(Socket { generation, stream, eof: false });
+                        inner.session.handle_input(now(), Input::Connected { generation });
+                    }
+                    Err(err) => {
+                        let error = err.to_string();
+                        inner.session.handle_input(now(), Input::ConnectFailed { generation, error: &error });
+                    }
+                }
+            }
+            ready = wait_readable(readable), if readable.is_some() => {
+                let s = socket.as_mut().expect("checked");
+                match ready {
+                    Ok(()) => read_available(&shared, s),
+                    Err(_) => close_input(&shared, s),
+                }
+            }
+            _ = wait_writable(writable), if writable.is_some() => {}
+            _ = sleep.as_mut(), if armed.is_some() => {
+                armed = None;
+                shared.lock().session.handle_timeout(now());
+            }
+        }
+    }
+}
+
+async fn poll_dial(dialing: &mut Option<Dialing>) -> (u64, io::Result<TcpStream>) {
+    dialing.as_mut().expect("guarded by is_some").await
+}
+
+async fn wait_readable(stream: Option<&TcpStream>) -> io::Result<()> {
+    stream.expect("guarded by is_some").readable().await
+}
+
+async fn wait_writable(stream: Option<&TcpStream>) -> io::Result<()> {
+    stream.expect("guarded by is_some").writable().await
+}
+
+/// Reads until the socket would block (bounded), feeding the core as it goes.
+fn read_available(shared: &Shared, s: &mut Socket) {
+    READ_BUFFER.with_borrow_mut(|buf| {
+        for _ in 0..READS_PER_TURN {
+            match s.stream.try_read(buf) {
+                Ok(0) => return close_input(shared, s),
+                Ok(n) => {
+                    let mut inner = shared.lock();
+                    let data = &buf[..n];
+                    inner.session.handle_input(
+                        now(),
+                        Input::Bytes {
+                            generation: s.generation,
+                            data,
+                        },
+                    );
+                    inner.drain(now());
+                    if inner.is_backpressured() {
+                        return;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(_) => return close_input(shared, s),
+            }
+        }
+    })
+}
+
+fn close_input(shared: &Shared, s: &mut Socket) {
+    s.eof = true;
+    shared.lock().session.handle_input(
+        now(),
+        Input::Closed {
+            generation: s.generation,
+        },
+    );
+}
+
+/// Writes what the core has queued, many messages per syscall; `true` when
+/// the socket would block with bytes left.
+fn write_pending(shared: &Shared, s: &mut Socket) -> bool {
+    let mut wrote = false;
+    let blocked = loop {
+        let mut inner = shared.lock();
+        let pending = inner.session.pending_transmit();
+        if pending.is_empty() {
+            break false;
+        }
+        match s.stream.try_write(pending) {
+            Ok(n) => {
+                inner.session.advance_transmit(n);
+                wrote = true;
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break true,
+            Err(_) => {
+                drop(inner);
+                close_input(shared, s);
+                break false;
+            }
+        }
+    };
+    if wrote {
+        shared.drained.notify_waiters();
+    }
+    blocked
+}

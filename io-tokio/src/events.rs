@@ -1,0 +1,135 @@
+//! Event consumers: one bounded queue each, and what happens when one falls behind.
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+
+use futures_util::task::AtomicWaker;
+use tokio::sync::Notify;
+use wsnova_core::session::Event;
+
+/// What happens when a consumer of [`Events`] falls behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LagPolicy {
+    /// Stop reading the socket until every consumer has room again: TCP
+    /// pushes back on the server and nothing is lost. The default.
+    #[default]
+    Backpressure,
+    /// Keep reading; drop the consumer's oldest notifications and messages
+    /// and tell it with `Event::Lagged { dropped }` (for market data, where
+    /// fresh beats complete). Lifecycle events and request outcomes are never dropped.
+    DropOldest,
+}
+
+#[derive(Debug, Default)]
+struct Queue {
+    events: VecDeque<Event>,
+    dropped: u64,
+    closed: bool,
+}
+
+/// One consumer's queue, shared by the driver task (producer) and an [`Events`] stream.
+#[derive(Debug)]
+pub(crate) struct Subscriber {
+    queue: Mutex<Queue>,
+    consumer: AtomicWaker,
+    /// Wakes the driver task when a full queue gets room.
+    task: Arc<Notify>,
+    capacity: usize,
+    policy: LagPolicy,
+}
+
+impl Subscriber {
+    pub(crate) fn new(capacity: usize, policy: LagPolicy, task: Arc<Notify>) -> Arc<Self> {
+        Arc::new(Subscriber {
+            queue: Mutex::new(Queue::default()),
+            consumer: AtomicWaker::new(),
+            task,
+            capacity: capacity.max(1),
+            policy,
+        })
+    }
+
+    fn queue(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Adds an event; returns `true` while the queue is within capacity.
+    pub(crate) fn push(&self, event: Event) -> bool {
+        let mut q = self.queue();
+        q.events.push_back(event);
+        if q.events.len() > self.capacity && self.policy == LagPolicy::DropOldest {
+            let droppable = q
+                .events
+                .iter()
+                .position(|e| matches!(e, Event::Notification { .. } | Event::Message(_)));
+            if let Some(i) = droppable {
+                q.events.remove(i);
+                q.dropped += 1;
+            }
+        }
+        let within = q.events.len() <= self.capacity;
+        drop(q);
+        self.consumer.wake();
+        within
+    }
+
+    /// `true` when the queue holds more than its capacity.
+    pub(crate) fn is_full(&self) -> bool {
+        self.queue().events.len() >= self.capacity
+    }
+
+    /// No more events will come.
+    pub(crate) fn close(&self) {
+        self.queue().closed = true;
+        self.consumer.wake();
+    }
+
+    /// `true` when the consumer dropped its `Events`.
+    pub(crate) fn is_abandoned(self: &Arc<Self>) -> bool {
+        Arc::strong_count(self) == 1
+    }
+}
+
+/// The events of one connection, as a [`Stream`](futures_core::Stream).
+///
+/// Each `Events` is an independent consumer with its own bounded queue
+/// (see [`LagPolicy`]); get more with [`Client::events`](crate::Client::events).
+/// The stream ends after `Event::Closed`.
+#[derive(Debug)]
+pub struct Events {
+    pub(crate) subscriber: Arc<Subscriber>,
+}
+
+impl futures_core::Stream for Events {
+    type Item = Event;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        let sub = &self.subscriber;
+        for attempt in 0..2 {
+            let mut q = sub.queue();
+            if q.dropped > 0 {
+                let dropped = std::mem::take(&mut q.dropped);
+                return Poll::Ready(Some(Event::Lagged { dropped }));
+            }
+            let was_full = q.events.len() >= sub.capacity;
+            if let Some(event) = q.events.pop_front() {
+                drop(q);
+                if was_full {
+                    sub.task.notify_one();
+                }
+                return Poll::Ready(Some(event));
+            }
+            if q.closed {
+                return Poll::Ready(None);
+            }
+            drop(q);
+            if attempt == 0 {
+                // Register, then look again: an event pushed in between is not missed.
+                sub.consumer.register(cx.waker());
+            }
+        }
+        Poll::Pending
+    }
+}
