@@ -1,1 +1,31 @@
-//! placeholder
+//! Platform adapters for wsnova: how a service encodes requests and
+//! subscriptions and how its messages are classified (see
+//! [`wsnova_core::session::Adapter`]).
+//!
+//! - [`Echo`]: no protocol on top of WebSocket; every text message reaches the
+//!   application as `Event::Message`. For chat servers, echo servers, custom
+//!   protocols you parse yourself.
+//! - [`JsonRpc`]: any JSON-RPC 2.0 service. Responses are matched to requests
+//!   by id, notifications become `Event::Notification`, and subscriptions are
+//!   replayed after every reconnect when the service has a channel-list
+//!   subscribe method.
+//!
+//! ```
+//! use wsnova_adapters::{JsonRpc, SubscriptionStyle};
+//!
+//! // A Deribit-like service: `public/subscribe {"channels": [...]}`, data in
+//! // `{"method":"subscription","params":{"channel":…,"data":…}}`.
+//! let adapter = JsonRpc::new()
+//!     .with_subscriptions(SubscriptionStyle::channel_list("public/subscribe", "public/unsubscribe"))
+//!     .with_subscription_method("subscription")
+//!     .with_private_prefix("user.");
+//! # let _ = adapter;
+//! ```
+
+#![forbid(unsafe_code)]
+
+pub mod echo;
+pub mod json_rpc;
+
+pub use echo::Echo;
+pub use json_rpc::{JsonRpc, SubscriptionStyle, rpc_error_code};

@@ -206,7 +206,8 @@ pub fn encode_json_rpc(id: RequestId, method: &str, params: &str, out: &mut Stri
 struct Envelope<'a> {
     #[serde(default)]
     id: Option<u64>,
-    #[serde(borrow, default)]
+    // `null` is a valid result: present-but-null must not read as absent.
+    #[serde(borrow, default, deserialize_with = "present")]
     result: Option<&'a RawValue>,
     #[serde(borrow, default)]
     error: Option<RawRpcError<'a>>,
@@ -214,6 +215,11 @@ struct Envelope<'a> {
     method: Option<&'a str>,
     #[serde(borrow, default)]
     params: Option<&'a RawValue>,
+}
+
+/// Deserializes a field that is present (even as `null`) into `Some`.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&'de RawValue>::deserialize(d).map(Some)
 }
 
 /// Classifies a JSON-RPC 2.0 message: responses by `id`, notifications by `method`.
@@ -303,6 +309,17 @@ mod tests {
                 matches!(classify_json_rpc(garbage), Inbound::Other),
                 "{garbage}"
             );
+        }
+    }
+
+    #[test]
+    fn a_null_result_is_a_response() {
+        match classify_json_rpc(r#"{"jsonrpc":"2.0","id":4,"result":null}"#) {
+            Inbound::Response {
+                id,
+                outcome: Ok(result),
+            } => assert_eq!((id, result.get()), (RequestId(4), "null")),
+            other => panic!("{other:?}"),
         }
     }
 
