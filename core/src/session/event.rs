@@ -56,26 +56,33 @@ pub enum Policy {
 }
 
 /// Why a request got no response.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RequestError {
     /// No response within the request timeout (queued time included).
+    #[error("no response within the request timeout")]
     Timeout,
     /// The connection dropped after the request was sent. It is never re-sent:
     /// the server may or may not have acted on it.
+    #[error("the connection was lost after the request was sent")]
     ConnectionLost,
     /// The rate limiter's queue was full.
+    #[error("rate limited: the request queue is full")]
     RateLimited,
     /// The queue for requests made while not ready was full.
+    #[error("the queue for requests made while not ready is full")]
     QueueFull,
     /// The server answered with an error.
+    #[error("rejected by the server: {0}")]
     Rejected(RpcError),
     /// The session closed before the request was sent or answered.
+    #[error("the session closed before the request was answered")]
     Closed,
 }
 
 /// An error object from the server (JSON-RPC 2.0 §5.1).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message} (code {code})")]
 pub struct RpcError {
     /// The error code.
     pub code: i64,
