@@ -14,6 +14,9 @@ impl Core {
     /// The upgrade succeeded: heartbeats start.
     pub(crate) fn on_connected(&mut self) {
         self.connected = true;
+        if let Some(wire) = self.wire.as_mut() {
+            wire.shrink_buffers(); // the upgrade's buffers are not needed any more
+        }
         self.emit(Event::Connected);
         if let Some(interval) = self.config.heartbeat.ping_interval {
             self.timers.set(Timer::Ping, self.now + interval);
@@ -251,6 +254,10 @@ impl Core {
             Timer::Backoff => self.followups.push_back(Ev::BackoffElapsed),
             Timer::Close => self.followups.push_back(Ev::CloseDone),
             Timer::Ping => {
+                // A quiet moment: give back what the last burst grew.
+                if let Some(wire) = self.wire.as_mut() {
+                    wire.shrink_buffers();
+                }
                 self.send_ping();
                 if let Some(interval) = self.config.heartbeat.ping_interval {
                     self.timers.set(Timer::Ping, self.now + interval);
