@@ -358,16 +358,23 @@ impl<A: Adapter> Session<A> {
 
     /// Sends a text message once ready (queued until then).
     pub fn send_text(&mut self, now: Instant, text: &str) -> Result<(), SessionError> {
-        self.send_message(now, Payload::Text(text.to_owned()))
+        self.command(now)?;
+        if self.core.send_direct(Some(text), &[]) {
+            return Ok(());
+        }
+        self.send_message(Payload::Text(text.to_owned()))
     }
 
     /// Sends a binary message once ready (queued until then).
     pub fn send_binary(&mut self, now: Instant, data: &[u8]) -> Result<(), SessionError> {
-        self.send_message(now, Payload::Binary(data.to_vec()))
+        self.command(now)?;
+        if self.core.send_direct(None, data) {
+            return Ok(());
+        }
+        self.send_message(Payload::Binary(data.to_vec()))
     }
 
-    fn send_message(&mut self, now: Instant, payload: Payload) -> Result<(), SessionError> {
-        self.command(now)?;
+    fn send_message(&mut self, payload: Payload) -> Result<(), SessionError> {
         let queued = self.core.send_user_message(&self.adapter, payload);
         self.pump();
         if queued {

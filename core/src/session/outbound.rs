@@ -100,6 +100,25 @@ impl Core {
         id
     }
 
+    /// Frames a raw message straight into the wire when nothing waits ahead
+    /// of it (ready, empty queue): no copy, no allocation. `false` if it must queue.
+    pub(crate) fn send_direct(&mut self, text: Option<&str>, binary: &[u8]) -> bool {
+        if !self.ready || !self.queues.user.is_empty() {
+            return false;
+        }
+        let Some(wire) = self.wire.as_mut() else {
+            return false;
+        };
+        let sent = match text {
+            Some(text) => wire.send_text(text),
+            None => wire.send_binary(binary),
+        };
+        if sent.is_ok() {
+            self.stats.messages_out += 1;
+        }
+        sent.is_ok()
+    }
+
     /// Queues a raw message; `false` when the queue is full.
     pub(crate) fn send_user_message(&mut self, adapter: &dyn Adapter, kind: Payload) -> bool {
         self.queues.user.push_back(Queued { kind, cost: 0 });
