@@ -122,6 +122,13 @@ impl Builder {
         self
     }
 
+    /// How long a connection must stay ready before the backoff streak ends
+    /// (default 2 s; zero: as soon as it is ready).
+    pub fn stable_after(mut self, period: Duration) -> Self {
+        self.config.stable_after = period;
+        self
+    }
+
     /// How long a request may wait for its response.
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.config.request_timeout = timeout;

@@ -9,6 +9,11 @@
 //! Dropping the [`EchoServer`] stops it: the listener closes, open
 //! connections are dropped, and the thread is joined (bounded).
 //!
+//! Controls for reconnection tests act on every live connection while the
+//! listener stays open: [`EchoServer::kill_connections`] drops the sockets
+//! without a close frame, [`EchoServer::close_connections`] starts a close
+//! handshake with a given code.
+//!
 //! ```no_run
 //! use wsnova_tests::EchoServer;
 //!
@@ -26,11 +31,13 @@ use std::time::Duration;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 use tokio_rustls::TlsAcceptor;
 use tokio_tungstenite::WebSocketStream;
 use tungstenite::Message;
 use tungstenite::protocol::WebSocketConfig;
+use tungstenite::protocol::frame::CloseFrame;
+use tungstenite::protocol::frame::coding::CloseCode;
 
 #[cfg(test)]
 mod tests;
@@ -41,12 +48,30 @@ pub const MAX_MESSAGE_SIZE: usize = 64 << 20;
 /// How long dropping the server waits for connection tasks to wind down.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
+/// How long a control call waits for the server thread to acknowledge it.
+const CONTROL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What a control call asks of every live connection.
+#[derive(Debug, Clone)]
+enum Control {
+    /// Drop the socket: no close frame, no shutdown handshake.
+    Kill,
+    /// Send a close frame, then finish the close handshake as usual.
+    Close(u16, String),
+}
+
+/// A control call on its way to the accept loop, with the reply channel
+/// that gets the number of live connections it reached.
+type ControlRequest = (Control, std::sync::mpsc::Sender<usize>);
+
 /// A running echo server; dropping it shuts it down.
 #[derive(Debug)]
 pub struct EchoServer {
     addr: SocketAddr,
     tls: bool,
     accepted: Arc<AtomicUsize>,
+    live: Arc<AtomicUsize>,
+    controls: mpsc::UnboundedSender<ControlRequest>,
     shutdown: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -93,6 +118,48 @@ impl EchoServer {
         self.accepted.load(Ordering::SeqCst)
     }
 
+    /// Number of accepted connections whose task has not ended yet.
+    pub fn live_connections(&self) -> usize {
+        self.live.load(Ordering::SeqCst)
+    }
+
+    /// Ends every live connection abruptly: its socket is dropped without a
+    /// close frame (the peer sees EOF, or a reset if data was unread). The
+    /// listener stays open. Returns how many connections were told; each
+    /// drops its socket as soon as its task runs (asynchronously).
+    ///
+    /// Blocks the calling thread for as long as the server thread takes to
+    /// acknowledge (microseconds; bounded).
+    ///
+    /// # Panics
+    ///
+    /// If the server thread does not answer within a few seconds.
+    pub fn kill_connections(&self) -> usize {
+        self.control(Control::Kill)
+    }
+
+    /// Sends a close frame with `code` and `reason` to every live connection
+    /// (upgraded or not yet: a connection still in its upgrade gets it right
+    /// after), then completes the close handshake. The listener stays open.
+    /// Returns how many connections were told.
+    ///
+    /// # Panics
+    ///
+    /// If the server thread does not answer within a few seconds.
+    pub fn close_connections(&self, code: u16, reason: &str) -> usize {
+        self.control(Control::Close(code, reason.to_owned()))
+    }
+
+    fn control(&self, control: Control) -> usize {
+        let (reply, answer) = std::sync::mpsc::channel();
+        self.controls
+            .send((control, reply))
+            .expect("echo server thread is running");
+        answer
+            .recv_timeout(CONTROL_TIMEOUT)
+            .expect("echo server acknowledges a control call")
+    }
+
     fn spawn(tls: Option<TlsAcceptor>) -> EchoServer {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         listener
@@ -100,9 +167,14 @@ impl EchoServer {
             .expect("set listener non-blocking");
         let addr = listener.local_addr().expect("listener address");
         let accepted = Arc::new(AtomicUsize::new(0));
+        let live = Arc::new(AtomicUsize::new(0));
         let (shutdown, shutdown_rx) = oneshot::channel();
+        let (controls, controls_rx) = mpsc::unbounded_channel();
         let is_tls = tls.is_some();
-        let counter = Arc::clone(&accepted);
+        let counters = Counters {
+            accepted: Arc::clone(&accepted),
+            live: Arc::clone(&live),
+        };
         let thread = std::thread::Builder::new()
             .name(format!("echo-server-{}", addr.port()))
             .spawn(move || {
@@ -110,7 +182,13 @@ impl EchoServer {
                     .enable_all()
                     .build()
                     .expect("build echo server runtime");
-                runtime.block_on(accept_loop(listener, tls, counter, shutdown_rx));
+                runtime.block_on(accept_loop(
+                    listener,
+                    tls,
+                    counters,
+                    controls_rx,
+                    shutdown_rx,
+                ));
                 runtime.shutdown_timeout(SHUTDOWN_GRACE);
             })
             .expect("spawn echo server thread");
@@ -118,6 +196,8 @@ impl EchoServer {
             addr,
             tls: is_tls,
             accepted,
+            live,
+            controls,
             shutdown: Some(shutdown),
             thread: Some(thread),
         }
@@ -143,30 +223,64 @@ fn server_ws_config() -> WebSocketConfig {
         .max_frame_size(Some(MAX_MESSAGE_SIZE))
 }
 
+/// The server's connection counters, shared with the [`EchoServer`] handle.
+struct Counters {
+    accepted: Arc<AtomicUsize>,
+    live: Arc<AtomicUsize>,
+}
+
+/// Decrements the live-connection count when a connection task ends (or
+/// is dropped at shutdown).
+struct LiveGuard(Arc<AtomicUsize>);
+
+impl Drop for LiveGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 async fn accept_loop(
     listener: std::net::TcpListener,
     tls: Option<TlsAcceptor>,
-    accepted: Arc<AtomicUsize>,
+    counters: Counters,
+    mut controls: mpsc::UnboundedReceiver<ControlRequest>,
     mut shutdown: oneshot::Receiver<()>,
 ) {
     let listener = TcpListener::from_std(listener).expect("register listener with tokio");
+    // One control channel per connection; closed ones are pruned on use.
+    let mut connections: Vec<mpsc::UnboundedSender<Control>> = Vec::new();
     loop {
         tokio::select! {
             _ = &mut shutdown => return,
+            Some((control, reply)) = controls.recv() => {
+                connections.retain(|c| c.send(control.clone()).is_ok());
+                let _ = reply.send(connections.len());
+            }
             res = listener.accept() => {
                 let Ok((tcp, _peer)) = res else {
                     // e.g. EMFILE: back off briefly instead of spinning.
                     tokio::time::sleep(Duration::from_millis(10)).await;
                     continue;
                 };
-                accepted.fetch_add(1, Ordering::SeqCst);
+                counters.accepted.fetch_add(1, Ordering::SeqCst);
+                counters.live.fetch_add(1, Ordering::SeqCst);
+                let guard = LiveGuard(Arc::clone(&counters.live));
+                let (control_tx, control_rx) = mpsc::unbounded_channel();
+                connections.retain(|c| !c.is_closed());
+                connections.push(control_tx);
                 let _ = tcp.set_nodelay(true);
                 match tls.clone() {
-                    None => { tokio::spawn(serve(tcp)); }
+                    None => {
+                        tokio::spawn(async move {
+                            let _guard = guard;
+                            serve(tcp, control_rx).await;
+                        });
+                    }
                     Some(acceptor) => {
                         tokio::spawn(async move {
+                            let _guard = guard;
                             if let Ok(stream) = acceptor.accept(tcp).await {
-                                serve(stream).await;
+                                serve(stream, control_rx).await;
                             }
                         });
                     }
@@ -177,7 +291,7 @@ async fn accept_loop(
 }
 
 /// Upgrades `stream` and echoes until the connection ends.
-async fn serve<S>(stream: S)
+async fn serve<S>(stream: S, controls: mpsc::UnboundedReceiver<Control>)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -186,18 +300,25 @@ where
     else {
         return;
     };
-    let mut inner = echo(ws).await;
-    // FIN (and close_notify for TLS) after the close handshake.
-    let _ = tokio::time::timeout(SHUTDOWN_GRACE, inner.shutdown()).await;
+    // `None`: killed; drop the socket without a close frame or FIN handshake.
+    if let Some(mut inner) = echo(ws, controls).await {
+        // FIN (and close_notify for TLS) after the close handshake.
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, inner.shutdown()).await;
+    }
 }
 
 /// The echo loop. Replies are batched: they are only flushed once no further
 /// message is immediately available (or a ping / close needs answering).
-async fn echo<S>(mut ws: WebSocketStream<S>) -> S
+/// Returns the stream after a normal end, `None` when a control killed it.
+async fn echo<S>(
+    mut ws: WebSocketStream<S>,
+    mut controls: mpsc::UnboundedReceiver<Control>,
+) -> Option<S>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let mut unflushed = false;
+    let mut controlled = true;
     loop {
         let next = if unflushed {
             match ws.next().now_or_never() {
@@ -211,7 +332,27 @@ where
                 }
             }
         } else {
-            ws.next().await
+            tokio::select! {
+                control = controls.recv(), if controlled => {
+                    match control {
+                        Some(Control::Kill) => return None,
+                        Some(Control::Close(code, reason)) => {
+                            let frame = CloseFrame {
+                                code: CloseCode::from(code),
+                                reason: reason.into(),
+                            };
+                            // The reply and the end of the stream follow as usual.
+                            if ws.send(Message::Close(Some(frame))).await.is_err() {
+                                break;
+                            }
+                        }
+                        // The server is shutting down; the runtime ends this task.
+                        None => controlled = false,
+                    }
+                    continue;
+                }
+                next = ws.next() => next,
+            }
         };
         match next {
             Some(Ok(msg @ (Message::Text(_) | Message::Binary(_)))) => {
@@ -226,5 +367,5 @@ where
             Some(Err(_)) | None => break,
         }
     }
-    ws.into_inner()
+    Some(ws.into_inner())
 }

@@ -2,10 +2,13 @@
 //!
 //! Reusable helpers for wsnova's unit and integration tests. Everything here
 //! is built on implementations that are independent of wsnova itself
-//! (tungstenite, tokio-tungstenite, rustls, rcgen), so a test that passes
-//! against these peers says something about interoperability, not just about
-//! agreement with ourselves.
+//! (tungstenite, tokio-tungstenite, rustls, rcgen, Python's `websockets`), so
+//! a test that passes against these peers says something about
+//! interoperability, not just about agreement with ourselves.
 //!
+//! * [`bad_server`] — a misbehaving WebSocket server on raw TCP (invalid
+//!   frames, oversized messages, refusals, garbage) that reports what the
+//!   client sent back.
 //! * [`certs`] — a throw-away PKI: a self-signed CA and a server certificate
 //!   it signed, ready-made rustls configs.
 //! * [`echo_server`] — a real WebSocket echo server (plain or TLS) on an
@@ -14,17 +17,23 @@
 //!   deterministic tests, plus hand-made frame and handshake builders.
 //! * [`blocking`] — a [`Wire`](wsnova_core::wire::Wire) over a blocking
 //!   `std::net::TcpStream`, for smoke tests and the first example.
+//! * [`python`] — Python's `websockets` as an independent server: finds or
+//!   makes a venv with it and runs fixture scripts as child processes.
 //! * [`sim`] — the simulation harness: a wsnova session against a fake
 //!   JSON-RPC exchange in virtual time, with faults.
 //! * [`wire_pair`] — wsnova's [`Wire`](wsnova_core::wire::Wire) wired in
 //!   memory to the [`MemPeer`], optionally through a rustls server.
 
+#[cfg(feature = "net")]
+pub mod bad_server;
 pub mod blocking;
 #[cfg(feature = "net")]
 pub mod certs;
 #[cfg(feature = "net")]
 pub mod echo_server;
 pub mod mem_peer;
+#[cfg(feature = "net")]
+pub mod python;
 pub mod sim;
 pub mod wire_pair;
 

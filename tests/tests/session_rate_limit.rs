@@ -234,7 +234,10 @@ fn tokens_never_exceed_capacity() {
 
 #[test]
 fn refill_deadline_is_the_poll_timeout_while_requests_wait() {
-    let mut sim = ready_sim(|config| config.heartbeat.ping_interval = None);
+    let mut sim = ready_sim(|config| {
+        config.heartbeat.ping_interval = None;
+        config.stable_after = Duration::ZERO;
+    });
     // Nothing waits: no timer at all.
     assert_eq!(sim.client.poll_timeout(), None);
 

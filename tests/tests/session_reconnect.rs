@@ -191,7 +191,32 @@ fn refused_dials_back_off_exponentially() {
         e,
         Event::Disconnected { reason, .. } if *reason != DisconnectReason::ConnectFailed("connection refused".into())
     )));
-    assert_eq!(sim.client.failed_attempts(), 0, "Ready ends the streak");
+    assert_eq!(
+        sim.client.failed_attempts(),
+        3,
+        "Ready alone does not end the streak"
+    );
+    sim.run_for(Duration::from_secs(2));
+    assert_eq!(
+        sim.client.failed_attempts(),
+        0,
+        "staying Ready for stable_after ends it"
+    );
+}
+
+#[test]
+fn a_server_that_fails_every_connection_right_after_ready_still_gets_growing_delays() {
+    let mut sim = Sim::new(TestRpc::default(), exponential);
+    sim.connect();
+    let mut delays = Vec::new();
+    for _ in 0..4 {
+        assert!(sim.run_until(is_ready, LIMIT));
+        sim.take_events();
+        sim.drop_connection(); // at once: before stable_after
+        let (_, _, _, delay) = until_lost(&mut sim);
+        delays.push(delay);
+    }
+    assert_eq!(delays, [ms(100), ms(200), ms(400), ms(800)]);
 }
 
 #[test]
@@ -222,6 +247,7 @@ fn rejected_upgrade_counts_as_a_failed_attempt() {
 
     sim.server.behaviour.reject_upgrade = None;
     assert!(sim.run_until(is_ready, LIMIT));
+    sim.run_for(Duration::from_secs(2)); // stable_after
     assert_eq!(sim.client.failed_attempts(), 0);
     assert_eq!(sim.dials.len(), 3);
 }
@@ -248,12 +274,14 @@ fn failure_streak_survives_connected_and_resets_only_at_ready() {
         .count();
     assert_eq!(connected, 3);
 
-    // After Ready, the next loss starts a new streak at the first delay.
+    // After staying Ready for stable_after, the next loss starts a new streak.
+    sim.run_for(Duration::from_secs(2));
     sim.take_events();
     sim.drop_connection();
     let (_, _, _, delay) = until_lost(&mut sim);
     assert_eq!(delay, ms(100));
     assert!(sim.run_until(is_ready, LIMIT));
+    sim.run_for(Duration::from_secs(2));
     sim.take_events();
     sim.drop_connection();
     let (_, _, _, delay) = until_lost(&mut sim);
@@ -323,8 +351,9 @@ fn max_attempts_counts_only_failures_in_a_row() {
         exponential(c);
         c.backoff.max_attempts = Some(2);
     });
-    // Many losses, each followed by a successful Ready: the session lives on.
+    // Many losses, each followed by a stable Ready: the session lives on.
     for _ in 0..5 {
+        sim.run_for(Duration::from_secs(2)); // stable_after
         sim.drop_connection();
         let (_, _, _, delay) = until_lost(&mut sim);
         assert_eq!(delay, ms(100));

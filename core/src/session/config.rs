@@ -63,6 +63,11 @@ pub struct SessionConfig {
     pub credentials: Option<Credentials>,
     /// Refresh a token when this fraction of its life has passed (default 0.8).
     pub refresh_at: f64,
+    /// The backoff streak ends only after a connection stayed `Ready` this
+    /// long (default 2 s): a server that accepts and then fails every
+    /// connection at once still gets growing delays, not a reconnect storm.
+    /// Zero ends the streak as soon as `Ready` is reached.
+    pub stable_after: Duration,
 }
 
 impl SessionConfig {
@@ -80,6 +85,7 @@ impl SessionConfig {
             close_timeout: Duration::from_secs(5),
             credentials: None,
             refresh_at: 0.8,
+            stable_after: Duration::from_secs(2),
         })
     }
 }

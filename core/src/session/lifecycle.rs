@@ -127,10 +127,16 @@ impl Core {
         }
     }
 
-    /// `Ready`: the failure streak ends and the application's queue drains.
+    /// `Ready`: the application's queue drains; the failure streak ends once
+    /// the connection has stayed up for `stable_after`.
     pub(crate) fn enter_ready(&mut self, adapter: &dyn Adapter) {
         self.ready = true;
-        self.backoff.reset();
+        if self.config.stable_after.is_zero() {
+            self.backoff.reset();
+        } else {
+            let at = self.now + self.config.stable_after;
+            self.timers.set(Timer::Stable, at);
+        }
         self.emit(Event::Ready);
         self.pump_queues(adapter);
     }
@@ -265,6 +271,7 @@ impl Core {
             }
             Timer::Refresh => self.start_refresh(adapter),
             Timer::Refill => self.pump_queues(adapter),
+            Timer::Stable => self.backoff.reset(),
         }
     }
 

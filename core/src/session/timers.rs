@@ -21,9 +21,11 @@ pub(crate) enum Timer {
     Refresh,
     /// The rate limiter has tokens for the next queued request.
     Refill,
+    /// The connection stayed ready long enough to end the failure streak.
+    Stable,
 }
 
-const COUNT: usize = 8;
+const COUNT: usize = 9;
 
 impl Timer {
     const ALL: [Timer; COUNT] = [
@@ -35,6 +37,7 @@ impl Timer {
         Timer::Close,
         Timer::Refresh,
         Timer::Refill,
+        Timer::Stable,
     ];
 
     fn index(self) -> usize {
@@ -84,6 +87,7 @@ impl Timers {
             Timer::Close,
             Timer::Refresh,
             Timer::Refill,
+            Timer::Stable,
         ] {
             self.clear(t);
         }

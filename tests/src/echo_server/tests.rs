@@ -207,3 +207,94 @@ async fn serves_several_connections() {
     .await;
     assert_eq!(server.connections_accepted(), 2);
 }
+
+#[tokio::test]
+async fn kill_drops_every_live_connection_without_a_close_frame() {
+    let server = EchoServer::start();
+    within(5, async {
+        let mut a = connect_plain(&server).await;
+        let mut b = connect_plain(&server).await;
+        // Both upgraded and echoing before the kill.
+        assert_eq!(
+            round_trip(&mut a, Message::text("a")).await,
+            Message::text("a")
+        );
+        assert_eq!(
+            round_trip(&mut b, Message::text("b")).await,
+            Message::text("b")
+        );
+        assert_eq!(server.kill_connections(), 2);
+        for ws in [&mut a, &mut b] {
+            match ws.next().await {
+                // tungstenite: "connection reset without closing handshake".
+                None | Some(Err(_)) => {}
+                Some(Ok(msg)) => panic!("expected no close frame, got {msg:?}"),
+            }
+        }
+        // The listener is still open.
+        let mut c = connect_plain(&server).await;
+        assert_eq!(
+            round_trip(&mut c, Message::text("c")).await,
+            Message::text("c")
+        );
+        assert_eq!(server.connections_accepted(), 3);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn close_sends_the_code_to_every_live_connection() {
+    let server = EchoServer::start();
+    within(5, async {
+        let mut a = connect_plain(&server).await;
+        let mut b = connect_plain(&server).await;
+        assert_eq!(
+            round_trip(&mut a, Message::text("a")).await,
+            Message::text("a")
+        );
+        assert_eq!(
+            round_trip(&mut b, Message::text("b")).await,
+            Message::text("b")
+        );
+        assert_eq!(server.close_connections(1001, "restart"), 2);
+        for ws in [&mut a, &mut b] {
+            match ws.next().await {
+                Some(Ok(Message::Close(Some(frame)))) => {
+                    assert_eq!(u16::from(frame.code), 1001);
+                    assert_eq!(frame.reason.as_str(), "restart");
+                }
+                other => panic!("expected a close frame, got {other:?}"),
+            }
+            // tungstenite replied; the server ends the connection.
+            assert!(matches!(ws.next().await, None | Some(Err(_))));
+        }
+        let mut c = connect_plain(&server).await;
+        assert_eq!(
+            round_trip(&mut c, Message::text("c")).await,
+            Message::text("c")
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn live_connections_counts_open_ones_only() {
+    let server = EchoServer::start();
+    within(5, async {
+        let mut a = connect_plain(&server).await;
+        assert_eq!(
+            round_trip(&mut a, Message::text("a")).await,
+            Message::text("a")
+        );
+        assert_eq!(server.live_connections(), 1);
+        a.close(None).await.unwrap();
+        while a.next().await.is_some() {}
+        // The server task ends right after the close handshake.
+        while server.live_connections() != 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(server.kill_connections(), 0, "nothing left to kill");
+        assert_eq!(server.connections_accepted(), 1);
+    })
+    .await;
+}
