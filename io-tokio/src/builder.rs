@@ -190,6 +190,11 @@ impl Builder {
         }
         let now = now();
         let mut session = Session::new(self.config, adapter, now);
+        if let Ok(since_epoch) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)
+        {
+            // The core has no clock; signed auth needs the wall-clock time.
+            session.set_unix_time(now, since_epoch.as_millis() as u64);
+        }
         let _ = session.connect(now);
         let wake = Arc::new(Notify::new());
         let subscriber = Subscriber::new(self.event_capacity, self.lag_policy, wake.clone());

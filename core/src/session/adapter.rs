@@ -7,6 +7,8 @@ use std::fmt::Write as _;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use std::time::Duration;
+
 use super::{AuthToken, Credentials, DisconnectReason, Policy, RequestId, RpcError};
 use crate::wire::{WireConfig, WireError};
 
@@ -55,6 +57,26 @@ pub enum Inbound<'a> {
     },
     /// Anything else: delivered to the application as `Event::Message`.
     Other,
+}
+
+/// What an adapter may need to build an auth request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthContext {
+    /// Milliseconds since the Unix epoch, if the driver told the session
+    /// (`Session::set_unix_time`); the core has no clock of its own.
+    pub unix_time_ms: Option<u64>,
+    /// A fresh random nonce (alphanumeric) from the session's seeded RNG.
+    pub nonce: String,
+}
+
+/// Sequence numbers of one notification (e.g. a book's `change_id`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sequence {
+    /// This update's number.
+    pub id: u64,
+    /// The number of the update it follows; `None` for a snapshot, which
+    /// starts a new sequence.
+    pub previous: Option<u64>,
 }
 
 /// A JSON-RPC error object as received, borrowed from the message.
@@ -127,7 +149,13 @@ pub trait Adapter: Send + 'static {
     }
 
     /// The request that authenticates. `None`: the service has no auth.
-    fn auth_request(&self, _credentials: &Credentials) -> Option<OutgoingRequest> {
+    /// `context` carries the wall-clock time (when the driver provided it)
+    /// and a fresh nonce, for signed grants.
+    fn auth_request(
+        &self,
+        _credentials: &Credentials,
+        _context: &AuthContext,
+    ) -> Option<OutgoingRequest> {
         None
     }
 
@@ -144,6 +172,26 @@ pub trait Adapter: Send + 'static {
     /// Whether an auth error means retrying cannot help (e.g. invalid credentials).
     fn auth_error_is_fatal(&self, _error: &RpcError) -> bool {
         true
+    }
+
+    /// Whether a request failed because the token expired: the session then
+    /// refreshes (or re-authenticates) and sends the request once more.
+    fn is_token_expired(&self, _error: &RpcError) -> bool {
+        false
+    }
+
+    /// Whether a request failed because of the server's rate limit, and how
+    /// long to wait before sending it again (it is re-queued, not dropped;
+    /// its deadline still applies).
+    fn retry_after(&self, _error: &RpcError) -> Option<Duration> {
+        None
+    }
+
+    /// The sequence numbers a notification carries, for channels whose
+    /// updates must not be missed (order books). The session tracks them per
+    /// channel; a gap resubscribes the channel and reports `Event::Gap`.
+    fn sequence(&self, _channel: &str, _data: &RawValue) -> Option<Sequence> {
+        None
     }
 
     /// Requests to send on every (re)connect, before resubscribing (e.g. heartbeat setup).

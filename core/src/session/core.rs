@@ -14,6 +14,7 @@ use super::machine::Ev;
 use super::outbound::{Payload, Queues};
 use super::ratelimit::TokenBucket;
 use super::requests::{Purpose, Requests};
+use super::sequence::Sequences;
 use super::subscriptions::Subscriptions;
 use super::timers::{Timer, Timers};
 use super::{
@@ -55,6 +56,9 @@ pub(crate) struct Core {
     /// subscriptions may be requested.
     pub(crate) past_auth: bool,
     pub(crate) pings: Pings,
+    pub(crate) sequences: Sequences,
+    /// Where the wall clock stood at an instant, if the driver said (for signed auth).
+    pub(crate) wall_clock: Option<(Instant, u64)>,
     transmit_announced: bool,
     pub(crate) stats: Stats,
     /// Reused encode buffer: no allocation per request.
@@ -88,6 +92,8 @@ impl Core {
             restore_outstanding: 0,
             past_auth: false,
             pings: Pings::default(),
+            sequences: Sequences::default(),
+            wall_clock: None,
             transmit_announced: false,
             stats: Stats::default(),
             scratch: String::new(),
@@ -237,6 +243,9 @@ impl Core {
     fn on_text(&mut self, adapter: &dyn Adapter, text: crate::wire::Utf8Bytes) {
         match adapter.classify(text.as_str()) {
             Inbound::Notification { channel, data } => {
+                if !self.check_sequence(adapter, channel, data) {
+                    return;
+                }
                 let event = Event::Notification {
                     channel: channel.to_owned(),
                     data: JsonText::slice_of(&text, data),
@@ -244,7 +253,7 @@ impl Core {
                 self.emit(event);
             }
             Inbound::Response { id, outcome } => {
-                let Some(purpose) = self.requests.complete(id) else {
+                let Some(pending) = self.requests.take(id) else {
                     // Unknown or already ended (e.g. timed out): one outcome only.
                     return;
                 };
@@ -255,7 +264,14 @@ impl Core {
                         message: e.message,
                         data: e.data.map(|d| JsonText::slice_of(&text, d)),
                     });
-                self.on_response(adapter, id, purpose, outcome);
+                let pending = match &outcome {
+                    Err(error) => match self.try_retry(adapter, id, pending, error) {
+                        Ok(()) => return, // it goes again later
+                        Err(pending) => pending,
+                    },
+                    Ok(_) => pending,
+                };
+                self.on_response(adapter, id, pending.purpose, outcome);
             }
             Inbound::HeartbeatRequest { reply } => {
                 // Answered at once: no queue, no tokens (DESIGN: never delayed).
@@ -370,12 +386,14 @@ impl Core {
                 self.token = Some(token);
                 self.authenticated = true;
                 self.emit(Event::Authenticated { expires_at });
+                self.release_awaiting_auth(adapter);
                 if purpose == Purpose::Auth {
                     self.followups.push_back(Ev::AuthOk);
                 }
             }
             Err((error, fatal)) => {
                 self.authenticated = false;
+                self.fail_awaiting_auth();
                 self.emit(Event::AuthFailed {
                     error: error.clone(),
                     fatal,

@@ -166,6 +166,17 @@ pub enum Event {
         /// The server's error, or why they were not confirmed.
         error: String,
     },
+    /// Updates on a sequenced channel (an order book) were missed: the
+    /// channel is resubscribed for a fresh snapshot, and its notifications
+    /// are held back until that snapshot arrives.
+    Gap {
+        /// The channel.
+        channel: String,
+        /// The sequence number the next update should have followed.
+        expected: u64,
+        /// The one it said it followed.
+        got: u64,
+    },
     /// Authentication (or a token refresh) succeeded.
     Authenticated {
         /// When the access token expires, if it does.

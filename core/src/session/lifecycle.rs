@@ -5,8 +5,11 @@ use super::core::Core;
 use super::machine::Ev;
 use super::requests::Purpose;
 use super::timers::Timer;
+use rand::Rng;
+
 use super::{
-    Adapter, CloseReason, DisconnectReason, Event, Initiator, Policy, RequestError, RequestId,
+    Adapter, AuthContext, CloseReason, DisconnectReason, Event, Initiator, Policy, RequestError,
+    RequestId,
 };
 use crate::wire::CloseCode;
 
@@ -31,7 +34,20 @@ impl Core {
         let Some(credentials) = self.config.credentials.as_ref() else {
             return false;
         };
-        let Some(request) = adapter.auth_request(credentials) else {
+        let context = AuthContext {
+            unix_time_ms: self.wall_clock.map(|(at, unix_ms)| {
+                unix_ms + self.now.saturating_duration_since(at).as_millis() as u64
+            }),
+            nonce: (0..12)
+                .map(|_| {
+                    char::from(
+                        b"0123456789abcdefghijklmnopqrstuvwxyz"
+                            [(self.rng.next_u32() % 36) as usize],
+                    )
+                })
+                .collect(),
+        };
+        let Some(request) = adapter.auth_request(credentials, &context) else {
             return false;
         };
         self.send_control(adapter, Purpose::Auth, request);
@@ -153,6 +169,8 @@ impl Core {
         self.timers.clear_connection();
         self.clear_pings();
         self.subs.on_connection_lost();
+        self.forget_sequences();
+        self.requeue_waiting();
         for (id, purpose) in self.requests.take_sent() {
             if purpose == Purpose::User {
                 self.emit(Event::RequestFailed {
@@ -272,6 +290,7 @@ impl Core {
             Timer::Refresh => self.start_refresh(adapter),
             Timer::Refill => self.pump_queues(adapter),
             Timer::Stable => self.backoff.reset(),
+            Timer::Retry => self.release_delayed(adapter),
         }
     }
 

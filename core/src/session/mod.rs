@@ -64,6 +64,8 @@ mod machine;
 mod outbound;
 mod ratelimit;
 mod requests;
+mod retry;
+mod sequence;
 mod subscriptions;
 mod timers;
 
@@ -73,7 +75,8 @@ use serde::Serialize;
 use statig::blocking::{IntoStateMachineExt, StateMachine};
 
 pub use adapter::{
-    Adapter, Echo, Inbound, OutgoingRequest, RawRpcError, classify_json_rpc, encode_json_rpc,
+    Adapter, AuthContext, Echo, Inbound, OutgoingRequest, RawRpcError, Sequence, classify_json_rpc,
+    encode_json_rpc,
 };
 pub use backoff::{BackoffConfig, BackoffStrategy, Jitter};
 pub use config::{HeartbeatConfig, SessionConfig};
@@ -283,6 +286,13 @@ impl<A: Adapter> Session<A> {
     /// The generation of the current (or last) dial.
     pub fn generation(&self) -> u64 {
         self.core.generation
+    }
+
+    /// Tells the session the wall-clock time (milliseconds since the Unix
+    /// epoch) at `now`, for adapters that sign auth requests with a
+    /// timestamp. The core has no clock: drivers call this once.
+    pub fn set_unix_time(&mut self, now: Instant, unix_ms: u64) {
+        self.core.wall_clock = Some((now, unix_ms));
     }
 
     /// Whole rate-limit tokens available at `now`; `None` without a rate limit.

@@ -2,6 +2,7 @@
 //! then the application's), the token bucket, and encoding into the wire.
 
 use std::collections::VecDeque;
+use std::time::Instant;
 
 use super::core::Core;
 use super::requests::Purpose;
@@ -28,13 +29,18 @@ pub(crate) enum Payload {
     Binary(Vec<u8>),
 }
 
-/// The two queues.
+/// The queues.
 #[derive(Debug, Default)]
 pub(crate) struct Queues {
     /// The core's own requests (auth, subscriptions, setup): leave as soon as connected.
     pub(crate) control: VecDeque<Queued>,
     /// The application's requests and messages: leave only when ready.
     pub(crate) user: VecDeque<Queued>,
+    /// Requests refused for an expired token, waiting for the
+    /// re-authentication (with the refusal, reported if that fails).
+    pub(crate) awaiting_auth: Vec<(super::RpcError, Queued)>,
+    /// Requests refused by the server's rate limit, waiting until the instant given.
+    pub(crate) delayed: Vec<(Instant, Queued)>,
 }
 
 impl Queues {
@@ -43,6 +49,20 @@ impl Queues {
         let is_it = |q: &Queued| matches!(q.kind, Payload::Request { id: qid, .. } if qid == id);
         self.control.retain(|q| !is_it(q));
         self.user.retain(|q| !is_it(q));
+        self.awaiting_auth.retain(|(_, q)| !is_it(q));
+        self.delayed.retain(|(_, q)| !is_it(q));
+    }
+
+    /// Puts requests back at the head of the application's queue, in order.
+    pub(crate) fn requeue_front(&mut self, items: impl DoubleEndedIterator<Item = Queued>) {
+        for item in items.rev() {
+            self.user.push_front(item);
+        }
+    }
+
+    /// The earliest instant a delayed request may go again.
+    pub(crate) fn next_retry(&self) -> Option<Instant> {
+        self.delayed.iter().map(|(at, _)| *at).min()
     }
 }
 
@@ -182,15 +202,18 @@ impl Core {
         let Some(wire) = self.wire.as_mut() else {
             return;
         };
-        let result = match &kind {
+        let result = match kind {
             Payload::Request { id, request } => {
                 self.scratch.clear();
-                adapter.encode_request(*id, &request.method, &request.params, &mut self.scratch);
-                self.requests.mark_sent(*id);
-                wire.send_text(&self.scratch)
+                adapter.encode_request(id, &request.method, &request.params, &mut self.scratch);
+                self.requests.mark_sent(id);
+                let sent = wire.send_text(&self.scratch);
+                // Kept (moved, not copied) in case it must go once more.
+                self.requests.keep_body(id, request);
+                sent
             }
-            Payload::Text(text) => wire.send_text(text),
-            Payload::Binary(data) => wire.send_binary(data),
+            Payload::Text(text) => wire.send_text(&text),
+            Payload::Binary(data) => wire.send_binary(&data),
         };
         if result.is_ok() {
             self.stats.messages_out += 1;

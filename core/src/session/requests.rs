@@ -25,12 +25,18 @@ pub(crate) enum Purpose {
     Heartbeat,
 }
 
+/// A request without an outcome yet.
 #[derive(Debug)]
-struct Pending {
-    purpose: Purpose,
-    deadline: Instant,
+pub(crate) struct Pending {
+    pub(crate) purpose: Purpose,
+    pub(crate) deadline: Instant,
     /// Written to a connection (so it cannot be re-sent after a loss).
-    sent: bool,
+    pub(crate) sent: bool,
+    /// The request itself, kept after sending (moved, not copied) so it can
+    /// be sent once more after a re-authentication or a rate-limit wait.
+    pub(crate) body: Option<super::OutgoingRequest>,
+    /// Already sent again after an expired token (at most once).
+    pub(crate) reauth_retried: bool,
 }
 
 /// Requests waiting for their outcome, queued or sent.
@@ -52,6 +58,8 @@ impl Requests {
                 purpose,
                 deadline,
                 sent: false,
+                body: None,
+                reauth_retried: false,
             },
         );
         self.deadlines.insert((deadline, id));
@@ -63,6 +71,28 @@ impl Requests {
         if let Some(p) = self.pending.get_mut(&id.0) {
             p.sent = true;
         }
+    }
+
+    /// Keeps a sent request's body for a possible retry.
+    pub(crate) fn keep_body(&mut self, id: RequestId, body: super::OutgoingRequest) {
+        if let Some(p) = self.pending.get_mut(&id.0) {
+            p.body = Some(body);
+        }
+    }
+
+    /// Ends a request and returns everything known about it.
+    pub(crate) fn take(&mut self, id: RequestId) -> Option<Pending> {
+        let p = self.pending.remove(&id.0)?;
+        self.deadlines.remove(&(p.deadline, id.0));
+        Some(p)
+    }
+
+    /// Puts a request taken with [`take`](Self::take) back, unsent, for a retry.
+    pub(crate) fn reopen(&mut self, id: RequestId, mut pending: Pending) {
+        pending.sent = false;
+        pending.body = None;
+        self.deadlines.insert((pending.deadline, id.0));
+        self.pending.insert(id.0, pending);
     }
 
     /// Ends a request; `None` if it was unknown or already ended.

@@ -23,9 +23,11 @@ pub(crate) enum Timer {
     Refill,
     /// The connection stayed ready long enough to end the failure streak.
     Stable,
+    /// A request refused by the server's rate limit may go again.
+    Retry,
 }
 
-const COUNT: usize = 9;
+const COUNT: usize = 10;
 
 impl Timer {
     const ALL: [Timer; COUNT] = [
@@ -38,6 +40,7 @@ impl Timer {
         Timer::Refresh,
         Timer::Refill,
         Timer::Stable,
+        Timer::Retry,
     ];
 
     fn index(self) -> usize {
@@ -88,6 +91,7 @@ impl Timers {
             Timer::Refresh,
             Timer::Refill,
             Timer::Stable,
+            Timer::Retry,
         ] {
             self.clear(t);
         }

@@ -5,7 +5,8 @@
 use serde::Deserialize;
 use serde_json::json;
 use wsnova_core::session::{
-    Adapter, AuthToken, Credentials, Inbound, OutgoingRequest, RpcError, Secret, classify_json_rpc,
+    Adapter, AuthContext, AuthToken, Credentials, Inbound, OutgoingRequest, RpcError, Secret,
+    Sequence, classify_json_rpc,
 };
 
 /// The JSON-RPC test adapter.
@@ -105,7 +106,11 @@ impl Adapter for TestRpc {
         serde_json::from_str(result).unwrap_or_default()
     }
 
-    fn auth_request(&self, credentials: &Credentials) -> Option<OutgoingRequest> {
+    fn auth_request(
+        &self,
+        credentials: &Credentials,
+        _context: &AuthContext,
+    ) -> Option<OutgoingRequest> {
         let params = json!({
             "grant_type": "client_credentials",
             "client_id": credentials.client_id,
@@ -131,6 +136,34 @@ impl Adapter for TestRpc {
 
     fn auth_error_is_fatal(&self, error: &RpcError) -> bool {
         error.code == 13004 // invalid credentials
+    }
+
+    fn is_token_expired(&self, error: &RpcError) -> bool {
+        error.code == 13009
+            && error
+                .data
+                .as_ref()
+                .is_some_and(|d| d.as_str().contains("expired"))
+    }
+
+    fn retry_after(&self, error: &RpcError) -> Option<std::time::Duration> {
+        (error.code == 10028).then_some(std::time::Duration::from_millis(500))
+    }
+
+    fn sequence(&self, channel: &str, data: &serde_json::value::RawValue) -> Option<Sequence> {
+        if !channel.starts_with("book.") {
+            return None;
+        }
+        #[derive(Deserialize)]
+        struct Book {
+            change_id: u64,
+            prev_change_id: Option<u64>,
+        }
+        let book: Book = serde_json::from_str(data.get()).ok()?;
+        Some(Sequence {
+            id: book.change_id,
+            previous: book.prev_change_id,
+        })
     }
 
     fn on_connected(&self) -> Vec<OutgoingRequest> {

@@ -25,6 +25,8 @@ pub struct ServerBehaviour {
     pub auth_failures: VecDeque<i64>,
     /// Answer the upgrade with this HTTP status instead of 101.
     pub reject_upgrade: Option<u16>,
+    /// Refuse this many of the next requests with 10028 `too_many_requests`.
+    pub too_many_requests: u32,
 }
 
 impl Default for ServerBehaviour {
@@ -36,6 +38,7 @@ impl Default for ServerBehaviour {
             refused_channels: BTreeSet::new(),
             auth_failures: VecDeque::new(),
             reject_upgrade: None,
+            too_many_requests: 0,
         }
     }
 }
@@ -56,6 +59,8 @@ pub struct Received {
 struct Conn {
     peer: MemPeer,
     authed: bool,
+    /// The token was expired by the test: private calls fail until auth.
+    token_expired: bool,
     subs: BTreeSet<String>,
 }
 
@@ -72,6 +77,8 @@ pub struct FakeServer {
     tokens_issued: u64,
     /// Connections accepted so far.
     pub accepted: u64,
+    /// The last book change id sent in a snapshot.
+    pub book_seq: u64,
 }
 
 impl FakeServer {
@@ -85,6 +92,7 @@ impl FakeServer {
             Conn {
                 peer: MemPeer::new(config),
                 authed: false,
+                token_expired: false,
                 subs: BTreeSet::new(),
             },
         );
@@ -177,6 +185,14 @@ impl FakeServer {
         }
     }
 
+    /// Expires every connection's token: private calls get 13009 "token has
+    /// expired" until the client authenticates again.
+    pub fn expire_tokens(&mut self) {
+        for conn in self.conns.values_mut() {
+            conn.token_expired = true;
+        }
+    }
+
     /// Requests received with this method.
     pub fn count(&self, method: &str) -> usize {
         self.received.iter().filter(|r| r.method == method).count()
@@ -196,7 +212,23 @@ impl FakeServer {
             params: params.clone(),
             authed,
         });
-        let reply = match self.answer(generation, &method, &params) {
+        let limited = !matches!(method.as_str(), "public/auth" | "public/test")
+            && self.behaviour.too_many_requests > 0;
+        let answer = if limited {
+            self.behaviour.too_many_requests -= 1;
+            Some(Err((10028, "too_many_requests".to_string())))
+        } else if self.conns[&generation].token_expired && method.starts_with("private/") {
+            let error = json!({"code": 13009, "message": "invalid_token",
+                               "data": {"reason": "token has expired"}});
+            self.send_text(
+                generation,
+                &json!({"jsonrpc": "2.0", "id": id, "error": error}).to_string(),
+            );
+            return;
+        } else {
+            self.answer(generation, &method, &params)
+        };
+        let reply = match answer {
             Some(Ok(result)) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
             Some(Err((code, message))) => {
                 json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})
@@ -204,6 +236,22 @@ impl FakeServer {
             None => return, // "silent": never answered
         };
         self.send_text(generation, &reply.to_string());
+        // A (re)subscribed book starts with a snapshot, as on Deribit.
+        if method.ends_with("/subscribe") {
+            let books: Vec<String> = self.conns[&generation]
+                .subs
+                .iter()
+                .filter(|c| c.starts_with("book.") && params.to_string().contains(c.as_str()))
+                .cloned()
+                .collect();
+            for channel in books {
+                self.book_seq += 10;
+                let snapshot = json!({"type": "snapshot", "change_id": self.book_seq});
+                let text = json!({"jsonrpc": "2.0", "method": "subscription",
+                                  "params": {"channel": channel, "data": snapshot}});
+                self.send_text(generation, &text.to_string());
+            }
+        }
     }
 
     fn answer(
@@ -241,6 +289,7 @@ impl FakeServer {
                     return Some(Err((13004, "invalid_credentials".into())));
                 }
                 conn.authed = true;
+                conn.token_expired = false;
                 self.tokens_issued += 1;
                 let refresh = format!("rt-{}", self.tokens_issued);
                 self.refresh_tokens.insert(refresh.clone());

@@ -1,0 +1,155 @@
+//! Refusals that pass, and missed updates: an expired token is refreshed and
+//! the request sent once more; a rate-limit refusal waits and retries; a gap
+//! in a book's sequence resubscribes the channel for a fresh snapshot.
+
+use std::time::Duration;
+
+use serde_json::json;
+use wsnova_core::session::{Credentials, Event, RequestError, SessionState};
+use wsnova_tests::sim::{Sim, TestRpc};
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+fn ready_sim() -> Sim<TestRpc> {
+    let mut sim = Sim::new(TestRpc::default(), |c| {
+        c.credentials = Some(Credentials::new("client", "s3cret"));
+    });
+    sim.connect();
+    assert!(sim.run_until(|s| s.client.state() == SessionState::Ready, LIMIT));
+    sim.take_events();
+    sim
+}
+
+fn outcomes(events: &[Event]) -> Vec<&Event> {
+    events
+        .iter()
+        .filter(|e| matches!(e, Event::Response { .. } | Event::RequestFailed { .. }))
+        .collect()
+}
+
+#[test]
+fn an_expired_token_is_refreshed_and_the_request_sent_once_more() {
+    let mut sim = ready_sim();
+    sim.server.expire_tokens();
+    let id = sim.request("private/get_positions", "{}");
+    sim.drive();
+    let events = sim.take_events();
+    assert!(
+        matches!(outcomes(&events)[..], [Event::Response { id: i, .. }] if *i == id),
+        "{events:?}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Authenticated { .. }))
+    );
+    assert_eq!(
+        sim.server.count("private/get_positions"),
+        2,
+        "refused once, then answered"
+    );
+    let grants: Vec<_> = sim
+        .server
+        .received
+        .iter()
+        .filter(|r| r.method == "public/auth")
+        .map(|r| r.params["grant_type"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(grants, ["client_credentials", "refresh_token"]);
+    assert_eq!(sim.dials.len(), 1, "no reconnect needed");
+}
+
+#[test]
+fn a_request_refused_for_an_expired_token_twice_fails_with_the_refusal() {
+    let mut sim = ready_sim();
+    sim.server.expire_tokens();
+    let id = sim.request("private/get_positions", "{}");
+    // Expire again as soon as the refresh lands: the retry is refused too.
+    assert!(sim.run_until(|s| s.server.count("public/auth") == 2, LIMIT));
+    sim.server.expire_tokens();
+    sim.drive();
+    let events = sim.take_events();
+    match outcomes(&events)[..] {
+        [
+            Event::RequestFailed {
+                id: i,
+                error: RequestError::Rejected(e),
+            },
+        ] => {
+            assert_eq!((*i, e.code), (id, 13009));
+        }
+        ref other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        sim.server.count("private/get_positions"),
+        2,
+        "retried once only"
+    );
+}
+
+#[test]
+fn a_rate_limit_refusal_waits_then_retries_instead_of_failing() {
+    let mut sim = ready_sim();
+    sim.server.behaviour.too_many_requests = 2;
+    let first = sim.request("echo", r#"{"n":1}"#);
+    let second = sim.request("echo", r#"{"n":2}"#);
+    let asked = sim.now;
+    assert!(sim.run_until(|s| outcomes(&s.events).len() == 2, LIMIT));
+    let events = sim.take_events();
+    let ids: Vec<_> = outcomes(&events)
+        .iter()
+        .map(|e| match e {
+            Event::Response { id, .. } => *id,
+            other => panic!("expected responses, got {other:?}"),
+        })
+        .collect();
+    assert_eq!(ids, [first, second], "both answered, in order");
+    assert!(
+        sim.now - asked >= Duration::from_millis(500),
+        "after the retry delay"
+    );
+    assert_eq!(sim.server.count("echo"), 4);
+}
+
+#[test]
+fn a_book_gap_resubscribes_and_holds_updates_until_the_new_snapshot() {
+    let mut sim = ready_sim();
+    sim.subscribe(&["book.A"]);
+    sim.drive();
+    let snapshot_id = sim.server.book_seq;
+    let update = |change: u64, prev: u64| json!({"type": "change", "change_id": change, "prev_change_id": prev});
+    sim.server
+        .notify("book.A", update(snapshot_id + 1, snapshot_id));
+    sim.drive();
+    // The server skips one change: prev_change_id does not follow.
+    sim.server
+        .notify("book.A", update(snapshot_id + 3, snapshot_id + 2));
+    sim.server
+        .notify("book.A", update(snapshot_id + 4, snapshot_id + 3));
+    sim.drive();
+    let events = sim.take_events();
+    let books: Vec<String> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Notification { channel, data } if channel == "book.A" => {
+                Some(data.as_str().to_owned())
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(events.contains(&Event::Gap {
+        channel: "book.A".into(),
+        expected: snapshot_id + 1,
+        got: snapshot_id + 2
+    }));
+    assert_eq!(
+        books.len(),
+        3,
+        "snapshot, one good change, the new snapshot: {books:?}"
+    );
+    assert!(books[0].contains("snapshot") && books[2].contains("snapshot"));
+    assert!(books[2].contains(&sim.server.book_seq.to_string()));
+    assert!(sim.is_ready_and_consistent());
+    assert_eq!(sim.server.count("public/unsubscribe"), 1);
+    assert_eq!(sim.server.count("public/subscribe"), 2);
+}
