@@ -211,6 +211,8 @@ impl Builder {
             fail_fast: !self.retry_initial,
             close_waiters: Vec::new(),
             closed: false,
+            stream: None,
+            write_blocked: false,
         };
         let shared = Shared::new(inner, wake);
         tokio::spawn(driver::run(shared.clone()));

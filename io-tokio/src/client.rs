@@ -84,30 +84,76 @@ impl Client {
         result
     }
 
-    /// Waits while more than `HIGH_WATER` bytes wait for the socket.
-    async fn backpressure(&self) {
-        loop {
-            let drained = self.shared.drained.notified();
-            if self.shared.lock().session.pending_transmit().len() <= HIGH_WATER {
-                return;
+    /// Frames a message. With `flush`, writes it (and anything fed before)
+    /// through to the socket at once when the socket is idle; without, wakes
+    /// the driver once per batch, and it writes the whole batch in one
+    /// syscall when it runs. Waits while more than `HIGH_WATER` bytes wait.
+    async fn send(
+        &self,
+        flush: bool,
+        f: impl FnOnce(&mut dyn SessionOps) -> Result<(), SessionError>,
+    ) -> Result<(), SessionError> {
+        let backlog = {
+            let mut inner = self.shared.lock();
+            let was_idle = inner.session.pending_transmit().is_empty();
+            f(&mut *inner.session)?;
+            let wake = if inner.write_blocked || inner.stream.is_none() {
+                true // the driver owns the write (or the message queued)
+            } else if flush {
+                inner.write_through().is_err()
+            } else {
+                was_idle // the first of a batch: the driver writes them all
+            };
+            if wake {
+                self.shared.wake.notify_one();
             }
-            drained.await;
+            inner.session.pending_transmit().len()
+        };
+        if backlog > HIGH_WATER {
+            loop {
+                let drained = self.shared.drained.notified();
+                if self.shared.lock().session.pending_transmit().len() <= HIGH_WATER {
+                    break;
+                }
+                drained.await;
+            }
         }
+        Ok(())
     }
 
-    /// Sends a text message (queued while not ready). Waits while the
-    /// socket is far behind.
+    /// Sends a text message now: framed and written through to the socket
+    /// from this task (queued while not ready). Waits while the socket is far behind.
     pub async fn send_text(&self, text: impl AsRef<str>) -> Result<(), SessionError> {
-        self.command(|s| s.send_text(now(), text.as_ref()))?;
-        self.backpressure().await;
-        Ok(())
+        self.send(true, |s| s.send_text(now(), text.as_ref())).await
     }
 
-    /// Sends a binary message (queued while not ready).
+    /// Sends a binary message now (queued while not ready).
     pub async fn send_binary(&self, data: impl AsRef<[u8]>) -> Result<(), SessionError> {
-        self.command(|s| s.send_binary(now(), data.as_ref()))?;
-        self.backpressure().await;
-        Ok(())
+        self.send(true, |s| s.send_binary(now(), data.as_ref()))
+            .await
+    }
+
+    /// Frames a text message without writing it yet: a burst of fed
+    /// messages leaves in one syscall, when the driver task next runs or at
+    /// [`flush`](Self::flush), whichever comes first.
+    pub async fn feed_text(&self, text: impl AsRef<str>) -> Result<(), SessionError> {
+        self.send(false, |s| s.send_text(now(), text.as_ref()))
+            .await
+    }
+
+    /// Frames a binary message without writing it yet (see [`feed_text`](Self::feed_text)).
+    pub async fn feed_binary(&self, data: impl AsRef<[u8]>) -> Result<(), SessionError> {
+        self.send(false, |s| s.send_binary(now(), data.as_ref()))
+            .await
+    }
+
+    /// Writes everything fed so far, from this task, as far as the socket takes it.
+    pub fn flush(&self) {
+        let mut inner = self.shared.lock();
+        let wake = inner.write_blocked || inner.stream.is_none() || inner.write_through().is_err();
+        if wake {
+            self.shared.wake.notify_one();
+        }
     }
 
     /// Serializes `value` and sends it as a text message.

@@ -35,7 +35,7 @@ type Dialing = Pin<Box<dyn Future<Output = (u64, io::Result<TcpStream>)> + Send>
 
 struct Socket {
     generation: u64,
-    stream: TcpStream,
+    stream: Arc<TcpStream>,
     eof: bool,
 }
 
@@ -71,6 +71,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                 }
                 Action::Close { generation, flush } => {
                     if let Some(s) = socket.take_if(|s| s.generation == generation) {
+                        shared.lock().stream = None;
                         // Best effort: the close frame that explains the failure.
                         let _ = s.stream.try_write(&flush);
                     }
@@ -93,8 +94,11 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         let readable = socket
             .as_ref()
             .filter(|s| !s.eof && !paused)
-            .map(|s| &s.stream);
-        let writable = socket.as_ref().filter(|_| write_blocked).map(|s| &s.stream);
+            .map(|s| &*s.stream);
+        let writable = socket
+            .as_ref()
+            .filter(|_| write_blocked)
+            .map(|s| &*s.stream);
         tokio::select! {
             _ = shared.wake.notified() => {}
             (generation, result) = poll_dial(&mut dialing), if dialing.is_some() => {
@@ -103,6 +107,9 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                 match result {
                     Ok(stream) => {
                         let _ = stream.set_nodelay(true);
+                        let stream = Arc::new(stream);
+                        inner.stream = Some(stream.clone());
+                        inner.write_blocked = false;
                         socket = Some(Socket { generation, stream, eof: false });
                         inner.session.handle_input(now(), Input::Connected { generation });
                     }
@@ -170,7 +177,9 @@ fn read_available(shared: &Shared, s: &mut Socket) {
 
 fn close_input(shared: &Shared, s: &mut Socket) {
     s.eof = true;
-    shared.lock().session.handle_input(
+    let mut inner = shared.lock();
+    inner.stream = None;
+    inner.session.handle_input(
         now(),
         Input::Closed {
             generation: s.generation,
@@ -181,28 +190,15 @@ fn close_input(shared: &Shared, s: &mut Socket) {
 /// Writes what the core has queued, many messages per syscall; `true` when
 /// the socket would block with bytes left.
 fn write_pending(shared: &Shared, s: &mut Socket) -> bool {
-    let mut wrote = false;
-    let blocked = loop {
+    let (result, blocked) = {
         let mut inner = shared.lock();
-        let pending = inner.session.pending_transmit();
-        if pending.is_empty() {
-            break false;
-        }
-        match s.stream.try_write(pending) {
-            Ok(n) => {
-                inner.session.advance_transmit(n);
-                wrote = true;
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break true,
-            Err(_) => {
-                drop(inner);
-                close_input(shared, s);
-                break false;
-            }
-        }
+        let result = inner.write_through();
+        (result, inner.write_blocked)
     };
-    if wrote {
-        shared.drained.notify_waiters();
+    match result {
+        Ok(true) => shared.drained.notify_waiters(),
+        Ok(false) => {}
+        Err(_) => close_input(shared, s),
     }
     blocked
 }

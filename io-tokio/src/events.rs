@@ -58,6 +58,7 @@ impl Subscriber {
     /// Adds an event; returns `true` while the queue is within capacity.
     pub(crate) fn push(&self, event: Event) -> bool {
         let mut q = self.queue();
+        let was_empty = q.events.is_empty() && q.dropped == 0;
         q.events.push_back(event);
         if q.events.len() > self.capacity && self.policy == LagPolicy::DropOldest {
             let droppable = q
@@ -71,7 +72,10 @@ impl Subscriber {
         }
         let within = q.events.len() <= self.capacity;
         drop(q);
-        self.consumer.wake();
+        // A consumer with events waiting polls until empty: wake it only once.
+        if was_empty {
+            self.consumer.wake();
+        }
         within
     }
 

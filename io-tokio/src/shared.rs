@@ -53,6 +53,40 @@ pub(crate) struct Inner {
     pub(crate) fail_fast: bool,
     pub(crate) close_waiters: Vec<oneshot::Sender<()>>,
     pub(crate) closed: bool,
+    /// The live socket, shared so senders can write through it at once
+    /// (`try_write` takes `&self`); every write happens under this lock.
+    pub(crate) stream: Option<Arc<tokio::net::TcpStream>>,
+    /// A write would block: the driver waits for writability and finishes it.
+    pub(crate) write_blocked: bool,
+}
+
+impl Inner {
+    /// Writes what the session has queued, from whichever task holds the
+    /// lock. Returns `Err` when the socket failed (the driver reports it).
+    pub(crate) fn write_through(&mut self) -> std::io::Result<bool> {
+        let Some(stream) = self.stream.clone() else {
+            return Ok(false);
+        };
+        let mut wrote = false;
+        loop {
+            let pending = self.session.pending_transmit();
+            if pending.is_empty() {
+                self.write_blocked = false;
+                return Ok(wrote);
+            }
+            match stream.try_write(pending) {
+                Ok(n) => {
+                    self.session.advance_transmit(n);
+                    wrote = true;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    self.write_blocked = true;
+                    return Ok(wrote);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
 }
 
 impl Inner {
