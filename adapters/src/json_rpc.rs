@@ -36,7 +36,7 @@
 //! }
 //! ```
 
-mod envelope;
+pub(crate) mod envelope;
 #[cfg(test)]
 mod tests;
 
@@ -210,7 +210,7 @@ impl JsonRpc {
 
 impl Adapter for JsonRpc {
     fn classify<'a>(&self, text: &'a str) -> Inbound<'a> {
-        let inbound = envelope::classify(text);
+        let inbound = wsnova_core::session::classify_json_rpc(text);
         match (&self.envelope, inbound) {
             (Some(env), Inbound::Notification { channel, data }) if channel == env.method => {
                 match envelope::unwrap(data, &env.channel_key, &env.data_key) {

@@ -9,6 +9,9 @@
 //!   by id, notifications become `Event::Notification`, and subscriptions are
 //!   replayed after every reconnect when the service has a channel-list
 //!   subscribe method.
+//! - [`Deribit`]: Deribit's API v2 — auth (credentials or signature) with
+//!   token refresh, heartbeats, public/private subscriptions, order book gap
+//!   detection, credit-based rate limits and typed calls ([`deribit::calls`]).
 //!
 //! ```
 //! use wsnova_adapters::{JsonRpc, SubscriptionStyle};
@@ -24,8 +27,10 @@
 
 #![forbid(unsafe_code)]
 
+pub mod deribit;
 pub mod echo;
 pub mod json_rpc;
 
+pub use deribit::Deribit;
 pub use echo::Echo;
 pub use json_rpc::{JsonRpc, SubscriptionStyle, rpc_error_code};

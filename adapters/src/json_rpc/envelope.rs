@@ -1,71 +1,15 @@
-//! Reading JSON-RPC 2.0 envelopes without parsing what is inside them.
+//! Reading notification params without parsing what is inside them (the
+//! envelope itself is read by the core's `classify_json_rpc`).
 
 use std::fmt;
 
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
-use wsnova_core::session::{Inbound, RawRpcError, RequestId};
-
-/// The envelope. Unlike `Option<&RawValue>`, `result` keeps a `null` result
-/// (`Some("null")`): JSON-RPC allows it, and the request must still end.
-#[derive(Deserialize)]
-struct Envelope<'a> {
-    #[serde(default)]
-    id: Option<u64>,
-    #[serde(borrow, default, deserialize_with = "present")]
-    result: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    error: Option<RawRpcError<'a>>,
-    #[serde(borrow, default)]
-    method: Option<&'a str>,
-    #[serde(borrow, default)]
-    params: Option<&'a RawValue>,
-}
 
 /// A field that is present, even as `null`.
-fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
+pub(crate) fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
     <&RawValue>::deserialize(d).map(Some)
-}
-
-/// Responses by `id` (an `error` wins over a `result`), notifications by
-/// `method`; everything else is `Other`.
-pub(super) fn classify(text: &str) -> Inbound<'_> {
-    // serde would read a struct from an array too; only objects are envelopes.
-    if !text.trim_start().starts_with('{') {
-        return Inbound::Other;
-    }
-    let Ok(envelope) = serde_json::from_str::<Envelope<'_>>(text) else {
-        return Inbound::Other;
-    };
-    match envelope {
-        Envelope {
-            id: Some(id),
-            error: Some(error),
-            ..
-        } => Inbound::Response {
-            id: RequestId(id),
-            outcome: Err(error),
-        },
-        Envelope {
-            id: Some(id),
-            result: Some(result),
-            ..
-        } => Inbound::Response {
-            id: RequestId(id),
-            outcome: Ok(result),
-        },
-        Envelope {
-            id: None,
-            method: Some(method),
-            params: Some(params),
-            ..
-        } => Inbound::Notification {
-            channel: method,
-            data: params,
-        },
-        _ => Inbound::Other,
-    }
 }
 
 /// The channel (a string under `channel_key`) and data (any value under

@@ -13,12 +13,30 @@ use super::{AuthToken, Credentials, DisconnectReason, Policy, RequestId, RpcErro
 use crate::wire::{WireConfig, WireError};
 
 /// A request the core should send: a method and its JSON params.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `Debug` shows the method and the size of the params, never the params:
+/// auth requests carry secrets.
+///
+/// ```
+/// use wsnova_core::session::OutgoingRequest;
+/// let auth = OutgoingRequest::new("public/auth", r#"{"client_secret":"s3cret"}"#);
+/// assert!(!format!("{auth:?}").contains("s3cret"));
+/// ```
+#[derive(Clone, PartialEq, Eq)]
 pub struct OutgoingRequest {
     /// The method name.
     pub method: String,
     /// The params as JSON text (e.g. `{"channels":["a"]}`).
     pub params: String,
+}
+
+impl std::fmt::Debug for OutgoingRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutgoingRequest")
+            .field("method", &self.method)
+            .field("params", &format_args!("<{} bytes>", self.params.len()))
+            .finish()
+    }
 }
 
 impl OutgoingRequest {

@@ -1,0 +1,81 @@
+//! Refusals that pass (rate limits, transient errors) and what follows a
+//! lost connection.
+
+use std::time::Duration;
+
+use wsnova_core::session::{DisconnectReason, Policy, RpcError};
+use wsnova_core::wire::WireError;
+
+use super::error::codes;
+
+/// How long to wait before re-sending refused requests, and before
+/// reconnecting during maintenance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Delays {
+    /// After 10028 `too_many_requests` / 10066 `too_many_concurrent_requests`.
+    pub(super) rate_limited: Duration,
+    /// After 10040 `retry`, 10047 `matching_engine_queue_full`, 13028
+    /// `temporarily_unavailable`; `None` fails those requests instead.
+    pub(super) transient: Option<Duration>,
+    /// At least this long before reconnecting during system maintenance.
+    pub(super) maintenance: Duration,
+}
+
+impl Default for Delays {
+    fn default() -> Self {
+        Delays {
+            // 10,000 credits per second: half a second buys back ten requests.
+            rate_limited: Duration::from_millis(500),
+            transient: Some(Duration::from_millis(500)),
+            maintenance: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The wait before a refused request goes again; `None` when the refusal is final.
+pub(super) fn retry_after(delays: &Delays, error: &RpcError) -> Option<Duration> {
+    match error.code {
+        codes::TOO_MANY_REQUESTS | codes::TOO_MANY_CONCURRENT_REQUESTS => Some(delays.rate_limited),
+        codes::RETRY | codes::MATCHING_ENGINE_QUEUE_FULL | codes::TEMPORARILY_UNAVAILABLE => {
+            delays.transient
+        }
+        _ => None,
+    }
+}
+
+/// Stop when retrying cannot help (certificate errors, invalid
+/// credentials); wait out maintenance (11051, HTTP 503) and the server's
+/// `Retry-After`; otherwise reconnect with the usual backoff.
+pub(super) fn disconnect_policy(delays: &Delays, reason: &DisconnectReason) -> Policy {
+    let maintenance = Policy::ReconnectAfter(delays.maintenance);
+    match reason {
+        DisconnectReason::Wire(WireError::Certificate(_)) => Policy::Stop,
+        DisconnectReason::AuthFailed(message) if message.contains("invalid_credentials") => {
+            Policy::Stop
+        }
+        DisconnectReason::AuthFailed(message) if is_maintenance(message) => maintenance,
+        DisconnectReason::ServerClosed(frame) if is_maintenance(frame.reason.as_str()) => {
+            maintenance
+        }
+        DisconnectReason::Wire(WireError::UpgradeRejected {
+            status,
+            retry_after,
+            ..
+        }) if *status == 503 || *status == 429 => {
+            match retry_after
+                .as_deref()
+                .and_then(|s| s.trim().parse::<u64>().ok())
+            {
+                Some(secs) => Policy::ReconnectAfter(Duration::from_secs(secs)),
+                None if *status == 503 => maintenance,
+                None => Policy::ReconnectAfter(delays.rate_limited),
+            }
+        }
+        _ => Policy::Reconnect,
+    }
+}
+
+/// Text that names Deribit's maintenance (the message or the code).
+fn is_maintenance(text: &str) -> bool {
+    text.contains("system_maintenance") || text.contains("11051")
+}
