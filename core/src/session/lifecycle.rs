@@ -318,14 +318,13 @@ impl Core {
             Purpose::Auth => self.followups.push_back(lost("authentication timed out")),
             Purpose::Refresh => self.followups.push_back(lost("token refresh timed out")),
             Purpose::Subscribe(channels) => {
-                let channels = self.subs.on_subscribe_failed(&channels);
-                if !channels.is_empty() {
-                    self.emit(Event::SubscriptionFailed {
-                        channels,
-                        error: "no answer within the request timeout".into(),
-                    });
-                }
+                // No answer is not a refusal: the channels stay desired and
+                // are requested again (a dead connection is replaced first).
+                self.subs.on_subscribe_unanswered(&channels);
                 self.restore_step_done();
+                if self.past_auth {
+                    self.request_subscriptions(adapter);
+                }
             }
             Purpose::Setup | Purpose::Unsubscribe(_) => self.restore_step_done(),
             Purpose::Heartbeat => {}

@@ -14,6 +14,8 @@ use super::{Adapter, Event, OutgoingRequest, RequestError, RequestId};
 pub(crate) struct Queued {
     pub(crate) kind: Payload,
     pub(crate) cost: u64,
+    /// The core's own request (goes back to the control queue on a retry).
+    pub(crate) control: bool,
 }
 
 #[derive(Debug)]
@@ -53,10 +55,14 @@ impl Queues {
         self.delayed.retain(|(_, q)| !is_it(q));
     }
 
-    /// Puts requests back at the head of the application's queue, in order.
+    /// Puts requests back at the head of their queues, in order.
     pub(crate) fn requeue_front(&mut self, items: impl DoubleEndedIterator<Item = Queued>) {
         for item in items.rev() {
-            self.user.push_front(item);
+            if item.control {
+                self.control.push_front(item);
+            } else {
+                self.user.push_front(item);
+            }
         }
     }
 
@@ -80,6 +86,7 @@ impl Core {
         self.queues.control.push_back(Queued {
             kind: Payload::Request { id, request },
             cost,
+            control: true,
         });
         self.pump_queues(adapter);
         id
@@ -102,6 +109,7 @@ impl Core {
             self.queues.user.push_back(Queued {
                 kind: Payload::Request { id, request },
                 cost,
+                control: false,
             });
             self.pump_queues(adapter);
             if !self.user_queue_overflows() {
@@ -141,7 +149,11 @@ impl Core {
 
     /// Queues a raw message; `false` when the queue is full.
     pub(crate) fn send_user_message(&mut self, adapter: &dyn Adapter, kind: Payload) -> bool {
-        self.queues.user.push_back(Queued { kind, cost: 0 });
+        self.queues.user.push_back(Queued {
+            kind,
+            cost: 0,
+            control: false,
+        });
         self.pump_queues(adapter);
         if self.user_queue_overflows() {
             self.queues.user.pop_back();

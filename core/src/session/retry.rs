@@ -1,6 +1,8 @@
 //! Requests the server refused for a reason that passes: an expired token
-//! (refresh, then send once more) or its rate limit (wait, then send again).
-//! Neither drops the request; its deadline still applies.
+//! (refresh, then send once more) or its rate limit or a transient error
+//! (wait, then send again). Neither drops the request; its deadline still
+//! applies. This covers the core's own requests too: a subscription must not
+//! be lost to a passing error.
 
 use super::core::Core;
 use super::outbound::{Payload, Queued};
@@ -9,8 +11,9 @@ use super::timers::Timer;
 use super::{Adapter, Event, RequestError, RequestId, RpcError};
 
 impl Core {
-    /// Takes a refused application request back for a retry when the adapter
-    /// says the refusal passes; `Err(pending)` when it is final.
+    /// Takes a refused request back for a retry when the adapter says the
+    /// refusal passes; `Err(pending)` when it is final. Auth requests are
+    /// never retried here (their failure has its own path).
     pub(crate) fn try_retry(
         &mut self,
         adapter: &dyn Adapter,
@@ -18,9 +21,14 @@ impl Core {
         mut pending: Pending,
         error: &RpcError,
     ) -> Result<(), Pending> {
-        if pending.purpose != Purpose::User || pending.body.is_none() {
+        let retriable = matches!(
+            pending.purpose,
+            Purpose::User | Purpose::Subscribe(_) | Purpose::Unsubscribe(_) | Purpose::Setup
+        );
+        if !retriable || pending.body.is_none() {
             return Err(pending);
         }
+        let control = pending.purpose != Purpose::User;
         let token_expired = adapter.is_token_expired(error) && !pending.reauth_retried;
         let wait = adapter.retry_after(error);
         if !token_expired && wait.is_none() {
@@ -31,6 +39,7 @@ impl Core {
         let queued = Queued {
             kind: Payload::Request { id, request: body },
             cost,
+            control,
         };
         if token_expired {
             pending.reauth_retried = true;

@@ -79,6 +79,13 @@ impl Subscriptions {
             .collect()
     }
 
+    /// A subscribe got no answer: its channels may be requested again.
+    pub(crate) fn on_subscribe_unanswered(&mut self, requested: &[String]) {
+        for c in requested {
+            self.requested.remove(c);
+        }
+    }
+
     /// The server ended these subscriptions.
     pub(crate) fn on_unsubscribed(&mut self, channels: &[String]) {
         for c in channels {

@@ -1,0 +1,161 @@
+//! The state shared by the server thread and the test's handle: one mutex
+//! over everything, and a condition variable signalled on every change.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::armed::{Fault, FaultPlan};
+use super::auth::AuthStore;
+use super::config::MockConfig;
+use super::market::{Market, Spec};
+use super::orders::{OrderUpdate, Position};
+use super::ratelimit::RateLimiter;
+use super::stats::{ConnId, FaultKind, FaultRecord, RequestRecord, Stats};
+
+/// What the server or the test tells a connection task.
+#[derive(Debug)]
+pub(crate) enum ConnEvent {
+    /// An injected fault.
+    Fault(Fault),
+    /// An order of `account` changed (for `user.orders.*`).
+    Order {
+        account: String,
+        instrument: &'static Spec,
+        order: Value,
+    },
+}
+
+/// Everything behind the mutex.
+pub(crate) struct State {
+    pub config: Arc<MockConfig>,
+    pub stats: Stats,
+    pub auth: AuthStore,
+    pub market: Market,
+    pub positions: BTreeMap<(String, &'static str), Position>,
+    pub limiter: RateLimiter,
+    /// Live connections' event channels.
+    pub conns: BTreeMap<ConnId, UnboundedSender<ConnEvent>>,
+    pub plan: FaultPlan,
+    pub next_conn: ConnId,
+    /// Order and trade id counter.
+    pub next_id: u64,
+}
+
+impl State {
+    /// Records a fault that took effect.
+    pub(crate) fn record_fault(&mut self, conn: Option<ConnId>, kind: FaultKind) {
+        let at = Instant::now();
+        self.stats.faults.push(FaultRecord { conn, kind, at });
+    }
+
+    /// Records a request.
+    pub(crate) fn record_request(
+        &mut self,
+        conn: ConnId,
+        method: &str,
+        id: Option<Value>,
+        authenticated: bool,
+    ) {
+        *self
+            .stats
+            .requests_by_method
+            .entry(method.to_owned())
+            .or_default() += 1;
+        if self.stats.requests.len() < self.config.request_log_limit {
+            self.stats.requests.push(RequestRecord {
+                conn,
+                method: method.to_owned(),
+                id,
+                authenticated,
+                at: Instant::now(),
+            });
+        }
+    }
+
+    /// Tells every live connection about changed orders.
+    pub(crate) fn broadcast(&mut self, updates: &[OrderUpdate]) {
+        for u in updates {
+            for tx in self.conns.values() {
+                let _ = tx.send(ConnEvent::Order {
+                    account: u.account.clone(),
+                    instrument: u.instrument,
+                    order: u.order.clone(),
+                });
+            }
+        }
+    }
+}
+
+/// The shared state and its change signal.
+pub(crate) struct Shared {
+    pub config: Arc<MockConfig>,
+    state: Mutex<State>,
+    changed: Condvar,
+    /// Wakes the accept loop when refusals change.
+    pub wake: tokio::sync::Notify,
+}
+
+impl Shared {
+    pub(crate) fn new(config: MockConfig) -> Arc<Shared> {
+        let config = Arc::new(config);
+        let now = Instant::now();
+        let seed = config.seed;
+        let state = State {
+            config: Arc::clone(&config),
+            stats: Stats::default(),
+            auth: AuthStore::new(seed),
+            market: Market::new(seed, config.raw_interval, now),
+            positions: BTreeMap::new(),
+            limiter: RateLimiter::default(),
+            conns: BTreeMap::new(),
+            plan: FaultPlan::new(seed),
+            next_conn: 1,
+            next_id: 1000,
+        };
+        Arc::new(Shared {
+            config,
+            state: Mutex::new(state),
+            changed: Condvar::new(),
+            wake: tokio::sync::Notify::new(),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `f` on the state, then signals a change.
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        let r = f(&mut self.lock());
+        self.changed.notify_all();
+        r
+    }
+
+    /// Blocks until `pred` holds for the stats (checked after every change),
+    /// or `timeout` passes; whether it held.
+    pub(crate) fn wait_until(
+        &self,
+        timeout: Duration,
+        mut pred: impl FnMut(&Stats) -> bool,
+    ) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut state = self.lock();
+        loop {
+            if pred(&state.stats) {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            let waited = self.changed.wait_timeout(state, left);
+            state = waited.unwrap_or_else(|p| p.into_inner()).0;
+        }
+    }
+}
