@@ -1,0 +1,353 @@
+//! The embedding API: one session, its socket and its token, driven by the
+//! owner's `mio::Poll`.
+
+mod io;
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use mio::{Registry, Token};
+use serde::Serialize;
+use wsnova_core::session::{
+    Adapter, Credentials, Event, RequestId, Session, SessionConfig, SessionError, SessionState,
+    Stats,
+};
+use wsnova_core::wire::CloseCode;
+
+use crate::ops::SessionOps;
+use crate::resolver::{Resolver, Slot};
+use crate::{entropy_seed, now};
+
+/// Events a [`Connection`] holds for [`poll_event`](Connection::poll_event)
+/// before it stops reading its socket (default).
+pub const DEFAULT_EVENT_CAPACITY: usize = 1024;
+
+/// A snapshot of a connection's state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Status {
+    /// Where the session is.
+    pub state: SessionState,
+    /// Channels the server confirmed on the current connection.
+    pub subscriptions: Vec<String>,
+    /// Channels the application wants.
+    pub desired_subscriptions: Vec<String>,
+    /// Whether the current connection is authenticated.
+    pub authenticated: bool,
+    /// Counters, including reconnects and the last ping round trip.
+    pub stats: Stats,
+}
+
+/// Where the connection's transport is.
+enum Transport {
+    /// No socket.
+    None,
+    /// Waiting for the resolver's answer for this generation.
+    Resolving(u64),
+    /// A socket (connecting or open).
+    Socket(Socket),
+}
+
+struct Socket {
+    generation: u64,
+    stream: mio::net::TcpStream,
+    /// The non-blocking connect has not finished yet.
+    connecting: bool,
+    /// Addresses still to try if this one fails (last first).
+    rest: Vec<SocketAddr>,
+    /// The last readiness said readable and no read has hit `WouldBlock` since.
+    readable: bool,
+    /// EOF or an error was seen: no more reads or writes.
+    closed: bool,
+}
+
+/// One logical WebSocket connection (across reconnects) for a mio loop you
+/// run yourself: a [`Session`] plus its `mio::net::TcpStream`, registered
+/// with your [`Registry`] under the [`Token`] you chose.
+///
+/// Drive it with three calls: [`on_event`](Self::on_event) for every mio
+/// event with its token, [`on_timeout`](Self::on_timeout) once
+/// [`next_timeout`](Self::next_timeout) has passed, and — if it resolves
+/// host names with a [`Resolver`] — [`on_resolved`](Self::on_resolved).
+/// After each, drain [`poll_event`](Self::poll_event). Commands
+/// ([`send_text`](Self::send_text), [`request`](Self::request), …) write
+/// to the socket at once when they can.
+///
+/// Reading is edge-triggered and fair: a call reads until `WouldBlock`, or
+/// stops after a bounded number of reads (or when the event queue is full)
+/// and then reports `next_timeout() <= now` so the loop comes back to it.
+///
+/// See `examples/embedded.rs` for a loop driving two connections and a
+/// socket of its own.
+pub struct Connection {
+    session: Box<dyn SessionOps>,
+    registry: Arc<Registry>,
+    token: Token,
+    address: Option<SocketAddr>,
+    resolver: Option<Resolver>,
+    lookup: Slot,
+    transport: Transport,
+    events: VecDeque<Event>,
+    event_capacity: usize,
+    paused: bool,
+    /// The time of the last input or command.
+    now: Instant,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("token", &self.token)
+            .field("state", &self.session.state())
+            .field("generation", &self.generation())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connection {
+    /// A connection in `Idle`, registering its sockets with `registry` under
+    /// `token`; nothing happens until [`connect`](Self::connect). Share one
+    /// registry between connections: `Arc::new(poll.registry().try_clone()?)`.
+    ///
+    /// A `seed` of 0 in `config` is replaced by one from the process's entropy.
+    pub fn new<A: Adapter>(
+        mut config: SessionConfig,
+        adapter: A,
+        registry: Arc<Registry>,
+        token: Token,
+    ) -> Connection {
+        if config.seed == 0 {
+            config.seed = entropy_seed();
+        }
+        let now = now();
+        let mut session = Session::new(config, adapter, now);
+        if let Ok(since_epoch) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)
+        {
+            // The core has no clock; signed auth needs the wall-clock time.
+            session.set_unix_time(now, since_epoch.as_millis() as u64);
+        }
+        Connection {
+            session: Box::new(session),
+            registry,
+            token,
+            address: None,
+            resolver: None,
+            lookup: Arc::new(Mutex::new(None)),
+            transport: Transport::None,
+            events: VecDeque::new(),
+            event_capacity: DEFAULT_EVENT_CAPACITY,
+            paused: false,
+            now,
+        }
+    }
+
+    /// Dials `addr` instead of resolving the URL's host (which still names
+    /// the server for TLS and the `Host` header).
+    pub fn with_address(mut self, addr: SocketAddr) -> Self {
+        self.address = Some(addr);
+        self
+    }
+
+    /// Resolves host names with `resolver` (off the loop thread). Without
+    /// one (and without [`with_address`](Self::with_address)), only URLs
+    /// naming an IP address can be dialed.
+    pub fn with_resolver(mut self, resolver: Resolver) -> Self {
+        self.resolver = Some(resolver);
+        self
+    }
+
+    /// How many events may wait for [`poll_event`](Self::poll_event) before
+    /// the connection stops reading its socket (default
+    /// [`DEFAULT_EVENT_CAPACITY`]): TCP then pushes back on the server.
+    pub fn with_event_capacity(mut self, capacity: usize) -> Self {
+        self.event_capacity = capacity.max(1);
+        self
+    }
+
+    /// The token its sockets are registered under.
+    pub fn token(&self) -> Token {
+        self.token
+    }
+
+    /// Starts connecting (from `Idle`; a no-op otherwise).
+    pub fn connect(&mut self) -> Result<(), SessionError> {
+        self.command(|s, now| s.connect(now))
+    }
+
+    // ---- driving ------------------------------------------------------
+
+    /// Handles a mio event; events for other tokens are ignored.
+    pub fn on_event(&mut self, event: &mio::event::Event) {
+        if event.token() != self.token {
+            return;
+        }
+        self.now = now();
+        self.on_ready(event.is_readable() || event.is_read_closed() || event.is_error());
+    }
+
+    /// Acts on every deadline due at `now` and continues reading a socket
+    /// left readable. Calling it early does nothing.
+    pub fn on_timeout(&mut self, now: Instant) {
+        self.now = now;
+        self.session.handle_timeout(now);
+        self.pump();
+        self.read();
+    }
+
+    /// Takes the [`Resolver`]'s answer, if one is waiting, and dials.
+    pub fn on_resolved(&mut self) {
+        let Some((generation, result)) = crate::resolver::lock(&self.lookup).take() else {
+            return;
+        };
+        if !matches!(self.transport, Transport::Resolving(g) if g == generation) {
+            return; // an answer for an attempt that is over
+        }
+        self.now = now();
+        self.transport = Transport::None;
+        match result {
+            Ok(addrs) if !addrs.is_empty() => self.dial(generation, addrs),
+            Ok(_) => self.connect_failed(generation, "the host name has no addresses".into()),
+            Err(err) => self.connect_failed(generation, format!("resolving failed: {err}")),
+        }
+        self.pump();
+    }
+
+    /// When [`on_timeout`](Self::on_timeout) is next due. A time not after
+    /// the last call means "as soon as possible" (a socket left readable).
+    pub fn next_timeout(&self) -> Option<Instant> {
+        let session = self.session.poll_timeout();
+        if self.wants_read() {
+            return Some(session.map_or(self.now, |at| at.min(self.now)));
+        }
+        session
+    }
+
+    /// The next event for the application.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Stops (`true`) or resumes reading the socket, e.g. while the
+    /// application's own queue is full. After resuming, call
+    /// [`on_timeout`](Self::on_timeout) when [`next_timeout`](Self::next_timeout) says so.
+    pub fn pause_reading(&mut self, paused: bool) {
+        self.paused = paused;
+    }
+
+    /// `true` once the session is closed, its socket released and every
+    /// event taken: the connection can be dropped.
+    pub fn is_finished(&self) -> bool {
+        self.session.state() == SessionState::Closed
+            && matches!(self.transport, Transport::None)
+            && self.events.is_empty()
+    }
+
+    /// Bytes framed but not yet accepted by the socket.
+    pub fn pending_bytes(&mut self) -> usize {
+        self.session.pending_transmit().len()
+    }
+
+    // ---- getters ------------------------------------------------------
+
+    /// Where the session is in its life.
+    pub fn state(&self) -> SessionState {
+        self.session.state()
+    }
+
+    /// The generation of the current (or last) dial.
+    pub fn generation(&self) -> u64 {
+        self.session.generation()
+    }
+
+    /// The connection's state right now.
+    pub fn status(&self) -> Status {
+        Status {
+            state: self.session.state(),
+            subscriptions: self.session.confirmed(),
+            desired_subscriptions: self.session.desired(),
+            authenticated: self.session.is_authenticated(),
+            stats: self.session.stats(),
+        }
+    }
+
+    // ---- commands -----------------------------------------------------
+
+    /// Runs a session command at the current time, then writes what it framed.
+    fn command<T>(
+        &mut self,
+        f: impl FnOnce(&mut dyn SessionOps, Instant) -> Result<T, SessionError>,
+    ) -> Result<T, SessionError> {
+        self.now = now();
+        let result = f(&mut *self.session, self.now);
+        self.pump();
+        result
+    }
+
+    /// Sends a text message (queued until ready).
+    pub fn send_text(&mut self, text: &str) -> Result<(), SessionError> {
+        self.command(|s, now| s.send_text(now, text))
+    }
+
+    /// Sends a binary message (queued until ready).
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), SessionError> {
+        self.command(|s, now| s.send_binary(now, data))
+    }
+
+    /// Serializes `value` and sends it as a text message.
+    pub fn send_json<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), SessionError> {
+        let text =
+            serde_json::to_string(value).map_err(|e| SessionError::InvalidParams(e.to_string()))?;
+        self.send_text(&text)
+    }
+
+    /// Sends a request with `params` as JSON text. Exactly one outcome
+    /// follows as an event: `Event::Response` or `Event::RequestFailed`
+    /// (after the configured request timeout at the latest).
+    pub fn request(&mut self, method: &str, params: &str) -> Result<RequestId, SessionError> {
+        self.command(|s, now| s.request(now, method, params))
+    }
+
+    /// [`request`](Self::request) with params serialized from any `Serialize`.
+    pub fn request_json<P: Serialize + ?Sized>(
+        &mut self,
+        method: &str,
+        params: &P,
+    ) -> Result<RequestId, SessionError> {
+        let params = serde_json::to_string(params)
+            .map_err(|e| SessionError::InvalidParams(e.to_string()))?;
+        self.request(method, &params)
+    }
+
+    /// Adds channels to the subscription set (replayed after every reconnect).
+    pub fn subscribe(&mut self, channels: &[&str]) -> Result<(), SessionError> {
+        self.command(|s, now| s.subscribe(now, channels))
+    }
+
+    /// Removes channels from the subscription set.
+    pub fn unsubscribe(&mut self, channels: &[&str]) -> Result<(), SessionError> {
+        self.command(|s, now| s.unsubscribe(now, channels))
+    }
+
+    /// Sets credentials and authenticates (now if connected, and after every reconnect).
+    pub fn authenticate(&mut self, credentials: Credentials) -> Result<(), SessionError> {
+        self.command(|s, now| s.authenticate(now, credentials))
+    }
+
+    /// Sends a WebSocket ping; `Event::Pong { rtt }` follows.
+    pub fn ping(&mut self) -> Result<(), SessionError> {
+        self.command(|s, now| s.ping(now))
+    }
+
+    /// Closes for good: a close handshake if connected, no reconnect ever;
+    /// `Event::Closed` follows. An invalid code or reason is refused.
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SessionError> {
+        self.command(|s, now| s.close(now, code, reason))
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.release();
+    }
+}

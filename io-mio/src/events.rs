@@ -1,0 +1,175 @@
+//! Event consumers: one bounded queue each, and what happens when one falls behind.
+
+use std::collections::VecDeque;
+use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use wsnova_core::session::Event;
+
+use crate::resolver::lock;
+
+/// What happens when a consumer of [`Events`] falls behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LagPolicy {
+    /// Stop reading the connection's socket until every consumer has room
+    /// again: TCP pushes back on the server and nothing is lost. The default.
+    #[default]
+    Backpressure,
+    /// Keep reading; drop the consumer's oldest notifications and messages
+    /// and tell it with `Event::Lagged { dropped }` (for market data, where
+    /// fresh beats complete). Lifecycle events are never dropped.
+    DropOldest,
+}
+
+#[derive(Debug, Default)]
+struct Queue {
+    events: VecDeque<Event>,
+    dropped: u64,
+    closed: bool,
+}
+
+/// Tells the loop that a full queue has room again.
+pub(crate) type Resume = Box<dyn Fn() + Send + Sync>;
+
+/// One consumer's queue, shared by the loop (producer) and an [`Events`].
+pub(crate) struct Subscriber {
+    queue: Mutex<Queue>,
+    ready: Condvar,
+    resume: Resume,
+    capacity: usize,
+    policy: LagPolicy,
+}
+
+impl Subscriber {
+    pub(crate) fn new(capacity: usize, policy: LagPolicy, resume: Resume) -> Arc<Self> {
+        Arc::new(Subscriber {
+            queue: Mutex::new(Queue::default()),
+            ready: Condvar::new(),
+            resume,
+            capacity: capacity.max(1),
+            policy,
+        })
+    }
+
+    /// Adds an event (dropping the oldest droppable one beyond capacity
+    /// under `DropOldest`).
+    pub(crate) fn push(&self, event: Event) {
+        let mut q = lock(&self.queue);
+        q.events.push_back(event);
+        if q.events.len() > self.capacity && self.policy == LagPolicy::DropOldest {
+            let droppable = q
+                .events
+                .iter()
+                .position(|e| matches!(e, Event::Notification { .. } | Event::Message(_)));
+            if let Some(i) = droppable {
+                q.events.remove(i);
+                q.dropped += 1;
+            }
+        }
+        drop(q);
+        self.ready.notify_all();
+    }
+
+    /// `true` when the queue holds its capacity or more.
+    pub(crate) fn is_full(&self) -> bool {
+        lock(&self.queue).events.len() >= self.capacity
+    }
+
+    pub(crate) fn policy(&self) -> LagPolicy {
+        self.policy
+    }
+
+    /// No more events will come.
+    pub(crate) fn close(&self) {
+        lock(&self.queue).closed = true;
+        self.ready.notify_all();
+    }
+
+    /// `true` when the consumer dropped its `Events`.
+    pub(crate) fn is_abandoned(self: &Arc<Self>) -> bool {
+        Arc::strong_count(self) == 1
+    }
+
+    /// Takes the next event, waiting until `deadline` (`None`: forever).
+    fn take(&self, deadline: Option<Instant>) -> Result<Event, RecvTimeoutError> {
+        let mut q = lock(&self.queue);
+        loop {
+            if q.dropped > 0 {
+                let dropped = std::mem::take(&mut q.dropped);
+                return Ok(Event::Lagged { dropped });
+            }
+            let was_full = q.events.len() >= self.capacity;
+            if let Some(event) = q.events.pop_front() {
+                drop(q);
+                if was_full && self.policy == LagPolicy::Backpressure {
+                    (self.resume)();
+                }
+                return Ok(event);
+            }
+            if q.closed {
+                return Err(RecvTimeoutError::Disconnected);
+            }
+            q = match deadline {
+                None => self.ready.wait(q).unwrap_or_else(|e| e.into_inner()),
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(crate::now());
+                    if left.is_zero() {
+                        return Err(RecvTimeoutError::Timeout);
+                    }
+                    self.ready
+                        .wait_timeout(q, left)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+            };
+        }
+    }
+}
+
+/// The events of one connection, received from any thread (blocking).
+///
+/// Each `Events` is an independent consumer with its own bounded queue
+/// (see [`LagPolicy`]); get more with [`Handle::events`](crate::Handle::events).
+/// It ends (`recv` returns `None`, iteration stops) after `Event::Closed`.
+/// Responses to [`Handle::request`](crate::Handle::request) and pongs for
+/// [`Handle::ping`](crate::Handle::ping) go to their callers, not here.
+pub struct Events {
+    pub(crate) subscriber: Arc<Subscriber>,
+}
+
+impl std::fmt::Debug for Events {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Events").finish_non_exhaustive()
+    }
+}
+
+impl Events {
+    /// Waits for the next event; `None` after the last one (`Event::Closed`).
+    pub fn recv(&self) -> Option<Event> {
+        self.subscriber.take(None).ok()
+    }
+
+    /// Waits at most `timeout` for the next event.
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<Event, RecvTimeoutError> {
+        self.subscriber.take(Some(crate::now() + timeout))
+    }
+
+    /// The next event if one is waiting.
+    pub fn try_recv(&self) -> Result<Event, TryRecvError> {
+        match self.subscriber.take(Some(crate::now())) {
+            Ok(event) => Ok(event),
+            Err(RecvTimeoutError::Timeout) => Err(TryRecvError::Empty),
+            Err(RecvTimeoutError::Disconnected) => Err(TryRecvError::Disconnected),
+        }
+    }
+}
+
+impl Iterator for Events {
+    type Item = Event;
+
+    /// Blocks for the next event; ends after `Event::Closed`.
+    fn next(&mut self) -> Option<Event> {
+        self.recv()
+    }
+}
