@@ -62,6 +62,7 @@ pub struct Builder {
     event_capacity: usize,
     lag_policy: LagPolicy,
     retry_initial: bool,
+    name: Option<String>,
 }
 
 impl Builder {
@@ -77,6 +78,7 @@ impl Builder {
             event_capacity: 1024,
             lag_policy: LagPolicy::Backpressure,
             retry_initial: false,
+            name: None,
         }
     }
 
@@ -153,6 +155,13 @@ impl Builder {
         self
     }
 
+    /// A name for this connection in its tracing span (`wsnova{name=…}`),
+    /// next to the URL (printed without its query) and the generation.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
     /// Seeds the session's randomness (0: pick one from the process's entropy).
     pub fn seed(mut self, seed: u64) -> Self {
         self.config.seed = seed;
@@ -189,6 +198,15 @@ impl Builder {
             self.config.seed = entropy_seed();
         }
         let now = now();
+        // One span per connection (name, URL), one child per dial (its
+        // generation), entered around every session call. The endpoint's
+        // Debug leaves out the query, which may hold secrets.
+        let root_span = tracing::info_span!(
+            "wsnova",
+            name = self.name.as_deref().map(tracing::field::display),
+            url = ?self.config.wire.endpoint(),
+        );
+        let entered = root_span.enter();
         let mut session = Session::new(self.config, adapter, now);
         if let Ok(since_epoch) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)
         {
@@ -196,6 +214,8 @@ impl Builder {
             session.set_unix_time(now, since_epoch.as_millis() as u64);
         }
         let _ = session.connect(now);
+        drop(entered);
+        let generation = session.generation();
         let wake = Arc::new(Notify::new());
         let subscriber = Subscriber::new(self.event_capacity, self.lag_policy, wake.clone());
         let (first_tx, first_rx) = oneshot::channel();
@@ -213,6 +233,9 @@ impl Builder {
             closed: false,
             stream: None,
             write_blocked: false,
+            span: crate::shared::generation_span(&root_span, generation),
+            span_generation: generation,
+            root_span,
         };
         let shared = Shared::new(inner, wake);
         tokio::spawn(driver::run(shared.clone()));

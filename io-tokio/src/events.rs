@@ -68,6 +68,13 @@ impl Subscriber {
             if let Some(i) = droppable {
                 q.events.remove(i);
                 q.dropped += 1;
+                if q.dropped == 1 {
+                    // Once per lag episode; the count arrives as `Event::Lagged`.
+                    tracing::debug!(
+                        capacity = self.capacity,
+                        "event consumer lagging: dropping oldest"
+                    );
+                }
             }
         }
         let within = q.events.len() <= self.capacity;

@@ -58,6 +58,12 @@ pub(crate) struct Inner {
     pub(crate) stream: Option<Arc<tokio::net::TcpStream>>,
     /// A write would block: the driver waits for writability and finishes it.
     pub(crate) write_blocked: bool,
+    /// The connection's tracing span (name, URL).
+    pub(crate) root_span: tracing::Span,
+    /// The current dial's span (a child of `root_span`), entered under the lock.
+    pub(crate) span: tracing::Span,
+    /// The generation `span` is for.
+    pub(crate) span_generation: u64,
 }
 
 impl Inner {
@@ -99,11 +105,17 @@ impl Inner {
                     generation,
                     host,
                     port,
-                } => self.actions.push(Action::Dial {
-                    generation,
-                    host,
-                    port,
-                }),
+                } => {
+                    if generation != self.span_generation {
+                        self.span_generation = generation;
+                        self.span = generation_span(&self.root_span, generation);
+                    }
+                    self.actions.push(Action::Dial {
+                        generation,
+                        host,
+                        port,
+                    })
+                }
                 Output::CloseTransport { generation, flush } => {
                     self.actions.push(Action::Close { generation, flush })
                 }
@@ -203,7 +215,39 @@ impl Shared {
         })
     }
 
-    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    /// Locks the state and enters the connection's span: whatever the
+    /// session logs meanwhile belongs to its connection, whichever task called.
+    pub(crate) fn lock(&self) -> Locked<'_> {
+        let guard = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let entered = guard.span.clone().entered();
+        Locked {
+            guard,
+            _entered: entered,
+        }
+    }
+}
+
+/// The span of one dial: a child of the connection's span.
+pub(crate) fn generation_span(root: &tracing::Span, generation: u64) -> tracing::Span {
+    tracing::info_span!(parent: root, "conn", generation)
+}
+
+/// The locked state, inside the connection's span (the lock is released
+/// before the span is left).
+pub(crate) struct Locked<'a> {
+    guard: MutexGuard<'a, Inner>,
+    _entered: tracing::span::EnteredSpan,
+}
+
+impl std::ops::Deref for Locked<'_> {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.guard
+    }
+}
+
+impl std::ops::DerefMut for Locked<'_> {
+    fn deref_mut(&mut self) -> &mut Inner {
+        &mut self.guard
     }
 }

@@ -10,6 +10,7 @@ use rand::rngs::StdRng;
 
 use super::backoff::Backoff;
 use super::heartbeat::Pings;
+use super::latency::Window;
 use super::machine::Ev;
 use super::outbound::{Payload, Queues};
 use super::ratelimit::TokenBucket;
@@ -61,6 +62,10 @@ pub(crate) struct Core {
     pub(crate) wall_clock: Option<(Instant, u64)>,
     transmit_announced: bool,
     pub(crate) stats: Stats,
+    /// Request round trips, for percentiles.
+    pub(crate) request_window: Box<Window>,
+    /// Ping round trips, for percentiles.
+    pub(crate) ping_window: Box<Window>,
     /// Reused encode buffer: no allocation per request.
     pub(crate) scratch: String,
 }
@@ -96,6 +101,8 @@ impl Core {
             wall_clock: None,
             transmit_announced: false,
             stats: Stats::default(),
+            request_window: Box::default(),
+            ping_window: Box::default(),
             scratch: String::new(),
         }
     }
@@ -111,6 +118,12 @@ impl Core {
         self.generation += 1;
         self.transport = true;
         let endpoint = self.wire_config.endpoint();
+        tracing::debug!(
+            generation = self.generation,
+            host = endpoint.host(),
+            port = endpoint.port(),
+            "dialing"
+        );
         self.outputs.push_back(Output::Dial {
             generation: self.generation,
             host: endpoint.host().to_owned(),
@@ -255,8 +268,21 @@ impl Core {
             Inbound::Response { id, outcome } => {
                 let Some(pending) = self.requests.take(id) else {
                     // Unknown or already ended (e.g. timed out): one outcome only.
+                    tracing::trace!(id = id.0, "late or unknown response dropped");
                     return;
                 };
+                if let Some(sent_at) = pending.sent_at
+                    && pending.purpose != Purpose::Heartbeat
+                {
+                    let rtt = self.now.saturating_duration_since(sent_at);
+                    self.request_window.record(rtt);
+                    tracing::trace!(
+                        id = id.0,
+                        rtt_us = rtt.as_micros() as u64,
+                        ok = outcome.is_ok(),
+                        "response"
+                    );
+                }
                 let outcome = outcome
                     .map(|raw| JsonText::slice_of(&text, raw))
                     .map_err(|e| RpcError {
@@ -335,9 +361,12 @@ impl Core {
                 let confirmed = adapter.confirmed_channels(channels, result.as_str());
                 let (ok, refused, unwanted) = self.subs.on_subscribed(channels, &confirmed);
                 if !ok.is_empty() {
+                    tracing::debug!(count = ok.len(), "subscriptions confirmed");
+                    tracing::trace!(channels = ?ok, "subscriptions confirmed");
                     self.emit(Event::Subscribed { channels: ok });
                 }
                 if !refused.is_empty() {
+                    tracing::warn!(channels = ?refused, "subscriptions not confirmed by the server");
                     self.emit(Event::SubscriptionFailed {
                         channels: refused,
                         error: "not confirmed by the server".into(),
@@ -350,6 +379,7 @@ impl Core {
             Err(e) => {
                 let dropped = self.subs.on_subscribe_failed(channels);
                 if !dropped.is_empty() {
+                    tracing::warn!(channels = ?dropped, code = e.code, error = %e.message, "subscriptions refused");
                     self.emit(Event::SubscriptionFailed {
                         channels: dropped,
                         error: format!("{} ({})", e.message, e.code),
@@ -372,6 +402,9 @@ impl Core {
                 Err((e.message, fatal))
             }
         };
+        if purpose == Purpose::Refresh && token.is_err() {
+            tracing::info!("token refresh refused: authenticating afresh");
+        }
         if purpose == Purpose::Refresh && token.is_err() && self.start_auth(adapter) {
             // The refresh token was refused: authenticate afresh on this connection.
             return;
@@ -379,6 +412,12 @@ impl Core {
         match token {
             Ok(token) => {
                 let expires_at = token.expires_in.map(|ttl| self.now + ttl);
+                // The token's Debug is redacted; only its lifetime is logged.
+                tracing::debug!(
+                    refresh = purpose == Purpose::Refresh,
+                    expires_in_s = token.expires_in.map(|t| t.as_secs()),
+                    "authenticated"
+                );
                 if let Some(ttl) = token.expires_in {
                     let after = ttl.mul_f64(self.config.refresh_at.clamp(0.0, 1.0));
                     self.timers.set(Timer::Refresh, self.now + after);
@@ -392,6 +431,7 @@ impl Core {
                 }
             }
             Err((error, fatal)) => {
+                tracing::warn!(%error, fatal, refresh = purpose == Purpose::Refresh, "authentication failed");
                 self.authenticated = false;
                 self.fail_awaiting_auth();
                 self.emit(Event::AuthFailed {

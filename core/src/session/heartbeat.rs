@@ -46,6 +46,8 @@ impl Core {
         self.pings.outstanding.drain(..=pos);
         let rtt = self.now.saturating_duration_since(sent);
         self.stats.last_rtt = Some(rtt);
+        self.ping_window.record(rtt);
+        tracing::trace!(rtt_us = rtt.as_micros() as u64, "pong");
         self.emit(Event::Pong { rtt });
         match self.pings.outstanding.front() {
             Some((_, oldest)) => {

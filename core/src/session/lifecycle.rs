@@ -20,6 +20,7 @@ impl Core {
         if let Some(wire) = self.wire.as_mut() {
             wire.shrink_buffers(); // the upgrade's buffers are not needed any more
         }
+        tracing::debug!(generation = self.generation, "connected: upgrade done");
         self.emit(Event::Connected);
         if let Some(interval) = self.config.heartbeat.ping_interval {
             self.timers.set(Timer::Ping, self.now + interval);
@@ -50,6 +51,8 @@ impl Core {
         let Some(request) = adapter.auth_request(credentials, &context) else {
             return false;
         };
+        // The request's params carry the credentials: only its method is logged.
+        tracing::debug!(method = %request.method, "authenticating");
         self.send_control(adapter, Purpose::Auth, request);
         true
     }
@@ -58,9 +61,11 @@ impl Core {
     pub(crate) fn start_refresh(&mut self, adapter: &dyn Adapter) {
         match self.token.as_ref().and_then(|t| adapter.refresh_request(t)) {
             Some(request) => {
+                tracing::debug!(method = %request.method, "refreshing the access token");
                 self.send_control(adapter, Purpose::Refresh, request);
             }
             None => {
+                tracing::debug!("no refresh request: authenticating afresh");
                 self.start_auth(adapter);
             }
         }
@@ -103,6 +108,7 @@ impl Core {
             }
             match adapter.subscribe_request(&channels, private) {
                 Some(request) => {
+                    tracing::debug!(count = channels.len(), private, "subscribing");
                     self.send_control(adapter, Purpose::Subscribe(channels), request);
                     if !self.ready {
                         self.restore_outstanding += 1;
@@ -110,6 +116,10 @@ impl Core {
                 }
                 None => {
                     let channels = self.subs.on_subscribe_failed(&channels);
+                    tracing::warn!(
+                        ?channels,
+                        "subscription failed: the adapter has no subscriptions"
+                    );
                     self.emit(Event::SubscriptionFailed {
                         channels,
                         error: "the adapter has no subscriptions".into(),
@@ -204,6 +214,26 @@ impl Core {
                 .next_delay(&mut self.rng)
                 .map(|d| d.max(at_least)),
         };
+        let attempt = self.backoff.attempts();
+        match delay {
+            Some(delay) => tracing::warn!(
+                ?reason,
+                ?initiator,
+                ?policy,
+                attempt,
+                delay_ms = delay.as_millis() as u64,
+                generation = self.generation,
+                "connection lost: reconnecting after backoff"
+            ),
+            None => tracing::error!(
+                ?reason,
+                ?initiator,
+                ?policy,
+                attempt,
+                generation = self.generation,
+                "connection lost: not reconnecting"
+            ),
+        }
         self.emit(Event::Disconnected {
             reason: reason.clone(),
             initiator,
@@ -230,6 +260,7 @@ impl Core {
         self.ready = false;
         self.timers
             .set(Timer::Close, self.now + self.config.close_timeout);
+        tracing::debug!(code, "close handshake started");
         true
     }
 
@@ -257,6 +288,7 @@ impl Core {
         }
         self.queues.user.clear();
         self.timers = Default::default();
+        tracing::info!(?reason, generation = self.generation, "session closed");
         self.emit(Event::Closed { reason });
     }
 
@@ -304,6 +336,9 @@ impl Core {
         self.queues.remove(id);
         // The expired request may have been the one the refill timer waited for.
         self.pump_queues(adapter);
+        if !matches!(purpose, Purpose::User | Purpose::Subscribe(_)) {
+            tracing::debug!(id = id.0, ?purpose, "request timed out");
+        }
         let lost = |what: &str| {
             Ev::Lost(
                 DisconnectReason::AuthFailed(what.into()),
@@ -311,13 +346,20 @@ impl Core {
             )
         };
         match purpose {
-            Purpose::User => self.emit(Event::RequestFailed {
-                id,
-                error: RequestError::Timeout,
-            }),
+            Purpose::User => {
+                tracing::debug!(id = id.0, "request timed out");
+                self.emit(Event::RequestFailed {
+                    id,
+                    error: RequestError::Timeout,
+                })
+            }
             Purpose::Auth => self.followups.push_back(lost("authentication timed out")),
             Purpose::Refresh => self.followups.push_back(lost("token refresh timed out")),
             Purpose::Subscribe(channels) => {
+                tracing::debug!(
+                    count = channels.len(),
+                    "subscribe request timed out: will ask again"
+                );
                 // No answer is not a refusal: the channels stay desired and
                 // are requested again (a dead connection is replaced first).
                 self.subs.on_subscribe_unanswered(&channels);

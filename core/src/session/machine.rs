@@ -54,7 +54,8 @@ pub(crate) struct Fsm;
 
 #[state_machine(
     initial = "State::idle()",
-    state(derive(Debug, Clone, Copy, PartialEq, Eq))
+    state(derive(Debug, Clone, Copy, PartialEq, Eq)),
+    after_transition = "Self::after_transition"
 )]
 impl Fsm {
     /// Created, not connecting yet.
@@ -96,6 +97,7 @@ impl Fsm {
         match event {
             Ev::Lost(reason, initiator) => lost(context, reason, *initiator),
             Ev::AuthFatal(error) => {
+                tracing::error!(%error, "authentication failed for good: closing");
                 let reason = DisconnectReason::AuthFailed(error.clone());
                 context.core.teardown();
                 context.core.emit(super::Event::Disconnected {
@@ -177,6 +179,7 @@ impl Fsm {
             Ev::BackoffElapsed => {
                 let attempt = context.core.backoff.attempts();
                 context.core.stats.reconnects += 1;
+                tracing::info!(attempt, "reconnecting");
                 context.core.emit(super::Event::Reconnecting { attempt });
                 Transition(State::connecting())
             }
@@ -190,6 +193,25 @@ impl Fsm {
     fn closed(event: &Ev) -> Outcome<State> {
         let _ = event;
         Handled
+    }
+}
+
+impl Fsm {
+    /// Every state change, for tracing: `Ready` at info (with the loss and
+    /// `reconnecting` lines, the story of a reconnect; quiet in steady
+    /// state), the rest at debug (the end is logged with its reason by `finish`).
+    fn after_transition(&mut self, source: &State, target: &State, context: &mut Ctx<'_>) {
+        let generation = context.core.generation;
+        match target {
+            State::Ready {} => tracing::info!(
+                from = ?source,
+                generation,
+                authenticated = context.core.authenticated,
+                subscriptions = context.core.subs.confirmed().len(),
+                "state transition: ready"
+            ),
+            _ => tracing::debug!(from = ?source, to = ?target, generation, "state transition"),
+        }
     }
 }
 

@@ -59,6 +59,7 @@ mod credentials;
 mod event;
 mod heartbeat;
 mod json;
+mod latency;
 mod lifecycle;
 mod machine;
 mod outbound;
@@ -85,6 +86,7 @@ pub use event::{
     CloseReason, DisconnectReason, Event, Initiator, Policy, RequestError, RequestId, RpcError,
 };
 pub use json::JsonText;
+pub use latency::Latency;
 pub use ratelimit::RateLimitConfig;
 
 use crate::wire::{CloseCode, WireError};
@@ -186,6 +188,12 @@ pub struct Stats {
     pub bytes_out: u64,
     /// The last ping round trip.
     pub last_rtt: Option<Duration>,
+    /// Request round trips (sent to answered) over the last
+    /// [`Latency::WINDOW`] answers; filled in by [`Session::stats`].
+    pub request_latency: Latency,
+    /// Ping round trips over the last [`Latency::WINDOW`] pongs; filled in
+    /// by [`Session::stats`].
+    pub ping_rtt: Latency,
 }
 
 /// A command the session cannot take.
@@ -260,7 +268,11 @@ impl<A: Adapter> Session<A> {
 
     /// Counters.
     pub fn stats(&self) -> Stats {
-        self.core.stats
+        Stats {
+            request_latency: self.core.request_window.summary(),
+            ping_rtt: self.core.ping_window.summary(),
+            ..self.core.stats
+        }
     }
 
     /// Channels the application wants.

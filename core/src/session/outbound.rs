@@ -124,6 +124,7 @@ impl Core {
         } else {
             RequestError::QueueFull
         };
+        tracing::debug!(id = id.0, ?error, "request refused: queue full");
         self.emit(Event::RequestFailed { id, error });
         id
     }
@@ -192,6 +193,12 @@ impl Core {
                 && front.cost > 0
                 && !bucket.try_take(self.now, front.cost)
             {
+                tracing::debug!(
+                    cost = front.cost,
+                    control_queued = self.queues.control.len(),
+                    user_queued = self.queues.user.len(),
+                    "rate limited: waiting for tokens"
+                );
                 match bucket.ready_at(self.now, front.cost) {
                     Some(at) => self.timers.set(Timer::Refill, at),
                     None => self.timers.clear(Timer::Refill),
@@ -216,9 +223,11 @@ impl Core {
         };
         let result = match kind {
             Payload::Request { id, request } => {
+                // Never the params: they may carry secrets.
+                tracing::trace!(id = id.0, method = %request.method, "request sent");
                 self.scratch.clear();
                 adapter.encode_request(id, &request.method, &request.params, &mut self.scratch);
-                self.requests.mark_sent(id);
+                self.requests.mark_sent(id, self.now);
                 let sent = wire.send_text(&self.scratch);
                 // Kept (moved, not copied) in case it must go once more.
                 self.requests.keep_body(id, request);

@@ -32,6 +32,8 @@ pub(crate) struct Pending {
     pub(crate) deadline: Instant,
     /// Written to a connection (so it cannot be re-sent after a loss).
     pub(crate) sent: bool,
+    /// When it was last written (for round-trip times).
+    pub(crate) sent_at: Option<Instant>,
     /// The request itself, kept after sending (moved, not copied) so it can
     /// be sent once more after a re-authentication or a rate-limit wait.
     pub(crate) body: Option<super::OutgoingRequest>,
@@ -58,6 +60,7 @@ impl Requests {
                 purpose,
                 deadline,
                 sent: false,
+                sent_at: None,
                 body: None,
                 reauth_retried: false,
             },
@@ -67,9 +70,10 @@ impl Requests {
     }
 
     /// Records that the request went out on the current connection.
-    pub(crate) fn mark_sent(&mut self, id: RequestId) {
+    pub(crate) fn mark_sent(&mut self, id: RequestId, now: Instant) {
         if let Some(p) = self.pending.get_mut(&id.0) {
             p.sent = true;
+            p.sent_at = Some(now);
         }
     }
 
@@ -90,6 +94,7 @@ impl Requests {
     /// Puts a request taken with [`take`](Self::take) back, unsent, for a retry.
     pub(crate) fn reopen(&mut self, id: RequestId, mut pending: Pending) {
         pending.sent = false;
+        pending.sent_at = None;
         pending.body = None;
         self.deadlines.insert((pending.deadline, id.0));
         self.pending.insert(id.0, pending);
@@ -164,8 +169,8 @@ mod tests {
         let b = r.open(Purpose::Auth, t0 + Duration::from_secs(2));
         let c = r.open(Purpose::User, t0 + Duration::from_secs(3));
         assert_ne!(a, b);
-        r.mark_sent(a);
-        r.mark_sent(b);
+        r.mark_sent(a, t0);
+        r.mark_sent(b, t0);
         assert_eq!(r.complete(b), Some(Purpose::Auth));
         assert_eq!(r.complete(b), None);
         assert_eq!(r.take_sent(), [(a, Purpose::User)]);

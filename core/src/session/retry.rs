@@ -42,6 +42,11 @@ impl Core {
             control,
         };
         if token_expired {
+            tracing::debug!(
+                id = id.0,
+                code = error.code,
+                "token expired: refreshing, then sending again"
+            );
             pending.reauth_retried = true;
             self.requests.reopen(id, pending);
             let first = self.queues.awaiting_auth.is_empty();
@@ -50,6 +55,12 @@ impl Core {
                 self.start_refresh(adapter);
             }
         } else if let Some(wait) = wait {
+            tracing::debug!(
+                id = id.0,
+                code = error.code,
+                wait_ms = wait.as_millis() as u64,
+                "refused for now (rate limit or transient): sending again later"
+            );
             self.requests.reopen(id, pending);
             // The server says we went too fast: spend what the bucket holds.
             if let Some(bucket) = self.bucket.as_mut() {

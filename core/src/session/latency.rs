@@ -1,0 +1,118 @@
+//! Round-trip times over a sliding window: a fixed ring of the last samples,
+//! with percentiles computed when asked (no allocation per sample).
+
+use std::time::Duration;
+
+/// Samples kept per window.
+pub(crate) const WINDOW: usize = 256;
+
+/// Percentiles of round-trip times over the last [`Latency::WINDOW`]
+/// samples (kept with microsecond resolution).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Latency {
+    /// Samples in the window (at most [`Latency::WINDOW`]).
+    pub samples: usize,
+    /// The median; `None` without samples.
+    pub p50: Option<Duration>,
+    /// The 99th percentile; `None` without samples.
+    pub p99: Option<Duration>,
+}
+
+impl Latency {
+    /// How many of the most recent samples the percentiles cover.
+    pub const WINDOW: usize = WINDOW;
+}
+
+/// The last [`WINDOW`] samples, in microseconds (saturating at ~71 minutes).
+#[derive(Clone)]
+pub(crate) struct Window {
+    samples: [u32; WINDOW],
+    len: usize,
+    next: usize,
+}
+
+impl Default for Window {
+    fn default() -> Self {
+        Window {
+            samples: [0; WINDOW],
+            len: 0,
+            next: 0,
+        }
+    }
+}
+
+impl std::fmt::Debug for Window {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Window").field("len", &self.len).finish()
+    }
+}
+
+impl Window {
+    /// Adds a sample, replacing the oldest once full.
+    pub(crate) fn record(&mut self, sample: Duration) {
+        let micros = u32::try_from(sample.as_micros()).unwrap_or(u32::MAX);
+        self.samples[self.next] = micros;
+        self.next = (self.next + 1) % WINDOW;
+        self.len = (self.len + 1).min(WINDOW);
+    }
+
+    /// p50 and p99 (nearest rank) of the samples in the window.
+    pub(crate) fn summary(&self) -> Latency {
+        if self.len == 0 {
+            return Latency::default();
+        }
+        let mut sorted = self.samples; // a copy on the stack
+        let sorted = &mut sorted[..self.len];
+        sorted.sort_unstable();
+        let rank = |p: usize| {
+            // Nearest rank: the smallest sample with at least p % at or below it.
+            let index = (p * self.len).div_ceil(100).max(1) - 1;
+            Duration::from_micros(u64::from(sorted[index]))
+        };
+        Latency {
+            samples: self.len,
+            p50: Some(rank(50)),
+            p99: Some(rank(99)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_over_a_sliding_window() {
+        let mut w = Window::default();
+        assert_eq!(w.summary(), Latency::default());
+        for ms in 1..=100 {
+            w.record(Duration::from_millis(ms));
+        }
+        let s = w.summary();
+        assert_eq!(s.samples, 100);
+        assert_eq!(s.p50, Some(Duration::from_millis(50)));
+        assert_eq!(s.p99, Some(Duration::from_millis(99)));
+        // The window slides: old samples fall out.
+        for _ in 0..WINDOW {
+            w.record(Duration::from_millis(7));
+        }
+        let s = w.summary();
+        assert_eq!(s.samples, WINDOW);
+        assert_eq!(
+            (s.p50, s.p99),
+            (
+                Some(Duration::from_millis(7)),
+                Some(Duration::from_millis(7))
+            )
+        );
+    }
+
+    #[test]
+    fn one_sample_is_every_percentile() {
+        let mut w = Window::default();
+        w.record(Duration::from_micros(1500));
+        let s = w.summary();
+        assert_eq!(s.p50, Some(Duration::from_micros(1500)));
+        assert_eq!(s.p99, Some(Duration::from_micros(1500)));
+    }
+}
