@@ -30,6 +30,8 @@ pub mod blocking;
 #[cfg(feature = "net")]
 pub mod certs;
 #[cfg(feature = "net")]
+pub mod conformance;
+#[cfg(feature = "net")]
 pub mod deribit;
 #[cfg(feature = "net")]
 pub mod echo_server;
