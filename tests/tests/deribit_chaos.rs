@@ -184,6 +184,7 @@ async fn the_session_survives_200_random_faults_with_nothing_lost_or_doubled() {
         tokio::time::sleep(Duration::from_millis(40 + u64::from(rng.next_u32() % 200))).await;
     }
 
+    eprintln!("chaos: {injected} faults injected, healing");
     // Heal: no more faults; everything must come back on its own.
     mock.faults().clear();
     mock.faults().accept_again();
@@ -215,28 +216,41 @@ async fn the_session_survives_200_random_faults_with_nothing_lost_or_doubled() {
     assert!(healthy, "not healthy after healing: {status:?}");
     assert_eq!(status.desired_subscriptions.len(), CHANNELS.len());
 
+    eprintln!("chaos: healthy, checking the book");
     // The book is continuous again: every change follows the one before.
     let mut fresh = client.events();
-    let mut last: Option<u64> = None;
-    let mut checked = 0;
-    while checked < 20 {
-        let event = timeout(Duration::from_secs(5), fresh.next())
-            .await
-            .expect("book updates keep coming")
-            .expect("events continue");
-        if let Event::Notification { channel, data } = event
-            && channel.starts_with("book.")
-        {
-            let book: BookChange = data.parse().unwrap();
-            if let (Some(last), Some(prev)) = (last, book.prev_change_id) {
-                assert_eq!(prev, last, "a gap went unrepaired");
+    let book_check = async {
+        let mut last: Option<u64> = None;
+        let mut checked = 0;
+        while checked < 20 {
+            let Some(event) = fresh.next().await else {
+                panic!("events ended");
+            };
+            if let Event::Notification { channel, data } = event
+                && channel.starts_with("book.")
+            {
+                let book: BookChange = data.parse().unwrap();
+                if let (Some(last), Some(prev)) = (last, book.prev_change_id) {
+                    assert_eq!(prev, last, "a gap went unrepaired");
+                }
+                last = Some(book.change_id);
+                checked += 1;
             }
-            last = Some(book.change_id);
-            checked += 1;
         }
+    };
+    // Bounded as a whole: a book held back forever must fail, not hang.
+    if timeout(Duration::from_secs(30), book_check).await.is_err() {
+        panic!(
+            "no continuous book within 30 s after healing: {:?}",
+            client.status()
+        );
     }
 
-    client.close().await.unwrap();
+    eprintln!("chaos: closing");
+    timeout(Duration::from_secs(10), client.close())
+        .await
+        .expect("close completes (close handshake or close_timeout)")
+        .unwrap();
     timeout(Duration::from_secs(5), observer)
         .await
         .unwrap()

@@ -153,3 +153,37 @@ fn a_book_gap_resubscribes_and_holds_updates_until_the_new_snapshot() {
     assert_eq!(sim.server.count("public/unsubscribe"), 1);
     assert_eq!(sim.server.count("public/subscribe"), 2);
 }
+
+#[test]
+fn a_resync_whose_unsubscribe_is_never_answered_asks_again_and_recovers() {
+    let mut sim = ready_sim();
+    sim.subscribe(&["book.A"]);
+    sim.drive();
+    let snapshot_id = sim.server.book_seq;
+    sim.server.behaviour.swallow_unsubscribes = 1;
+    let change = |c: u64, p: u64| json!({"type": "change", "change_id": c, "prev_change_id": p});
+    sim.server
+        .notify("book.A", change(snapshot_id + 3, snapshot_id + 2)); // a gap at once
+    sim.drive();
+    assert!(sim.events.iter().any(|e| matches!(e, Event::Gap { .. })));
+    assert_eq!(
+        sim.server.count("public/unsubscribe"),
+        1,
+        "asked, never answered"
+    );
+    let snapshots_before = sim.server.count("public/subscribe");
+    // After the request timeout the resync starts over, and this time it works.
+    let recovered = |s: &Sim<TestRpc>| {
+        let gap = s.events.iter().position(|e| matches!(e, Event::Gap { .. }));
+        gap.is_some_and(|g| {
+            s.events[g..].iter().any(|e| {
+                matches!(e, Event::Notification { channel, data }
+                    if channel == "book.A" && data.as_str().contains("snapshot"))
+            })
+        })
+    };
+    assert!(sim.run_until(recovered, LIMIT), "{:?}", sim.events);
+    assert!(sim.server.count("public/unsubscribe") >= 2);
+    assert!(sim.server.count("public/subscribe") > snapshots_before);
+    assert!(sim.is_ready_and_consistent());
+}

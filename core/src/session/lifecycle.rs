@@ -323,6 +323,7 @@ impl Core {
             Timer::Refill => self.pump_queues(adapter),
             Timer::Stable => self.backoff.reset(),
             Timer::Retry => self.release_delayed(adapter),
+            Timer::Resync => self.on_resync_timer(adapter),
         }
     }
 

@@ -25,9 +25,11 @@ pub(crate) enum Timer {
     Stable,
     /// A request refused by the server's rate limit may go again.
     Retry,
+    /// A resynced channel's fresh snapshot is overdue: ask again.
+    Resync,
 }
 
-const COUNT: usize = 10;
+const COUNT: usize = 11;
 
 impl Timer {
     const ALL: [Timer; COUNT] = [
@@ -41,6 +43,7 @@ impl Timer {
         Timer::Refill,
         Timer::Stable,
         Timer::Retry,
+        Timer::Resync,
     ];
 
     fn index(self) -> usize {
@@ -92,6 +95,7 @@ impl Timers {
             Timer::Refill,
             Timer::Stable,
             Timer::Retry,
+            Timer::Resync,
         ] {
             self.clear(t);
         }

@@ -27,6 +27,8 @@ pub struct ServerBehaviour {
     pub reject_upgrade: Option<u16>,
     /// Refuse this many of the next requests with 10028 `too_many_requests`.
     pub too_many_requests: u32,
+    /// Never answer this many of the next unsubscribe requests.
+    pub swallow_unsubscribes: u32,
 }
 
 impl Default for ServerBehaviour {
@@ -39,6 +41,7 @@ impl Default for ServerBehaviour {
             auth_failures: VecDeque::new(),
             reject_upgrade: None,
             too_many_requests: 0,
+            swallow_unsubscribes: 0,
         }
     }
 }
@@ -212,6 +215,10 @@ impl FakeServer {
             params: params.clone(),
             authed,
         });
+        if method.ends_with("/unsubscribe") && self.behaviour.swallow_unsubscribes > 0 {
+            self.behaviour.swallow_unsubscribes -= 1;
+            return;
+        }
         let limited = !matches!(method.as_str(), "public/auth" | "public/test")
             && self.behaviour.too_many_requests > 0;
         let answer = if limited {
