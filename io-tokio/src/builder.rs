@@ -156,7 +156,8 @@ impl Builder {
     }
 
     /// A name for this connection in its tracing span (`wsnova{name=…}`),
-    /// next to the URL (printed without its query) and the generation.
+    /// next to the URL (printed without its query) and the generation; also
+    /// its metrics' `connection` label unless [`SessionConfig::name`] is set.
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
@@ -197,6 +198,9 @@ impl Builder {
         if self.config.seed == 0 {
             self.config.seed = entropy_seed();
         }
+        if self.config.name.is_none() {
+            self.config.name.clone_from(&self.name);
+        }
         let now = now();
         // One span per connection (name, URL), one child per dial (its
         // generation), entered around every session call. The endpoint's
@@ -217,7 +221,13 @@ impl Builder {
         drop(entered);
         let generation = session.generation();
         let wake = Arc::new(Notify::new());
-        let subscriber = Subscriber::new(self.event_capacity, self.lag_policy, wake.clone());
+        let dropped_total = crate::events::dropped_counter(session.connection_name());
+        let subscriber = Subscriber::new(
+            self.event_capacity,
+            self.lag_policy,
+            wake.clone(),
+            dropped_total.clone(),
+        );
         let (first_tx, first_rx) = oneshot::channel();
         let inner = Inner {
             session: Box::new(session),
@@ -226,6 +236,7 @@ impl Builder {
             subscribers: vec![subscriber.clone()],
             capacity: self.event_capacity,
             policy: self.lag_policy,
+            dropped_total,
             actions: Vec::new(),
             first_outcome: Some(first_tx),
             fail_fast: !self.retry_initial,

@@ -235,7 +235,12 @@ impl Client {
     /// Another independent consumer of this connection's events, from now on.
     pub fn events(&self) -> Events {
         let mut inner = self.shared.lock();
-        let subscriber = Subscriber::new(inner.capacity, inner.policy, self.shared.wake.clone());
+        let subscriber = Subscriber::new(
+            inner.capacity,
+            inner.policy,
+            self.shared.wake.clone(),
+            inner.dropped_total.clone(),
+        );
         if inner.closed {
             subscriber.close();
         }

@@ -38,16 +38,30 @@ pub(crate) struct Subscriber {
     task: Arc<Notify>,
     capacity: usize,
     policy: LagPolicy,
+    /// `wsnova_events_dropped_total{connection}`: events dropped by `DropOldest`.
+    dropped_total: metrics::Counter,
+}
+
+/// The `wsnova_events_dropped_total` handle of a connection (a no-op
+/// without a metrics recorder).
+pub(crate) fn dropped_counter(connection: &str) -> metrics::Counter {
+    metrics::counter!("wsnova_events_dropped_total", "connection" => connection.to_owned())
 }
 
 impl Subscriber {
-    pub(crate) fn new(capacity: usize, policy: LagPolicy, task: Arc<Notify>) -> Arc<Self> {
+    pub(crate) fn new(
+        capacity: usize,
+        policy: LagPolicy,
+        task: Arc<Notify>,
+        dropped_total: metrics::Counter,
+    ) -> Arc<Self> {
         Arc::new(Subscriber {
             queue: Mutex::new(Queue::default()),
             consumer: AtomicWaker::new(),
             task,
             capacity: capacity.max(1),
             policy,
+            dropped_total,
         })
     }
 
@@ -68,6 +82,7 @@ impl Subscriber {
             if let Some(i) = droppable {
                 q.events.remove(i);
                 q.dropped += 1;
+                self.dropped_total.increment(1);
                 if q.dropped == 1 {
                     // Once per lag episode; the count arrives as `Event::Lagged`.
                     tracing::debug!(

@@ -46,6 +46,8 @@ pub(crate) struct Inner {
     pub(crate) subscribers: Vec<Arc<Subscriber>>,
     pub(crate) capacity: usize,
     pub(crate) policy: LagPolicy,
+    /// The connection's `wsnova_events_dropped_total` handle, for new consumers.
+    pub(crate) dropped_total: metrics::Counter,
     pub(crate) actions: Vec<Action>,
     /// `connect().await`, until the first `Ready` (or failure).
     pub(crate) first_outcome: Option<oneshot::Sender<FirstOutcome>>,

@@ -9,6 +9,10 @@
 //! Without `--url` it starts the mock exchange on loopback, and the mock
 //! drops the connection once mid-run: watch the session reconnect,
 //! re-authenticate and resubscribe on its own.
+//!
+//! `--metrics 127.0.0.1:9000` serves the session's metrics (see
+//! `docs/metrics.md`) for Prometheus at `http://127.0.0.1:9000/metrics`,
+//! through `metrics-exporter-prometheus`.
 
 use std::error::Error;
 use std::time::{Duration, Instant};
@@ -40,17 +44,31 @@ struct View {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn Error>> {
     let mut args = std::env::args().skip(1);
-    let (mut url, mut seconds) = (None, 10u64);
+    let (mut url, mut seconds, mut metrics) = (None, 10u64, None);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--url" => url = args.next(),
             "--seconds" => seconds = args.next().and_then(|s| s.parse().ok()).unwrap_or(10),
+            "--metrics" => {
+                let addr = args
+                    .next()
+                    .ok_or("--metrics needs an address, e.g. 127.0.0.1:9000")?;
+                metrics = Some(addr.parse::<std::net::SocketAddr>()?);
+            }
             other => {
-                return Err(
-                    format!("unknown argument {other} (use --url URL, --seconds N)").into(),
-                );
+                return Err(format!(
+                    "unknown argument {other} (use --url URL, --seconds N, --metrics ADDR)"
+                )
+                .into());
             }
         }
+    }
+    if let Some(addr) = metrics {
+        // Before the session exists: it registers its series when created.
+        metrics_exporter_prometheus::PrometheusBuilder::new()
+            .with_http_listener(addr)
+            .install()?;
+        println!("• metrics at http://{addr}/metrics");
     }
     let mock = url
         .is_none()

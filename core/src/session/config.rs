@@ -68,6 +68,10 @@ pub struct SessionConfig {
     /// connection at once still gets growing delays, not a reconnect storm.
     /// Zero ends the streak as soon as `Ready` is reached.
     pub stable_after: Duration,
+    /// The connection's name in metrics (the `connection` label); `None`
+    /// (the default) uses the endpoint's host. Keep it short and free of
+    /// secrets: it is exported as is.
+    pub name: Option<String>,
 }
 
 impl SessionConfig {
@@ -86,6 +90,15 @@ impl SessionConfig {
             credentials: None,
             refresh_at: 0.8,
             stable_after: Duration::from_secs(2),
+            name: None,
         })
+    }
+
+    /// The `connection` label of this session's metrics: [`name`](Self::name),
+    /// or the endpoint's host (never the path or query).
+    pub fn connection_name(&self) -> &str {
+        self.name
+            .as_deref()
+            .unwrap_or_else(|| self.wire.endpoint().host())
     }
 }

@@ -17,6 +17,7 @@ use super::ratelimit::TokenBucket;
 use super::requests::{Purpose, Requests};
 use super::sequence::Sequences;
 use super::subscriptions::Subscriptions;
+use super::telemetry::Telemetry;
 use super::timers::{Timer, Timers};
 use super::{
     Adapter, AuthToken, DisconnectReason, Event, Inbound, Initiator, JsonText, Output,
@@ -68,12 +69,15 @@ pub(crate) struct Core {
     pub(crate) ping_window: Box<Window>,
     /// Reused encode buffer: no allocation per request.
     pub(crate) scratch: String,
+    /// Metric handles (no-ops without a recorder).
+    pub(crate) telemetry: Telemetry,
 }
 
 impl Core {
     pub(crate) fn new(config: SessionConfig, adapter: &dyn Adapter, now: Instant) -> Self {
         let wire_config = Arc::new(adapter.configure(config.wire.clone()));
         let bucket = config.rate_limit.map(|rl| TokenBucket::new(rl, now));
+        let telemetry = Telemetry::new(config.connection_name());
         Core {
             rng: StdRng::seed_from_u64(config.seed),
             backoff: Backoff::new(config.backoff),
@@ -104,11 +108,31 @@ impl Core {
             request_window: Box::default(),
             ping_window: Box::default(),
             scratch: String::new(),
+            telemetry,
         }
     }
 
     pub(crate) fn emit(&mut self, event: Event) {
+        // Every application request's one outcome passes here.
+        match &event {
+            Event::Response { id, .. } => self.telemetry.outcome(*id, Ok(())),
+            Event::RequestFailed { id, error } => self.telemetry.outcome(*id, Err(error)),
+            _ => {}
+        }
         self.outputs.push_back(Output::Event(event));
+    }
+
+    /// Refreshes the level gauges (subscriptions, tokens, queued items);
+    /// they are set only when a value changed.
+    pub(crate) fn update_levels(&mut self) {
+        let tokens = self.bucket.as_mut().map(|b| b.available(self.now));
+        let queued = self.queues.user.len() + self.queues.control.len();
+        self.telemetry.levels(
+            self.subs.desired().len(),
+            self.subs.confirmed().len(),
+            tokens,
+            queued,
+        );
     }
 
     // ---- transport ----------------------------------------------------
@@ -117,6 +141,7 @@ impl Core {
     pub(crate) fn dial(&mut self) {
         self.generation += 1;
         self.transport = true;
+        self.telemetry.dialed();
         let endpoint = self.wire_config.endpoint();
         tracing::debug!(
             generation = self.generation,
@@ -180,6 +205,7 @@ impl Core {
         if let Some(wire) = self.wire.as_mut() {
             wire.advance_transmit(n);
             self.stats.bytes_out += n as u64;
+            self.telemetry.bytes_out(n);
         }
         self.transmit_announced = false;
     }
@@ -189,6 +215,7 @@ impl Core {
     /// Feeds socket bytes to the wire.
     pub(crate) fn on_bytes(&mut self, data: &[u8]) {
         self.stats.bytes_in += data.len() as u64;
+        self.telemetry.bytes_in(data.len());
         if let Some(idle) = self.config.heartbeat.idle_timeout
             && self.connected
         {
@@ -234,10 +261,12 @@ impl Core {
             }
             WireEvent::Message(Message::Text(text)) => {
                 self.stats.messages_in += 1;
+                self.telemetry.message_in();
                 self.on_text(adapter, text);
             }
             WireEvent::Message(message) => {
                 self.stats.messages_in += 1;
+                self.telemetry.message_in();
                 self.emit(Event::Message(message));
             }
             WireEvent::Ping(_) => {}
@@ -276,6 +305,9 @@ impl Core {
                 {
                     let rtt = self.now.saturating_duration_since(sent_at);
                     self.request_window.record(rtt);
+                    if let Some(body) = pending.body.as_ref() {
+                        self.telemetry.request_duration(&body.method, rtt);
+                    }
                     tracing::trace!(
                         id = id.0,
                         rtt_us = rtt.as_micros() as u64,

@@ -47,6 +47,7 @@ impl Core {
         let rtt = self.now.saturating_duration_since(sent);
         self.stats.last_rtt = Some(rtt);
         self.ping_window.record(rtt);
+        self.telemetry.ping_rtt(rtt);
         tracing::trace!(rtt_us = rtt.as_micros() as u64, "pong");
         self.emit(Event::Pong { rtt });
         match self.pings.outstanding.front() {

@@ -241,6 +241,7 @@ impl Core {
         });
         match (delay, policy) {
             (Some(delay), _) => {
+                self.telemetry.reconnect(&reason);
                 self.timers.set(Timer::Backoff, self.now + delay);
                 Ok(())
             }

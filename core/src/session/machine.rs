@@ -17,7 +17,21 @@
 use statig::prelude::*;
 
 use super::core::Core;
-use super::{Adapter, CloseReason, DisconnectReason, Initiator};
+use super::{Adapter, CloseReason, DisconnectReason, Initiator, SessionState};
+
+/// The public name of a state.
+pub(crate) fn session_state(state: &State) -> SessionState {
+    match state {
+        State::Idle {} => SessionState::Idle,
+        State::Connecting {} => SessionState::Connecting,
+        State::Authenticating {} => SessionState::Authenticating,
+        State::Restoring {} => SessionState::Restoring,
+        State::Ready {} => SessionState::Ready,
+        State::Closing {} => SessionState::Closing,
+        State::BackingOff {} => SessionState::BackingOff,
+        State::Closed {} => SessionState::Closed,
+    }
+}
 
 /// What moves the state machine.
 #[derive(Debug)]
@@ -202,6 +216,10 @@ impl Fsm {
     /// state), the rest at debug (the end is logged with its reason by `finish`).
     fn after_transition(&mut self, source: &State, target: &State, context: &mut Ctx<'_>) {
         let generation = context.core.generation;
+        context
+            .core
+            .telemetry
+            .transition(session_state(source), session_state(target));
         match target {
             State::Ready {} => tracing::info!(
                 from = ?source,

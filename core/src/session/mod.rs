@@ -68,6 +68,7 @@ mod requests;
 mod retry;
 mod sequence;
 mod subscriptions;
+mod telemetry;
 mod timers;
 
 use std::time::{Duration, Instant};
@@ -91,7 +92,7 @@ pub use ratelimit::RateLimitConfig;
 
 use crate::wire::{CloseCode, WireError};
 use core::Core;
-use machine::{Ctx, Ev, Fsm, State};
+use machine::{Ctx, Ev, Fsm};
 use outbound::Payload;
 
 /// What the driver reports. Each carries the `generation` of the dial it
@@ -249,16 +250,13 @@ impl<A: Adapter> Session<A> {
 
     /// Where the session is in its life.
     pub fn state(&self) -> SessionState {
-        match self.fsm.state() {
-            State::Idle {} => SessionState::Idle,
-            State::Connecting {} => SessionState::Connecting,
-            State::Authenticating {} => SessionState::Authenticating,
-            State::Restoring {} => SessionState::Restoring,
-            State::Ready {} => SessionState::Ready,
-            State::Closing {} => SessionState::Closing,
-            State::BackingOff {} => SessionState::BackingOff,
-            State::Closed {} => SessionState::Closed,
-        }
+        machine::session_state(self.fsm.state())
+    }
+
+    /// The `connection` label of this session's metrics (see
+    /// [`SessionConfig::connection_name`]).
+    pub fn connection_name(&self) -> &str {
+        self.core.config.connection_name()
     }
 
     /// The adapter.
@@ -549,6 +547,11 @@ impl<A: Adapter> Session<A> {
 
     /// Runs lifecycle events raised by mechanisms, and the wire's events, until quiet.
     fn pump(&mut self) {
+        self.run();
+        self.core.update_levels();
+    }
+
+    fn run(&mut self) {
         loop {
             while let Some(ev) = self.core.followups.pop_front() {
                 let mut ctx = Ctx {

@@ -100,6 +100,7 @@ impl Core {
     ) -> RequestId {
         let deadline = self.now + self.config.request_timeout;
         let id = self.requests.open(Purpose::User, deadline);
+        self.telemetry.user_request(id, &request.method);
         let cost = adapter.cost(&request.method);
         let too_costly = self
             .bucket
@@ -144,6 +145,7 @@ impl Core {
         };
         if sent.is_ok() {
             self.stats.messages_out += 1;
+            self.telemetry.message_out();
         }
         sent.is_ok()
     }
@@ -238,6 +240,7 @@ impl Core {
         };
         if result.is_ok() {
             self.stats.messages_out += 1;
+            self.telemetry.message_out();
         }
         // Not open (closing): the item is dropped with the connection; a
         // request's outcome comes from its deadline or the close.

@@ -1,0 +1,296 @@
+//! Metrics through the `metrics` facade: counters, gauges and histograms,
+//! no exporter (without a recorder installed, every call is a no-op). The
+//! series are listed in `docs/metrics.md`.
+//!
+//! Handles are registered once, when the session is created (install the
+//! recorder before that), so the per-message paths only bump a handle: no
+//! key building, no allocation, no string formatting. Per-method series are
+//! registered the first time a method is seen.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use metrics::{Counter, Gauge, Histogram, SharedString};
+
+use super::{DisconnectReason, RequestError, RequestId, SessionState};
+
+/// Distinct method labels kept; further methods share the label `other`.
+const MAX_METHODS: usize = 128;
+
+/// Every state, in the order of [`state_index`].
+const STATES: [&str; 8] = [
+    "idle",
+    "connecting",
+    "authenticating",
+    "restoring",
+    "ready",
+    "closing",
+    "backing_off",
+    "closed",
+];
+
+/// The outcomes of an application request, in the order of [`outcome_index`].
+const OUTCOMES: [&str; 7] = [
+    "ok",
+    "timeout",
+    "connection_lost",
+    "rate_limited",
+    "queue_full",
+    "rejected",
+    "closed",
+];
+
+fn state_index(state: SessionState) -> usize {
+    match state {
+        SessionState::Idle => 0,
+        SessionState::Connecting => 1,
+        SessionState::Authenticating => 2,
+        SessionState::Restoring => 3,
+        SessionState::Ready => 4,
+        SessionState::Closing => 5,
+        SessionState::BackingOff => 6,
+        SessionState::Closed => 7,
+    }
+}
+
+fn outcome_index(outcome: Result<(), &RequestError>) -> usize {
+    match outcome {
+        Ok(()) => 0,
+        Err(RequestError::Timeout) => 1,
+        Err(RequestError::ConnectionLost) => 2,
+        Err(RequestError::RateLimited) => 3,
+        Err(RequestError::QueueFull) => 4,
+        Err(RequestError::Rejected(_)) => 5,
+        Err(RequestError::Closed) => 6,
+    }
+}
+
+/// A short, stable label for why a connection was lost: the variant, never
+/// its payload (which may carry a server's text).
+pub(crate) fn reason_label(reason: &DisconnectReason) -> &'static str {
+    match reason {
+        DisconnectReason::ConnectFailed(_) => "connect_failed",
+        DisconnectReason::ConnectTimeout => "connect_timeout",
+        DisconnectReason::TransportClosed(_) => "transport_closed",
+        DisconnectReason::Wire(_) => "wire",
+        DisconnectReason::ServerClosed(_) => "server_closed",
+        DisconnectReason::PongTimeout => "pong_timeout",
+        DisconnectReason::IdleTimeout => "idle_timeout",
+        DisconnectReason::AuthFailed(_) => "auth_failed",
+        DisconnectReason::UserClose => "user_close",
+    }
+}
+
+/// One method's series.
+struct MethodMetrics {
+    duration: Histogram,
+    /// Registered on first use, by [`outcome_index`].
+    outcomes: [Option<Counter>; OUTCOMES.len()],
+    label: SharedString,
+}
+
+/// Last values set on the gauges that are refreshed after every call.
+#[derive(Default, PartialEq, Eq, Clone, Copy)]
+struct Levels {
+    desired: usize,
+    confirmed: usize,
+    tokens: Option<u64>,
+    queued: usize,
+}
+
+/// The session's metric handles.
+pub(crate) struct Telemetry {
+    connection: SharedString,
+    connections: Counter,
+    messages_in: Counter,
+    messages_out: Counter,
+    bytes_in: Counter,
+    bytes_out: Counter,
+    ping_rtt: Histogram,
+    states: [Gauge; STATES.len()],
+    subs_desired: Gauge,
+    subs_confirmed: Gauge,
+    tokens: Gauge,
+    queue_depth: Gauge,
+    levels: Option<Levels>,
+    /// Method name to its index in `methods`.
+    method_index: HashMap<String, usize>,
+    methods: Vec<MethodMetrics>,
+    /// Application requests without an outcome yet: id to method index.
+    user_requests: HashMap<u64, usize>,
+}
+
+impl Telemetry {
+    /// Registers the session's series under `connection` (a name, never a URL).
+    pub(crate) fn new(connection: &str) -> Self {
+        let connection = SharedString::from_shared(std::sync::Arc::from(connection));
+        let c = || connection.clone();
+        let states = STATES
+            .map(|state| metrics::gauge!("wsnova_state", "connection" => c(), "state" => state));
+        states[state_index(SessionState::Idle)].set(1.0);
+        Telemetry {
+            connections: metrics::counter!("wsnova_connections_total", "connection" => c()),
+            messages_in: metrics::counter!("wsnova_messages_in_total", "connection" => c()),
+            messages_out: metrics::counter!("wsnova_messages_out_total", "connection" => c()),
+            bytes_in: metrics::counter!("wsnova_bytes_in_total", "connection" => c()),
+            bytes_out: metrics::counter!("wsnova_bytes_out_total", "connection" => c()),
+            ping_rtt: metrics::histogram!("wsnova_ping_rtt_seconds", "connection" => c()),
+            subs_desired: metrics::gauge!("wsnova_subscriptions", "connection" => c(), "state" => "desired"),
+            subs_confirmed: metrics::gauge!("wsnova_subscriptions", "connection" => c(), "state" => "confirmed"),
+            tokens: metrics::gauge!("wsnova_ratelimit_tokens", "connection" => c()),
+            queue_depth: metrics::gauge!("wsnova_ratelimit_queue_depth", "connection" => c()),
+            states,
+            levels: None,
+            method_index: HashMap::new(),
+            methods: Vec::new(),
+            user_requests: HashMap::new(),
+            connection,
+        }
+    }
+
+    pub(crate) fn dialed(&self) {
+        self.connections.increment(1);
+    }
+
+    pub(crate) fn message_in(&self) {
+        self.messages_in.increment(1);
+    }
+
+    pub(crate) fn message_out(&self) {
+        self.messages_out.increment(1);
+    }
+
+    pub(crate) fn bytes_in(&self, n: usize) {
+        self.bytes_in.increment(n as u64);
+    }
+
+    pub(crate) fn bytes_out(&self, n: usize) {
+        self.bytes_out.increment(n as u64);
+    }
+
+    pub(crate) fn ping_rtt(&self, rtt: Duration) {
+        self.ping_rtt.record(rtt.as_secs_f64());
+    }
+
+    pub(crate) fn transition(&self, from: SessionState, to: SessionState) {
+        self.states[state_index(from)].set(0.0);
+        self.states[state_index(to)].set(1.0);
+    }
+
+    /// A reconnect was scheduled after a loss (rare: registered here).
+    pub(crate) fn reconnect(&self, reason: &DisconnectReason) {
+        metrics::counter!(
+            "wsnova_reconnects_total",
+            "connection" => self.connection.clone(),
+            "reason" => reason_label(reason)
+        )
+        .increment(1);
+    }
+
+    /// Subscriptions, tokens and queued items, set only when they changed.
+    pub(crate) fn levels(
+        &mut self,
+        desired: usize,
+        confirmed: usize,
+        tokens: Option<u64>,
+        queued: usize,
+    ) {
+        let now = Levels {
+            desired,
+            confirmed,
+            tokens,
+            queued,
+        };
+        let before = self.levels.replace(now);
+        if before == Some(now) {
+            return;
+        }
+        let before = before.unwrap_or(Levels {
+            desired: usize::MAX,
+            confirmed: usize::MAX,
+            tokens: Some(u64::MAX),
+            queued: usize::MAX,
+        });
+        if before.desired != desired {
+            self.subs_desired.set(desired as f64);
+        }
+        if before.confirmed != confirmed {
+            self.subs_confirmed.set(confirmed as f64);
+        }
+        if let Some(tokens) = tokens
+            && before.tokens != Some(tokens)
+        {
+            self.tokens.set(tokens as f64);
+        }
+        if before.queued != queued {
+            self.queue_depth.set(queued as f64);
+        }
+    }
+
+    /// The index of `method`'s series, registering them the first time.
+    fn method(&mut self, method: &str) -> usize {
+        if let Some(&i) = self.method_index.get(method) {
+            return i;
+        }
+        let label = if self.methods.len() < MAX_METHODS {
+            method
+        } else if let Some(&i) = self.method_index.get("other") {
+            return i;
+        } else {
+            "other"
+        };
+        let label = SharedString::from(label.to_owned());
+        self.methods.push(MethodMetrics {
+            duration: metrics::histogram!(
+                "wsnova_request_duration_seconds",
+                "connection" => self.connection.clone(),
+                "method" => label.clone()
+            ),
+            outcomes: Default::default(),
+            label: label.clone(),
+        });
+        let i = self.methods.len() - 1;
+        self.method_index.insert(label.into_owned(), i);
+        i
+    }
+
+    /// A request answered after `rtt` (any request of the core's or the application's).
+    pub(crate) fn request_duration(&mut self, method: &str, rtt: Duration) {
+        let i = self.method(method);
+        self.methods[i].duration.record(rtt.as_secs_f64());
+    }
+
+    /// An application request was opened; its outcome is counted by [`Self::outcome`].
+    pub(crate) fn user_request(&mut self, id: RequestId, method: &str) {
+        let i = self.method(method);
+        self.user_requests.insert(id.0, i);
+    }
+
+    /// An application request's one outcome.
+    pub(crate) fn outcome(&mut self, id: RequestId, outcome: Result<(), &RequestError>) {
+        let Some(i) = self.user_requests.remove(&id.0) else {
+            return;
+        };
+        let o = outcome_index(outcome);
+        let connection = &self.connection;
+        let m = &mut self.methods[i];
+        m.outcomes[o]
+            .get_or_insert_with(|| {
+                metrics::counter!(
+                    "wsnova_requests_total",
+                    "connection" => connection.clone(),
+                    "method" => m.label.clone(),
+                    "outcome" => OUTCOMES[o]
+                )
+            })
+            .increment(1);
+    }
+}
+
+impl std::fmt::Debug for Telemetry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Telemetry")
+            .field("connection", &self.connection)
+            .finish_non_exhaustive()
+    }
+}
