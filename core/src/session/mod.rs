@@ -56,6 +56,7 @@ mod backoff;
 mod config;
 mod core;
 mod credentials;
+mod dyn_session;
 mod event;
 mod heartbeat;
 mod json;
@@ -83,6 +84,7 @@ pub use adapter::{
 pub use backoff::{BackoffConfig, BackoffStrategy, Jitter};
 pub use config::{HeartbeatConfig, SessionConfig};
 pub use credentials::{AuthToken, Credentials, Secret};
+pub use dyn_session::DynSession;
 pub use event::{
     CloseReason, DisconnectReason, Event, Initiator, Policy, RequestError, RequestId, RpcError,
 };
