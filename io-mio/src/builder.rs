@@ -212,12 +212,13 @@ impl Builder {
         let status = final_status.clone();
         let loop_shared = shared.clone();
         let Builder {
-            config,
+            mut config,
             event_capacity,
             lag_policy,
             retry_initial,
             address,
         } = self;
+        config.fail_before_first_ready = !retry_initial;
         shared.send(Box::new(move |state: &mut State| {
             let (registry, resolver) = (state.registry.clone(), state.resolver.clone());
             let with_queue = callback.is_none();

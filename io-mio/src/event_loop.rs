@@ -116,7 +116,7 @@ impl State {
             return;
         };
         while let Some(event) = entry.conn.poll_event() {
-            entry.route.route(&mut entry.conn, event);
+            entry.route.route(event);
         }
         entry.conn.pause_reading(entry.route.is_backpressured());
         if !entry.route.drain_waiters.is_empty() && entry.conn.pending_bytes() <= HIGH_WATER {

@@ -9,9 +9,8 @@ use std::time::Duration;
 use wsnova_core::session::{
     CloseReason, DisconnectReason, Event, JsonText, RequestError, RequestId, SessionError,
 };
-use wsnova_core::wire::CloseCode;
 
-use crate::connection::{Connection, Status};
+use crate::connection::Status;
 use crate::events::{LagPolicy, Subscriber};
 
 /// A one-shot answer to a blocked caller (a `sync_channel(1)`).
@@ -66,7 +65,7 @@ impl Route {
     }
 
     /// Hands one event to whoever waits for it.
-    pub(crate) fn route(&mut self, conn: &mut Connection, event: Event) {
+    pub(crate) fn route(&mut self, event: Event) {
         match event {
             Event::Response { id, result } if self.waiters.contains_key(&id) => {
                 let _ = self.waiters.remove(&id).expect("checked").send(Ok(result));
@@ -92,9 +91,8 @@ impl Route {
                         if self.fail_fast
                             && let Some(first) = self.first_outcome.take()
                         {
+                            // The core gives up by itself (fail_before_first_ready).
                             let _ = first.send(Err(ConnectFailure::Disconnected(reason.clone())));
-                            // The caller gets an error, not a session: end it.
-                            let _ = conn.close(CloseCode::Normal, "");
                         }
                     }
                     Event::Closed { reason } => {

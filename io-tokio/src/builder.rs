@@ -195,6 +195,7 @@ impl Builder {
         Events,
         oneshot::Receiver<crate::shared::FirstOutcome>,
     ) {
+        self.config.fail_before_first_ready = !self.retry_initial;
         if self.config.seed == 0 {
             self.config.seed = entropy_seed();
         }

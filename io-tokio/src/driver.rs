@@ -48,7 +48,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     loop {
         let (actions, deadline, paused, closed) = {
             let mut inner = shared.lock();
-            inner.drain(now());
+            inner.drain();
             let actions = std::mem::take(&mut inner.actions);
             (
                 actions,
@@ -163,7 +163,7 @@ fn read_available(shared: &Shared, s: &mut Socket) {
                             data,
                         },
                     );
-                    inner.drain(now());
+                    inner.drain();
                     if inner.is_backpressured() {
                         return;
                     }

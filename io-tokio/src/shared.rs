@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::{Notify, oneshot};
 use wsnova_core::session::{
@@ -100,7 +100,7 @@ impl Inner {
 impl Inner {
     /// Drains the session's outputs: socket actions for the task, events to
     /// their waiters and consumers.
-    pub(crate) fn drain(&mut self, now: Instant) {
+    pub(crate) fn drain(&mut self) {
         while let Some(output) = self.session.poll_output() {
             match output {
                 Output::Dial {
@@ -122,12 +122,12 @@ impl Inner {
                     self.actions.push(Action::Close { generation, flush })
                 }
                 Output::Transmit { .. } => {}
-                Output::Event(event) => self.route(now, event),
+                Output::Event(event) => self.route(event),
             }
         }
     }
 
-    fn route(&mut self, now: Instant, event: Event) {
+    fn route(&mut self, event: Event) {
         match event {
             Event::Response { id, result } if self.waiters.contains_key(&id) => {
                 let _ = self.waiters.remove(&id).expect("checked").send(Ok(result));
@@ -147,13 +147,10 @@ impl Inner {
                             let _ = first.send(Ok(()));
                         }
                     }
+                    // The core gives up by itself (fail_before_first_ready).
                     Event::Disconnected { reason, .. } if self.fail_fast => {
                         if let Some(first) = self.first_outcome.take() {
                             let _ = first.send(Err(ConnectFailure::Disconnected(reason.clone())));
-                            // The caller gets an error, not a session: end it.
-                            let _ =
-                                self.session
-                                    .close(now, wsnova_core::wire::CloseCode::Normal, "");
                         }
                     }
                     Event::Closed { reason } => {

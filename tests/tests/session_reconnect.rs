@@ -405,3 +405,46 @@ fn connect_while_connected_or_backing_off_does_not_dial() {
     assert_eq!(sim.dials.len(), 2, "connect does not cut the backoff short");
     assert_eq!(sim.dials[1].0, lost_at + Duration::from_secs(5));
 }
+
+#[test]
+fn fail_before_first_ready_gives_up_on_a_first_failure_but_not_after_ready() {
+    // Before the first Ready: one refused dial ends the session, announced honestly.
+    let mut sim = Sim::new(TestRpc::default(), |c| {
+        exponential(c);
+        c.fail_before_first_ready = true;
+    });
+    sim.refuse_dials = 1;
+    sim.connect();
+    assert!(sim.run_until(|s| s.client.state() == SessionState::Closed, LIMIT));
+    assert!(
+        matches!(
+            &sim.events[..],
+            [
+                Event::Disconnected {
+                    reconnect_in: None,
+                    ..
+                },
+                Event::Closed {
+                    reason: CloseReason::Stopped(DisconnectReason::ConnectFailed(_))
+                }
+            ]
+        ),
+        "{:?}",
+        sim.events
+    );
+    sim.run_for(Duration::from_secs(60));
+    assert_eq!(sim.dials.len(), 1, "no retry");
+
+    // Once Ready was reached, losses reconnect as usual.
+    let mut sim = Sim::new(TestRpc::default(), |c| {
+        exponential(c);
+        c.fail_before_first_ready = true;
+    });
+    sim.connect();
+    assert!(sim.run_until(is_ready, LIMIT));
+    sim.take_events();
+    sim.drop_connection();
+    let (_, _, _, delay) = until_lost(&mut sim);
+    assert_eq!(delay, ms(100));
+    assert!(sim.run_until(is_ready, LIMIT));
+}

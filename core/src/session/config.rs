@@ -72,6 +72,12 @@ pub struct SessionConfig {
     /// (the default) uses the endpoint's host. Keep it short and free of
     /// secrets: it is exported as is.
     pub name: Option<String>,
+    /// Give up instead of retrying when the connection fails before the
+    /// session was ever `Ready` (`Disconnected { reconnect_in: None }`, then
+    /// `Closed { reason: Stopped(..) }`): a wrong URL, certificate or
+    /// credentials fail at once. Drivers' `connect` sets it unless asked to
+    /// retry the first connection. Default `false`.
+    pub fail_before_first_ready: bool,
 }
 
 impl SessionConfig {
@@ -90,6 +96,7 @@ impl SessionConfig {
             credentials: None,
             refresh_at: 0.8,
             stable_after: Duration::from_secs(2),
+            fail_before_first_ready: false,
             name: None,
         })
     }

@@ -41,6 +41,8 @@ pub(crate) struct Core {
     pub(crate) connected: bool,
     /// The state machine is in `Ready`: application traffic may flow.
     pub(crate) ready: bool,
+    /// Reached `Ready` at least once.
+    pub(crate) ever_ready: bool,
     pub(crate) timers: Timers,
     pub(crate) outputs: VecDeque<Output>,
     /// Lifecycle events for the state machine, raised by mechanisms.
@@ -90,6 +92,7 @@ impl Core {
             wire: None,
             connected: false,
             ready: false,
+            ever_ready: false,
             timers: Timers::default(),
             outputs: VecDeque::new(),
             followups: VecDeque::new(),

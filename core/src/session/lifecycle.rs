@@ -157,6 +157,7 @@ impl Core {
     /// the connection has stayed up for `stable_after`.
     pub(crate) fn enter_ready(&mut self, adapter: &dyn Adapter) {
         self.ready = true;
+        self.ever_ready = true;
         if self.config.stable_after.is_zero() {
             self.backoff.reset();
         } else {
@@ -205,7 +206,11 @@ impl Core {
         reason: DisconnectReason,
         initiator: Initiator,
     ) -> Result<(), CloseReason> {
-        let policy = adapter.disconnect_policy(&reason);
+        let policy = if self.config.fail_before_first_ready && !self.ever_ready {
+            Policy::Stop
+        } else {
+            adapter.disconnect_policy(&reason)
+        };
         let delay = match policy {
             Policy::Stop => None,
             Policy::Reconnect => self.backoff.next_delay(&mut self.rng),
