@@ -47,6 +47,8 @@ struct Seen {
     gaps: u64,
     delays: Vec<(Duration, u32)>,
     pending_delay: Option<Duration>,
+    /// Subscriptions the session gave up on, with the reason: none may occur.
+    failed_subscriptions: Vec<(Vec<String>, String)>,
 }
 
 fn config(mock: &MockDeribit, adapter: &Deribit) -> SessionConfig {
@@ -134,6 +136,9 @@ async fn the_session_survives_200_random_faults_with_nothing_lost_or_doubled() {
                         s.delays.push((delay, attempt));
                     }
                     Event::Gap { .. } => s.gaps += 1,
+                    Event::SubscriptionFailed { channels, error } => {
+                        s.failed_subscriptions.push((channels, error))
+                    }
                     Event::Closed { .. } => break,
                     _ => {}
                 }
@@ -214,7 +219,12 @@ async fn the_session_survives_200_random_faults_with_nothing_lost_or_doubled() {
     }
     let status = client.status();
     assert!(healthy, "not healthy after healing: {status:?}");
-    assert_eq!(status.desired_subscriptions.len(), CHANNELS.len());
+    assert_eq!(
+        status.desired_subscriptions.len(),
+        CHANNELS.len(),
+        "a passing fault cost a subscription: {:?}",
+        seen.lock().unwrap().failed_subscriptions
+    );
 
     eprintln!("chaos: healthy, checking the book");
     // The book is continuous again: every change follows the one before.

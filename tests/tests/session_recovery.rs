@@ -88,6 +88,37 @@ fn a_request_refused_for_an_expired_token_twice_fails_with_the_refusal() {
 }
 
 #[test]
+fn a_subscription_refused_for_its_token_after_a_refresh_is_kept_and_restored() {
+    let mut sim = ready_sim();
+    sim.server.expire_tokens();
+    sim.subscribe(&["user.orders"]);
+    // Expire again as soon as the refresh lands: the retried subscribe is
+    // refused too. That is the token's fault, not the channel's.
+    assert!(sim.run_until(|s| s.server.count("public/auth") == 2, LIMIT));
+    sim.server.expire_tokens();
+    assert!(sim.run_until(|s| s.dials.len() == 2, LIMIT), "a reconnect");
+    assert!(sim.run_until(|s| s.is_ready_and_consistent(), LIMIT));
+    let events = sim.take_events();
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Event::SubscriptionFailed { .. })),
+        "{events:?}"
+    );
+    assert!(
+        sim.client
+            .confirmed_subscriptions()
+            .any(|c| c == "user.orders"),
+        "confirmed again on the new connection"
+    );
+    assert_eq!(
+        sim.server.count("private/subscribe"),
+        3,
+        "refused twice, then confirmed"
+    );
+}
+
+#[test]
 fn a_rate_limit_refusal_waits_then_retries_instead_of_failing() {
     let mut sim = ready_sim();
     sim.server.behaviour.too_many_requests = 2;

@@ -373,6 +373,10 @@ impl Core {
                 }
                 self.restore_step_done();
             }
+            (Purpose::Unsubscribe(_), Err(e)) if adapter.is_token_expired(&e) => {
+                self.token_refused_after_refresh(&e);
+                self.restore_step_done();
+            }
             (Purpose::Unsubscribe(channels), Err(e)) => {
                 self.emit(Event::SubscriptionFailed {
                     channels,
@@ -411,6 +415,12 @@ impl Core {
                     self.request_unsubscribe(adapter, unwanted);
                 }
             }
+            Err(e) if adapter.is_token_expired(&e) => {
+                // The server refused the token, not the channels: they stay
+                // desired and are restored on the next connection.
+                self.subs.on_subscribe_unanswered(channels);
+                self.token_refused_after_refresh(&e);
+            }
             Err(e) => {
                 let dropped = self.subs.on_subscribe_failed(channels);
                 if !dropped.is_empty() {
@@ -422,6 +432,26 @@ impl Core {
                 }
             }
         }
+    }
+
+    /// The core's own request was refused for its token once more after a
+    /// refresh (`try_retry` refreshes once per request). Refreshing in a loop
+    /// could spin against a server that keeps refusing, and dropping the
+    /// request would lose a subscription, so the connection starts over:
+    /// reconnect (with backoff), authenticate afresh, restore everything.
+    fn token_refused_after_refresh(&mut self, error: &RpcError) {
+        tracing::warn!(
+            code = error.code,
+            error = %error.message,
+            "token refused again after a refresh: reconnecting"
+        );
+        self.followups.push_back(Ev::Lost(
+            DisconnectReason::AuthFailed(format!(
+                "token refused after a refresh: {} ({})",
+                error.message, error.code
+            )),
+            Initiator::Library,
+        ));
     }
 
     fn on_auth_response(

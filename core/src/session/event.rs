@@ -159,7 +159,9 @@ pub enum Event {
         /// Channels no longer subscribed.
         channels: Vec<String>,
     },
-    /// The server refused (or did not confirm) these channels; they are not retried.
+    /// The server refused (or did not confirm) these channels; they are not
+    /// retried. Passing refusals (no answer, rate limits, transient errors,
+    /// an expired token) never end here: those channels stay desired.
     SubscriptionFailed {
         /// Channels dropped from the desired set.
         channels: Vec<String>,
