@@ -45,17 +45,19 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     let mut dialing: Option<Dialing> = None;
     let mut sleep: Pin<Box<Sleep>> = Box::pin(tokio::time::sleep(std::time::Duration::ZERO));
     let mut armed: Option<Instant> = None;
+    let mut was_paused = false;
     loop {
         let (actions, deadline, paused, closed) = {
             let mut inner = shared.lock();
             inner.drain();
+            let paused = inner.is_backpressured();
+            if paused != was_paused {
+                // Not reading: the core suspends the deadlines only reading meets.
+                was_paused = paused;
+                inner.session.set_reading_paused(now(), paused);
+            }
             let actions = std::mem::take(&mut inner.actions);
-            (
-                actions,
-                inner.session.poll_timeout(),
-                inner.is_backpressured(),
-                inner.closed,
-            )
+            (actions, inner.session.poll_timeout(), paused, inner.closed)
         };
         for action in actions {
             match action {

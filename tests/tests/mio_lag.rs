@@ -7,7 +7,9 @@ use std::sync::mpsc::RecvTimeoutError;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use wsnova_core::session::{CloseReason, DisconnectReason, Echo, Event, Initiator};
+use wsnova_core::session::{
+    CloseReason, DisconnectReason, Echo, Event, HeartbeatConfig, Initiator,
+};
 use wsnova_core::wire::Message;
 use wsnova_mio::{Builder, EventLoop, Events, Handle, LagPolicy};
 use wsnova_tests::EchoServer;
@@ -170,6 +172,49 @@ fn backpressure_stops_reading_while_a_consumer_is_full() {
     assert_eq!(handle.status().stats.messages_in, COUNT as u64);
     handle.close().unwrap();
     assert_ends_with_user_close(&events);
+}
+
+/// Pings every 50 ms, a pong within 150 ms, some data within 300 ms.
+const TIGHT_HEARTBEAT: HeartbeatConfig = HeartbeatConfig {
+    ping_interval: Some(Duration::from_millis(50)),
+    pong_timeout: Duration::from_millis(150),
+    idle_timeout: Some(Duration::from_millis(300)),
+};
+
+#[test]
+fn a_consumer_stalled_past_the_pong_timeout_keeps_the_connection() {
+    let server = EchoServer::start();
+    let event_loop = EventLoop::new().unwrap();
+    let (handle, events) = Builder::new(&server.url())
+        .unwrap()
+        .event_capacity(CAPACITY)
+        .heartbeat(TIGHT_HEARTBEAT)
+        .connect(&event_loop, Echo)
+        .expect("connect");
+    for i in 0..COUNT {
+        handle.send_text(format!("m{i}")).unwrap();
+    }
+    wait_for_messages_in(&handle, (CAPACITY - 2) as u64);
+    // Reading stopped for the consumer's sake: pongs and data wait unread
+    // for many pong and idle timeouts. Only waiting can show that neither
+    // deadline fires.
+    std::thread::sleep(Duration::from_millis(1_000));
+    let mut next = 0;
+    while next < COUNT {
+        match next_event(&events) {
+            Event::Message(m) => {
+                assert_eq!(index(&m), next);
+                next += 1;
+            }
+            Event::Connected | Event::Ready | Event::Pong { .. } => {}
+            other => panic!("the connection was not kept: {other:?}"),
+        }
+    }
+    // Liveness checks run again once reading resumed.
+    let rtt = handle.ping().unwrap();
+    assert!(rtt < STEP);
+    assert_eq!(handle.status().stats.reconnects, 0);
+    handle.close().unwrap();
 }
 
 #[test]

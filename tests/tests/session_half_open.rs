@@ -1,5 +1,6 @@
 //! Half-open connections: heartbeat pings find a silent path within
 //! `ping_interval + pong_timeout`, and the idle timeout finds a silent server.
+//! While the driver does not read (backpressure), neither can fire.
 
 use std::time::Duration;
 
@@ -90,6 +91,30 @@ fn stalled_path_is_detected_by_pong_timeout_within_interval_plus_timeout() {
     assert_eq!(reason, DisconnectReason::PongTimeout);
     assert_eq!(initiator, Initiator::Library);
     assert!(reconnect_in.is_some());
+}
+
+#[test]
+fn while_reading_is_paused_no_liveness_deadline_fires_and_a_dead_path_is_found_after() {
+    let mut sim = ready_sim(|config| {
+        heartbeats(config);
+        config.heartbeat.idle_timeout = Some(Duration::from_secs(3));
+    });
+    sim.run_for(Duration::from_millis(1_500));
+    sim.client.set_reading_paused(sim.now, true);
+    sim.stall(); // nothing is read: to the session, the same as a dead path
+    sim.run_for(Duration::from_secs(30));
+    assert!(!has_disconnected(&sim), "{:?}", sim.events);
+
+    sim.client.set_reading_paused(sim.now, false);
+    let resumed_at = sim.now;
+    assert!(sim.run_until(has_disconnected, LIMIT));
+    // Pings go out again on their schedule, each with its full pong timeout.
+    let detected_after = sim.now - resumed_at;
+    assert!(
+        detected_after >= PONG_TIMEOUT && detected_after <= PING_INTERVAL + PONG_TIMEOUT,
+        "detected after {detected_after:?}"
+    );
+    assert_eq!(first_loss(&sim.events).0, DisconnectReason::PongTimeout);
 }
 
 #[test]

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use tokio::time::timeout;
-use wsnova_core::session::{CloseReason, DisconnectReason, Echo, Event, Initiator};
+use wsnova_core::session::{
+    CloseReason, DisconnectReason, Echo, Event, HeartbeatConfig, Initiator,
+};
 use wsnova_core::wire::Message;
 use wsnova_tests::EchoServer;
 use wsnova_tokio::{Builder, Client, Events, LagPolicy};
@@ -177,6 +179,50 @@ async fn backpressure_stops_reading_while_a_consumer_is_full() {
     assert_eq!(client.status().stats.messages_in, COUNT as u64);
     timeout(STEP, client.close()).await.unwrap().unwrap();
     assert_ends_with_user_close(events).await;
+}
+
+/// Pings every 50 ms, a pong within 150 ms, some data within 300 ms.
+const TIGHT_HEARTBEAT: HeartbeatConfig = HeartbeatConfig {
+    ping_interval: Some(Duration::from_millis(50)),
+    pong_timeout: Duration::from_millis(150),
+    idle_timeout: Some(Duration::from_millis(300)),
+};
+
+#[tokio::test]
+async fn a_consumer_stalled_past_the_pong_timeout_keeps_the_connection() {
+    let server = EchoServer::start();
+    let builder = Builder::new(&server.url())
+        .unwrap()
+        .event_capacity(CAPACITY)
+        .heartbeat(TIGHT_HEARTBEAT);
+    let (client, mut events) = timeout(STEP, builder.connect(Echo))
+        .await
+        .expect("connect in time")
+        .expect("connect");
+    for i in 0..COUNT {
+        client.send_text(format!("m{i}")).await.unwrap();
+    }
+    wait_for_messages_in(&client, (CAPACITY - 2) as u64).await;
+    // Reading stopped for the consumer's sake: pongs and data wait unread
+    // for many pong and idle timeouts. Only waiting can show that neither
+    // deadline fires.
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    let mut next = 0;
+    while next < COUNT {
+        match next_event(&mut events).await {
+            Event::Message(m) => {
+                assert_eq!(index(&m), next);
+                next += 1;
+            }
+            Event::Connected | Event::Ready | Event::Pong { .. } => {}
+            other => panic!("the connection was not kept: {other:?}"),
+        }
+    }
+    // Liveness checks run again once reading resumed.
+    let rtt = timeout(STEP, client.ping()).await.unwrap().unwrap();
+    assert!(rtt < STEP);
+    assert_eq!(client.status().stats.reconnects, 0);
+    timeout(STEP, client.close()).await.unwrap().unwrap();
 }
 
 #[tokio::test]

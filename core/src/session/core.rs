@@ -43,6 +43,9 @@ pub(crate) struct Core {
     pub(crate) ready: bool,
     /// Reached `Ready` at least once.
     pub(crate) ever_ready: bool,
+    /// The driver does not read the socket (backpressure): deadlines only
+    /// reading can meet are suspended.
+    pub(crate) reading_paused: bool,
     pub(crate) timers: Timers,
     pub(crate) outputs: VecDeque<Output>,
     /// Lifecycle events for the state machine, raised by mechanisms.
@@ -93,6 +96,7 @@ impl Core {
             connected: false,
             ready: false,
             ever_ready: false,
+            reading_paused: false,
             timers: Timers::default(),
             outputs: VecDeque::new(),
             followups: VecDeque::new(),

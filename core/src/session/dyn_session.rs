@@ -48,6 +48,7 @@ pub trait DynSession: Send {
     fn confirmed(&self) -> Vec<String>;
     fn is_authenticated(&self) -> bool;
     fn generation(&self) -> u64;
+    fn set_reading_paused(&mut self, now: Instant, paused: bool);
 }
 
 impl<A: Adapter> DynSession for Session<A> {
@@ -118,5 +119,8 @@ impl<A: Adapter> DynSession for Session<A> {
     }
     fn generation(&self) -> u64 {
         Session::generation(self)
+    }
+    fn set_reading_paused(&mut self, now: Instant, paused: bool) {
+        Session::set_reading_paused(self, now, paused)
     }
 }

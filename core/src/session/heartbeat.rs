@@ -1,4 +1,6 @@
-//! WebSocket pings with a pong deadline: round-trip times and half-open detection.
+//! WebSocket pings with a pong deadline: round-trip times and half-open
+//! detection; and what becomes of such deadlines while the driver does not
+//! read.
 
 use std::time::Instant;
 
@@ -13,7 +15,38 @@ pub(crate) struct Pings {
     counter: u64,
 }
 
+/// Deadlines only reading can meet: the upgrade's answer, a pong, any data.
+const READ_DEADLINES: [Timer; 3] = [Timer::Connect, Timer::PongDeadline, Timer::Idle];
+
 impl Core {
+    /// The driver stopped or resumed reading (backpressure from a full
+    /// consumer). While paused, the read deadlines are suspended, so a slow
+    /// consumer never makes a healthy connection look dead; on resume each
+    /// one still armed restarts in full from now.
+    pub(crate) fn set_reading_paused(&mut self, paused: bool) {
+        if paused == self.reading_paused {
+            return;
+        }
+        self.reading_paused = paused;
+        tracing::trace!(paused, "reading paused by the driver");
+        for timer in READ_DEADLINES {
+            if paused {
+                self.timers.suspend(timer);
+                continue;
+            }
+            self.timers.resume(timer);
+            let heartbeat = &self.config.heartbeat;
+            let full = match timer {
+                Timer::Connect => Some(self.config.connect_timeout),
+                Timer::PongDeadline => Some(heartbeat.pong_timeout),
+                _ => heartbeat.idle_timeout,
+            };
+            if let (Some(full), Some(_)) = (full, self.timers.get(timer)) {
+                self.timers.set(timer, self.now + full);
+            }
+        }
+    }
+
     /// Sends a ping whose payload is a counter; arms the pong deadline.
     pub(crate) fn send_ping(&mut self) -> bool {
         let Some(wire) = self.wire.as_mut() else {

@@ -320,7 +320,10 @@ impl Core {
                 if let Some(wire) = self.wire.as_mut() {
                     wire.shrink_buffers();
                 }
-                self.send_ping();
+                // Not while the driver does not read: its pong would wait unread.
+                if !self.reading_paused {
+                    self.send_ping();
+                }
                 if let Some(interval) = self.config.heartbeat.ping_interval {
                     self.timers.set(Timer::Ping, self.now + interval);
                 }

@@ -517,6 +517,39 @@ impl<A: Adapter> Session<A> {
         Ok(())
     }
 
+    /// Tells the session whether the driver reads the socket. A driver that
+    /// stops reading because the application's consumer is full
+    /// (backpressure) says so here. While paused, the deadlines only reading
+    /// can meet (connect, pong, idle) are suspended, so a slow consumer never
+    /// makes a healthy connection look dead, and heartbeat pings wait. When
+    /// reading resumes, each of those deadlines still armed restarts in full
+    /// from `now`. Request deadlines keep running: they are the
+    /// application's own bound.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use wsnova_core::session::{Echo, Input, Output, Session, SessionConfig};
+    /// let mut config = SessionConfig::new("ws://127.0.0.1:9001/")?;
+    /// config.connect_timeout = Duration::from_secs(5);
+    /// let t0 = Instant::now();
+    /// let mut session = Session::new(config, Echo, t0);
+    /// session.connect(t0)?;
+    /// let Some(Output::Dial { generation, .. }) = session.poll_output() else { panic!() };
+    /// session.handle_input(t0, Input::Connected { generation });
+    /// assert_eq!(session.poll_timeout(), Some(t0 + Duration::from_secs(5)));
+    ///
+    /// session.set_reading_paused(t0, true); // the upgrade's answer cannot be read
+    /// assert_eq!(session.poll_timeout(), None);
+    /// let later = t0 + Duration::from_secs(60);
+    /// session.set_reading_paused(later, false);
+    /// assert_eq!(session.poll_timeout(), Some(later + Duration::from_secs(5)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn set_reading_paused(&mut self, now: Instant, paused: bool) {
+        self.core.now = now;
+        self.core.set_reading_paused(paused);
+    }
+
     // ---- output -------------------------------------------------------
 
     /// The next thing to do or report.

@@ -51,33 +51,54 @@ impl Timer {
     }
 }
 
-/// Deadlines by timer.
+/// Deadlines by timer. A suspended timer keeps its deadline but never fires
+/// and is left out of [`next`](Self::next) until it is resumed.
 #[derive(Debug, Default, Clone)]
-pub(crate) struct Timers([Option<Instant>; COUNT]);
+pub(crate) struct Timers {
+    deadlines: [Option<Instant>; COUNT],
+    /// One bit per timer (by index): suspended.
+    suspended: u16,
+}
 
 impl Timers {
     pub(crate) fn set(&mut self, timer: Timer, at: Instant) {
-        self.0[timer.index()] = Some(at);
+        self.deadlines[timer.index()] = Some(at);
     }
 
     pub(crate) fn clear(&mut self, timer: Timer) {
-        self.0[timer.index()] = None;
+        self.deadlines[timer.index()] = None;
     }
 
+    /// The timer's deadline, suspended or not.
     pub(crate) fn get(&self, timer: Timer) -> Option<Instant> {
-        self.0[timer.index()]
+        self.deadlines[timer.index()]
     }
 
-    /// The earliest armed deadline.
+    /// Stops `timer` from firing until [`resume`](Self::resume); it may still be set.
+    pub(crate) fn suspend(&mut self, timer: Timer) {
+        self.suspended |= 1 << timer.index();
+    }
+
+    /// Lets `timer` fire again.
+    pub(crate) fn resume(&mut self, timer: Timer) {
+        self.suspended &= !(1 << timer.index());
+    }
+
+    fn live(&self, timer: Timer) -> Option<Instant> {
+        let suspended = self.suspended & (1 << timer.index()) != 0;
+        self.get(timer).filter(|_| !suspended)
+    }
+
+    /// The earliest deadline of a timer that may fire.
     pub(crate) fn next(&self) -> Option<Instant> {
-        self.0.iter().flatten().min().copied()
+        Timer::ALL.into_iter().filter_map(|t| self.live(t)).min()
     }
 
     /// Disarms and returns the earliest timer due at `now`, if any.
     pub(crate) fn pop_expired(&mut self, now: Instant) -> Option<Timer> {
         let due = Timer::ALL
             .into_iter()
-            .filter(|t| self.get(*t).is_some_and(|at| at <= now))
+            .filter(|t| self.live(*t).is_some_and(|at| at <= now))
             .min_by_key(|t| self.get(*t))?;
         self.clear(due);
         Some(due)
@@ -120,5 +141,20 @@ mod tests {
         assert_eq!(timers.pop_expired(now), Some(Timer::Ping));
         assert_eq!(timers.pop_expired(now), None);
         assert_eq!(timers.next(), Some(t0 + Duration::from_secs(9)));
+    }
+
+    #[test]
+    fn a_suspended_timer_keeps_its_deadline_but_never_fires() {
+        let t0 = Instant::now();
+        let mut timers = Timers::default();
+        timers.set(Timer::Idle, t0 + Duration::from_secs(1));
+        timers.set(Timer::Backoff, t0 + Duration::from_secs(3));
+        timers.suspend(Timer::Idle);
+        assert_eq!(timers.next(), Some(t0 + Duration::from_secs(3)));
+        let later = t0 + Duration::from_secs(2);
+        assert_eq!(timers.pop_expired(later), None);
+        assert_eq!(timers.get(Timer::Idle), Some(t0 + Duration::from_secs(1)));
+        timers.resume(Timer::Idle);
+        assert_eq!(timers.pop_expired(later), Some(Timer::Idle));
     }
 }

@@ -129,6 +129,7 @@ impl Connection {
                 break;
             }
         }
+        self.sync_reading_paused();
         if self.session.state() == SessionState::Closed {
             self.release(); // nothing can use a socket any more
         }

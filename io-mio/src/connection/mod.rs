@@ -91,6 +91,9 @@ pub struct Connection {
     events: VecDeque<Event>,
     event_capacity: usize,
     paused: bool,
+    /// What the session was last told: reading stopped (paused by the
+    /// application or the event queue full).
+    reading_paused: bool,
     /// The time of the last input or command.
     now: Instant,
 }
@@ -138,6 +141,7 @@ impl Connection {
             events: VecDeque::new(),
             event_capacity: DEFAULT_EVENT_CAPACITY,
             paused: false,
+            reading_paused: false,
             now,
         }
     }
@@ -225,14 +229,32 @@ impl Connection {
 
     /// The next event for the application.
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        let event = self.events.pop_front();
+        self.sync_reading_paused();
+        event
     }
 
     /// Stops (`true`) or resumes reading the socket, e.g. while the
     /// application's own queue is full. After resuming, call
     /// [`on_timeout`](Self::on_timeout) when [`next_timeout`](Self::next_timeout) says so.
+    ///
+    /// While reading is stopped, for this reason or because the event queue
+    /// is full, the session suspends the deadlines only reading can meet
+    /// (connect, pong, idle): a slow application never makes a healthy
+    /// connection look dead.
     pub fn pause_reading(&mut self, paused: bool) {
         self.paused = paused;
+        self.sync_reading_paused();
+    }
+
+    /// Tells the session when reading stops or resumes for the application's sake.
+    fn sync_reading_paused(&mut self) {
+        let paused = self.paused || self.events.len() >= self.event_capacity;
+        if paused != self.reading_paused {
+            self.reading_paused = paused;
+            self.now = now();
+            self.session.set_reading_paused(self.now, paused);
+        }
     }
 
     /// `true` once the session is closed, its socket released and every
