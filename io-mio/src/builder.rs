@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use wsnova_core::session::{
-    Adapter, BackoffConfig, CloseReason, Credentials, DisconnectReason, Event, HeartbeatConfig,
-    RateLimitConfig, SessionConfig,
+    Adapter, BackoffConfig, CloseReason, ConnectFailure, Credentials, DisconnectReason, Event,
+    HeartbeatConfig, RateLimitConfig, SessionConfig,
 };
 use wsnova_core::wire::{Limits, WireError};
 
@@ -15,7 +15,7 @@ use crate::connection::{Connection, DEFAULT_EVENT_CAPACITY};
 use crate::event_loop::{EventLoop, State};
 use crate::events::{Events, LagPolicy};
 use crate::handle::{Handle, subscribe};
-use crate::route::{Callback, ConnectFailure, FirstOutcome, Route};
+use crate::route::{Callback, FirstOutcome, Route, SyncReplySender};
 
 /// Why a connection could not be had.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -230,7 +230,7 @@ impl Builder {
                     conn = conn.with_address(addr);
                 }
                 let mut route = Route::new(!retry_initial, status);
-                route.first_outcome = Some(first_tx);
+                route.waiters.wait_ready(SyncReplySender(first_tx));
                 route.callback = callback;
                 (conn, route)
             });

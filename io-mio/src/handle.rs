@@ -15,6 +15,7 @@ use crate::connection::{Connection, Status};
 use crate::event_loop::{Entry, HIGH_WATER, LoopShared, State};
 use crate::events::{Events, LagPolicy, Resume, Subscriber};
 use crate::resolver::lock;
+use crate::route::SyncReplySender;
 
 /// Closes the session when the last `Handle` clone is dropped.
 struct Inner {
@@ -74,7 +75,7 @@ pub(crate) fn subscribe(
     policy: LagPolicy,
 ) -> Events {
     let subscriber = Subscriber::new(capacity, policy, resume(shared, key, entry.serial));
-    if entry.route.closed {
+    if entry.route.waiters.is_closed() {
         subscriber.close();
     }
     entry.route.subscribers.push(subscriber.clone());
@@ -207,7 +208,7 @@ impl Handle {
         self.submit(move |entry| match entry.conn.request(&method, &params) {
             // Registered before the entry settles: the outcome cannot be routed before.
             Ok(id) => {
-                entry.route.waiters.insert(id, tx);
+                entry.route.waiters.wait_response(id, SyncReplySender(tx));
             }
             Err(_) => {
                 let _ = tx.send(Err(RequestError::Closed));
@@ -250,7 +251,7 @@ impl Handle {
         let (tx, rx) = mpsc::sync_channel(1);
         self.call(move |entry| {
             entry.conn.ping()?;
-            entry.route.pings.push_back(tx);
+            entry.route.waiters.wait_pong(SyncReplySender(tx));
             Ok(())
         })
         .unwrap_or(Err(SessionError::Closed))?;
@@ -300,11 +301,11 @@ impl Handle {
         let reason = reason.to_owned();
         let (tx, rx) = mpsc::sync_channel(1);
         let started = self.call(move |entry| {
-            if entry.route.closed {
+            if entry.route.waiters.is_closed() {
                 return Ok(false);
             }
             entry.conn.close(code, &reason)?;
-            entry.route.close_waiters.push(tx);
+            entry.route.waiters.wait_close(SyncReplySender(tx));
             Ok(true)
         });
         match started {

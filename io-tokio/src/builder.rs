@@ -1,21 +1,20 @@
 //! Building and starting a connection.
 
-use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{Notify, oneshot};
 use wsnova_core::session::{
-    Adapter, BackoffConfig, CloseReason, Credentials, DisconnectReason, HeartbeatConfig,
-    RateLimitConfig, Session, SessionConfig,
+    Adapter, BackoffConfig, CloseReason, ConnectFailure, Credentials, DisconnectReason,
+    HeartbeatConfig, RateLimitConfig, Session, SessionConfig, Waiters,
 };
 use wsnova_core::wire::{Limits, WireError};
 
 use crate::client::Client;
 use crate::driver::{self, now};
 use crate::events::{Events, LagPolicy, Subscriber};
-use crate::shared::{ConnectFailure, Inner, Shared};
+use crate::shared::{Inner, OneshotReply, Shared};
 
 /// Why [`connect`] gave no client.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -230,19 +229,16 @@ impl Builder {
             dropped_total.clone(),
         );
         let (first_tx, first_rx) = oneshot::channel();
+        let mut waiters = Waiters::new(!self.retry_initial);
+        waiters.wait_ready(OneshotReply(first_tx));
         let inner = Inner {
             session: Box::new(session),
-            waiters: HashMap::new(),
-            pings: Default::default(),
+            waiters,
             subscribers: vec![subscriber.clone()],
             capacity: self.event_capacity,
             policy: self.lag_policy,
             dropped_total,
             actions: Vec::new(),
-            first_outcome: Some(first_tx),
-            fail_fast: !self.retry_initial,
-            close_waiters: Vec::new(),
-            closed: false,
             stream: None,
             write_blocked: false,
             span: crate::shared::generation_span(&root_span, generation),

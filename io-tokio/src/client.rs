@@ -13,7 +13,7 @@ use wsnova_core::wire::CloseCode;
 use crate::driver::{HIGH_WATER, now};
 use crate::events::{Events, Subscriber};
 use crate::ops::SessionOps;
-use crate::shared::Shared;
+use crate::shared::{OneshotReply, Shared};
 
 /// A snapshot of a connection's state.
 #[derive(Debug, Clone, PartialEq)]
@@ -185,7 +185,7 @@ impl Client {
                 .request(now(), method, &params)
                 .map_err(|_| RequestError::Closed)?;
             // Registered under the same lock: the outcome cannot be routed before.
-            inner.waiters.insert(id, tx);
+            inner.waiters.wait_response(id, OneshotReply(tx));
         }
         self.shared.wake.notify_one();
         rx.await.unwrap_or(Err(RequestError::Closed))
@@ -208,13 +208,14 @@ impl Client {
         self.command(|s| s.authenticate(now(), credentials))
     }
 
-    /// Pings and waits for the pong: the round-trip time.
+    /// Pings and waits for the pong: the round-trip time. Fails with
+    /// `NotConnected` when the connection is lost before the pong.
     pub async fn ping(&self) -> Result<Duration, SessionError> {
         let (tx, rx) = oneshot::channel();
         {
             let mut inner = self.shared.lock();
             inner.session.ping(now())?;
-            inner.pings.push_back(tx);
+            inner.waiters.wait_pong(OneshotReply(tx));
         }
         self.shared.wake.notify_one();
         rx.await.map_err(|_| SessionError::NotConnected)
@@ -241,7 +242,7 @@ impl Client {
             self.shared.wake.clone(),
             inner.dropped_total.clone(),
         );
-        if inner.closed {
+        if inner.waiters.is_closed() {
             subscriber.close();
         }
         inner.subscribers.push(subscriber.clone());
@@ -258,11 +259,11 @@ impl Client {
         let (tx, rx) = oneshot::channel();
         {
             let mut inner = self.shared.lock();
-            if inner.closed {
+            if inner.waiters.is_closed() {
                 return Ok(());
             }
             inner.session.close(now(), code, reason)?;
-            inner.close_waiters.push(tx);
+            inner.waiters.wait_close(OneshotReply(tx));
         }
         self.shared.wake.notify_one();
         let _ = rx.await;

@@ -57,7 +57,12 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                 inner.session.set_reading_paused(now(), paused);
             }
             let actions = std::mem::take(&mut inner.actions);
-            (actions, inner.session.poll_timeout(), paused, inner.closed)
+            (
+                actions,
+                inner.session.poll_timeout(),
+                paused,
+                inner.waiters.is_closed(),
+            )
         };
         for action in actions {
             match action {

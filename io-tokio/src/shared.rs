@@ -1,14 +1,10 @@
 //! State shared by the `Client` handles and the driver task: the session and
 //! who waits for what. Locked briefly, never across an `.await`.
 
-use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
 
 use tokio::sync::{Notify, oneshot};
-use wsnova_core::session::{
-    CloseReason, DisconnectReason, Event, JsonText, Output, RequestError, RequestId,
-};
+use wsnova_core::session::{ConnectFailure, Event, Output, Reply, ReplyChannel, Waiters};
 
 use crate::events::{LagPolicy, Subscriber};
 use crate::ops::SessionOps;
@@ -27,34 +23,35 @@ pub(crate) enum Action {
     },
 }
 
+/// tokio's `oneshot` as the core's reply channel for [`Waiters`].
+pub(crate) struct Oneshot;
+
+/// A `oneshot::Sender` that answers one waiting caller.
+pub(crate) struct OneshotReply<T>(pub(crate) oneshot::Sender<T>);
+
+impl<T: Send> Reply<T> for OneshotReply<T> {
+    fn send(self, value: T) {
+        let _ = self.0.send(value); // the caller may have gone: not an error
+    }
+}
+
+impl ReplyChannel for Oneshot {
+    type Sender<T: Send + 'static> = OneshotReply<T>;
+}
+
 /// How `connect` ends.
 pub(crate) type FirstOutcome = Result<(), ConnectFailure>;
 
-/// Why the first connection did not reach `Ready`.
-#[derive(Debug, Clone)]
-pub(crate) enum ConnectFailure {
-    Disconnected(DisconnectReason),
-    Closed(CloseReason),
-}
-
 pub(crate) struct Inner {
     pub(crate) session: Box<dyn SessionOps>,
-    /// `Client::request` callers waiting for their outcome.
-    pub(crate) waiters: HashMap<RequestId, oneshot::Sender<Result<JsonText, RequestError>>>,
-    /// `Client::ping` callers, answered by the next pongs in order.
-    pub(crate) pings: VecDeque<oneshot::Sender<Duration>>,
+    /// `request`, `ping`, `connect` and `close` callers.
+    pub(crate) waiters: Waiters<Oneshot>,
     pub(crate) subscribers: Vec<Arc<Subscriber>>,
     pub(crate) capacity: usize,
     pub(crate) policy: LagPolicy,
     /// The connection's `wsnova_events_dropped_total` handle, for new consumers.
     pub(crate) dropped_total: metrics::Counter,
     pub(crate) actions: Vec<Action>,
-    /// `connect().await`, until the first `Ready` (or failure).
-    pub(crate) first_outcome: Option<oneshot::Sender<FirstOutcome>>,
-    /// Give up when the first attempt fails instead of retrying.
-    pub(crate) fail_fast: bool,
-    pub(crate) close_waiters: Vec<oneshot::Sender<()>>,
-    pub(crate) closed: bool,
     /// The live socket, shared so senders can write through it at once
     /// (`try_write` takes `&self`); every write happens under this lock.
     pub(crate) stream: Option<Arc<tokio::net::TcpStream>>,
@@ -128,51 +125,17 @@ impl Inner {
     }
 
     fn route(&mut self, event: Event) {
-        match event {
-            Event::Response { id, result } if self.waiters.contains_key(&id) => {
-                let _ = self.waiters.remove(&id).expect("checked").send(Ok(result));
+        let Some(event) = self.waiters.route(event) else {
+            return; // a request's outcome, taken by its caller
+        };
+        let closed = matches!(event, Event::Closed { .. });
+        self.broadcast(event);
+        if closed {
+            for sub in &self.subscribers {
+                sub.close();
             }
-            Event::RequestFailed { id, error } if self.waiters.contains_key(&id) => {
-                let _ = self.waiters.remove(&id).expect("checked").send(Err(error));
-            }
-            event => {
-                match &event {
-                    Event::Pong { rtt } => {
-                        if let Some(waiter) = self.pings.pop_front() {
-                            let _ = waiter.send(*rtt);
-                        }
-                    }
-                    Event::Ready => {
-                        if let Some(first) = self.first_outcome.take() {
-                            let _ = first.send(Ok(()));
-                        }
-                    }
-                    // The core gives up by itself (fail_before_first_ready).
-                    Event::Disconnected { reason, .. } if self.fail_fast => {
-                        if let Some(first) = self.first_outcome.take() {
-                            let _ = first.send(Err(ConnectFailure::Disconnected(reason.clone())));
-                        }
-                    }
-                    Event::Closed { reason } => {
-                        if let Some(first) = self.first_outcome.take() {
-                            let _ = first.send(Err(ConnectFailure::Closed(reason.clone())));
-                        }
-                        self.closed = true;
-                        self.pings.clear();
-                        for waiter in self.close_waiters.drain(..) {
-                            let _ = waiter.send(());
-                        }
-                    }
-                    _ => {}
-                }
-                let closed = matches!(event, Event::Closed { .. });
-                self.broadcast(event);
-                if closed {
-                    for sub in &self.subscribers {
-                        sub.close();
-                    }
-                }
-            }
+            // After the consumers have it: `close()` returns once all know.
+            self.waiters.release_close_waiters();
         }
     }
 

@@ -71,6 +71,7 @@ mod sequence;
 mod subscriptions;
 mod telemetry;
 mod timers;
+mod waiters;
 
 use std::time::{Duration, Instant};
 
@@ -91,6 +92,7 @@ pub use event::{
 pub use json::JsonText;
 pub use latency::Latency;
 pub use ratelimit::RateLimitConfig;
+pub use waiters::{ConnectFailure, Reply, ReplyChannel, Waiters};
 
 use crate::wire::{CloseCode, WireError};
 use core::Core;

@@ -183,6 +183,7 @@ macro_rules! conformance_tests {
                 echo_binary,
                 echo_one_mib,
                 ping_rtt,
+                ping_fails_when_the_connection_is_lost,
                 close_with_code,
                 invalid_close_code_is_refused,
                 server_close_1001_reconnects,

@@ -279,6 +279,26 @@ pub fn ping_rtt(driver: &dyn DriverUnderTest) {
     close_and_drain(conn);
 }
 
+/// A ping whose connection is lost before the pong fails with
+/// `NotConnected` (it is never answered by a later connection's pong).
+pub fn ping_fails_when_the_connection_is_lost(driver: &dyn DriverUnderTest) {
+    // Upgrades, then never answers anything: the pong deadline ends it.
+    let server = BadServer::start(Misbehaviour::AfterUpgrade(Vec::new()));
+    let mut params = echo_params(&server.url());
+    params.config.heartbeat.ping_interval = None;
+    params.config.heartbeat.pong_timeout = Duration::from_millis(200);
+    let mut conn = connect(driver, params);
+    let conn = &mut *conn;
+    assert_eq!(conn.ping(), Err(SessionError::NotConnected));
+    match until_event(conn, "the loss", |e| {
+        !matches!(e, Event::Connected | Event::Ready)
+    }) {
+        Event::Disconnected { reason, .. } => assert_eq!(reason, DisconnectReason::PongTimeout),
+        other => panic!("expected Disconnected, got {other:?}"),
+    }
+    close_and_drain(conn);
+}
+
 // ---- close -----------------------------------------------------------------
 
 /// `close_with(1001, "bye")` ends with `Disconnected { UserClose }` then

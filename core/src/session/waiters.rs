@@ -1,0 +1,291 @@
+//! Who waits for what: the callers of a driver's operations that wait for
+//! an answer (a request's outcome, a pong, the first `Ready`, the close),
+//! answered from the session's events. Both drivers route every event
+//! through [`Waiters`]; only their one-shot channel types differ.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
+
+use super::{CloseReason, DisconnectReason, Event, JsonText, RequestError, RequestId};
+
+/// Why a connection did not become `Ready` the first time.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConnectFailure {
+    /// The first attempt failed, and retrying it was not asked for
+    /// ([`SessionConfig::fail_before_first_ready`](super::SessionConfig::fail_before_first_ready)).
+    Disconnected(DisconnectReason),
+    /// The session closed before it was ever ready.
+    Closed(CloseReason),
+}
+
+/// The sending half of a one-shot channel: answers one waiting caller. A
+/// caller that went away meanwhile is not an error.
+pub trait Reply<T>: Send {
+    /// Hands `value` to the caller.
+    fn send(self, value: T);
+}
+
+/// A driver's one-shot channel family (tokio's `oneshot`, std's
+/// `sync_channel(1)`, …), named once so [`Waiters`] can hold a sender of
+/// each answer type.
+///
+/// ```
+/// use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+/// use wsnova_core::session::{Event, Reply, ReplyChannel, Waiters};
+///
+/// struct Std;
+/// struct StdReply<T>(SyncSender<T>);
+/// impl<T: Send> Reply<T> for StdReply<T> {
+///     fn send(self, value: T) {
+///         let _ = self.0.send(value);
+///     }
+/// }
+/// impl ReplyChannel for Std {
+///     type Sender<T: Send + 'static> = StdReply<T>;
+/// }
+///
+/// let mut waiters = Waiters::<Std>::new(true);
+/// let (tx, rx): (_, Receiver<Result<(), _>>) = sync_channel(1);
+/// waiters.wait_ready(StdReply(tx));
+/// assert_eq!(waiters.route(Event::Ready), Some(Event::Ready)); // consumers see it too
+/// assert_eq!(rx.recv().unwrap(), Ok(()));
+/// ```
+pub trait ReplyChannel {
+    /// The sending half for answers of type `T`.
+    type Sender<T: Send + 'static>: Reply<T>;
+}
+
+/// The callers waiting on one connection, answered from its events.
+///
+/// * a request's caller gets its one outcome, which no consumer then sees;
+/// * ping callers get the next pongs' round-trip times in order, and fail
+///   (their sender dropped) when the connection is lost before the pong;
+/// * the first `Ready` answers `connect`; with `fail_fast`, so does the
+///   first loss, and a close before any `Ready` always does;
+/// * `close` callers are released by the driver once every consumer has the
+///   `Closed` event ([`release_close_waiters`](Self::release_close_waiters)).
+pub struct Waiters<C: ReplyChannel> {
+    requests: HashMap<RequestId, C::Sender<Result<JsonText, RequestError>>>,
+    pings: VecDeque<C::Sender<Duration>>,
+    first_ready: Option<C::Sender<Result<(), ConnectFailure>>>,
+    fail_fast: bool,
+    close: Vec<C::Sender<()>>,
+    closed: bool,
+}
+
+impl<C: ReplyChannel> Waiters<C> {
+    /// Nobody waits yet; `fail_fast`: the first loss before `Ready` ends `connect`.
+    pub fn new(fail_fast: bool) -> Self {
+        Waiters {
+            requests: HashMap::new(),
+            pings: VecDeque::new(),
+            first_ready: None,
+            fail_fast,
+            close: Vec::new(),
+            closed: false,
+        }
+    }
+
+    /// `id`'s outcome goes to `reply`. Register under the same lock (or on
+    /// the same thread) as the `request` call, so the outcome cannot be
+    /// routed before.
+    pub fn wait_response(
+        &mut self,
+        id: RequestId,
+        reply: C::Sender<Result<JsonText, RequestError>>,
+    ) {
+        self.requests.insert(id, reply);
+    }
+
+    /// The next unclaimed pong's round-trip time goes to `reply`.
+    pub fn wait_pong(&mut self, reply: C::Sender<Duration>) {
+        self.pings.push_back(reply);
+    }
+
+    /// The first `Ready`, or why there was none, goes to `reply`.
+    pub fn wait_ready(&mut self, reply: C::Sender<Result<(), ConnectFailure>>) {
+        self.first_ready = Some(reply);
+    }
+
+    /// `reply` gets `()` once the connection is closed and every consumer
+    /// knows; at once if it is closed already.
+    pub fn wait_close(&mut self, reply: C::Sender<()>) {
+        if self.closed {
+            reply.send(());
+        } else {
+            self.close.push(reply);
+        }
+    }
+
+    /// `true` once the session's `Closed` event was routed.
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// Answers whoever waits for `event`. Returns it for the consumers,
+    /// unless it was a request's outcome that its caller took.
+    pub fn route(&mut self, event: Event) -> Option<Event> {
+        match event {
+            Event::Response { id, result } => match self.requests.remove(&id) {
+                Some(reply) => reply.send(Ok(result)),
+                None => return Some(Event::Response { id, result }),
+            },
+            Event::RequestFailed { id, error } => match self.requests.remove(&id) {
+                Some(reply) => reply.send(Err(error)),
+                None => return Some(Event::RequestFailed { id, error }),
+            },
+            event => {
+                self.observe(&event);
+                return Some(event);
+            }
+        }
+        None
+    }
+
+    fn observe(&mut self, event: &Event) {
+        match event {
+            Event::Pong { rtt } => {
+                if let Some(reply) = self.pings.pop_front() {
+                    reply.send(*rtt);
+                }
+            }
+            Event::Ready => self.answer_first(Ok(())),
+            Event::Disconnected { reason, .. } => {
+                // No pong can come on a lost socket: those callers fail.
+                self.pings.clear();
+                if self.fail_fast {
+                    // The core gives up by itself (fail_before_first_ready).
+                    self.answer_first(Err(ConnectFailure::Disconnected(reason.clone())));
+                }
+            }
+            Event::Closed { reason } => {
+                self.closed = true;
+                self.pings.clear();
+                self.answer_first(Err(ConnectFailure::Closed(reason.clone())));
+            }
+            _ => {}
+        }
+    }
+
+    fn answer_first(&mut self, outcome: Result<(), ConnectFailure>) {
+        if let Some(reply) = self.first_ready.take() {
+            reply.send(outcome);
+        }
+    }
+
+    /// After the `Closed` event reached every consumer: `close` callers return.
+    pub fn release_close_waiters(&mut self) {
+        for reply in self.close.drain(..) {
+            reply.send(());
+        }
+    }
+}
+
+impl<C: ReplyChannel> std::fmt::Debug for Waiters<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Waiters")
+            .field("requests", &self.requests.len())
+            .field("pings", &self.pings.len())
+            .field("first_ready", &self.first_ready.is_some())
+            .field("close", &self.close.len())
+            .field("closed", &self.closed)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+    use super::*;
+    use crate::session::{Initiator, RequestError};
+
+    struct Std;
+    struct StdReply<T>(SyncSender<T>);
+    impl<T: Send> Reply<T> for StdReply<T> {
+        fn send(self, value: T) {
+            let _ = self.0.send(value);
+        }
+    }
+    impl ReplyChannel for Std {
+        type Sender<T: Send + 'static> = StdReply<T>;
+    }
+
+    fn channel<T>() -> (StdReply<T>, Receiver<T>) {
+        let (tx, rx) = sync_channel(1);
+        (StdReply(tx), rx)
+    }
+
+    fn lost() -> Event {
+        Event::Disconnected {
+            reason: DisconnectReason::PongTimeout,
+            initiator: Initiator::Library,
+            reconnect_in: None,
+        }
+    }
+
+    #[test]
+    fn a_request_outcome_goes_to_its_caller_only() {
+        let mut waiters = Waiters::<Std>::new(false);
+        let (tx, rx) = channel();
+        waiters.wait_response(RequestId(7), tx);
+        let failed = |id| Event::RequestFailed {
+            id: RequestId(id),
+            error: RequestError::Timeout,
+        };
+        assert_eq!(
+            waiters.route(failed(8)),
+            Some(failed(8)),
+            "not its caller's"
+        );
+        assert_eq!(waiters.route(failed(7)), None);
+        assert_eq!(rx.recv().unwrap(), Err(RequestError::Timeout));
+    }
+
+    #[test]
+    fn pings_are_answered_in_order_and_fail_on_a_loss() {
+        let mut waiters = Waiters::<Std>::new(false);
+        let ((a, rx_a), (b, rx_b)) = (channel(), channel());
+        waiters.wait_pong(a);
+        waiters.wait_pong(b);
+        let rtt = Duration::from_millis(3);
+        assert!(waiters.route(Event::Pong { rtt }).is_some());
+        assert_eq!(rx_a.recv().unwrap(), rtt);
+        waiters.route(lost());
+        assert!(rx_b.recv().is_err(), "the pong cannot come any more");
+    }
+
+    #[test]
+    fn the_first_loss_ends_connect_only_when_failing_fast() {
+        for fail_fast in [false, true] {
+            let mut waiters = Waiters::<Std>::new(fail_fast);
+            let (tx, rx) = channel();
+            waiters.wait_ready(tx);
+            waiters.route(lost());
+            match rx.try_recv() {
+                Ok(Err(ConnectFailure::Disconnected(_))) => assert!(fail_fast),
+                Err(_) => assert!(!fail_fast),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn close_waiters_return_when_released_or_at_once_after_closed() {
+        let mut waiters = Waiters::<Std>::new(false);
+        let ((early, rx_early), (late, rx_late)) = (channel(), channel());
+        waiters.wait_close(early);
+        waiters.route(Event::Closed {
+            reason: CloseReason::User,
+        });
+        assert!(waiters.is_closed());
+        assert!(
+            rx_early.try_recv().is_err(),
+            "not before the consumers know"
+        );
+        waiters.release_close_waiters();
+        assert!(rx_early.try_recv().is_ok());
+        waiters.wait_close(late);
+        assert!(rx_late.try_recv().is_ok());
+    }
+}
