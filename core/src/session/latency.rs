@@ -24,26 +24,20 @@ impl Latency {
 }
 
 /// The last [`WINDOW`] samples, in microseconds (saturating at ~71 minutes).
-#[derive(Clone)]
+/// Grows with its first samples and then stays put: a connection that never
+/// measures a round trip holds no buffer for it.
+#[derive(Clone, Default)]
 pub(crate) struct Window {
-    samples: [u32; WINDOW],
-    len: usize,
+    samples: Vec<u32>,
+    /// Where the next sample goes once the window is full.
     next: usize,
-}
-
-impl Default for Window {
-    fn default() -> Self {
-        Window {
-            samples: [0; WINDOW],
-            len: 0,
-            next: 0,
-        }
-    }
 }
 
 impl std::fmt::Debug for Window {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Window").field("len", &self.len).finish()
+        f.debug_struct("Window")
+            .field("len", &self.samples.len())
+            .finish()
     }
 }
 
@@ -51,26 +45,31 @@ impl Window {
     /// Adds a sample, replacing the oldest once full.
     pub(crate) fn record(&mut self, sample: Duration) {
         let micros = u32::try_from(sample.as_micros()).unwrap_or(u32::MAX);
-        self.samples[self.next] = micros;
-        self.next = (self.next + 1) % WINDOW;
-        self.len = (self.len + 1).min(WINDOW);
+        if self.samples.len() < WINDOW {
+            self.samples.push(micros);
+        } else {
+            self.samples[self.next] = micros;
+            self.next = (self.next + 1) % WINDOW;
+        }
     }
 
     /// p50 and p99 (nearest rank) of the samples in the window.
     pub(crate) fn summary(&self) -> Latency {
-        if self.len == 0 {
+        let len = self.samples.len();
+        if len == 0 {
             return Latency::default();
         }
-        let mut sorted = self.samples; // a copy on the stack
-        let sorted = &mut sorted[..self.len];
+        let mut sorted = [0u32; WINDOW]; // a copy on the stack
+        let sorted = &mut sorted[..len];
+        sorted.copy_from_slice(&self.samples);
         sorted.sort_unstable();
         let rank = |p: usize| {
             // Nearest rank: the smallest sample with at least p % at or below it.
-            let index = (p * self.len).div_ceil(100).max(1) - 1;
+            let index = (p * len).div_ceil(100).max(1) - 1;
             Duration::from_micros(u64::from(sorted[index]))
         };
         Latency {
-            samples: self.len,
+            samples: len,
             p50: Some(rank(50)),
             p99: Some(rank(99)),
         }
@@ -105,6 +104,12 @@ mod tests {
                 Some(Duration::from_millis(7))
             )
         );
+    }
+
+    #[test]
+    fn an_unused_window_holds_no_buffer() {
+        let w = Window::default();
+        assert_eq!(w.samples.capacity(), 0);
     }
 
     #[test]
