@@ -143,10 +143,32 @@ fn outbound_request(c: &mut Criterion) {
     group.finish();
 }
 
+fn outbound_binary(c: &mut Criterion) {
+    const BATCH: usize = 16;
+    let now = Instant::now();
+    let mut group = c.benchmark_group("outbound");
+    for size in [64, 16 * 1024] {
+        let payload = vec![0x5a; size];
+        group.throughput(Throughput::Bytes((BATCH * size) as u64));
+        group.bench_function(format!("binary_{size}B_x{BATCH}"), |b| {
+            let mut session = ready_session(now);
+            b.iter(|| {
+                for _ in 0..BATCH {
+                    session.send_binary(now, black_box(&payload)).unwrap();
+                }
+                let n = session.pending_transmit().len();
+                session.advance_transmit(black_box(n));
+            })
+        });
+    }
+    group.finish();
+}
+
 criterion_group!(
     benches,
     inbound_notification,
     classify_only,
-    outbound_request
+    outbound_request,
+    outbound_binary
 );
 criterion_main!(benches);

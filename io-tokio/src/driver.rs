@@ -158,9 +158,9 @@ async fn wait_writable(stream: Option<&TcpStream>) -> io::Result<()> {
 fn read_available(shared: &Shared, s: &mut Socket) {
     READ_BUFFER.with_borrow_mut(|buf| {
         for _ in 0..READS_PER_TURN {
-            match s.stream.try_read(buf) {
-                Ok(0) => return close_input(shared, s),
-                Ok(n) => {
+            match read_some(&s.stream, buf) {
+                Ok((0, _)) => return close_input(shared, s),
+                Ok((n, drained)) => {
                     let mut inner = shared.lock();
                     let data = &buf[..n];
                     inner.session.handle_input(
@@ -171,7 +171,7 @@ fn read_available(shared: &Shared, s: &mut Socket) {
                         },
                     );
                     inner.drain();
-                    if inner.is_backpressured() {
+                    if drained || inner.is_backpressured() {
                         return;
                     }
                 }
@@ -180,6 +180,27 @@ fn read_available(shared: &Shared, s: &mut Socket) {
             }
         }
     })
+}
+
+/// One read; `drained` when it filled less than `buf`. A short read means
+/// the kernel's receive queue was empty at that moment, so the socket's
+/// readiness is cleared at once (as tokio's own `poll_read` does) instead
+/// of being learnt from one more read that would block: new data raises a
+/// new readiness event. That saves a syscall per wake-up.
+fn read_some(stream: &TcpStream, buf: &mut [u8]) -> io::Result<(usize, bool)> {
+    let mut got = 0;
+    let result = stream.try_io(tokio::io::Interest::READABLE, || {
+        got = stream.try_read(buf)?;
+        if got > 0 && got < buf.len() {
+            return Err(io::ErrorKind::WouldBlock.into()); // clears the readiness
+        }
+        Ok(())
+    });
+    match result {
+        Ok(()) => Ok((got, false)),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock && got > 0 => Ok((got, true)),
+        Err(e) => Err(e),
+    }
 }
 
 fn close_input(shared: &Shared, s: &mut Socket) {

@@ -1,4 +1,5 @@
-//! Outbound frames: header (via tungstenite), payload copied once and masked in place.
+//! Outbound frames: header (via tungstenite), payload masked as it is
+//! copied in (one pass over the bytes).
 
 use tungstenite::protocol::frame::FrameHeader;
 use tungstenite::protocol::frame::coding::OpCode;
@@ -17,12 +18,33 @@ pub(crate) fn encode_frame(out: &mut Vec<u8>, opcode: OpCode, payload: &[u8], ma
     header
         .format(payload.len() as u64, out)
         .expect("writing to a Vec cannot fail");
+    extend_masked(out, payload, mask);
+}
+
+/// Appends `payload` XORed with the 4-byte `mask` (RFC 6455 §5.3): one
+/// pass over the payload, eight bytes at a time (the zeroing of the new
+/// tail is a `memset`, far cheaper than a second pass of copying).
+fn extend_masked(out: &mut Vec<u8>, payload: &[u8], mask: [u8; 4]) {
+    let [a, b, c, d] = mask;
+    let word = u64::from_ne_bytes([a, b, c, d, a, b, c, d]);
     let start = out.len();
-    out.extend_from_slice(payload);
-    apply_mask(&mut out[start..], mask);
+    out.resize(start + payload.len(), 0);
+    let dst = &mut out[start..];
+    let mut dst_chunks = dst.chunks_exact_mut(8);
+    let mut src_chunks = payload.chunks_exact(8);
+    for (to, from) in (&mut dst_chunks).zip(&mut src_chunks) {
+        let bytes: [u8; 8] = from.try_into().expect("chunk of eight");
+        to.copy_from_slice(&(u64::from_ne_bytes(bytes) ^ word).to_ne_bytes());
+    }
+    // The remainder starts at a multiple of eight, so the mask phase is 0 again.
+    let rest = dst_chunks.into_remainder().iter_mut();
+    for ((to, from), m) in rest.zip(src_chunks.remainder()).zip(mask.iter().cycle()) {
+        *to = from ^ m;
+    }
 }
 
 /// XORs `buf` with the 4-byte `mask` (RFC 6455 §5.3), eight bytes at a time.
+#[cfg(test)]
 pub(crate) fn apply_mask(buf: &mut [u8], mask: [u8; 4]) {
     let [a, b, c, d] = mask;
     let word = u64::from_ne_bytes([a, b, c, d, a, b, c, d]);
@@ -55,6 +77,20 @@ mod tests {
                 .map(|(i, b)| b ^ mask[i % 4])
                 .collect();
             assert_eq!(fast, slow, "len {len}");
+        }
+    }
+
+    #[test]
+    fn masking_while_copying_matches_masking_in_place() {
+        let mask = [0x9a, 0x01, 0xfe, 0x33];
+        for len in 0..40 {
+            let data: Vec<u8> = (0..len as u8).map(|b| b.wrapping_mul(37)).collect();
+            let mut in_place = data.clone();
+            apply_mask(&mut in_place, mask);
+            let mut copied = vec![0xaa]; // appends after what is there
+            extend_masked(&mut copied, &data, mask);
+            assert_eq!(copied[0], 0xaa);
+            assert_eq!(copied[1..], in_place[..], "len {len}");
         }
     }
 
