@@ -136,7 +136,9 @@ impl Builder {
         self
     }
 
-    /// Capacity of each event consumer's queue (default 1024).
+    /// Capacity of each event consumer's queue (default 1024). A consumer
+    /// takes everything queued in one batch (one lock), so up to twice this
+    /// many events can be buffered for it: its batch plus a full queue.
     pub fn event_capacity(mut self, capacity: usize) -> Self {
         self.event_capacity = capacity;
         self
@@ -247,7 +249,7 @@ impl Builder {
         };
         let shared = Shared::new(inner, wake);
         tokio::spawn(driver::run(shared.clone()));
-        (Client::new(shared), Events { subscriber }, first_rx)
+        (Client::new(shared), Events::new(subscriber), first_rx)
     }
 }
 

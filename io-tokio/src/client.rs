@@ -246,7 +246,7 @@ impl Client {
             subscriber.close();
         }
         inner.subscribers.push(subscriber.clone());
-        Events { subscriber }
+        Events::new(subscriber)
     }
 
     /// Closes the connection (close handshake, no reconnect) and waits until it is closed.

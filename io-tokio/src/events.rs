@@ -126,26 +126,44 @@ impl Subscriber {
 #[derive(Debug)]
 pub struct Events {
     pub(crate) subscriber: Arc<Subscriber>,
+    /// Events taken from the queue in one batch (one lock), handed out one
+    /// by one.
+    batch: VecDeque<Event>,
+}
+
+impl Events {
+    pub(crate) fn new(subscriber: Arc<Subscriber>) -> Events {
+        Events {
+            subscriber,
+            batch: VecDeque::new(),
+        }
+    }
 }
 
 impl futures_core::Stream for Events {
     type Item = Event;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
-        let sub = &self.subscriber;
+        let this = self.get_mut();
+        if let Some(event) = this.batch.pop_front() {
+            return Poll::Ready(Some(event));
+        }
+        let sub = &this.subscriber;
         for attempt in 0..2 {
             let mut q = sub.queue();
             if q.dropped > 0 {
                 let dropped = std::mem::take(&mut q.dropped);
                 return Poll::Ready(Some(Event::Lagged { dropped }));
             }
-            let was_full = q.events.len() >= sub.capacity;
-            if let Some(event) = q.events.pop_front() {
+            if !q.events.is_empty() {
+                // Everything queued at once: one lock per batch, not per event.
+                let was_full = q.events.len() >= sub.capacity;
+                std::mem::swap(&mut q.events, &mut this.batch);
                 drop(q);
                 if was_full {
                     sub.task.notify_one();
                 }
-                return Poll::Ready(Some(event));
+                return Poll::Ready(this.batch.pop_front());
             }
             if q.closed {
                 return Poll::Ready(None);
