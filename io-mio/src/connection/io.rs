@@ -87,7 +87,15 @@ impl Connection {
                 };
                 let generation = s.generation;
                 let n = match (&s.stream).read(buf) {
-                    Ok(n) if n > 0 => n,
+                    Ok(n) if n > 0 => {
+                        // A short read drained the kernel's queue: data that
+                        // comes later raises a new (edge-triggered) event, so
+                        // the read that would only say `WouldBlock` is saved.
+                        if n < buf.len() && cfg!(target_os = "linux") {
+                            s.readable = false;
+                        }
+                        n
+                    }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                         s.readable = false;
                         return;
