@@ -119,6 +119,32 @@ fn a_subscription_refused_for_its_token_after_a_refresh_is_kept_and_restored() {
 }
 
 #[test]
+fn an_unsubscribe_that_is_never_answered_is_asked_again() {
+    let mut sim = ready_sim();
+    sim.subscribe(&["ticker.A"]);
+    sim.drive();
+    assert!(
+        sim.client
+            .confirmed_subscriptions()
+            .any(|c| c == "ticker.A")
+    );
+    sim.server.behaviour.swallow_unsubscribes = 1;
+    sim.client.unsubscribe(sim.now, &["ticker.A"]).unwrap();
+    // The first answer never comes; after the request timeout it asks again.
+    assert!(sim.run_until(
+        |s| {
+            s.events
+                .iter()
+                .any(|e| matches!(e, Event::Unsubscribed { .. }))
+        },
+        LIMIT
+    ));
+    assert_eq!(sim.server.count("public/unsubscribe"), 2);
+    assert!(sim.is_ready_and_consistent());
+    assert_eq!(sim.client.confirmed_subscriptions().count(), 0);
+}
+
+#[test]
 fn a_rate_limit_refusal_waits_then_retries_instead_of_failing() {
     let mut sim = ready_sim();
     sim.server.behaviour.too_many_requests = 2;

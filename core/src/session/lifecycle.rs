@@ -378,7 +378,27 @@ impl Core {
                     self.request_subscriptions(adapter);
                 }
             }
-            Purpose::Setup | Purpose::Unsubscribe(_) => self.restore_step_done(),
+            Purpose::Unsubscribe(channels) => {
+                self.restore_step_done();
+                // No answer is not an end: channels still confirmed and no
+                // longer wanted are asked about again, or the server keeps
+                // sending them. (A resync's channels are still wanted: the
+                // resync deadline asks again for those.)
+                let unwanted: Vec<String> = channels
+                    .into_iter()
+                    .filter(|c| {
+                        self.subs.confirmed().contains(c) && !self.subs.desired().contains(c)
+                    })
+                    .collect();
+                if !unwanted.is_empty() && self.past_auth {
+                    tracing::debug!(
+                        count = unwanted.len(),
+                        "unsubscribe request timed out: will ask again"
+                    );
+                    self.request_unsubscribe(adapter, unwanted);
+                }
+            }
+            Purpose::Setup => self.restore_step_done(),
             Purpose::Heartbeat => {}
         }
     }

@@ -58,6 +58,9 @@ pub struct Sim<A: Adapter> {
     /// The most transports that were ever open at once (must stay ≤ 1).
     pub max_live_transports: usize,
     link: Option<Link>,
+    /// The client does not read (its application is behind): what the
+    /// server sends waits in the link, as in an unread socket.
+    reading_paused: bool,
     /// A dial waiting for its outcome: (when, generation, accepted).
     pending_dial: Option<(Instant, u64, bool)>,
 }
@@ -92,6 +95,7 @@ impl<A: Adapter> Sim<A> {
             dials: Vec::new(),
             max_live_transports: 0,
             link: None,
+            reading_paused: false,
             pending_dial: None,
         }
     }
@@ -146,6 +150,13 @@ impl<A: Adapter> Sim<A> {
         if let Some(link) = self.link.as_mut() {
             link.stalled = true;
         }
+    }
+
+    /// The client stops (`true`) or resumes reading, as a driver does for a
+    /// full event consumer, and tells the session so.
+    pub fn pause_reading(&mut self, paused: bool) {
+        self.reading_paused = paused;
+        self.client.set_reading_paused(self.now, paused);
     }
 
     // ---- running ----
@@ -241,7 +252,13 @@ impl<A: Adapter> Sim<A> {
 
     fn next_network_event(&self) -> Option<Instant> {
         let dial = self.pending_dial.map(|(at, _, _)| at);
-        let link = self.link.as_ref().and_then(Link::next_arrival);
+        let link = self
+            .link
+            .as_ref()
+            .and_then(|link| match self.reading_paused {
+                true => link.to_server.next_arrival(), // nothing is read meanwhile
+                false => link.next_arrival(),
+            });
         dial.into_iter().chain(link).min()
     }
 
@@ -328,7 +345,9 @@ impl<A: Adapter> Sim<A> {
             }
         }
         let mut inputs = Vec::new();
-        while let Some(packet) = link.to_client.pop_due(self.now) {
+        while !self.reading_paused
+            && let Some(packet) = link.to_client.pop_due(self.now)
+        {
             if !link.stalled {
                 inputs.push(packet);
             }

@@ -42,6 +42,8 @@ pub enum Op {
     Ping,
     /// Reads are cut at random sizes from now on.
     Rechunk(u8),
+    /// The client stops reading (a full event consumer), or resumes.
+    PauseReading(bool),
 }
 
 /// Channels the operations use.
@@ -208,6 +210,7 @@ pub fn apply(sim: &mut Sim<TestRpc>, observer: &mut Observer, op: &Op) {
         Op::Ping => {
             let _ = sim.client.ping(sim.now);
         }
+        Op::PauseReading(paused) => sim.pause_reading(*paused),
         Op::Rechunk(seed) => {
             sim.chunking = Chunking::Random {
                 state: u64::from(*seed) * 0x9E37_79B9 + 1,
@@ -223,6 +226,7 @@ pub fn apply(sim: &mut Sim<TestRpc>, observer: &mut Observer, op: &Op) {
 /// ready, authenticated, subscriptions consistent, one outcome per request.
 pub fn heal_and_check(sim: &mut Sim<TestRpc>, observer: &mut Observer) {
     sim.refuse_dials = 0;
+    sim.pause_reading(false);
     sim.server.behaviour.auth_failures.clear();
     // A stalled link is only noticed by the pong deadline; give it time.
     sim.run_for(Duration::from_secs(30));
