@@ -91,12 +91,16 @@ impl Client {
     async fn send(
         &self,
         flush: bool,
-        f: impl FnOnce(&mut dyn SessionOps) -> Result<(), SessionError>,
+        direct: impl FnOnce(&mut dyn SessionOps) -> bool,
+        timed: impl FnOnce(&mut dyn SessionOps) -> Result<(), SessionError>,
     ) -> Result<(), SessionError> {
         let backlog = {
             let mut inner = self.shared.lock();
             let was_idle = inner.session.pending_transmit().is_empty();
-            f(&mut *inner.session)?;
+            // Framed at once when nothing waits ahead: no clock read needed.
+            if !direct(&mut *inner.session) {
+                timed(&mut *inner.session)?;
+            }
             let wake = if inner.write_blocked || inner.stream.is_none() {
                 true // the driver owns the write (or the message queued)
             } else if flush {
@@ -124,27 +128,48 @@ impl Client {
     /// Sends a text message now: framed and written through to the socket
     /// from this task (queued while not ready). Waits while the socket is far behind.
     pub async fn send_text(&self, text: impl AsRef<str>) -> Result<(), SessionError> {
-        self.send(true, |s| s.send_text(now(), text.as_ref())).await
+        let text = text.as_ref();
+        self.send(
+            true,
+            |s| s.try_send_text_direct(text),
+            |s| s.send_text(now(), text),
+        )
+        .await
     }
 
     /// Sends a binary message now (queued while not ready).
     pub async fn send_binary(&self, data: impl AsRef<[u8]>) -> Result<(), SessionError> {
-        self.send(true, |s| s.send_binary(now(), data.as_ref()))
-            .await
+        let data = data.as_ref();
+        self.send(
+            true,
+            |s| s.try_send_binary_direct(data),
+            |s| s.send_binary(now(), data),
+        )
+        .await
     }
 
     /// Frames a text message without writing it yet: a burst of fed
     /// messages leaves in one syscall, when the driver task next runs or at
     /// [`flush`](Self::flush), whichever comes first.
     pub async fn feed_text(&self, text: impl AsRef<str>) -> Result<(), SessionError> {
-        self.send(false, |s| s.send_text(now(), text.as_ref()))
-            .await
+        let text = text.as_ref();
+        self.send(
+            false,
+            |s| s.try_send_text_direct(text),
+            |s| s.send_text(now(), text),
+        )
+        .await
     }
 
     /// Frames a binary message without writing it yet (see [`feed_text`](Self::feed_text)).
     pub async fn feed_binary(&self, data: impl AsRef<[u8]>) -> Result<(), SessionError> {
-        self.send(false, |s| s.send_binary(now(), data.as_ref()))
-            .await
+        let data = data.as_ref();
+        self.send(
+            false,
+            |s| s.try_send_binary_direct(data),
+            |s| s.send_binary(now(), data),
+        )
+        .await
     }
 
     /// Writes everything fed so far, from this task, as far as the socket takes it.

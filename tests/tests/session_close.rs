@@ -332,3 +332,27 @@ fn close_with_an_invalid_code_is_refused_and_changes_nothing() {
     assert_eq!(sim.client.state(), SessionState::Closing);
     assert!(sim.run_until(is_closed, LIMIT));
 }
+
+#[test]
+fn a_direct_send_goes_only_while_ready_and_never_after_close() {
+    let mut sim = Sim::new(TestRpc::default(), |_| {});
+    assert!(
+        !sim.client.try_send_text_direct("early"),
+        "not connected yet"
+    );
+    sim.connect();
+    assert!(sim.run_until(is_ready, LIMIT));
+    assert!(sim.client.try_send_text_direct("hello"));
+    assert!(sim.client.try_send_binary_direct(b"bytes"));
+    assert!(!sim.client.pending_transmit().is_empty(), "framed at once");
+    sim.client
+        .close(sim.now, CloseCode::Normal, "bye")
+        .expect("close");
+    assert!(!sim.client.try_send_text_direct("late"), "closing");
+    assert!(sim.run_until(is_closed, LIMIT));
+    assert!(!sim.client.try_send_binary_direct(b"later"), "closed");
+    assert_eq!(
+        sim.client.send_text(sim.now, "later"),
+        Err(SessionError::Closed)
+    );
+}

@@ -31,6 +31,8 @@ pub trait DynSession: Send {
     fn advance_transmit(&mut self, n: usize);
     fn send_text(&mut self, now: Instant, text: &str) -> Result<(), SessionError>;
     fn send_binary(&mut self, now: Instant, data: &[u8]) -> Result<(), SessionError>;
+    fn try_send_text_direct(&mut self, text: &str) -> bool;
+    fn try_send_binary_direct(&mut self, data: &[u8]) -> bool;
     fn request(
         &mut self,
         now: Instant,
@@ -78,6 +80,12 @@ impl<A: Adapter> DynSession for Session<A> {
     }
     fn send_binary(&mut self, now: Instant, data: &[u8]) -> Result<(), SessionError> {
         Session::send_binary(self, now, data)
+    }
+    fn try_send_text_direct(&mut self, text: &str) -> bool {
+        Session::try_send_text_direct(self, text)
+    }
+    fn try_send_binary_direct(&mut self, data: &[u8]) -> bool {
+        Session::try_send_binary_direct(self, data)
     }
     fn request(
         &mut self,

@@ -398,6 +398,31 @@ impl<A: Adapter> Session<A> {
         self.send_message(Payload::Binary(data.to_vec()))
     }
 
+    /// Frames a text message into the transmit buffer at once when the
+    /// session is ready and nothing is queued ahead of it; `false` (nothing
+    /// done) otherwise, and then [`send_text`](Self::send_text) takes it.
+    /// Nothing time-dependent happens on this path, so it needs no clock: a
+    /// driver sending many small messages saves a clock read per message.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use wsnova_core::session::{Echo, Session, SessionConfig};
+    /// let mut session = Session::new(SessionConfig::new("ws://127.0.0.1:9001/")?, Echo, Instant::now());
+    /// let text = "hello";
+    /// if !session.try_send_text_direct(text) {
+    ///     session.send_text(Instant::now(), text)?; // not ready yet: queued
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn try_send_text_direct(&mut self, text: &str) -> bool {
+        self.core.send_direct(Some(text), &[])
+    }
+
+    /// [`try_send_text_direct`](Self::try_send_text_direct) for a binary message.
+    pub fn try_send_binary_direct(&mut self, data: &[u8]) -> bool {
+        self.core.send_direct(None, data)
+    }
+
     fn send_message(&mut self, payload: Payload) -> Result<(), SessionError> {
         let queued = self.core.send_user_message(&self.adapter, payload);
         self.pump();
