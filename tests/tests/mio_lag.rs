@@ -174,12 +174,17 @@ fn backpressure_stops_reading_while_a_consumer_is_full() {
     assert_ends_with_user_close(&events);
 }
 
-/// Pings every 50 ms, a pong within 150 ms, some data within 300 ms.
+/// Pings every 100 ms, a pong within 400 ms, some data within 800 ms:
+/// tight enough that a stall of [`STALL`] would trip all of them, loose
+/// enough that a loaded CI machine does not.
 const TIGHT_HEARTBEAT: HeartbeatConfig = HeartbeatConfig {
-    ping_interval: Some(Duration::from_millis(50)),
-    pong_timeout: Duration::from_millis(150),
-    idle_timeout: Some(Duration::from_millis(300)),
+    ping_interval: Some(Duration::from_millis(100)),
+    pong_timeout: Duration::from_millis(400),
+    idle_timeout: Some(Duration::from_millis(800)),
 };
+
+/// How long the consumer stops polling: several pong and idle timeouts.
+const STALL: Duration = Duration::from_millis(2_500);
 
 #[test]
 fn a_consumer_stalled_past_the_pong_timeout_keeps_the_connection() {
@@ -198,7 +203,7 @@ fn a_consumer_stalled_past_the_pong_timeout_keeps_the_connection() {
     // Reading stopped for the consumer's sake: pongs and data wait unread
     // for many pong and idle timeouts. Only waiting can show that neither
     // deadline fires.
-    std::thread::sleep(Duration::from_millis(1_000));
+    std::thread::sleep(STALL);
     let mut next = 0;
     while next < COUNT {
         match next_event(&events) {
