@@ -236,6 +236,7 @@ impl Builder {
         let inner = Inner {
             session: Box::new(session),
             waiters,
+            routed: Vec::new(),
             subscribers: vec![subscriber.clone()],
             capacity: self.event_capacity,
             policy: self.lag_policy,

@@ -69,10 +69,22 @@ impl Subscriber {
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Adds an event; returns `true` while the queue is within capacity.
-    pub(crate) fn push(&self, event: Event) -> bool {
+    /// Adds events in order under one lock (one wake-up at most).
+    pub(crate) fn push_all(&self, events: impl IntoIterator<Item = Event>) {
         let mut q = self.queue();
         let was_empty = q.events.is_empty() && q.dropped == 0;
+        for event in events {
+            self.push_locked(&mut q, event);
+        }
+        let woke = !(q.events.is_empty() && q.dropped == 0);
+        drop(q);
+        // A consumer with events waiting polls until empty: wake it only once.
+        if was_empty && woke {
+            self.consumer.wake();
+        }
+    }
+
+    fn push_locked(&self, q: &mut Queue, event: Event) {
         q.events.push_back(event);
         if q.events.len() > self.capacity && self.policy == LagPolicy::DropOldest {
             let droppable = q
@@ -92,13 +104,6 @@ impl Subscriber {
                 }
             }
         }
-        let within = q.events.len() <= self.capacity;
-        drop(q);
-        // A consumer with events waiting polls until empty: wake it only once.
-        if was_empty {
-            self.consumer.wake();
-        }
-        within
     }
 
     /// `true` when the queue holds more than its capacity.

@@ -46,6 +46,8 @@ pub(crate) struct Inner {
     pub(crate) session: Box<dyn SessionOps>,
     /// `request`, `ping`, `connect` and `close` callers.
     pub(crate) waiters: Waiters<Oneshot>,
+    /// Events routed by the current `drain`, for the consumers (a reused buffer).
+    pub(crate) routed: Vec<Event>,
     pub(crate) subscribers: Vec<Arc<Subscriber>>,
     pub(crate) capacity: usize,
     pub(crate) policy: LagPolicy,
@@ -119,33 +121,40 @@ impl Inner {
                     self.actions.push(Action::Close { generation, flush })
                 }
                 Output::Transmit { .. } => {}
-                Output::Event(event) => self.route(event),
+                Output::Event(event) => {
+                    // Waiters first; what is left goes to the consumers in one batch.
+                    if let Some(event) = self.waiters.route(event) {
+                        self.routed.push(event);
+                    }
+                }
             }
         }
+        self.broadcast();
     }
 
-    fn route(&mut self, event: Event) {
-        let Some(event) = self.waiters.route(event) else {
-            return; // a request's outcome, taken by its caller
-        };
-        let closed = matches!(event, Event::Closed { .. });
-        self.broadcast(event);
+    /// Hands the routed events to every consumer, one lock each per batch.
+    fn broadcast(&mut self) {
+        if self.routed.is_empty() {
+            return;
+        }
+        let closed = self
+            .routed
+            .iter()
+            .any(|e| matches!(e, Event::Closed { .. }));
+        self.subscribers.retain(|s| !s.is_abandoned());
+        if let Some((last, rest)) = self.subscribers.split_last() {
+            for sub in rest {
+                sub.push_all(self.routed.iter().cloned());
+            }
+            last.push_all(self.routed.drain(..));
+        }
+        self.routed.clear();
         if closed {
             for sub in &self.subscribers {
                 sub.close();
             }
             // After the consumers have it: `close()` returns once all know.
             self.waiters.release_close_waiters();
-        }
-    }
-
-    fn broadcast(&mut self, event: Event) {
-        self.subscribers.retain(|s| !s.is_abandoned());
-        if let Some((last, rest)) = self.subscribers.split_last() {
-            for sub in rest {
-                sub.push(event.clone());
-            }
-            last.push(event);
         }
     }
 
