@@ -119,6 +119,39 @@ fn a_subscription_refused_for_its_token_after_a_refresh_is_kept_and_restored() {
 }
 
 #[test]
+fn a_channel_refused_for_its_token_on_a_fresh_connection_too_fails_without_a_reconnect_loop() {
+    let mut sim = ready_sim();
+    sim.server
+        .behaviour
+        .token_refused_channels
+        .insert("user.orders".into());
+    sim.subscribe(&["user.orders", "ticker.A"]);
+    // Refused after the refresh: one reconnect; refused again on the fresh
+    // connection with a fresh token: the refusal is the channel's.
+    assert!(sim.run_until(
+        |s| {
+            s.events
+                .iter()
+                .any(|e| matches!(e, Event::SubscriptionFailed { .. }))
+        },
+        LIMIT
+    ));
+    assert!(sim.run_until(|s| s.is_ready_and_consistent(), LIMIT));
+    sim.run_for(Duration::from_secs(30));
+    assert_eq!(sim.dials.len(), 2, "one reconnect, not a loop");
+    let events = sim.take_events();
+    let failed: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::SubscriptionFailed { channels, .. } => Some(channels.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(failed, [vec!["user.orders".to_string()]]);
+    assert!(sim.client.confirmed_subscriptions().eq(["ticker.A"]));
+}
+
+#[test]
 fn an_unsubscribe_that_is_never_answered_is_asked_again() {
     let mut sim = ready_sim();
     sim.subscribe(&["ticker.A"]);

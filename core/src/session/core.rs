@@ -43,6 +43,9 @@ pub(crate) struct Core {
     pub(crate) ready: bool,
     /// Reached `Ready` at least once.
     pub(crate) ever_ready: bool,
+    /// A connection was replaced because a fresh token was refused for a
+    /// subscription; cleared at the next `Ready`.
+    pub(crate) token_reconnected: bool,
     /// The driver does not read the socket (backpressure): deadlines only
     /// reading can meet are suspended.
     pub(crate) reading_paused: bool,
@@ -96,6 +99,7 @@ impl Core {
             connected: false,
             ready: false,
             ever_ready: false,
+            token_reconnected: false,
             reading_paused: false,
             timers: Timers::default(),
             outputs: VecDeque::new(),
@@ -377,8 +381,9 @@ impl Core {
                 }
                 self.restore_step_done();
             }
-            (Purpose::Unsubscribe(_), Err(e)) if adapter.is_token_expired(&e) => {
-                self.token_refused_after_refresh(&e);
+            (Purpose::Unsubscribe(_), Err(e))
+                if adapter.is_token_expired(&e) && self.token_refused_after_refresh(&e) =>
+            {
                 self.restore_step_done();
             }
             (Purpose::Unsubscribe(channels), Err(e)) => {
@@ -419,11 +424,10 @@ impl Core {
                     self.request_unsubscribe(adapter, unwanted);
                 }
             }
-            Err(e) if adapter.is_token_expired(&e) => {
+            Err(e) if adapter.is_token_expired(&e) && self.token_refused_after_refresh(&e) => {
                 // The server refused the token, not the channels: they stay
                 // desired and are restored on the next connection.
                 self.subs.on_subscribe_unanswered(channels);
-                self.token_refused_after_refresh(&e);
             }
             Err(e) => {
                 let dropped = self.subs.on_subscribe_failed(channels);
@@ -443,7 +447,19 @@ impl Core {
     /// could spin against a server that keeps refusing, and dropping the
     /// request would lose a subscription, so the connection starts over:
     /// reconnect (with backoff), authenticate afresh, restore everything.
-    fn token_refused_after_refresh(&mut self, error: &RpcError) {
+    ///
+    /// Once only until the next `Ready`: if a fresh connection's fresh token
+    /// is refused the same way, the refusal is the channel's after all, and
+    /// `false` lets it end as a plain refusal (no reconnect loop).
+    fn token_refused_after_refresh(&mut self, error: &RpcError) -> bool {
+        if self.token_reconnected {
+            tracing::warn!(
+                code = error.code,
+                "token refused again on a fresh connection: a refusal after all"
+            );
+            return false;
+        }
+        self.token_reconnected = true;
         tracing::warn!(
             code = error.code,
             error = %error.message,
@@ -456,6 +472,7 @@ impl Core {
             )),
             Initiator::Library,
         ));
+        true
     }
 
     fn on_auth_response(

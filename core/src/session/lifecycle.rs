@@ -158,6 +158,7 @@ impl Core {
     pub(crate) fn enter_ready(&mut self, adapter: &dyn Adapter) {
         self.ready = true;
         self.ever_ready = true;
+        self.token_reconnected = false;
         if self.config.stable_after.is_zero() {
             self.backoff.reset();
         } else {
@@ -373,13 +374,13 @@ impl Core {
                 // No answer is not a refusal: the channels stay desired and
                 // are requested again (a dead connection is replaced first).
                 self.subs.on_subscribe_unanswered(&channels);
-                self.restore_step_done();
                 if self.past_auth {
                     self.request_subscriptions(adapter);
                 }
+                // After the new request counts: restoring is not done yet.
+                self.restore_step_done();
             }
             Purpose::Unsubscribe(channels) => {
-                self.restore_step_done();
                 // No answer is not an end: channels still confirmed and no
                 // longer wanted are asked about again, or the server keeps
                 // sending them. (A resync's channels are still wanted: the
@@ -397,6 +398,7 @@ impl Core {
                     );
                     self.request_unsubscribe(adapter, unwanted);
                 }
+                self.restore_step_done(); // after the new request counts
             }
             Purpose::Setup => self.restore_step_done(),
             Purpose::Heartbeat => {}

@@ -29,6 +29,9 @@ pub struct ServerBehaviour {
     pub too_many_requests: u32,
     /// Never answer this many of the next unsubscribe requests.
     pub swallow_unsubscribes: u32,
+    /// Refuse these channels' subscribe requests with 13009 "token has
+    /// expired", whatever the token (a server that blames the token wrongly).
+    pub token_refused_channels: BTreeSet<String>,
 }
 
 impl Default for ServerBehaviour {
@@ -42,6 +45,7 @@ impl Default for ServerBehaviour {
             reject_upgrade: None,
             too_many_requests: 0,
             swallow_unsubscribes: 0,
+            token_refused_channels: BTreeSet::new(),
         }
     }
 }
@@ -224,7 +228,15 @@ impl FakeServer {
         let answer = if limited {
             self.behaviour.too_many_requests -= 1;
             Some(Err((10028, "too_many_requests".to_string())))
-        } else if self.conns[&generation].token_expired && method.starts_with("private/") {
+        } else if (self.conns[&generation].token_expired && method.starts_with("private/"))
+            || (method.ends_with("/subscribe")
+                && params["channels"].as_array().is_some_and(|channels| {
+                    channels.iter().any(|c| {
+                        c.as_str()
+                            .is_some_and(|c| self.behaviour.token_refused_channels.contains(c))
+                    })
+                }))
+        {
             let error = json!({"code": 13009, "message": "invalid_token",
                                "data": {"reason": "token has expired"}});
             self.send_text(
