@@ -1,6 +1,7 @@
 //! Event consumers: one bounded queue each, and what happens when one falls behind.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -39,6 +40,8 @@ pub(crate) struct Subscriber {
     resume: Resume,
     capacity: usize,
     policy: LagPolicy,
+    /// Its `Events` was dropped (set before the loop is woken to look).
+    abandoned: AtomicBool,
 }
 
 impl Subscriber {
@@ -49,6 +52,7 @@ impl Subscriber {
             resume,
             capacity: capacity.max(1),
             policy,
+            abandoned: AtomicBool::new(false),
         })
     }
 
@@ -88,7 +92,7 @@ impl Subscriber {
 
     /// `true` when the consumer dropped its `Events`.
     pub(crate) fn is_abandoned(self: &Arc<Self>) -> bool {
-        Arc::strong_count(self) == 1
+        Arc::strong_count(self) == 1 || self.abandoned.load(Ordering::Acquire)
     }
 
     /// Takes the next event, waiting until `deadline` (`None`: forever).
@@ -136,6 +140,15 @@ impl Subscriber {
 /// [`Handle::ping`](crate::Handle::ping) go to their callers, not here.
 pub struct Events {
     pub(crate) subscriber: Arc<Subscriber>,
+}
+
+impl Drop for Events {
+    fn drop(&mut self) {
+        // A loop that stopped reading for this consumer must look again,
+        // or it would wait for room that never comes.
+        self.subscriber.abandoned.store(true, Ordering::Release);
+        (self.subscriber.resume)();
+    }
 }
 
 impl std::fmt::Debug for Events {

@@ -137,8 +137,9 @@ impl Builder {
     }
 
     /// Capacity of each event consumer's queue (default 1024). A consumer
-    /// takes everything queued in one batch (one lock), so up to twice this
-    /// many events can be buffered for it: its batch plus a full queue.
+    /// takes everything queued in one batch (one lock), and reading stops
+    /// only between reads, so it can hold its batch plus a full queue plus
+    /// the events of one read (at most 64 KiB of input).
     pub fn event_capacity(mut self, capacity: usize) -> Self {
         self.event_capacity = capacity;
         self

@@ -2,6 +2,7 @@
 
 use std::collections::VecDeque;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
@@ -40,6 +41,8 @@ pub(crate) struct Subscriber {
     policy: LagPolicy,
     /// `wsnova_events_dropped_total{connection}`: events dropped by `DropOldest`.
     dropped_total: metrics::Counter,
+    /// Its `Events` was dropped (set before the driver is woken to look).
+    abandoned: AtomicBool,
 }
 
 /// The `wsnova_events_dropped_total` handle of a connection (a no-op
@@ -62,6 +65,7 @@ impl Subscriber {
             capacity: capacity.max(1),
             policy,
             dropped_total,
+            abandoned: AtomicBool::new(false),
         })
     }
 
@@ -119,7 +123,7 @@ impl Subscriber {
 
     /// `true` when the consumer dropped its `Events`.
     pub(crate) fn is_abandoned(self: &Arc<Self>) -> bool {
-        Arc::strong_count(self) == 1
+        Arc::strong_count(self) == 1 || self.abandoned.load(Ordering::Acquire)
     }
 }
 
@@ -142,6 +146,15 @@ impl Events {
             subscriber,
             batch: VecDeque::new(),
         }
+    }
+}
+
+impl Drop for Events {
+    fn drop(&mut self) {
+        // A driver that stopped reading for this consumer must look again,
+        // or it would wait for room that never comes.
+        self.subscriber.abandoned.store(true, Ordering::Release);
+        self.subscriber.task.notify_one();
     }
 }
 

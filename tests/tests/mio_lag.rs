@@ -223,6 +223,34 @@ fn a_consumer_stalled_past_the_pong_timeout_keeps_the_connection() {
 }
 
 #[test]
+fn dropping_the_consumer_reading_waits_for_resumes_reading_at_once() {
+    let server = EchoServer::start();
+    let event_loop = EventLoop::new().unwrap();
+    let (handle, events) = Builder::new(&server.url())
+        .unwrap()
+        .event_capacity(CAPACITY)
+        .heartbeat(HeartbeatConfig {
+            ping_interval: None, // no timer may wake the loop
+            ..HeartbeatConfig::default()
+        })
+        .stable_after(Duration::from_secs(3600)) // nor may this one
+        .connect(&event_loop, Echo)
+        .expect("connect");
+    // 32 KiB each: more than one read, so reading can stop between reads.
+    for _ in 0..COUNT {
+        handle.send_binary(vec![7; 32 * 1024]).unwrap();
+    }
+    wait_for_messages_in(&handle, 1);
+    // Only waiting can show that reading stopped.
+    std::thread::sleep(Duration::from_millis(300));
+    let stalled = handle.status().stats.messages_in;
+    assert!(stalled < COUNT as u64, "reading stopped at {stalled}");
+    drop(events); // the only consumer, full: reading stopped for it
+    wait_for_messages_in(&handle, COUNT as u64);
+    handle.close().unwrap();
+}
+
+#[test]
 fn a_dropped_consumer_does_not_stall_backpressure() {
     let server = EchoServer::start();
     let event_loop = EventLoop::new().unwrap();

@@ -231,6 +231,35 @@ async fn a_consumer_stalled_past_the_pong_timeout_keeps_the_connection() {
 }
 
 #[tokio::test]
+async fn dropping_the_consumer_reading_waits_for_resumes_reading_at_once() {
+    let server = EchoServer::start();
+    let builder = Builder::new(&server.url())
+        .unwrap()
+        .event_capacity(CAPACITY)
+        .heartbeat(HeartbeatConfig {
+            ping_interval: None, // no timer may wake the driver
+            ..HeartbeatConfig::default()
+        })
+        .stable_after(Duration::from_secs(3600)); // nor may this one
+    let (client, events) = timeout(STEP, builder.connect(Echo))
+        .await
+        .expect("connect in time")
+        .expect("connect");
+    // 32 KiB each: more than one read, so reading can stop between reads.
+    for _ in 0..COUNT {
+        client.send_binary(vec![7; 32 * 1024]).await.unwrap();
+    }
+    wait_for_messages_in(&client, 1).await;
+    // Only waiting can show that reading stopped.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let stalled = client.status().stats.messages_in;
+    assert!(stalled < COUNT as u64, "reading stopped at {stalled}");
+    drop(events); // the only consumer, full: reading stopped for it
+    wait_for_messages_in(&client, COUNT as u64).await;
+    timeout(STEP, client.close()).await.unwrap().unwrap();
+}
+
+#[tokio::test]
 async fn a_dropped_consumer_does_not_stall_backpressure() {
     let server = EchoServer::start();
     let (client, mut events) = connect(&server, LagPolicy::Backpressure).await;

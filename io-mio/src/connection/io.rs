@@ -23,10 +23,11 @@ thread_local! {
 
 impl Connection {
     /// A readiness event for this connection's socket.
-    pub(super) fn on_ready(&mut self, readable: bool) {
+    pub(super) fn on_ready(&mut self, readable: bool, read_closed: bool) {
         let Transport::Socket(s) = &mut self.transport else {
             return; // a late event for a socket already released
         };
+        s.read_closed |= read_closed;
         if s.connecting {
             self.finish_connect();
         } else if readable {
@@ -91,7 +92,9 @@ impl Connection {
                         // A short read drained the kernel's queue: data that
                         // comes later raises a new (edge-triggered) event, so
                         // the read that would only say `WouldBlock` is saved.
-                        if n < buf.len() && cfg!(target_os = "linux") {
+                        // Not once the peer closed: its FIN raised no
+                        // edge of its own, and only a read sees the end.
+                        if n < buf.len() && !s.read_closed && cfg!(target_os = "linux") {
                             s.readable = false;
                         }
                         n
@@ -207,6 +210,7 @@ impl Connection {
                         connecting: true,
                         rest: addrs,
                         readable: false,
+                        read_closed: false,
                         closed: false,
                     });
                     return;

@@ -58,6 +58,9 @@ struct Socket {
     rest: Vec<SocketAddr>,
     /// The last readiness said readable and no read has hit `WouldBlock` since.
     readable: bool,
+    /// A readiness said the peer closed its side (or the socket failed):
+    /// reads go on until they return end of file, short or not.
+    read_closed: bool,
     /// EOF or an error was seen: no more reads or writes.
     closed: bool,
 }
@@ -187,7 +190,8 @@ impl Connection {
             return;
         }
         self.now = now();
-        self.on_ready(event.is_readable() || event.is_read_closed() || event.is_error());
+        let closed = event.is_read_closed() || event.is_error();
+        self.on_ready(event.is_readable() || closed, closed);
     }
 
     /// Acts on every deadline due at `now` and continues reading a socket
