@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use wsnova_core::session::{DisconnectReason, Event, Initiator, SessionConfig, SessionState};
+use wsnova_core::session::{
+    Credentials, DisconnectReason, Event, Initiator, SessionConfig, SessionState,
+};
 use wsnova_tests::sim::{Sim, TestRpc};
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -115,6 +117,33 @@ fn while_reading_is_paused_no_liveness_deadline_fires_and_a_dead_path_is_found_a
         "detected after {detected_after:?}"
     );
     assert_eq!(first_loss(&sim.events).0, DisconnectReason::PongTimeout);
+}
+
+#[test]
+fn a_token_refresh_answered_during_a_long_pause_does_not_cost_the_connection() {
+    let mut sim = Sim::new(TestRpc::default(), |c| {
+        heartbeats(c);
+        c.credentials = Some(Credentials::new("client", "s3cret"));
+    });
+    sim.server.behaviour.token_lifetime = 10; // refreshed after 8 s
+    sim.connect();
+    assert!(sim.run_until(is_ready, LIMIT));
+    sim.take_events();
+    sim.pause_reading(true);
+    // The refresh goes out at 8 s; its answer waits unread far past the
+    // request timeout: the core's own requests are held while paused.
+    sim.run_for(Duration::from_secs(60));
+    assert!(sim.server.count("public/auth") >= 2, "the refresh was sent");
+    assert!(!has_disconnected(&sim), "{:?}", sim.events);
+    sim.pause_reading(false);
+    sim.run_for(Duration::from_secs(5));
+    assert!(!has_disconnected(&sim), "{:?}", sim.events);
+    assert!(
+        sim.events
+            .iter()
+            .any(|e| matches!(e, Event::Authenticated { .. })),
+        "the refresh's answer is read after the pause"
+    );
 }
 
 #[test]

@@ -49,6 +49,8 @@ pub(crate) struct Core {
     /// The driver does not read the socket (backpressure): deadlines only
     /// reading can meet are suspended.
     pub(crate) reading_paused: bool,
+    /// When reading was last paused.
+    pub(crate) paused_at: Instant,
     pub(crate) timers: Timers,
     pub(crate) outputs: VecDeque<Output>,
     /// Lifecycle events for the state machine, raised by mechanisms.
@@ -101,6 +103,7 @@ impl Core {
             ever_ready: false,
             token_reconnected: false,
             reading_paused: false,
+            paused_at: now,
             timers: Timers::default(),
             outputs: VecDeque::new(),
             followups: VecDeque::new(),

@@ -20,20 +20,27 @@ const READ_DEADLINES: [Timer; 3] = [Timer::Connect, Timer::PongDeadline, Timer::
 
 impl Core {
     /// The driver stopped or resumed reading (backpressure from a full
-    /// consumer). While paused, the read deadlines are suspended, so a slow
-    /// consumer never makes a healthy connection look dead; on resume each
-    /// one still armed restarts in full from now.
+    /// consumer). While paused, the read deadlines are suspended and the
+    /// core's own requests (auth, refresh, subscriptions) cannot expire, so
+    /// a slow consumer never makes a healthy connection look dead. On
+    /// resume, time has stood still for them: each moves on by the time
+    /// spent paused (never further than a full period from now).
     pub(crate) fn set_reading_paused(&mut self, paused: bool) {
         if paused == self.reading_paused {
             return;
         }
         self.reading_paused = paused;
         tracing::trace!(paused, "reading paused by the driver");
-        for timer in READ_DEADLINES {
-            if paused {
+        if paused {
+            self.paused_at = self.now;
+            for timer in READ_DEADLINES {
                 self.timers.suspend(timer);
-                continue;
             }
+            return;
+        }
+        let now = self.now;
+        let paused_for = now.saturating_duration_since(self.paused_at);
+        for timer in READ_DEADLINES {
             self.timers.resume(timer);
             let heartbeat = &self.config.heartbeat;
             let full = match timer {
@@ -41,10 +48,12 @@ impl Core {
                 Timer::PongDeadline => Some(heartbeat.pong_timeout),
                 _ => heartbeat.idle_timeout,
             };
-            if let (Some(full), Some(_)) = (full, self.timers.get(timer)) {
-                self.timers.set(timer, self.now + full);
+            if let (Some(full), Some(at)) = (full, self.timers.get(timer)) {
+                let moved = (at + paused_for).min(now + full).max(now);
+                self.timers.set(timer, moved);
             }
         }
+        self.requests.postpone_control(paused_for);
     }
 
     /// Sends a ping whose payload is a counter; arms the pong deadline.

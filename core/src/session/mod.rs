@@ -364,7 +364,8 @@ impl<A: Adapter> Session<A> {
             self.core.on_timer(&self.adapter, timer);
             self.pump();
         }
-        while let Some((id, purpose)) = self.core.requests.pop_expired(now) {
+        let hold_control = self.core.reading_paused;
+        while let Some((id, purpose)) = self.core.requests.pop_expired(now, hold_control) {
             self.core.on_request_expired(&self.adapter, id, purpose);
             self.pump();
         }
@@ -548,10 +549,12 @@ impl<A: Adapter> Session<A> {
     /// stops reading because the application's consumer is full
     /// (backpressure) says so here. While paused, the deadlines only reading
     /// can meet (connect, pong, idle) are suspended, so a slow consumer never
-    /// makes a healthy connection look dead, and heartbeat pings wait. When
-    /// reading resumes, each of those deadlines still armed restarts in full
-    /// from `now`. Request deadlines keep running: they are the
-    /// application's own bound.
+    /// makes a healthy connection look dead, and heartbeat pings wait; the
+    /// core's own requests (auth, refresh, subscriptions) cannot expire
+    /// meanwhile either. When reading resumes, time has stood still for all
+    /// of those: each deadline moves on by the time spent paused (never
+    /// further than a full period from `now`). The application's request
+    /// deadlines keep running: they are its own bound.
     ///
     /// ```
     /// use std::time::{Duration, Instant};
@@ -590,7 +593,7 @@ impl<A: Adapter> Session<A> {
     /// When [`handle_timeout`](Self::handle_timeout) is next due; `None` when nothing is armed.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let timers = self.core.timers.next();
-        let requests = self.core.requests.next_deadline();
+        let requests = self.core.requests.next_deadline(self.core.reading_paused);
         timers.into_iter().chain(requests).min()
     }
 

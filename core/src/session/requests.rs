@@ -113,19 +113,52 @@ impl Requests {
         self.pending.contains_key(&id.0)
     }
 
-    /// The earliest deadline.
-    pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        self.deadlines.first().map(|(at, _)| *at)
-    }
-
-    /// Ends and returns the earliest request whose deadline has passed.
-    pub(crate) fn pop_expired(&mut self, now: Instant) -> Option<(RequestId, Purpose)> {
-        let &(at, id) = self.deadlines.first()?;
+    /// Ends and returns the earliest request whose deadline has passed;
+    /// with `hold_control`, only the application's requests expire (the
+    /// driver does not read, so the core's own cannot be answered).
+    pub(crate) fn pop_expired(
+        &mut self,
+        now: Instant,
+        hold_control: bool,
+    ) -> Option<(RequestId, Purpose)> {
+        let (at, id) = self.first_deadline(hold_control)?;
         if at > now {
             return None;
         }
         let purpose = self.complete(RequestId(id))?;
         Some((RequestId(id), purpose))
+    }
+
+    /// The earliest deadline (of the application's requests only, with `hold_control`).
+    pub(crate) fn next_deadline(&self, hold_control: bool) -> Option<Instant> {
+        self.first_deadline(hold_control).map(|(at, _)| at)
+    }
+
+    fn first_deadline(&self, hold_control: bool) -> Option<(Instant, u64)> {
+        let is_user = |id: &u64| {
+            self.pending
+                .get(id)
+                .is_some_and(|p| p.purpose == Purpose::User)
+        };
+        self.deadlines
+            .iter()
+            .find(|(_, id)| !hold_control || is_user(id))
+            .copied()
+    }
+
+    /// Moves the deadlines of the core's own requests on by `by` (the time
+    /// reading was paused, when they could not be answered).
+    pub(crate) fn postpone_control(&mut self, by: std::time::Duration) {
+        if by.is_zero() {
+            return;
+        }
+        for (id, pending) in &mut self.pending {
+            if pending.purpose != Purpose::User {
+                self.deadlines.remove(&(pending.deadline, *id));
+                pending.deadline += by;
+                self.deadlines.insert((pending.deadline, *id));
+            }
+        }
     }
 
     /// Ends every request that was sent on the lost connection (in id order).
@@ -162,6 +195,22 @@ mod tests {
     use std::time::Duration;
 
     #[test]
+    fn held_control_requests_do_not_expire_and_move_on_afterwards() {
+        let t0 = Instant::now();
+        let mut r = Requests::default();
+        let auth = r.open(Purpose::Auth, t0 + Duration::from_secs(1));
+        let user = r.open(Purpose::User, t0 + Duration::from_secs(2));
+        let late = t0 + Duration::from_secs(5);
+        assert_eq!(r.next_deadline(true), Some(t0 + Duration::from_secs(2)));
+        assert_eq!(r.pop_expired(late, true), Some((user, Purpose::User)));
+        assert_eq!(r.pop_expired(late, true), None, "the auth request is held");
+        r.postpone_control(Duration::from_secs(5));
+        assert_eq!(r.next_deadline(false), Some(t0 + Duration::from_secs(6)));
+        assert_eq!(r.pop_expired(late, false), None);
+        assert!(r.is_pending(auth));
+    }
+
+    #[test]
     fn each_request_ends_exactly_once() {
         let t0 = Instant::now();
         let mut r = Requests::default();
@@ -175,12 +224,12 @@ mod tests {
         assert_eq!(r.complete(b), None);
         assert_eq!(r.take_sent(), [(a, Purpose::User)]);
         assert!(r.is_pending(c), "unsent requests survive a loss");
-        assert_eq!(r.pop_expired(t0 + Duration::from_secs(2)), None);
+        assert_eq!(r.pop_expired(t0 + Duration::from_secs(2), false), None);
         assert_eq!(
-            r.pop_expired(t0 + Duration::from_secs(3)),
+            r.pop_expired(t0 + Duration::from_secs(3), false),
             Some((c, Purpose::User))
         );
         assert_eq!(r.len(), 0);
-        assert_eq!(r.next_deadline(), None);
+        assert_eq!(r.next_deadline(false), None);
     }
 }
