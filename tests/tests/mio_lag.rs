@@ -17,6 +17,8 @@ use wsnova_tests::EchoServer;
 const STEP: Duration = Duration::from_secs(10);
 const CAPACITY: usize = 8;
 const COUNT: usize = 200;
+/// Messages of 32 KiB sent where reading must stop between reads.
+const LARGE_COUNT: usize = 64;
 
 fn connect(event_loop: &EventLoop, server: &EchoServer, policy: LagPolicy) -> (Handle, Events) {
     Builder::new(&server.url())
@@ -236,17 +238,18 @@ fn dropping_the_consumer_reading_waits_for_resumes_reading_at_once() {
         .stable_after(Duration::from_secs(3600)) // nor may this one
         .connect(&event_loop, Echo)
         .expect("connect");
-    // 32 KiB each: more than one read, so reading can stop between reads.
-    for _ in 0..COUNT {
+    // 64 x 32 KiB: more than one read, so reading can stop between reads,
+    // and little enough for any loopback buffers (sends never block).
+    for _ in 0..LARGE_COUNT {
         handle.send_binary(vec![7; 32 * 1024]).unwrap();
     }
     wait_for_messages_in(&handle, 1);
     // Only waiting can show that reading stopped.
     std::thread::sleep(Duration::from_millis(300));
     let stalled = handle.status().stats.messages_in;
-    assert!(stalled < COUNT as u64, "reading stopped at {stalled}");
+    assert!(stalled < LARGE_COUNT as u64, "reading stopped at {stalled}");
     drop(events); // the only consumer, full: reading stopped for it
-    wait_for_messages_in(&handle, COUNT as u64);
+    wait_for_messages_in(&handle, LARGE_COUNT as u64);
     handle.close().unwrap();
 }
 

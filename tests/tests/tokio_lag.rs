@@ -17,6 +17,8 @@ use wsnova_tokio::{Builder, Client, Events, LagPolicy};
 const STEP: Duration = Duration::from_secs(10);
 const CAPACITY: usize = 8;
 const COUNT: usize = 200;
+/// Messages of 32 KiB sent where reading must stop between reads.
+const LARGE_COUNT: usize = 64;
 
 async fn connect(server: &EchoServer, policy: LagPolicy) -> (Client, Events) {
     let builder = Builder::new(&server.url())
@@ -245,17 +247,18 @@ async fn dropping_the_consumer_reading_waits_for_resumes_reading_at_once() {
         .await
         .expect("connect in time")
         .expect("connect");
-    // 32 KiB each: more than one read, so reading can stop between reads.
-    for _ in 0..COUNT {
+    // 64 x 32 KiB: more than one read, so reading can stop between reads,
+    // and little enough for any loopback buffers (sends never block).
+    for _ in 0..LARGE_COUNT {
         client.send_binary(vec![7; 32 * 1024]).await.unwrap();
     }
     wait_for_messages_in(&client, 1).await;
     // Only waiting can show that reading stopped.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let stalled = client.status().stats.messages_in;
-    assert!(stalled < COUNT as u64, "reading stopped at {stalled}");
+    assert!(stalled < LARGE_COUNT as u64, "reading stopped at {stalled}");
     drop(events); // the only consumer, full: reading stopped for it
-    wait_for_messages_in(&client, COUNT as u64).await;
+    wait_for_messages_in(&client, LARGE_COUNT as u64).await;
     timeout(STEP, client.close()).await.unwrap().unwrap();
 }
 

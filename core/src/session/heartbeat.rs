@@ -53,7 +53,9 @@ impl Core {
                 self.timers.set(timer, moved);
             }
         }
-        self.requests.postpone_control(paused_for);
+        // The core's requests all wait `request_timeout` at most.
+        self.requests
+            .postpone_control(paused_for, now + self.config.request_timeout);
     }
 
     /// Sends a ping whose payload is a counter; arms the pong deadline.

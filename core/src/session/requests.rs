@@ -147,15 +147,16 @@ impl Requests {
     }
 
     /// Moves the deadlines of the core's own requests on by `by` (the time
-    /// reading was paused, when they could not be answered).
-    pub(crate) fn postpone_control(&mut self, by: std::time::Duration) {
+    /// reading was paused, when they could not be answered), but not past
+    /// `cap`: a request opened late in the pause waited less than all of it.
+    pub(crate) fn postpone_control(&mut self, by: std::time::Duration, cap: Instant) {
         if by.is_zero() {
             return;
         }
         for (id, pending) in &mut self.pending {
             if pending.purpose != Purpose::User {
                 self.deadlines.remove(&(pending.deadline, *id));
-                pending.deadline += by;
+                pending.deadline = (pending.deadline + by).min(cap.max(pending.deadline));
                 self.deadlines.insert((pending.deadline, *id));
             }
         }
@@ -204,10 +205,15 @@ mod tests {
         assert_eq!(r.next_deadline(true), Some(t0 + Duration::from_secs(2)));
         assert_eq!(r.pop_expired(late, true), Some((user, Purpose::User)));
         assert_eq!(r.pop_expired(late, true), None, "the auth request is held");
-        r.postpone_control(Duration::from_secs(5));
+        let fresh = r.open(Purpose::Refresh, late + Duration::from_secs(1));
+        r.postpone_control(Duration::from_secs(5), late + Duration::from_secs(3));
         assert_eq!(r.next_deadline(false), Some(t0 + Duration::from_secs(6)));
         assert_eq!(r.pop_expired(late, false), None);
         assert!(r.is_pending(auth));
+        // Opened late in the pause: moved on, but only up to the cap.
+        let _ = r.pop_expired(t0 + Duration::from_secs(6), false);
+        assert_eq!(r.next_deadline(false), Some(late + Duration::from_secs(3)));
+        assert!(r.is_pending(fresh));
     }
 
     #[test]
