@@ -3,17 +3,15 @@
 use std::net::SocketAddr;
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use wsnova_core::session::{
-    Adapter, BackoffConfig, CloseReason, ConnectFailure, Credentials, DisconnectReason, Event,
-    HeartbeatConfig, RateLimitConfig, SessionConfig,
+    Adapter, CloseReason, ConnectFailure, ConnectOptions, DisconnectReason, Event, SessionConfig,
 };
-use wsnova_core::wire::{Limits, WireError};
+use wsnova_core::wire::WireError;
 
-use crate::connection::{Connection, DEFAULT_EVENT_CAPACITY};
+use crate::connection::Connection;
 use crate::event_loop::{EventLoop, State};
-use crate::events::{Events, LagPolicy};
+use crate::events::Events;
 use crate::handle::{Handle, subscribe};
 use crate::route::{Callback, FirstOutcome, Route, SyncReplySender};
 
@@ -51,10 +49,7 @@ pub enum ConnectError {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Builder {
-    config: SessionConfig,
-    event_capacity: usize,
-    lag_policy: LagPolicy,
-    retry_initial: bool,
+    options: ConnectOptions,
     address: Option<SocketAddr>,
 }
 
@@ -67,92 +62,12 @@ impl Builder {
     /// Starts from a full session configuration.
     pub fn from_config(config: SessionConfig) -> Self {
         Builder {
-            config,
-            event_capacity: DEFAULT_EVENT_CAPACITY,
-            lag_policy: LagPolicy::Backpressure,
-            retry_initial: false,
+            options: ConnectOptions::new(config),
             address: None,
         }
     }
 
-    /// Adds a header to the upgrade request.
-    pub fn header(mut self, name: &str, value: &str) -> Result<Self, ConnectError> {
-        self.config.wire = self.config.wire.header(name, value)?;
-        Ok(self)
-    }
-
-    /// Trusts these roots for `wss://` instead of the webpki roots.
-    pub fn root_certificates(mut self, roots: wsnova_core::wire::RootCertStore) -> Self {
-        self.config.wire = self.config.wire.root_certificates(roots);
-        self
-    }
-
-    /// Authenticates with these on every connect.
-    pub fn credentials(mut self, credentials: Credentials) -> Self {
-        self.config.credentials = Some(credentials);
-        self
-    }
-
-    /// Reconnect policy.
-    pub fn backoff(mut self, backoff: BackoffConfig) -> Self {
-        self.config.backoff = backoff;
-        self
-    }
-
-    /// Pings, pong deadline, idle timeout.
-    pub fn heartbeat(mut self, heartbeat: HeartbeatConfig) -> Self {
-        self.config.heartbeat = heartbeat;
-        self
-    }
-
-    /// Token bucket for requests.
-    pub fn rate_limit(mut self, rate_limit: RateLimitConfig) -> Self {
-        self.config.rate_limit = Some(rate_limit);
-        self
-    }
-
-    /// Inbound frame and message size limits.
-    pub fn limits(mut self, limits: Limits) -> Self {
-        self.config.wire = self.config.wire.limits(limits);
-        self
-    }
-
-    /// How long a connection must stay ready before the backoff streak ends
-    /// (default 2 s; zero: as soon as it is ready).
-    pub fn stable_after(mut self, period: Duration) -> Self {
-        self.config.stable_after = period;
-        self
-    }
-
-    /// How long a request may wait for its response.
-    pub fn request_timeout(mut self, timeout: Duration) -> Self {
-        self.config.request_timeout = timeout;
-        self
-    }
-
-    /// Capacity of each event consumer's queue (default 1024).
-    pub fn event_capacity(mut self, capacity: usize) -> Self {
-        self.event_capacity = capacity;
-        self
-    }
-
-    /// What happens when an event consumer falls behind.
-    pub fn lag_policy(mut self, policy: LagPolicy) -> Self {
-        self.lag_policy = policy;
-        self
-    }
-
-    /// Keep retrying (with backoff) when the first attempt fails, instead of failing `connect`.
-    pub fn retry_initial_connect(mut self, retry: bool) -> Self {
-        self.retry_initial = retry;
-        self
-    }
-
-    /// Seeds the session's randomness (0: pick one from the process's entropy).
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.config.seed = seed;
-        self
-    }
+    wsnova_core::connect_options_setters!(options, ConnectError);
 
     /// Dials `addr` instead of resolving the URL's host (which still names
     /// the server for TLS and the `Host` header).
@@ -211,14 +126,10 @@ impl Builder {
         let final_status = Arc::new(Mutex::new(None));
         let status = final_status.clone();
         let loop_shared = shared.clone();
-        let Builder {
-            mut config,
-            event_capacity,
-            lag_policy,
-            retry_initial,
-            address,
-        } = self;
-        config.fail_before_first_ready = !retry_initial;
+        let Builder { options, address } = self;
+        let (event_capacity, lag_policy) = (options.event_capacity, options.lag_policy);
+        let fail_fast = !options.retry_initial;
+        let config = options.into_session_config();
         shared.send(Box::new(move |state: &mut State| {
             let (registry, resolver) = (state.registry.clone(), state.resolver.clone());
             let with_queue = callback.is_none();
@@ -229,7 +140,7 @@ impl Builder {
                 if let Some(addr) = address {
                     conn = conn.with_address(addr);
                 }
-                let mut route = Route::new(!retry_initial, status);
+                let mut route = Route::new(fail_fast, status);
                 route.waiters.wait_ready(SyncReplySender(first_tx));
                 route.callback = callback;
                 (conn, route)

@@ -10,18 +10,7 @@ use wsnova_core::session::Event;
 
 use crate::resolver::lock;
 
-/// What happens when a consumer of [`Events`] falls behind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum LagPolicy {
-    /// Stop reading the connection's socket until every consumer has room
-    /// again: TCP pushes back on the server and nothing is lost. The default.
-    #[default]
-    Backpressure,
-    /// Keep reading; drop the consumer's oldest notifications and messages
-    /// and tell it with `Event::Lagged { dropped }` (for market data, where
-    /// fresh beats complete). Lifecycle events are never dropped.
-    DropOldest,
-}
+pub use wsnova_core::session::LagPolicy;
 
 #[derive(Debug, Default)]
 struct Queue {

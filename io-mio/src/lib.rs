@@ -56,7 +56,6 @@ mod ops;
 mod resolver;
 mod route;
 
-use std::hash::{BuildHasher, Hasher};
 use std::time::Instant;
 
 pub use builder::{Builder, ConnectError};
@@ -73,12 +72,4 @@ pub use mio;
 /// The one place this driver reads the clock.
 pub(crate) fn now() -> Instant {
     Instant::now()
-}
-
-/// 64 bits from the process's hash keys (seeded by the OS): enough to make
-/// keys, masks and jitter unpredictable without another dependency.
-pub(crate) fn entropy_seed() -> u64 {
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(now().elapsed().as_nanos());
-    hasher.finish() | 1
 }

@@ -63,6 +63,7 @@ mod json;
 mod latency;
 mod lifecycle;
 mod machine;
+mod options;
 mod outbound;
 mod ratelimit;
 mod requests;
@@ -91,6 +92,7 @@ pub use event::{
 };
 pub use json::JsonText;
 pub use latency::Latency;
+pub use options::{ConnectOptions, DEFAULT_EVENT_CAPACITY, LagPolicy, entropy_seed};
 pub use ratelimit::RateLimitConfig;
 pub use waiters::{ConnectFailure, Reply, ReplyChannel, Waiters};
 

@@ -16,13 +16,13 @@ use wsnova_core::session::{
 };
 use wsnova_core::wire::CloseCode;
 
+use crate::now;
 use crate::ops::SessionOps;
 use crate::resolver::{Resolver, Slot};
-use crate::{entropy_seed, now};
 
 /// Events a [`Connection`] holds for [`poll_event`](Connection::poll_event)
-/// before it stops reading its socket (default).
-pub const DEFAULT_EVENT_CAPACITY: usize = 1024;
+/// before it stops reading its socket (default), as every consumer's queue.
+pub use wsnova_core::session::DEFAULT_EVENT_CAPACITY;
 
 /// A snapshot of a connection's state.
 #[derive(Debug, Clone, PartialEq)]
@@ -124,7 +124,7 @@ impl Connection {
         token: Token,
     ) -> Connection {
         if config.seed == 0 {
-            config.seed = entropy_seed();
+            config.seed = wsnova_core::session::entropy_seed();
         }
         let now = now();
         let mut session = Session::new(config, adapter, now);
