@@ -1,33 +1,25 @@
 //! Event consumers: one bounded queue each, and what happens when one falls behind.
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use wsnova_core::session::Event;
+use wsnova_core::session::{Event, EventQueue};
 
 use crate::resolver::lock;
 
 pub use wsnova_core::session::LagPolicy;
-
-#[derive(Debug, Default)]
-struct Queue {
-    events: VecDeque<Event>,
-    dropped: u64,
-    closed: bool,
-}
 
 /// Tells the loop that a full queue has room again.
 pub(crate) type Resume = Box<dyn Fn() + Send + Sync>;
 
 /// One consumer's queue, shared by the loop (producer) and an [`Events`].
 pub(crate) struct Subscriber {
-    queue: Mutex<Queue>,
+    queue: Mutex<EventQueue>,
     ready: Condvar,
     resume: Resume,
-    capacity: usize,
+    /// Fixed at creation; kept outside the lock for `policy()`.
     policy: LagPolicy,
     /// Its `Events` was dropped (set before the loop is woken to look).
     abandoned: AtomicBool,
@@ -36,10 +28,9 @@ pub(crate) struct Subscriber {
 impl Subscriber {
     pub(crate) fn new(capacity: usize, policy: LagPolicy, resume: Resume) -> Arc<Self> {
         Arc::new(Subscriber {
-            queue: Mutex::new(Queue::default()),
+            queue: Mutex::new(EventQueue::new(capacity, policy)),
             ready: Condvar::new(),
             resume,
-            capacity: capacity.max(1),
             policy,
             abandoned: AtomicBool::new(false),
         })
@@ -48,25 +39,13 @@ impl Subscriber {
     /// Adds an event (dropping the oldest droppable one beyond capacity
     /// under `DropOldest`).
     pub(crate) fn push(&self, event: Event) {
-        let mut q = lock(&self.queue);
-        q.events.push_back(event);
-        if q.events.len() > self.capacity && self.policy == LagPolicy::DropOldest {
-            let droppable = q
-                .events
-                .iter()
-                .position(|e| matches!(e, Event::Notification { .. } | Event::Message(_)));
-            if let Some(i) = droppable {
-                q.events.remove(i);
-                q.dropped += 1;
-            }
-        }
-        drop(q);
+        lock(&self.queue).push(event);
         self.ready.notify_all();
     }
 
     /// `true` when the queue holds its capacity or more.
     pub(crate) fn is_full(&self) -> bool {
-        lock(&self.queue).events.len() >= self.capacity
+        lock(&self.queue).is_full()
     }
 
     pub(crate) fn policy(&self) -> LagPolicy {
@@ -75,7 +54,7 @@ impl Subscriber {
 
     /// No more events will come.
     pub(crate) fn close(&self) {
-        lock(&self.queue).closed = true;
+        lock(&self.queue).close();
         self.ready.notify_all();
     }
 
@@ -88,19 +67,15 @@ impl Subscriber {
     fn take(&self, deadline: Option<Instant>) -> Result<Event, RecvTimeoutError> {
         let mut q = lock(&self.queue);
         loop {
-            if q.dropped > 0 {
-                let dropped = std::mem::take(&mut q.dropped);
-                return Ok(Event::Lagged { dropped });
-            }
-            let was_full = q.events.len() >= self.capacity;
-            if let Some(event) = q.events.pop_front() {
+            let was_full = q.is_full();
+            if let Some(event) = q.pop() {
                 drop(q);
                 if was_full && self.policy == LagPolicy::Backpressure {
                     (self.resume)();
                 }
                 return Ok(event);
             }
-            if q.closed {
+            if q.is_closed() {
                 return Err(RecvTimeoutError::Disconnected);
             }
             q = match deadline {

@@ -8,26 +8,17 @@ use std::task::{Context, Poll};
 
 use futures_util::task::AtomicWaker;
 use tokio::sync::Notify;
-use wsnova_core::session::Event;
+use wsnova_core::session::{Event, EventQueue};
 
 pub use wsnova_core::session::LagPolicy;
-
-#[derive(Debug, Default)]
-struct Queue {
-    events: VecDeque<Event>,
-    dropped: u64,
-    closed: bool,
-}
 
 /// One consumer's queue, shared by the driver task (producer) and an [`Events`] stream.
 #[derive(Debug)]
 pub(crate) struct Subscriber {
-    queue: Mutex<Queue>,
+    queue: Mutex<EventQueue>,
     consumer: AtomicWaker,
     /// Wakes the driver task when a full queue gets room.
     task: Arc<Notify>,
-    capacity: usize,
-    policy: LagPolicy,
     /// `wsnova_events_dropped_total{connection}`: events dropped by `DropOldest`.
     dropped_total: metrics::Counter,
     /// Its `Events` was dropped (set before the driver is woken to look).
@@ -48,28 +39,34 @@ impl Subscriber {
         dropped_total: metrics::Counter,
     ) -> Arc<Self> {
         Arc::new(Subscriber {
-            queue: Mutex::new(Queue::default()),
+            queue: Mutex::new(EventQueue::new(capacity, policy)),
             consumer: AtomicWaker::new(),
             task,
-            capacity: capacity.max(1),
-            policy,
             dropped_total,
             abandoned: AtomicBool::new(false),
         })
     }
 
-    fn queue(&self) -> std::sync::MutexGuard<'_, Queue> {
+    fn queue(&self) -> std::sync::MutexGuard<'_, EventQueue> {
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Adds events in order under one lock (one wake-up at most).
     pub(crate) fn push_all(&self, events: impl IntoIterator<Item = Event>) {
         let mut q = self.queue();
-        let was_empty = q.events.is_empty() && q.dropped == 0;
+        let was_empty = q.is_empty();
+        let was_lagging = q.unreported_drops() > 0;
         for event in events {
-            self.push_locked(&mut q, event);
+            if q.push(event) {
+                self.dropped_total.increment(1);
+            }
         }
-        let woke = !(q.events.is_empty() && q.dropped == 0);
+        if !was_lagging && q.unreported_drops() > 0 {
+            // Once per lag episode; the count arrives as `Event::Lagged`.
+            let capacity = q.capacity();
+            tracing::debug!(capacity, "event consumer lagging: dropping oldest");
+        }
+        let woke = !q.is_empty();
         drop(q);
         // A consumer with events waiting polls until empty: wake it only once.
         if was_empty && woke {
@@ -77,36 +74,14 @@ impl Subscriber {
         }
     }
 
-    fn push_locked(&self, q: &mut Queue, event: Event) {
-        q.events.push_back(event);
-        if q.events.len() > self.capacity && self.policy == LagPolicy::DropOldest {
-            let droppable = q
-                .events
-                .iter()
-                .position(|e| matches!(e, Event::Notification { .. } | Event::Message(_)));
-            if let Some(i) = droppable {
-                q.events.remove(i);
-                q.dropped += 1;
-                self.dropped_total.increment(1);
-                if q.dropped == 1 {
-                    // Once per lag episode; the count arrives as `Event::Lagged`.
-                    tracing::debug!(
-                        capacity = self.capacity,
-                        "event consumer lagging: dropping oldest"
-                    );
-                }
-            }
-        }
-    }
-
-    /// `true` when the queue holds more than its capacity.
+    /// `true` when the queue holds its capacity or more.
     pub(crate) fn is_full(&self) -> bool {
-        self.queue().events.len() >= self.capacity
+        self.queue().is_full()
     }
 
     /// No more events will come.
     pub(crate) fn close(&self) {
-        self.queue().closed = true;
+        self.queue().close();
         self.consumer.wake();
     }
 
@@ -158,21 +133,17 @@ impl futures_core::Stream for Events {
         let sub = &this.subscriber;
         for attempt in 0..2 {
             let mut q = sub.queue();
-            if q.dropped > 0 {
-                let dropped = std::mem::take(&mut q.dropped);
-                return Poll::Ready(Some(Event::Lagged { dropped }));
-            }
-            if !q.events.is_empty() {
+            if !q.is_empty() {
                 // Everything queued at once: one lock per batch, not per event.
-                let was_full = q.events.len() >= sub.capacity;
-                std::mem::swap(&mut q.events, &mut this.batch);
+                let was_full = q.is_full();
+                q.take_all(&mut this.batch);
                 drop(q);
                 if was_full {
                     sub.task.notify_one();
                 }
                 return Poll::Ready(this.batch.pop_front());
             }
-            if q.closed {
+            if q.is_closed() {
                 return Poll::Ready(None);
             }
             drop(q);

@@ -58,6 +58,7 @@ mod core;
 mod credentials;
 mod dyn_session;
 mod event;
+mod event_queue;
 mod heartbeat;
 mod json;
 mod latency;
@@ -90,6 +91,7 @@ pub use dyn_session::DynSession;
 pub use event::{
     CloseReason, DisconnectReason, Event, Initiator, Policy, RequestError, RequestId, RpcError,
 };
+pub use event_queue::EventQueue;
 pub use json::JsonText;
 pub use latency::Latency;
 pub use options::{ConnectOptions, DEFAULT_EVENT_CAPACITY, LagPolicy, entropy_seed};
