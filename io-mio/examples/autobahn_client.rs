@@ -11,28 +11,12 @@
 use std::sync::mpsc::RecvTimeoutError;
 use std::time::{Duration, Instant};
 
-use wsnova_core::session::{
-    Adapter, BackoffConfig, DisconnectReason, Event, HeartbeatConfig, Inbound, Policy,
-    SessionConfig,
-};
+use wsnova_core::session::{BackoffConfig, Echo, Event, HeartbeatConfig, SessionConfig};
 use wsnova_core::wire::{Limits, Message};
 use wsnova_mio::{Builder, EventLoop};
 
 const AGENT: &str = "wsnova-mio";
 const CASE_LIMIT: Duration = Duration::from_secs(120);
-
-/// Echo semantics, and never reconnect: each case is one connection.
-struct AutobahnEcho;
-
-impl Adapter for AutobahnEcho {
-    fn classify<'a>(&self, _text: &'a str) -> Inbound<'a> {
-        Inbound::Other
-    }
-
-    fn disconnect_policy(&self, _reason: &DisconnectReason) -> Policy {
-        Policy::Stop
-    }
-}
 
 fn config(url: &str) -> SessionConfig {
     let mut config = SessionConfig::new(url).expect("valid URL");
@@ -41,6 +25,7 @@ fn config(url: &str) -> SessionConfig {
         idle_timeout: None,
         ..HeartbeatConfig::default()
     };
+    // Never reconnect: each case is one connection.
     config.backoff = BackoffConfig {
         max_attempts: Some(0),
         ..BackoffConfig::default()
@@ -57,7 +42,7 @@ fn config(url: &str) -> SessionConfig {
 /// [`CASE_LIMIT`] passes), and returns the text messages received.
 fn run(event_loop: &EventLoop, url: &str) -> Vec<String> {
     let builder = Builder::from_config(config(url)).event_capacity(1 << 16);
-    let Ok((handle, events)) = builder.connect(event_loop, AutobahnEcho) else {
+    let Ok((handle, events)) = builder.connect(event_loop, Echo) else {
         return Vec::new(); // cases that refuse the upgrade are judged by the server
     };
     let deadline = Instant::now() + CASE_LIMIT;

@@ -52,7 +52,6 @@ mod connection;
 mod event_loop;
 mod events;
 mod handle;
-mod ops;
 mod resolver;
 mod route;
 

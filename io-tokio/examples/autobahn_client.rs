@@ -9,27 +9,11 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use tokio::time::timeout;
-use wsnova_core::session::{
-    Adapter, BackoffConfig, DisconnectReason, Event, HeartbeatConfig, Inbound, Policy,
-    SessionConfig,
-};
+use wsnova_core::session::{BackoffConfig, Echo, Event, HeartbeatConfig, SessionConfig};
 use wsnova_core::wire::{Limits, Message};
 
 const AGENT: &str = "wsnova";
 const CASE_LIMIT: Duration = Duration::from_secs(120);
-
-/// Echo semantics, and never reconnect: each case is one connection.
-struct AutobahnEcho;
-
-impl Adapter for AutobahnEcho {
-    fn classify<'a>(&self, _text: &'a str) -> Inbound<'a> {
-        Inbound::Other
-    }
-
-    fn disconnect_policy(&self, _reason: &DisconnectReason) -> Policy {
-        Policy::Stop
-    }
-}
 
 fn config(url: &str) -> SessionConfig {
     let mut config = SessionConfig::new(url).expect("valid URL");
@@ -38,6 +22,7 @@ fn config(url: &str) -> SessionConfig {
         idle_timeout: None,
         ..HeartbeatConfig::default()
     };
+    // Never reconnect: each case is one connection.
     config.backoff = BackoffConfig {
         max_attempts: Some(0),
         ..BackoffConfig::default()
@@ -54,7 +39,7 @@ fn config(url: &str) -> SessionConfig {
 /// returns the text messages received.
 async fn run(url: &str) -> Vec<String> {
     let builder = wsnova_tokio::Builder::from_config(config(url)).event_capacity(1 << 16);
-    let Ok((client, mut events)) = builder.connect(AutobahnEcho).await else {
+    let Ok((client, mut events)) = builder.connect(Echo).await else {
         return Vec::new(); // cases that refuse the upgrade are judged by the server
     };
     let mut texts = Vec::new();

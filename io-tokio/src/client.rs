@@ -12,8 +12,8 @@ use wsnova_core::wire::CloseCode;
 
 use crate::driver::{HIGH_WATER, now};
 use crate::events::{Events, Subscriber};
-use crate::ops::SessionOps;
 use crate::shared::{OneshotReply, Shared};
+use wsnova_core::session::DynSession;
 
 /// A snapshot of a connection's state.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,7 +77,7 @@ impl Client {
     /// Runs a session command and wakes the driver.
     fn command<T>(
         &self,
-        f: impl FnOnce(&mut dyn SessionOps) -> Result<T, SessionError>,
+        f: impl FnOnce(&mut dyn DynSession) -> Result<T, SessionError>,
     ) -> Result<T, SessionError> {
         let result = f(&mut *self.shared.lock().session);
         self.shared.wake.notify_one();
@@ -91,8 +91,8 @@ impl Client {
     async fn send(
         &self,
         flush: bool,
-        direct: impl FnOnce(&mut dyn SessionOps) -> bool,
-        timed: impl FnOnce(&mut dyn SessionOps) -> Result<(), SessionError>,
+        direct: impl FnOnce(&mut dyn DynSession) -> bool,
+        timed: impl FnOnce(&mut dyn DynSession) -> Result<(), SessionError>,
     ) -> Result<(), SessionError> {
         let backlog = {
             let mut inner = self.shared.lock();

@@ -35,7 +35,6 @@ mod builder;
 mod client;
 mod driver;
 mod events;
-mod ops;
 mod shared;
 
 pub use builder::{Builder, ConnectError, connect};

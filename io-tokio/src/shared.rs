@@ -7,7 +7,7 @@ use tokio::sync::{Notify, oneshot};
 use wsnova_core::session::{ConnectFailure, Event, Output, Reply, ReplyChannel, Waiters};
 
 use crate::events::{LagPolicy, Subscriber};
-use crate::ops::SessionOps;
+use wsnova_core::session::DynSession;
 
 /// What the task must do with sockets.
 #[derive(Debug)]
@@ -43,7 +43,7 @@ impl ReplyChannel for Oneshot {
 pub(crate) type FirstOutcome = Result<(), ConnectFailure>;
 
 pub(crate) struct Inner {
-    pub(crate) session: Box<dyn SessionOps>,
+    pub(crate) session: Box<dyn DynSession>,
     /// `request`, `ping`, `connect` and `close` callers.
     pub(crate) waiters: Waiters<Oneshot>,
     /// Events routed by the current `drain`, for the consumers (a reused buffer).

@@ -17,8 +17,8 @@ use wsnova_core::session::{
 use wsnova_core::wire::CloseCode;
 
 use crate::now;
-use crate::ops::SessionOps;
 use crate::resolver::{Resolver, Slot};
+use wsnova_core::session::DynSession;
 
 /// Events a [`Connection`] holds for [`poll_event`](Connection::poll_event)
 /// before it stops reading its socket (default), as every consumer's queue.
@@ -84,7 +84,7 @@ struct Socket {
 /// See `examples/embedded.rs` for a loop driving two connections and a
 /// socket of its own.
 pub struct Connection {
-    session: Box<dyn SessionOps>,
+    session: Box<dyn DynSession>,
     registry: Arc<Registry>,
     token: Token,
     address: Option<SocketAddr>,
@@ -302,7 +302,7 @@ impl Connection {
     /// Runs a session command at the current time, then writes what it framed.
     fn command<T>(
         &mut self,
-        f: impl FnOnce(&mut dyn SessionOps, Instant) -> Result<T, SessionError>,
+        f: impl FnOnce(&mut dyn DynSession, Instant) -> Result<T, SessionError>,
     ) -> Result<T, SessionError> {
         self.now = now();
         let result = f(&mut *self.session, self.now);
