@@ -11,9 +11,8 @@
 use std::sync::mpsc::RecvTimeoutError;
 use std::time::{Duration, Instant};
 
-use wsnova_core::session::{BackoffConfig, Echo, Event, HeartbeatConfig, SessionConfig};
-use wsnova_core::wire::{Limits, Message};
-use wsnova_mio::{Builder, EventLoop};
+use wsnova_mio::prelude::*;
+use wsnova_mio::{BackoffConfig, HeartbeatConfig, Limits, SessionConfig};
 
 const AGENT: &str = "wsnova-mio";
 const CASE_LIMIT: Duration = Duration::from_secs(120);
@@ -42,7 +41,7 @@ fn config(url: &str) -> SessionConfig {
 /// [`CASE_LIMIT`] passes), and returns the text messages received.
 fn run(event_loop: &EventLoop, url: &str) -> Vec<String> {
     let builder = Builder::from_config(config(url)).event_capacity(1 << 16);
-    let Ok((handle, events)) = builder.connect(event_loop, Echo) else {
+    let Ok((handle, events)) = builder.connect(event_loop, Plain) else {
         return Vec::new(); // cases that refuse the upgrade are judged by the server
     };
     let deadline = Instant::now() + CASE_LIMIT;

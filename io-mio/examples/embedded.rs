@@ -14,17 +14,16 @@
 //! ```
 //!
 //! What the loop owes each connection: route mio events with its token to
-//! [`Connection::on_event`], call [`Connection::on_timeout`] once
-//! [`Connection::next_timeout`] has passed, hand the [`Resolver`]'s answers
-//! to [`Connection::on_resolved`], and drain [`Connection::poll_event`].
+//! [`Connection::handle_event`], call [`Connection::handle_timeout`] once
+//! [`Connection::poll_timeout`] has passed, hand the [`Resolver`]'s answers
+//! to [`Connection::handle_resolved`], and drain [`Connection::poll_event`].
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::sync::Arc;
 use std::time::Instant;
 
-use wsnova_core::session::{Echo, Event, SessionConfig};
-use wsnova_core::wire::{CloseCode, Message};
+use wsnova_mio::{CloseCode, Event, Message, Plain, SessionConfig};
 use wsnova_mio::mio::net::{TcpListener, TcpStream};
 use wsnova_mio::mio::{Events, Interest, Poll, Token, Waker};
 use wsnova_mio::{Connection, Resolver};
@@ -67,7 +66,7 @@ pub fn run(urls: [&str; 2], listener: std::net::TcpListener) -> io::Result<Repor
     for (url, token) in urls.into_iter().zip(SOCKETS) {
         let config = SessionConfig::new(url).map_err(io::Error::other)?;
         let mut connection =
-            Connection::new(config, Echo, registry.clone(), token).with_resolver(resolver.clone());
+            Connection::new(config, Plain, registry.clone(), token).with_resolver(resolver.clone());
         connection.connect().map_err(io::Error::other)?;
         connections.push(connection);
     }
@@ -83,7 +82,7 @@ pub fn run(urls: [&str; 2], listener: std::net::TcpListener) -> io::Result<Repor
         // Sleep until the earliest deadline of any connection (or an event).
         let next = connections
             .iter()
-            .filter_map(Connection::next_timeout)
+            .filter_map(Connection::poll_timeout)
             .min();
         poll.poll(
             &mut events,
@@ -117,13 +116,13 @@ pub fn run(urls: [&str; 2], listener: std::net::TcpListener) -> io::Result<Repor
                 WAKER => {
                     for token in resolver.finished() {
                         for connection in connections.iter_mut().filter(|c| c.token() == token) {
-                            connection.on_resolved();
+                            connection.handle_resolved();
                         }
                     }
                 }
                 token if SOCKETS.contains(&token) => {
                     for connection in connections.iter_mut().filter(|c| c.token() == token) {
-                        connection.on_event(event);
+                        connection.handle_event(event);
                     }
                 }
                 token => {
@@ -152,8 +151,8 @@ pub fn run(urls: [&str; 2], listener: std::net::TcpListener) -> io::Result<Repor
 
         let now = Instant::now();
         for (name, connection) in ["a", "b"].into_iter().zip(&mut connections) {
-            if connection.next_timeout().is_some_and(|at| at <= now) {
-                connection.on_timeout(now);
+            if connection.poll_timeout().is_some_and(|at| at <= now) {
+                connection.handle_timeout(now);
             }
             while let Some(event) = connection.poll_event() {
                 let line = match event {

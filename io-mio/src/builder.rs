@@ -1,13 +1,11 @@
-//! Building a connection on an [`EventLoop`].
+//! Starting a connection on an [`EventLoop`]: [`EventLoop::connect`], or a
+//! [`Builder`] and [`ConnectOn`].
 
-use std::net::SocketAddr;
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 
-use wsnova_core::session::{
-    Adapter, CloseReason, ConnectFailure, ConnectOptions, DisconnectReason, Event, SessionConfig,
-};
-use wsnova_core::wire::WireError;
+use wsnova_core::driver::{Builder, ConnectError};
+use wsnova_core::session::{Adapter, Event};
 
 use crate::connection::Connection;
 use crate::event_loop::{EventLoop, State};
@@ -15,86 +13,100 @@ use crate::events::Events;
 use crate::handle::{Handle, subscribe};
 use crate::route::{Callback, FirstOutcome, Route, SyncReplySender};
 
-/// Why a connection could not be had.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ConnectError {
-    /// The configuration is invalid (URL, headers).
-    #[error("invalid configuration: {0}")]
-    Config(#[from] WireError),
-    /// The first connection attempt failed (and retrying was not asked for).
-    #[error("connection failed: {0:?}")]
-    Failed(DisconnectReason),
-    /// The session closed before it was ever ready.
-    #[error("closed before ready: {0:?}")]
-    Closed(CloseReason),
-    /// The event loop has stopped.
-    #[error("the event loop has stopped")]
-    LoopStopped,
-}
-
-/// Reads naturally: URL, headers, credentials, backoff, heartbeat, rate
-/// limit, limits, then [`connect`](Self::connect) on an [`EventLoop`].
+/// `builder.connect(&event_loop, adapter)` and friends: the
+/// [`EventLoop`]'s ways to start a connection as methods of the
+/// [`Builder`] (in the [`prelude`](crate::prelude)).
 ///
 /// ```no_run
 /// # fn demo(event_loop: &wsnova_mio::EventLoop) -> Result<(), Box<dyn std::error::Error>> {
 /// use std::time::Duration;
-/// use wsnova_core::session::{Credentials, Echo};
-/// let (handle, events) = wsnova_mio::Builder::new("wss://example.com/ws")?
+/// use wsnova_mio::prelude::*;
+/// let (handle, events) = Builder::new("wss://example.com/ws")?
 ///     .header("X-Api-Key", "k")?
-///     .credentials(Credentials::new("id", "secret"))
 ///     .request_timeout(Duration::from_secs(5))
-///     .connect(event_loop, Echo)?;
+///     .connect(event_loop, Plain)?;
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone)]
-pub struct Builder {
-    options: ConnectOptions,
-    address: Option<SocketAddr>,
+pub trait ConnectOn {
+    /// See [`EventLoop::connect`].
+    fn connect<A: Adapter>(
+        self,
+        event_loop: &EventLoop,
+        adapter: A,
+    ) -> Result<(Handle, Events), ConnectError>;
+
+    /// See [`EventLoop::spawn_without_waiting`].
+    fn spawn_without_waiting<A: Adapter>(
+        self,
+        event_loop: &EventLoop,
+        adapter: A,
+    ) -> Result<(Handle, Events), ConnectError>;
+
+    /// See [`EventLoop::connect_with_callback`].
+    fn connect_with_callback<A: Adapter>(
+        self,
+        event_loop: &EventLoop,
+        adapter: A,
+        callback: impl FnMut(&Event) + Send + 'static,
+    ) -> Result<Handle, ConnectError>;
 }
 
-impl Builder {
-    /// Defaults for `url`.
-    pub fn new(url: &str) -> Result<Self, ConnectError> {
-        Ok(Self::from_config(SessionConfig::new(url)?))
-    }
-
-    /// Starts from a full session configuration.
-    pub fn from_config(config: SessionConfig) -> Self {
-        Builder {
-            options: ConnectOptions::new(config),
-            address: None,
-        }
-    }
-
-    wsnova_core::connect_options_setters!(options, ConnectError);
-
-    /// Dials `addr` instead of resolving the URL's host (which still names
-    /// the server for TLS and the `Host` header).
-    pub fn address(mut self, addr: SocketAddr) -> Self {
-        self.address = Some(addr);
-        self
-    }
-
-    /// Adds the connection to `event_loop` and waits until it is ready, or
-    /// fails with the first attempt's error (see [`retry_initial_connect`](Self::retry_initial_connect)).
-    pub fn connect<A: Adapter>(
+impl ConnectOn for Builder {
+    fn connect<A: Adapter>(
         self,
         event_loop: &EventLoop,
         adapter: A,
     ) -> Result<(Handle, Events), ConnectError> {
-        let (handle, events, first) = self.spawn(event_loop, adapter, None)?;
+        event_loop.connect(self, adapter)
+    }
+
+    fn spawn_without_waiting<A: Adapter>(
+        self,
+        event_loop: &EventLoop,
+        adapter: A,
+    ) -> Result<(Handle, Events), ConnectError> {
+        event_loop.spawn_without_waiting(self, adapter)
+    }
+
+    fn connect_with_callback<A: Adapter>(
+        self,
+        event_loop: &EventLoop,
+        adapter: A,
+        callback: impl FnMut(&Event) + Send + 'static,
+    ) -> Result<Handle, ConnectError> {
+        event_loop.connect_with_callback(self, adapter, callback)
+    }
+}
+
+impl EventLoop {
+    /// Connects on this loop and waits until the session is `Ready`, or
+    /// fails with the first attempt's error (see
+    /// [`Builder::retry_initial_connect`]). Later losses reconnect on
+    /// their own. `options` is a URL's [`Builder`] or a `SessionConfig`.
+    ///
+    /// The [`Events`] returned start after what `connect` already
+    /// reported: they never show the first connection's `Connected`,
+    /// `Authenticated` and `Ready` (nor the losses of a retried first
+    /// attempt); they do show everything else, including subscriptions
+    /// confirmed and data received while connecting.
+    pub fn connect<A: Adapter>(
+        &self,
+        options: impl Into<Builder>,
+        adapter: A,
+    ) -> Result<(Handle, Events), ConnectError> {
+        let (handle, events, first) = self.spawn(options.into(), adapter, None, true)?;
         wait_ready(first)?;
         Ok((handle, events.expect("a queue without a callback")))
     }
 
-    /// Adds the connection without waiting: events tell how it goes.
+    /// Adds the connection without waiting: its events tell how it goes,
+    /// from the first `Connected` on.
     pub fn spawn_without_waiting<A: Adapter>(
-        self,
-        event_loop: &EventLoop,
+        &self,
+        options: impl Into<Builder>,
         adapter: A,
     ) -> Result<(Handle, Events), ConnectError> {
-        let (handle, events, _) = self.spawn(event_loop, adapter, None)?;
+        let (handle, events, _) = self.spawn(options.into(), adapter, None, false)?;
         Ok((handle, events.expect("a queue without a callback")))
     }
 
@@ -103,56 +115,57 @@ impl Builder {
     /// return quickly and must not call the [`Handle`] (that would block
     /// the loop on itself; it panics instead).
     pub fn connect_with_callback<A: Adapter>(
-        self,
-        event_loop: &EventLoop,
+        &self,
+        options: impl Into<Builder>,
         adapter: A,
         callback: impl FnMut(&Event) + Send + 'static,
     ) -> Result<Handle, ConnectError> {
-        let (handle, _, first) = self.spawn(event_loop, adapter, Some(Box::new(callback)))?;
+        let callback: Callback = Box::new(callback);
+        let (handle, _, first) = self.spawn(options.into(), adapter, Some(callback), false)?;
         wait_ready(first)?;
         Ok(handle)
     }
 
     fn spawn<A: Adapter>(
-        self,
-        event_loop: &EventLoop,
+        &self,
+        options: Builder,
         adapter: A,
         callback: Option<Callback>,
+        quiet_until_ready: bool,
     ) -> Result<(Handle, Option<Events>, Receiver<FirstOutcome>), ConnectError> {
-        let shared = event_loop.shared().clone();
+        options.validate()?;
+        let shared = self.shared().clone();
         shared.assert_off_loop();
         let (first_tx, first_rx) = mpsc::sync_channel(1);
         let (reply_tx, reply_rx) = mpsc::sync_channel(1);
         let final_status = Arc::new(Mutex::new(None));
         let status = final_status.clone();
         let loop_shared = shared.clone();
-        let Builder { options, address } = self;
-        let (event_capacity, lag_policy) = (options.event_capacity, options.lag_policy);
-        let fail_fast = !options.retry_initial;
-        let config = options.into_session_config();
+        let (capacity, policy) = (options.capacity(), options.policy());
+        let fail_fast = !options.retries_initial();
         shared.send(Box::new(move |state: &mut State| {
             let (registry, resolver) = (state.registry.clone(), state.resolver.clone());
             let with_queue = callback.is_none();
             let (key, serial) = state.insert(|token| {
-                let mut conn = Connection::new(config, adapter, registry, token)
-                    .with_resolver(resolver)
-                    .with_event_capacity(event_capacity);
-                if let Some(addr) = address {
-                    conn = conn.with_address(addr);
-                }
-                let mut route = Route::new(fail_fast, status);
+                let conn = Connection::new(options, adapter, registry, token).with_resolver(resolver);
+                let mut route = Route::new(fail_fast, status, capacity, policy);
                 route.waiters.wait_ready(SyncReplySender(first_tx));
                 route.callback = callback;
                 (conn, route)
             });
             state.with(key, serial, |entry| {
-                let events = with_queue
-                    .then(|| subscribe(entry, loop_shared, key, event_capacity, lag_policy));
-                let _ = reply_tx.send((key, serial, events));
-                let _ = entry.conn.connect();
+                let events = with_queue.then(|| {
+                    let events = subscribe(entry, loop_shared, key, capacity, policy);
+                    if quiet_until_ready {
+                        entry.route.quiet_until_ready = Some(events.subscriber.clone());
+                    }
+                    events
+                });
+                let outcome = entry.conn.connect().map(|()| (key, serial, events));
+                let _ = reply_tx.send(outcome);
             });
         }));
-        let (key, serial, events) = reply_rx.recv().map_err(|_| ConnectError::LoopStopped)?;
+        let (key, serial, events) = reply_rx.recv().map_err(|_| ConnectError::LoopStopped)??;
         let handle = Handle::new(shared, key, serial, final_status);
         Ok((handle, events, first_rx))
     }
@@ -160,9 +173,7 @@ impl Builder {
 
 fn wait_ready(first: Receiver<FirstOutcome>) -> Result<(), ConnectError> {
     match first.recv() {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(ConnectFailure::Disconnected(reason))) => Err(ConnectError::Failed(reason)),
-        Ok(Err(ConnectFailure::Closed(reason))) => Err(ConnectError::Closed(reason)),
+        Ok(outcome) => outcome.map_err(ConnectError::from),
         Err(_) => Err(ConnectError::LoopStopped),
     }
 }

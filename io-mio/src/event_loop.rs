@@ -11,13 +11,9 @@ use std::time::{Duration, Instant};
 
 use mio::{Poll, Registry, Token, Waker};
 use slab::Slab;
-use wsnova_core::session::{Adapter, SessionConfig};
 use wsnova_core::wire::CloseCode;
 
-use crate::builder::{Builder, ConnectError};
 use crate::connection::Connection;
-use crate::events::Events;
-use crate::handle::Handle;
 use crate::resolver::{Resolver, lock};
 use crate::route::Route;
 
@@ -129,7 +125,7 @@ impl State {
             *lock(&entry.route.final_status) = Some(entry.conn.status());
             return; // dropping the route ends its consumers and waiters
         }
-        if let Some(at) = entry.conn.next_timeout()
+        if let Some(at) = entry.conn.poll_timeout()
             && entry.armed.is_none_or(|armed| at < armed)
         {
             // A later deadline keeps the earlier entry: it fires early,
@@ -178,7 +174,7 @@ impl State {
         for (_, key, serial) in due {
             self.with(key, serial, |entry| {
                 entry.armed = None;
-                entry.conn.on_timeout(now);
+                entry.conn.handle_timeout(now);
             });
         }
     }
@@ -206,10 +202,10 @@ impl State {
 /// close handshakes) and joins the thread.
 ///
 /// ```no_run
-/// use wsnova_core::session::{Echo, Event, SessionConfig};
+/// use wsnova_mio::prelude::*;
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let event_loop = wsnova_mio::EventLoop::new()?;
-/// let (handle, events) = event_loop.connect(SessionConfig::new("ws://127.0.0.1:9001/")?, Echo)?;
+/// let event_loop = EventLoop::new()?;
+/// let (handle, events) = event_loop.connect(Builder::new("ws://127.0.0.1:9001/")?, Plain)?;
 /// handle.send_text("hello")?;
 /// for event in events {
 ///     if let Event::Message(m) = event {
@@ -261,17 +257,6 @@ impl EventLoop {
         })
     }
 
-    /// Connects with `config` and `adapter` on this loop and waits until the
-    /// session is `Ready`, or fails with the first attempt's error. Later
-    /// losses reconnect on their own. See [`Builder`] for more options.
-    pub fn connect<A: Adapter>(
-        &self,
-        config: SessionConfig,
-        adapter: A,
-    ) -> Result<(Handle, Events), ConnectError> {
-        Builder::from_config(config).connect(self, adapter)
-    }
-
     /// The number of connections on the loop (closed ones leave it).
     pub fn connections(&self) -> usize {
         self.shared.assert_off_loop();
@@ -318,7 +303,7 @@ fn run(mut poll: Poll, commands: Receiver<Command>, mut state: State) {
                 Some(entry) => entry.serial,
                 None => continue,
             };
-            state.with(key, serial, |entry| entry.conn.on_event(event));
+            state.with(key, serial, |entry| entry.conn.handle_event(event));
         }
         while let Ok(command) = commands.try_recv() {
             command(&mut state);
@@ -326,7 +311,7 @@ fn run(mut poll: Poll, commands: Receiver<Command>, mut state: State) {
         for token in state.resolver.finished() {
             let key = token.0;
             if let Some(serial) = state.entries.get(key).map(|e| e.serial) {
-                state.with(key, serial, |entry| entry.conn.on_resolved());
+                state.with(key, serial, |entry| entry.conn.handle_resolved());
             }
         }
         let now = crate::now();

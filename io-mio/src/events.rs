@@ -5,11 +5,12 @@ use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use wsnova_core::session::{Event, EventQueue};
+use wsnova_core::driver::{EventQueue, LagPolicy};
+use wsnova_core::session::Event;
 
 use crate::resolver::lock;
 
-pub use wsnova_core::session::LagPolicy;
+
 
 /// Tells the loop that a full queue has room again.
 pub(crate) type Resume = Box<dyn Fn() + Send + Sync>;

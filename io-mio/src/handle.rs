@@ -6,14 +6,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Serialize;
-use wsnova_core::session::{
-    Credentials, JsonText, RequestError, RpcError, SessionError, SessionState, Stats,
-};
+use wsnova_core::driver::{LagPolicy, Status, SubscribeError, check_raw_params, encode_params};
+use wsnova_core::session::{Credentials, JsonText, RequestError, SessionError};
 use wsnova_core::wire::CloseCode;
 
-use crate::connection::{Connection, Status};
+use crate::connection::Connection;
 use crate::event_loop::{Entry, HIGH_WATER, LoopShared, State};
-use crate::events::{Events, LagPolicy, Resume, Subscriber};
+use crate::events::{Events, Resume, Subscriber};
 use crate::resolver::lock;
 use crate::route::SyncReplySender;
 
@@ -79,6 +78,13 @@ pub(crate) fn subscribe(
         subscriber.close();
     }
     entry.route.subscribers.push(subscriber.clone());
+    Events { subscriber }
+}
+
+/// The consumer of a connection that is gone: it ends at once.
+fn ended(policy: LagPolicy) -> Events {
+    let subscriber = Subscriber::new(1, policy, Box::new(|| {}));
+    subscriber.close();
     Events { subscriber }
 }
 
@@ -169,43 +175,45 @@ impl Handle {
     }
 
     /// Sends a request and waits for its one outcome: the result, unparsed,
-    /// or why there is none. The session's request timeout
+    /// or why there is none. `params` is any serializable object or array;
+    /// `&()` sends none. JSON text goes through
+    /// [`request_raw`](Self::request_raw). The session's request timeout
     /// (`SessionConfig::request_timeout`) bounds the wait.
     pub fn request<P: Serialize + ?Sized>(
         &self,
         method: &str,
         params: &P,
     ) -> Result<JsonText, RequestError> {
-        self.request_inner(method, params, None)
+        self.request_inner(method, encode_params(params)?, None)
     }
 
-    /// [`request`](Self::request), waiting at most `timeout` (then
-    /// `RequestError::Timeout`; a late response is discarded).
+    /// [`request`](Self::request), waiting at most `timeout` for this call
+    /// (then `RequestError::Timeout`; a late response is discarded, never
+    /// delivered twice).
     pub fn request_timeout<P: Serialize + ?Sized>(
         &self,
         method: &str,
         params: &P,
         timeout: Duration,
     ) -> Result<JsonText, RequestError> {
-        self.request_inner(method, params, Some(timeout))
+        self.request_inner(method, encode_params(params)?, Some(timeout))
     }
 
-    fn request_inner<P: Serialize + ?Sized>(
+    /// [`request`](Self::request) with params given as JSON text (an object
+    /// or an array; empty for none), checked before it is sent.
+    pub fn request_raw(&self, method: &str, params: &str) -> Result<JsonText, RequestError> {
+        self.request_inner(method, check_raw_params(params)?, None)
+    }
+
+    fn request_inner(
         &self,
         method: &str,
-        params: &P,
+        params: String,
         timeout: Option<Duration>,
     ) -> Result<JsonText, RequestError> {
-        let params = serde_json::to_string(params).map_err(|e| {
-            RequestError::Rejected(RpcError {
-                code: -32602,
-                message: format!("params could not be serialized: {e}"),
-                data: None,
-            })
-        })?;
         let method = method.to_owned();
         let (tx, rx) = mpsc::sync_channel(1);
-        self.submit(move |entry| match entry.conn.request(&method, &params) {
+        self.submit(move |entry| match entry.conn.request_raw(&method, &params) {
             // Registered before the entry settles: the outcome cannot be routed before.
             Ok(id) => {
                 entry.route.waiters.wait_response(id, SyncReplySender(tx));
@@ -224,10 +232,62 @@ impl Handle {
         }
     }
 
-    /// Adds channels to the subscription set. Confirmations arrive as
-    /// `Event::Subscribed` / `Event::SubscriptionFailed`; after a reconnect
-    /// they are replayed automatically.
-    pub fn subscribe(&self, channels: &[&str]) -> Result<(), SessionError> {
+    /// Adds channels to the subscription set and blocks until the server
+    /// has confirmed every one of them, or refused one
+    /// ([`SubscribeError::Refused`]). Channels confirmed already count as
+    /// confirmed. A reconnect meanwhile does not end the wait (the set is
+    /// replayed); bound it with [`subscribe_timeout`](Self::subscribe_timeout).
+    pub fn subscribe(&self, channels: &[&str]) -> Result<(), SubscribeError> {
+        self.subscribe_waiting(channels, None)
+    }
+
+    /// [`subscribe`](Self::subscribe), waiting at most `timeout` (then
+    /// `SubscribeError::Timeout`; the channels stay wanted).
+    pub fn subscribe_timeout(
+        &self,
+        channels: &[&str],
+        timeout: Duration,
+    ) -> Result<(), SubscribeError> {
+        self.subscribe_waiting(channels, Some(timeout))
+    }
+
+    fn subscribe_waiting(
+        &self,
+        channels: &[&str],
+        timeout: Option<Duration>,
+    ) -> Result<(), SubscribeError> {
+        let channels: Vec<String> = channels.iter().map(|c| c.to_string()).collect();
+        let (tx, rx) = mpsc::sync_channel(1);
+        self.submit(move |entry| {
+            let confirmed = entry.conn.status().subscriptions;
+            let names: Vec<&str> = channels.iter().map(String::as_str).collect();
+            if entry.conn.subscribe(&names).is_err() {
+                let _ = tx.send(Err(SubscribeError::Closed));
+                return;
+            }
+            let waiting = channels
+                .into_iter()
+                .filter(|c| !confirmed.contains(c))
+                .collect();
+            entry
+                .route
+                .waiters
+                .wait_subscribed(waiting, SyncReplySender(tx));
+        });
+        match timeout {
+            None => rx.recv().unwrap_or(Err(SubscribeError::Closed)),
+            Some(timeout) => match rx.recv_timeout(timeout) {
+                Ok(outcome) => outcome,
+                Err(RecvTimeoutError::Timeout) => Err(SubscribeError::Timeout),
+                Err(RecvTimeoutError::Disconnected) => Err(SubscribeError::Closed),
+            },
+        }
+    }
+
+    /// Adds channels to the subscription set without waiting: the
+    /// confirmations arrive as `Event::Subscribed` /
+    /// `Event::SubscriptionFailed`.
+    pub fn subscribe_nowait(&self, channels: &[&str]) -> Result<(), SessionError> {
         let channels: Vec<String> = channels.iter().map(|c| c.to_string()).collect();
         self.command(move |c| c.subscribe(&channels.iter().map(String::as_str).collect::<Vec<_>>()))
     }
@@ -262,13 +322,7 @@ impl Handle {
     pub fn status(&self) -> Status {
         self.call(|entry| entry.conn.status())
             .or_else(|| lock(&self.inner.final_status).clone())
-            .unwrap_or(Status {
-                state: SessionState::Closed,
-                subscriptions: Vec::new(),
-                desired_subscriptions: Vec::new(),
-                authenticated: false,
-                stats: Stats::default(),
-            })
+            .unwrap_or_else(Status::closed)
     }
 
     /// Another independent consumer of this connection's events, from now
@@ -277,18 +331,19 @@ impl Handle {
         let shared = self.inner.shared.clone();
         let key = self.inner.key;
         self.call(move |entry| subscribe(entry, shared, key, capacity, policy))
-            .unwrap_or_else(|| {
-                // The connection is gone: a consumer that ends at once.
-                let subscriber = Subscriber::new(1, policy, Box::new(|| {}));
-                subscriber.close();
-                Events { subscriber }
-            })
+            .unwrap_or_else(|| ended(policy))
     }
 
-    /// Another independent consumer with the default queue (1024 events,
-    /// [`LagPolicy::Backpressure`]).
+    /// Another independent consumer with the queue capacity and
+    /// [`LagPolicy`] the connection was built with.
     pub fn events(&self) -> Events {
-        self.events_with(crate::DEFAULT_EVENT_CAPACITY, LagPolicy::Backpressure)
+        let shared = self.inner.shared.clone();
+        let key = self.inner.key;
+        self.call(move |entry| {
+            let (capacity, policy) = (entry.route.capacity, entry.route.policy);
+            subscribe(entry, shared, key, capacity, policy)
+        })
+        .unwrap_or_else(|| ended(LagPolicy::Backpressure))
     }
 
     /// Closes the connection (close handshake, no reconnect) and waits until it is closed.

@@ -1,4 +1,12 @@
-//! The mio driver for wsnova.
+//! The mio driver for wsnova, and the one crate a mio application depends
+//! on: it re-exports the core types you touch and the platform adapters
+//! (feature `adapters`, on by default), with a [`prelude`].
+//!
+//! A complete program (`examples/quickstart.rs`, run in CI against the
+//! test kit's mock exchange): connect, send, request with a timeout,
+//! subscribe and wait for the confirmation, read events.
+//!
+#![doc = concat!("```no_run\n", include_str!("../examples/quickstart.rs"), "\n```")]
 //!
 //! Two ways to run the sans-IO [`Session`](wsnova_core::session::Session):
 //!
@@ -6,35 +14,18 @@
 //!   connections (a slab of them, deadlines in a heap), with a blocking,
 //!   cloneable [`Handle`] per connection usable from any thread and a
 //!   bounded [`Events`] queue per consumer (or a callback). The handle has
-//!   the operations of the tokio driver's `Client`: `send_text`,
-//!   `send_json`, `request`, `subscribe`, `authenticate`, `ping`, `status`,
-//!   `close`.
+//!   the verbs of the tokio driver's `Client`, with the same meaning:
+//!   `send_text`, `request` / `request_timeout` / `request_raw`,
+//!   `subscribe` (waits for the confirmation) / `subscribe_nowait`,
+//!   `authenticate`, `ping`, `status`, `events`, `close`.
 //! - **[`Connection`]**: the embedding API for applications that already
-//!   run a mio loop. Register it with your `Registry` under a token you
-//!   choose, call [`on_event`](Connection::on_event) and
-//!   [`on_timeout`](Connection::on_timeout), sleep until
-//!   [`next_timeout`](Connection::next_timeout), and take events with
+//!   run a mio loop, with the core's verbs. Register it with your
+//!   `Registry` under a token you choose, call
+//!   [`handle_event`](Connection::handle_event) and
+//!   [`handle_timeout`](Connection::handle_timeout), sleep until
+//!   [`poll_timeout`](Connection::poll_timeout), and take events with
 //!   [`poll_event`](Connection::poll_event). `examples/embedded.rs` drives
 //!   two connections and a listener of its own in one loop.
-//!
-//! ```no_run
-//! use wsnova_core::session::{Echo, Event, SessionConfig};
-//!
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let event_loop = wsnova_mio::EventLoop::new()?;
-//! let config = SessionConfig::new("ws://127.0.0.1:9001/")?;
-//! let (handle, events) = event_loop.connect(config, Echo)?;
-//! handle.send_text("hello")?;
-//! for event in events {
-//!     if let Event::Message(m) = event {
-//!         println!("{m:?}");
-//!         break;
-//!     }
-//! }
-//! println!("rtt {:?}", handle.ping()?);
-//! handle.close()?;
-//! # Ok(()) }
-//! ```
 //!
 //! This crate only moves bytes and time: it dials (non-blocking connect;
 //! host names resolved on a [`Resolver`] thread, never on the loop), reads
@@ -57,12 +48,39 @@ mod route;
 
 use std::time::Instant;
 
-pub use builder::{Builder, ConnectError};
-pub use connection::{Connection, DEFAULT_EVENT_CAPACITY, Status};
+pub use builder::ConnectOn;
+pub use connection::Connection;
 pub use event_loop::EventLoop;
-pub use events::{Events, LagPolicy};
+pub use events::Events;
 pub use handle::Handle;
 pub use resolver::Resolver;
+pub use wsnova_core::driver::{
+    Builder, ConnectError, DEFAULT_EVENT_CAPACITY, LagPolicy, Status, SubscribeError,
+};
+pub use wsnova_core::session::{
+    Adapter, BackoffConfig, CloseReason, Credentials, DisconnectReason, Event, HeartbeatConfig,
+    Initiator, JsonText, Plain, RateLimitConfig, RequestError, RequestId, RpcError, SessionConfig,
+    SessionError, SessionState, Stats,
+};
+pub use wsnova_core::wire::{CloseCode, Limits, Message, RootCertStore, WireError};
+
+/// The sans-IO core, for what the re-exports above leave out (writing an
+/// adapter, driving a session by hand).
+pub use wsnova_core as core;
+
+/// The platform adapters: `JsonRpc`, `Deribit` (feature `adapters`).
+#[cfg(feature = "adapters")]
+pub use wsnova_adapters as adapters;
+
+/// What most programs need: `use wsnova_mio::prelude::*;`.
+pub mod prelude {
+    #[cfg(feature = "adapters")]
+    pub use crate::adapters::{Deribit, JsonRpc};
+    pub use crate::{
+        Builder, ConnectOn, Credentials, Event, EventLoop, Events, Handle, LagPolicy, Message,
+        Plain, SubscribeError,
+    };
+}
 
 /// The mio this crate is built with, so an embedding loop's `Poll`,
 /// `Registry` and `Event` are the types [`Connection`] takes.

@@ -4,10 +4,10 @@
 use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex};
 
-use wsnova_core::session::{self, ConnectFailure, Event, ReplyChannel, SessionError, Waiters};
+use wsnova_core::driver::{self, ConnectFailure, LagPolicy, ReplyChannel, Status, Waiters};
+use wsnova_core::session::{Event, SessionError};
 
-use crate::connection::Status;
-use crate::events::{LagPolicy, Subscriber};
+use crate::events::Subscriber;
 
 /// A one-shot answer to a blocked caller (a `sync_channel(1)`).
 pub(crate) type Reply<T> = SyncSender<T>;
@@ -18,7 +18,7 @@ pub(crate) struct SyncReply;
 /// A `SyncSender` that answers one blocked caller.
 pub(crate) struct SyncReplySender<T>(pub(crate) SyncSender<T>);
 
-impl<T: Send> session::Reply<T> for SyncReplySender<T> {
+impl<T: Send> driver::Reply<T> for SyncReplySender<T> {
     fn send(self, value: T) {
         let _ = self.0.send(value); // the caller may have gone: not an error
     }
@@ -38,6 +38,12 @@ pub(crate) struct Route {
     /// `request`, `ping`, `connect` and `close` callers.
     pub(crate) waiters: Waiters<SyncReply>,
     pub(crate) subscribers: Vec<Arc<Subscriber>>,
+    /// The consumer `connect` returned, until the first `Ready`: it is not
+    /// shown the lifecycle events `connect` itself reported.
+    pub(crate) quiet_until_ready: Option<Arc<Subscriber>>,
+    /// New consumers' queue capacity and policy, from the builder.
+    pub(crate) capacity: usize,
+    pub(crate) policy: LagPolicy,
     pub(crate) callback: Option<Callback>,
     /// Senders waiting for the transmit buffer to drain below the high-water mark.
     pub(crate) drain_waiters: Vec<Reply<Result<(), SessionError>>>,
@@ -46,10 +52,18 @@ pub(crate) struct Route {
 }
 
 impl Route {
-    pub(crate) fn new(fail_fast: bool, final_status: Arc<Mutex<Option<Status>>>) -> Self {
+    pub(crate) fn new(
+        fail_fast: bool,
+        final_status: Arc<Mutex<Option<Status>>>,
+        capacity: usize,
+        policy: LagPolicy,
+    ) -> Self {
         Route {
             waiters: Waiters::new(fail_fast),
             subscribers: Vec::new(),
+            quiet_until_ready: None,
+            capacity,
+            policy,
             callback: None,
             drain_waiters: Vec::new(),
             final_status,
@@ -77,6 +91,18 @@ impl Route {
             callback(&event);
         }
         self.subscribers.retain(|s| !s.is_abandoned());
+        let ready = matches!(event, Event::Ready);
+        if let Some(quiet) = &self.quiet_until_ready
+            && (ready || is_connect_news(&event))
+        {
+            for sub in self.subscribers.iter().filter(|s| !Arc::ptr_eq(s, quiet)) {
+                sub.push(event.clone());
+            }
+            if ready {
+                self.quiet_until_ready = None;
+            }
+            return;
+        }
         if let Some((last, rest)) = self.subscribers.split_last() {
             for sub in rest {
                 sub.push(event.clone());
@@ -91,6 +117,17 @@ impl Route {
             .iter()
             .any(|s| s.policy() == LagPolicy::Backpressure && !s.is_abandoned() && s.is_full())
     }
+}
+
+/// Lifecycle news that `connect` reports itself by returning.
+fn is_connect_news(event: &Event) -> bool {
+    matches!(
+        event,
+        Event::Connected
+            | Event::Authenticated { .. }
+            | Event::Disconnected { .. }
+            | Event::Reconnecting { .. }
+    )
 }
 
 impl Drop for Route {

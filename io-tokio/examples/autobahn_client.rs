@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use tokio::time::timeout;
-use wsnova_core::session::{BackoffConfig, Echo, Event, HeartbeatConfig, SessionConfig};
-use wsnova_core::wire::{Limits, Message};
+use wsnova_tokio::prelude::*;
+use wsnova_tokio::{BackoffConfig, HeartbeatConfig, Limits, SessionConfig};
 
 const AGENT: &str = "wsnova";
 const CASE_LIMIT: Duration = Duration::from_secs(120);
@@ -39,7 +39,7 @@ fn config(url: &str) -> SessionConfig {
 /// returns the text messages received.
 async fn run(url: &str) -> Vec<String> {
     let builder = wsnova_tokio::Builder::from_config(config(url)).event_capacity(1 << 16);
-    let Ok((client, mut events)) = builder.connect(Echo).await else {
+    let Ok((client, mut events)) = builder.connect(Plain).await else {
         return Vec::new(); // cases that refuse the upgrade are judged by the server
     };
     let mut texts = Vec::new();

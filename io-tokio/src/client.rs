@@ -5,30 +5,18 @@ use std::time::Duration;
 
 use serde::Serialize;
 use tokio::sync::oneshot;
+use wsnova_core::driver::{Status, SubscribeError, check_raw_params, encode_params};
 use wsnova_core::session::{
-    Credentials, JsonText, RequestError, SessionError, SessionState, Stats,
+    Adapter, Credentials, JsonText, RequestError, Session, SessionError,
 };
 use wsnova_core::wire::CloseCode;
 
 use crate::driver::{HIGH_WATER, now};
 use crate::events::{Events, Subscriber};
 use crate::shared::{OneshotReply, Shared};
-use wsnova_core::session::DynSession;
 
-/// A snapshot of a connection's state.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Status {
-    /// Where the session is.
-    pub state: SessionState,
-    /// Channels the server confirmed on the current connection.
-    pub subscriptions: Vec<String>,
-    /// Channels the application wants.
-    pub desired_subscriptions: Vec<String>,
-    /// Whether the current connection is authenticated.
-    pub authenticated: bool,
-    /// Counters, including reconnects and the last ping round trip.
-    pub stats: Stats,
-}
+/// The session as the client's commands see it.
+type Dyn = Session<dyn Adapter>;
 
 /// Closes the session when the last `Client` clone is dropped.
 struct Handle(Arc<Shared>);
@@ -45,8 +33,8 @@ impl Drop for Handle {
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-/// use wsnova_core::session::{Echo, SessionConfig};
-/// let (client, _events) = wsnova_tokio::connect(SessionConfig::new("ws://127.0.0.1:9001/")?, Echo).await?;
+/// use wsnova_tokio::prelude::*;
+/// let (client, _events) = wsnova_tokio::connect(Builder::new("ws://127.0.0.1:9001/")?, Plain).await?;
 /// client.send_text("hello").await?;
 /// println!("rtt {:?}", client.ping().await?);
 /// client.close().await?;
@@ -77,7 +65,7 @@ impl Client {
     /// Runs a session command and wakes the driver.
     fn command<T>(
         &self,
-        f: impl FnOnce(&mut dyn DynSession) -> Result<T, SessionError>,
+        f: impl FnOnce(&mut Dyn) -> Result<T, SessionError>,
     ) -> Result<T, SessionError> {
         let result = f(&mut *self.shared.lock().session);
         self.shared.wake.notify_one();
@@ -91,8 +79,8 @@ impl Client {
     async fn send(
         &self,
         flush: bool,
-        direct: impl FnOnce(&mut dyn DynSession) -> bool,
-        timed: impl FnOnce(&mut dyn DynSession) -> Result<(), SessionError>,
+        direct: impl FnOnce(&mut Dyn) -> bool,
+        timed: impl FnOnce(&mut Dyn) -> Result<(), SessionError>,
     ) -> Result<(), SessionError> {
         let backlog = {
             let mut inner = self.shared.lock();
@@ -190,18 +178,47 @@ impl Client {
 
     /// Sends a request and waits for its one outcome: the result, unparsed,
     /// or why there is none (timeout, connection lost, rejected, ...).
+    /// `params` is any serializable object or array; `&()` sends none.
+    /// JSON text goes through [`request_raw`](Self::request_raw).
+    /// The session's request timeout bounds the wait.
     pub async fn request<P: Serialize + ?Sized>(
         &self,
         method: &str,
         params: &P,
     ) -> Result<JsonText, RequestError> {
-        let params = serde_json::to_string(params).map_err(|e| {
-            RequestError::Rejected(wsnova_core::session::RpcError {
-                code: -32602,
-                message: format!("params could not be serialized: {e}"),
-                data: None,
-            })
-        })?;
+        self.request_inner(method, encode_params(params)?, None).await
+    }
+
+    /// [`request`](Self::request), waiting at most `timeout` for this call
+    /// (then `RequestError::Timeout`; a late response is discarded, never
+    /// delivered twice).
+    pub async fn request_timeout<P: Serialize + ?Sized>(
+        &self,
+        method: &str,
+        params: &P,
+        timeout: Duration,
+    ) -> Result<JsonText, RequestError> {
+        self.request_inner(method, encode_params(params)?, Some(timeout))
+            .await
+    }
+
+    /// [`request`](Self::request) with params given as JSON text (an object
+    /// or an array; empty for none), checked before it is sent.
+    pub async fn request_raw(
+        &self,
+        method: &str,
+        params: &str,
+    ) -> Result<JsonText, RequestError> {
+        self.request_inner(method, check_raw_params(params)?, None)
+            .await
+    }
+
+    async fn request_inner(
+        &self,
+        method: &str,
+        params: String,
+        timeout: Option<Duration>,
+    ) -> Result<JsonText, RequestError> {
         let (tx, rx) = oneshot::channel();
         {
             let mut inner = self.shared.lock();
@@ -213,13 +230,73 @@ impl Client {
             inner.waiters.wait_response(id, OneshotReply(tx));
         }
         self.shared.wake.notify_one();
-        rx.await.unwrap_or(Err(RequestError::Closed))
+        let outcome = match timeout {
+            None => rx.await,
+            Some(timeout) => match tokio::time::timeout(timeout, rx).await {
+                Ok(outcome) => outcome,
+                Err(_) => return Err(RequestError::Timeout),
+            },
+        };
+        outcome.unwrap_or(Err(RequestError::Closed))
     }
 
-    /// Adds channels to the subscription set. Confirmations arrive as
-    /// `Event::Subscribed` / `Event::SubscriptionFailed`; after a reconnect
-    /// they are replayed automatically.
-    pub async fn subscribe(&self, channels: &[&str]) -> Result<(), SessionError> {
+    /// Adds channels to the subscription set and waits until the server
+    /// has confirmed every one of them, or refused one
+    /// ([`SubscribeError::Refused`]). Channels confirmed already count as
+    /// confirmed. A reconnect meanwhile does not end the wait (the set is
+    /// replayed); bound it with [`subscribe_timeout`](Self::subscribe_timeout).
+    /// After any reconnect they are replayed automatically.
+    pub async fn subscribe(&self, channels: &[&str]) -> Result<(), SubscribeError> {
+        let rx = self.subscribe_waiting(channels)?;
+        rx.await.unwrap_or(Err(SubscribeError::Closed))
+    }
+
+    /// [`subscribe`](Self::subscribe), waiting at most `timeout` for the
+    /// confirmations (then `SubscribeError::Timeout`; the channels stay
+    /// wanted).
+    pub async fn subscribe_timeout(
+        &self,
+        channels: &[&str],
+        timeout: Duration,
+    ) -> Result<(), SubscribeError> {
+        let rx = self.subscribe_waiting(channels)?;
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(outcome) => outcome.unwrap_or(Err(SubscribeError::Closed)),
+            Err(_) => Err(SubscribeError::Timeout),
+        }
+    }
+
+    fn subscribe_waiting(
+        &self,
+        channels: &[&str],
+    ) -> Result<oneshot::Receiver<Result<(), SubscribeError>>, SubscribeError> {
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut inner = self.shared.lock();
+            let confirmed: Vec<String> = inner
+                .session
+                .confirmed_subscriptions()
+                .map(str::to_owned)
+                .collect();
+            inner
+                .session
+                .subscribe(now(), channels)
+                .map_err(|_| SubscribeError::Closed)?;
+            let waiting = channels
+                .iter()
+                .filter(|c| !confirmed.iter().any(|k| k == *c))
+                .map(|c| c.to_string())
+                .collect();
+            inner.waiters.wait_subscribed(waiting, OneshotReply(tx));
+        }
+        self.shared.wake.notify_one();
+        Ok(rx)
+    }
+
+    /// Adds channels to the subscription set without waiting: the
+    /// confirmations arrive as `Event::Subscribed` /
+    /// `Event::SubscriptionFailed`.
+    pub fn subscribe_nowait(&self, channels: &[&str]) -> Result<(), SessionError> {
         self.command(|s| s.subscribe(now(), channels))
     }
 
@@ -248,14 +325,7 @@ impl Client {
 
     /// The connection's state right now.
     pub fn status(&self) -> Status {
-        let inner = self.shared.lock();
-        Status {
-            state: inner.session.state(),
-            subscriptions: inner.session.confirmed(),
-            desired_subscriptions: inner.session.desired(),
-            authenticated: inner.session.is_authenticated(),
-            stats: inner.session.stats(),
-        }
+        Status::of(&self.shared.lock().session)
     }
 
     /// Another independent consumer of this connection's events, from now on.

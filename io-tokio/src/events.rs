@@ -8,9 +8,10 @@ use std::task::{Context, Poll};
 
 use futures_util::task::AtomicWaker;
 use tokio::sync::Notify;
-use wsnova_core::session::{Event, EventQueue};
+use wsnova_core::driver::{EventQueue, LagPolicy};
+use wsnova_core::session::Event;
 
-pub use wsnova_core::session::LagPolicy;
+
 
 /// One consumer's queue, shared by the driver task (producer) and an [`Events`] stream.
 #[derive(Debug)]
@@ -110,6 +111,14 @@ impl Events {
             subscriber,
             batch: VecDeque::new(),
         }
+    }
+}
+
+impl Events {
+    /// The next event; `None` after the last one (`Event::Closed`). The
+    /// same as `StreamExt::next`, without needing the trait.
+    pub async fn recv(&mut self) -> Option<Event> {
+        std::future::poll_fn(|cx| futures_core::Stream::poll_next(Pin::new(&mut *self), cx)).await
     }
 }
 

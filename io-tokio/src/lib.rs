@@ -1,4 +1,12 @@
-//! The tokio driver for wsnova.
+//! The tokio driver for wsnova, and the one crate a tokio application
+//! depends on: it re-exports the core types you touch and the platform
+//! adapters (feature `adapters`, on by default), with a [`prelude`].
+//!
+//! A complete program (`examples/quickstart.rs`, run in CI against the
+//! test kit's mock exchange): connect, send, request with a timeout,
+//! subscribe and await the confirmation, read events.
+//!
+#![doc = concat!("```no_run\n", include_str!("../examples/quickstart.rs"), "\n```")]
 //!
 //! One task per connection owns the socket and the sans-IO
 //! [`Session`](wsnova_core::session::Session): it reads the clock in one
@@ -7,29 +15,11 @@
 //! writing. TLS, framing, reconnection, heartbeats, auth, subscriptions and
 //! rate limits all happen in the core; this crate only moves bytes and time.
 //!
-//! ```no_run
-//! use futures_util::StreamExt;
-//! use wsnova_core::session::{Echo, Event, SessionConfig};
-//!
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let config = SessionConfig::new("ws://127.0.0.1:9001/")?;
-//! let (client, mut events) = wsnova_tokio::connect(config, Echo).await?;
-//! client.send_text("hello").await?;
-//! while let Some(event) = events.next().await {
-//!     if let Event::Message(m) = event {
-//!         println!("{:?}", m);
-//!         break;
-//!     }
-//! }
-//! client.close().await?;
-//! # Ok(()) }
-//! ```
-//!
 //! Events go to every consumer ([`Events`], more from [`Client::events`])
 //! through a bounded queue each; what happens when one falls behind is the
 //! [`LagPolicy`]. Responses to [`Client::request`] go to the caller that
-//! awaits them, not to the event streams.
+//! awaits them, not to the event streams. The [`Events`] that [`connect`]
+//! returns start after what `connect` reported (see [`connect`]).
 
 mod builder;
 mod client;
@@ -37,6 +27,33 @@ mod driver;
 mod events;
 mod shared;
 
-pub use builder::{Builder, ConnectError, connect};
-pub use client::{Client, Status};
-pub use events::{Events, LagPolicy};
+pub use builder::{Connect, connect, spawn_without_waiting};
+pub use client::Client;
+pub use events::Events;
+pub use wsnova_core::driver::{
+    Builder, ConnectError, DEFAULT_EVENT_CAPACITY, LagPolicy, Status, SubscribeError,
+};
+pub use wsnova_core::session::{
+    Adapter, BackoffConfig, CloseReason, Credentials, DisconnectReason, Event, HeartbeatConfig,
+    Initiator, JsonText, Plain, RateLimitConfig, RequestError, RequestId, RpcError, SessionConfig,
+    SessionError, SessionState, Stats,
+};
+pub use wsnova_core::wire::{CloseCode, Limits, Message, RootCertStore, WireError};
+
+/// The sans-IO core, for what the re-exports above leave out (writing an
+/// adapter, driving a session by hand).
+pub use wsnova_core as core;
+
+/// The platform adapters: `JsonRpc`, `Deribit` (feature `adapters`).
+#[cfg(feature = "adapters")]
+pub use wsnova_adapters as adapters;
+
+/// What most programs need: `use wsnova_tokio::prelude::*;`.
+pub mod prelude {
+    #[cfg(feature = "adapters")]
+    pub use crate::adapters::{Deribit, JsonRpc};
+    pub use crate::{
+        Builder, Client, Connect, Credentials, Event, Events, LagPolicy, Message, Plain,
+        SubscribeError,
+    };
+}

@@ -4,10 +4,10 @@
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::{Notify, oneshot};
-use wsnova_core::session::{ConnectFailure, Event, Output, Reply, ReplyChannel, Waiters};
+use wsnova_core::driver::{ConnectFailure, LagPolicy, Reply, ReplyChannel, Waiters};
+use wsnova_core::session::{BoxedSession, Event, Output};
 
-use crate::events::{LagPolicy, Subscriber};
-use wsnova_core::session::DynSession;
+use crate::events::Subscriber;
 
 /// What the task must do with sockets.
 #[derive(Debug)]
@@ -43,12 +43,17 @@ impl ReplyChannel for Oneshot {
 pub(crate) type FirstOutcome = Result<(), ConnectFailure>;
 
 pub(crate) struct Inner {
-    pub(crate) session: Box<dyn DynSession>,
+    pub(crate) session: BoxedSession,
     /// `request`, `ping`, `connect` and `close` callers.
     pub(crate) waiters: Waiters<Oneshot>,
     /// Events routed by the current `drain`, for the consumers (a reused buffer).
     pub(crate) routed: Vec<Event>,
     pub(crate) subscribers: Vec<Arc<Subscriber>>,
+    /// The consumer `connect` returned, until the first `Ready`: it is not
+    /// shown the lifecycle events `connect` itself reported.
+    pub(crate) quiet_until_ready: Option<Arc<Subscriber>>,
+    /// `host:port` dialled instead of the URL's.
+    pub(crate) dial_to: Option<(String, u16)>,
     pub(crate) capacity: usize,
     pub(crate) policy: LagPolicy,
     /// The connection's `wsnova_events_dropped_total` handle, for new consumers.
@@ -107,6 +112,7 @@ impl Inner {
                     host,
                     port,
                 } => {
+                    let (host, port) = self.dial_to.clone().unwrap_or((host, port));
                     if generation != self.span_generation {
                         self.span_generation = generation;
                         self.span = generation_span(&self.root_span, generation);
@@ -142,11 +148,15 @@ impl Inner {
             .iter()
             .any(|e| matches!(e, Event::Closed { .. }));
         self.subscribers.retain(|s| !s.is_abandoned());
-        if let Some((last, rest)) = self.subscribers.split_last() {
-            for sub in rest {
-                sub.push_all(self.routed.iter().cloned());
+        let quiet = self.quiet_until_ready.take();
+        for sub in &self.subscribers {
+            match &quiet {
+                Some(q) if Arc::ptr_eq(q, sub) => sub.push_all(after_connect(&self.routed)),
+                _ => sub.push_all(self.routed.iter().cloned()),
             }
-            last.push_all(self.routed.drain(..));
+        }
+        if !self.routed.iter().any(|e| matches!(e, Event::Ready)) {
+            self.quiet_until_ready = quiet;
         }
         self.routed.clear();
         if closed {
@@ -166,6 +176,29 @@ impl Inner {
                 .iter()
                 .any(|s| !s.is_abandoned() && s.is_full())
     }
+}
+
+/// The events of a batch that `connect` has not reported itself: up to
+/// the first `Ready`, the connection's lifecycle is what `connect` waited
+/// for, so only the rest (subscriptions, data, the end) passes.
+fn after_connect(routed: &[Event]) -> impl Iterator<Item = Event> + '_ {
+    let mut before_ready = true;
+    routed.iter().filter_map(move |event| {
+        if !before_ready {
+            return Some(event.clone());
+        }
+        match event {
+            Event::Ready => {
+                before_ready = false;
+                None
+            }
+            Event::Connected
+            | Event::Authenticated { .. }
+            | Event::Disconnected { .. }
+            | Event::Reconnecting { .. } => None,
+            other => Some(other.clone()),
+        }
+    })
 }
 
 /// The lock plus the task's wake-up.

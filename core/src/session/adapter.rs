@@ -12,6 +12,20 @@ use std::time::Duration;
 use super::{AuthToken, Credentials, DisconnectReason, Policy, RequestId, RpcError};
 use crate::wire::{WireConfig, WireError};
 
+/// Views any adapter as `&dyn Adapter`, also where its type is generic and
+/// possibly unsized (a `Session<dyn Adapter>`). Implemented for every sized
+/// [`Adapter`]; nothing to implement by hand.
+pub trait AsDynAdapter {
+    /// `self` as a trait object.
+    fn as_dyn(&self) -> &dyn Adapter;
+}
+
+impl<T: Adapter> AsDynAdapter for T {
+    fn as_dyn(&self) -> &dyn Adapter {
+        self
+    }
+}
+
 /// A request the core should send: a method and its JSON params.
 ///
 /// `Debug` shows the method and the size of the params, never the params:
@@ -126,7 +140,7 @@ pub struct RawRpcError<'a> {
 ///     }
 /// }
 /// ```
-pub trait Adapter: Send + 'static {
+pub trait Adapter: AsDynAdapter + Send + 'static {
     /// Adjusts the upgrade request (path, headers, subprotocols). Applied once
     /// when the session is built.
     fn configure(&self, wire: WireConfig) -> WireConfig {
@@ -232,21 +246,33 @@ pub trait Adapter: Send + 'static {
     }
 }
 
-/// The adapter for services without a protocol on top of WebSocket: every
-/// text message is delivered as `Event::Message`.
+/// Plain WebSocket: no protocol on top. Every message (text or binary) is
+/// delivered as `Event::Message`; nothing is read as a response or a
+/// notification, there are no subscriptions and no authentication. You still
+/// get everything the session does below the protocol: reconnects with
+/// backoff, pings and half-open detection, send queues while disconnected.
+///
+/// Use it for echo and chat servers, for protocols you parse yourself, or to
+/// see a service's raw messages before writing an adapter for it.
 ///
 /// ```
-/// use wsnova_core::session::{Adapter, Echo, Inbound};
-/// assert!(matches!(Echo.classify(r#"{"id":1,"result":2}"#), Inbound::Other));
+/// use wsnova_core::session::{Adapter, Inbound, Plain};
+/// // Even a well-formed JSON-RPC response is just a message.
+/// assert!(matches!(Plain.classify(r#"{"jsonrpc":"2.0","id":1,"result":2}"#), Inbound::Other));
+/// assert!(Plain.subscribe_request(&["a".into()], false).is_none());
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Echo;
+pub struct Plain;
 
-impl Adapter for Echo {
+impl Adapter for Plain {
     fn classify<'a>(&self, _text: &'a str) -> Inbound<'a> {
         Inbound::Other
     }
 }
+
+/// The old name of [`Plain`], kept while callers move.
+#[doc(hidden)]
+pub use Plain as Echo;
 
 /// Appends `{"jsonrpc":"2.0","id":…,"method":…,"params":…}` to `out`.
 ///
@@ -262,8 +288,11 @@ pub fn encode_json_rpc(id: RequestId, method: &str, params: &str, out: &mut Stri
     out.push_str(r#","method":"#);
     // A method name is a plain string; serde_json escapes it correctly.
     out.push_str(&serde_json::to_string(method).unwrap_or_else(|_| "\"\"".into()));
-    out.push_str(r#","params":"#);
-    out.push_str(if params.is_empty() { "{}" } else { params });
+    // JSON-RPC 2.0 §4: "params" MAY be omitted.
+    if !params.is_empty() {
+        out.push_str(r#","params":"#);
+        out.push_str(params);
+    }
     out.push('}');
 }
 

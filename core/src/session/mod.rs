@@ -56,15 +56,12 @@ mod backoff;
 mod config;
 mod core;
 mod credentials;
-mod dyn_session;
 mod event;
-mod event_queue;
 mod heartbeat;
 mod json;
 mod latency;
 mod lifecycle;
 mod machine;
-mod options;
 mod outbound;
 mod ratelimit;
 mod requests;
@@ -73,7 +70,6 @@ mod sequence;
 mod subscriptions;
 mod telemetry;
 mod timers;
-mod waiters;
 
 use std::time::{Duration, Instant};
 
@@ -81,22 +77,18 @@ use serde::Serialize;
 use statig::blocking::{IntoStateMachineExt, StateMachine};
 
 pub use adapter::{
-    Adapter, AuthContext, Echo, Inbound, OutgoingRequest, RawRpcError, Sequence, classify_json_rpc,
+    Adapter, AsDynAdapter, AuthContext, Echo, Plain, Inbound, OutgoingRequest, RawRpcError, Sequence, classify_json_rpc,
     encode_json_rpc,
 };
 pub use backoff::{BackoffConfig, BackoffStrategy, Jitter};
 pub use config::{HeartbeatConfig, SessionConfig};
 pub use credentials::{AuthToken, Credentials, Secret};
-pub use dyn_session::DynSession;
 pub use event::{
     CloseReason, DisconnectReason, Event, Initiator, Policy, RequestError, RequestId, RpcError,
 };
-pub use event_queue::EventQueue;
 pub use json::JsonText;
 pub use latency::Latency;
-pub use options::{ConnectOptions, DEFAULT_EVENT_CAPACITY, LagPolicy, entropy_seed};
 pub use ratelimit::RateLimitConfig;
-pub use waiters::{ConnectFailure, Reply, ReplyChannel, Waiters};
 
 use crate::wire::{CloseCode, WireError};
 use core::Core;
@@ -237,11 +229,29 @@ pub enum SessionError {
 /// [`pending_transmit`](Self::pending_transmit), [`poll_timeout`](Self::poll_timeout)).
 /// After every input or command, drain `poll_output`, write `pending_transmit`,
 /// then sleep until `poll_timeout`. See the [module docs](self) for the loop.
-pub struct Session<A: Adapter> {
-    adapter: A,
+///
+/// `A` may be unsized: a `Box<Session<MyAdapter>>` coerces to a
+/// [`BoxedSession`] (`Box<Session<dyn Adapter>>`), which drivers hold so
+/// that their handles are not generic over the adapter; every method works
+/// on both.
+///
+/// ```
+/// use std::time::Instant;
+/// use wsnova_core::session::{BoxedSession, Echo, Session, SessionConfig, SessionState};
+/// let config = SessionConfig::new("ws://127.0.0.1:9001/")?;
+/// let session: BoxedSession = Box::new(Session::new(config, Echo, Instant::now()));
+/// assert_eq!(session.state(), SessionState::Idle);
+/// # Ok::<(), wsnova_core::wire::WireError>(())
+/// ```
+pub struct Session<A: Adapter + ?Sized> {
     core: Core,
     fsm: StateMachine<Fsm>,
+    // Last, so that `Session<A>` can be unsized to `Session<dyn Adapter>`.
+    adapter: A,
 }
+
+/// A session of any adapter, as drivers hold it.
+pub type BoxedSession = Box<Session<dyn Adapter>>;
 
 impl<A: Adapter> Session<A> {
     /// A session in `Idle`; nothing happens until [`connect`](Self::connect).
@@ -253,6 +263,9 @@ impl<A: Adapter> Session<A> {
             fsm: Fsm.state_machine(),
         }
     }
+}
+
+impl<A: Adapter + ?Sized> Session<A> {
 
     // ---- getters ------------------------------------------------------
 
@@ -265,6 +278,11 @@ impl<A: Adapter> Session<A> {
     /// [`SessionConfig::connection_name`]).
     pub fn connection_name(&self) -> &str {
         self.core.config.connection_name()
+    }
+
+    /// Where it connects to: the URL's scheme, host, port and path.
+    pub fn endpoint(&self) -> &crate::wire::Endpoint {
+        self.core.config.wire.endpoint()
     }
 
     /// The adapter.
@@ -365,12 +383,12 @@ impl<A: Adapter> Session<A> {
     pub fn handle_timeout(&mut self, now: Instant) {
         self.core.now = now;
         while let Some(timer) = self.core.timers.pop_expired(now) {
-            self.core.on_timer(&self.adapter, timer);
+            self.core.on_timer(self.adapter.as_dyn(), timer);
             self.pump();
         }
         let hold_control = self.core.reading_paused;
         while let Some((id, purpose)) = self.core.requests.pop_expired(now, hold_control) {
-            self.core.on_request_expired(&self.adapter, id, purpose);
+            self.core.on_request_expired(self.adapter.as_dyn(), id, purpose);
             self.pump();
         }
     }
@@ -429,7 +447,7 @@ impl<A: Adapter> Session<A> {
     }
 
     fn send_message(&mut self, payload: Payload) -> Result<(), SessionError> {
-        let queued = self.core.send_user_message(&self.adapter, payload);
+        let queued = self.core.send_user_message(self.adapter.as_dyn(), payload);
         self.pump();
         if queued {
             Ok(())
@@ -448,7 +466,7 @@ impl<A: Adapter> Session<A> {
     ) -> Result<RequestId, SessionError> {
         self.command(now)?;
         let request = OutgoingRequest::new(method, params);
-        let id = self.core.send_user_request(&self.adapter, request);
+        let id = self.core.send_user_request(self.adapter.as_dyn(), request);
         self.pump();
         Ok(id)
     }
@@ -472,7 +490,7 @@ impl<A: Adapter> Session<A> {
         let channels: Vec<String> = channels.iter().map(|c| c.to_string()).collect();
         self.core.subs.want(&channels);
         if matches!(self.state(), SessionState::Restoring | SessionState::Ready) {
-            self.core.request_subscriptions(&self.adapter);
+            self.core.request_subscriptions(self.adapter.as_dyn());
         }
         self.pump();
         Ok(())
@@ -484,7 +502,7 @@ impl<A: Adapter> Session<A> {
         let channels: Vec<String> = channels.iter().map(|c| c.to_string()).collect();
         let confirmed = self.core.subs.unwant(&channels);
         if self.core.connected && !confirmed.is_empty() {
-            self.core.request_unsubscribe(&self.adapter, confirmed);
+            self.core.request_unsubscribe(self.adapter.as_dyn(), confirmed);
         }
         self.pump();
         Ok(())
@@ -499,7 +517,7 @@ impl<A: Adapter> Session<A> {
         self.command(now)?;
         self.core.config.credentials = Some(credentials);
         if matches!(self.state(), SessionState::Restoring | SessionState::Ready) {
-            self.core.start_auth(&self.adapter);
+            self.core.start_auth(self.adapter.as_dyn());
         }
         self.pump();
         Ok(())
@@ -625,23 +643,23 @@ impl<A: Adapter> Session<A> {
             while let Some(ev) = self.core.followups.pop_front() {
                 let mut ctx = Ctx {
                     core: &mut self.core,
-                    adapter: &self.adapter,
+                    adapter: self.adapter.as_dyn(),
                 };
                 self.fsm.handle_with_context(&ev, &mut ctx);
             }
-            if !self.core.step_wire(&self.adapter) && self.core.followups.is_empty() {
+            if !self.core.step_wire(self.adapter.as_dyn()) && self.core.followups.is_empty() {
                 break;
             }
         }
     }
 }
 
-impl<A: Adapter + std::fmt::Debug> std::fmt::Debug for Session<A> {
+impl<A: Adapter + std::fmt::Debug + ?Sized> std::fmt::Debug for Session<A> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Session")
             .field("state", &self.state())
             .field("generation", &self.core.generation)
-            .field("adapter", &self.adapter)
+            .field("adapter", &&self.adapter)
             .field("stats", &self.core.stats)
             .finish()
     }

@@ -154,6 +154,7 @@ impl Connection {
                 port,
             } => {
                 self.release();
+                let (host, port) = self.dial_to.clone().unwrap_or((host, port));
                 if let Some(addr) = self.address {
                     self.dial(generation, vec![addr]);
                 } else if let Ok(ip) = host.trim_matches(['[', ']']).parse::<IpAddr>() {

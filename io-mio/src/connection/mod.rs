@@ -10,34 +10,18 @@ use std::time::Instant;
 
 use mio::{Registry, Token};
 use serde::Serialize;
+use wsnova_core::driver::{Builder, ConnectError, Status, check_raw_params, encode_params};
 use wsnova_core::session::{
-    Adapter, Credentials, Event, RequestId, Session, SessionConfig, SessionError, SessionState,
-    Stats,
+    Adapter, BoxedSession, Credentials, Event, RequestError, RequestId, Session, SessionError,
+    SessionState,
 };
 use wsnova_core::wire::CloseCode;
 
 use crate::now;
 use crate::resolver::{Resolver, Slot};
-use wsnova_core::session::DynSession;
 
-/// Events a [`Connection`] holds for [`poll_event`](Connection::poll_event)
-/// before it stops reading its socket (default), as every consumer's queue.
-pub use wsnova_core::session::DEFAULT_EVENT_CAPACITY;
-
-/// A snapshot of a connection's state.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Status {
-    /// Where the session is.
-    pub state: SessionState,
-    /// Channels the server confirmed on the current connection.
-    pub subscriptions: Vec<String>,
-    /// Channels the application wants.
-    pub desired_subscriptions: Vec<String>,
-    /// Whether the current connection is authenticated.
-    pub authenticated: bool,
-    /// Counters, including reconnects and the last ping round trip.
-    pub stats: Stats,
-}
+/// The session as a command sees it.
+type Dyn = Session<dyn Adapter>;
 
 /// Where the connection's transport is.
 enum Transport {
@@ -69,25 +53,29 @@ struct Socket {
 /// run yourself: a [`Session`] plus its `mio::net::TcpStream`, registered
 /// with your [`Registry`] under the [`Token`] you chose.
 ///
-/// Drive it with three calls: [`on_event`](Self::on_event) for every mio
-/// event with its token, [`on_timeout`](Self::on_timeout) once
-/// [`next_timeout`](Self::next_timeout) has passed, and — if it resolves
-/// host names with a [`Resolver`] — [`on_resolved`](Self::on_resolved).
+/// Drive it with three calls: [`handle_event`](Self::handle_event) for every mio
+/// event with its token, [`handle_timeout`](Self::handle_timeout) once
+/// [`poll_timeout`](Self::poll_timeout) has passed, and — if it resolves
+/// host names with a [`Resolver`] — [`handle_resolved`](Self::handle_resolved).
 /// After each, drain [`poll_event`](Self::poll_event). Commands
 /// ([`send_text`](Self::send_text), [`request`](Self::request), …) write
 /// to the socket at once when they can.
 ///
 /// Reading is edge-triggered and fair: a call reads until `WouldBlock`, or
 /// stops after a bounded number of reads (or when the event queue is full)
-/// and then reports `next_timeout() <= now` so the loop comes back to it.
+/// and then reports `poll_timeout() <= now` so the loop comes back to it.
 ///
 /// See `examples/embedded.rs` for a loop driving two connections and a
 /// socket of its own.
 pub struct Connection {
-    session: Box<dyn DynSession>,
+    session: BoxedSession,
     registry: Arc<Registry>,
     token: Token,
     address: Option<SocketAddr>,
+    /// `host:port` to dial instead of the URL's.
+    dial_to: Option<(String, u16)>,
+    /// Why `connect` must refuse, found when the options were taken.
+    invalid: Option<ConnectError>,
     resolver: Option<Resolver>,
     lookup: Slot,
     transport: Transport,
@@ -113,36 +101,44 @@ impl std::fmt::Debug for Connection {
 
 impl Connection {
     /// A connection in `Idle`, registering its sockets with `registry` under
-    /// `token`; nothing happens until [`connect`](Self::connect). Share one
-    /// registry between connections: `Arc::new(poll.registry().try_clone()?)`.
+    /// `token`; nothing happens until [`connect`](Self::connect). `options`
+    /// is a URL's [`Builder`] or a `SessionConfig`; its event capacity
+    /// bounds the events waiting for [`poll_event`](Self::poll_event).
+    /// Share one registry between connections:
+    /// `Arc::new(poll.registry().try_clone()?)`.
     ///
-    /// A `seed` of 0 in `config` is replaced by one from the process's entropy.
+    /// A `seed` of 0 is replaced by one from the process's entropy.
     pub fn new<A: Adapter>(
-        mut config: SessionConfig,
+        options: impl Into<Builder>,
         adapter: A,
         registry: Arc<Registry>,
         token: Token,
     ) -> Connection {
-        if config.seed == 0 {
-            config.seed = wsnova_core::session::entropy_seed();
-        }
+        let options = options.into();
+        let invalid = options.validate().err();
+        let dial_to = options
+            .dial_override()
+            .map(|(host, port)| (host.to_owned(), port));
         let now = now();
-        let mut session = Session::new(config, adapter, now);
+        let mut session: BoxedSession =
+            Box::new(Session::new(options.session_config(), adapter, now));
         if let Ok(since_epoch) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)
         {
             // The core has no clock; signed auth needs the wall-clock time.
             session.set_unix_time(now, since_epoch.as_millis() as u64);
         }
         Connection {
-            session: Box::new(session),
+            session,
             registry,
             token,
             address: None,
+            dial_to,
+            invalid,
             resolver: None,
             lookup: Arc::new(Mutex::new(None)),
             transport: Transport::None,
             events: VecDeque::new(),
-            event_capacity: DEFAULT_EVENT_CAPACITY,
+            event_capacity: options.capacity().max(1),
             paused: false,
             reading_paused: false,
             now,
@@ -164,28 +160,39 @@ impl Connection {
         self
     }
 
-    /// How many events may wait for [`poll_event`](Self::poll_event) before
-    /// the connection stops reading its socket (default
-    /// [`DEFAULT_EVENT_CAPACITY`]): TCP then pushes back on the server.
-    pub fn with_event_capacity(mut self, capacity: usize) -> Self {
-        self.event_capacity = capacity.max(1);
-        self
-    }
-
     /// The token its sockets are registered under.
     pub fn token(&self) -> Token {
         self.token
     }
 
-    /// Starts connecting (from `Idle`; a no-op otherwise).
-    pub fn connect(&mut self) -> Result<(), SessionError> {
+    /// Starts connecting (from `Idle`; a no-op otherwise). Fails at once,
+    /// dialling nothing, on an invalid option, or when the URL names a host
+    /// that this connection has no way to resolve (no [`Resolver`], no
+    /// address): retrying could never help.
+    pub fn connect(&mut self) -> Result<(), ConnectError> {
+        if let Some(invalid) = self.invalid.clone() {
+            return Err(invalid);
+        }
+        if self.address.is_none() && self.resolver.is_none() {
+            let host = match &self.dial_to {
+                Some((host, _)) => host.clone(),
+                None => self.session.endpoint().host().to_owned(),
+            };
+            if host.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_err() {
+                return Err(ConnectError::InvalidOption(format!(
+                    "cannot resolve host {host:?} without a Resolver: \
+                     give the connection one (with_resolver) or an address (with_address)"
+                )));
+            }
+        }
         self.command(|s, now| s.connect(now))
+            .map_err(|e| ConnectError::InvalidOption(e.to_string()))
     }
 
     // ---- driving ------------------------------------------------------
 
     /// Handles a mio event; events for other tokens are ignored.
-    pub fn on_event(&mut self, event: &mio::event::Event) {
+    pub fn handle_event(&mut self, event: &mio::event::Event) {
         if event.token() != self.token {
             return;
         }
@@ -196,7 +203,7 @@ impl Connection {
 
     /// Acts on every deadline due at `now` and continues reading a socket
     /// left readable. Calling it early does nothing.
-    pub fn on_timeout(&mut self, now: Instant) {
+    pub fn handle_timeout(&mut self, now: Instant) {
         self.now = now;
         self.session.handle_timeout(now);
         self.pump();
@@ -204,7 +211,7 @@ impl Connection {
     }
 
     /// Takes the [`Resolver`]'s answer, if one is waiting, and dials.
-    pub fn on_resolved(&mut self) {
+    pub fn handle_resolved(&mut self) {
         let Some((generation, result)) = crate::resolver::lock(&self.lookup).take() else {
             return;
         };
@@ -221,9 +228,9 @@ impl Connection {
         self.pump();
     }
 
-    /// When [`on_timeout`](Self::on_timeout) is next due. A time not after
+    /// When [`handle_timeout`](Self::handle_timeout) is next due. A time not after
     /// the last call means "as soon as possible" (a socket left readable).
-    pub fn next_timeout(&self) -> Option<Instant> {
+    pub fn poll_timeout(&self) -> Option<Instant> {
         let session = self.session.poll_timeout();
         if self.wants_read() {
             return Some(session.map_or(self.now, |at| at.min(self.now)));
@@ -240,7 +247,7 @@ impl Connection {
 
     /// Stops (`true`) or resumes reading the socket, e.g. while the
     /// application's own queue is full. After resuming, call
-    /// [`on_timeout`](Self::on_timeout) when [`next_timeout`](Self::next_timeout) says so.
+    /// [`handle_timeout`](Self::handle_timeout) when [`poll_timeout`](Self::poll_timeout) says so.
     ///
     /// While reading is stopped, for this reason or because the event queue
     /// is full, the session suspends the deadlines only reading can meet
@@ -288,13 +295,7 @@ impl Connection {
 
     /// The connection's state right now.
     pub fn status(&self) -> Status {
-        Status {
-            state: self.session.state(),
-            subscriptions: self.session.confirmed(),
-            desired_subscriptions: self.session.desired(),
-            authenticated: self.session.is_authenticated(),
-            stats: self.session.stats(),
-        }
+        Status::of(&self.session)
     }
 
     // ---- commands -----------------------------------------------------
@@ -302,7 +303,7 @@ impl Connection {
     /// Runs a session command at the current time, then writes what it framed.
     fn command<T>(
         &mut self,
-        f: impl FnOnce(&mut dyn DynSession, Instant) -> Result<T, SessionError>,
+        f: impl FnOnce(&mut Dyn, Instant) -> Result<T, SessionError>,
     ) -> Result<T, SessionError> {
         self.now = now();
         let result = f(&mut *self.session, self.now);
@@ -327,22 +328,25 @@ impl Connection {
         self.send_text(&text)
     }
 
-    /// Sends a request with `params` as JSON text. Exactly one outcome
-    /// follows as an event: `Event::Response` or `Event::RequestFailed`
-    /// (after the configured request timeout at the latest).
-    pub fn request(&mut self, method: &str, params: &str) -> Result<RequestId, SessionError> {
-        self.command(|s, now| s.request(now, method, params))
-    }
-
-    /// [`request`](Self::request) with params serialized from any `Serialize`.
-    pub fn request_json<P: Serialize + ?Sized>(
+    /// Sends a request; exactly one outcome follows as an event:
+    /// `Event::Response` or `Event::RequestFailed` (after the configured
+    /// request timeout at the latest). `params` is any serializable object
+    /// or array; `&()` sends none. JSON text goes through
+    /// [`request_raw`](Self::request_raw).
+    pub fn request<P: Serialize + ?Sized>(
         &mut self,
         method: &str,
         params: &P,
     ) -> Result<RequestId, SessionError> {
-        let params = serde_json::to_string(params)
-            .map_err(|e| SessionError::InvalidParams(e.to_string()))?;
-        self.request(method, &params)
+        let params = encode_params(params).map_err(invalid_params)?;
+        self.command(|s, now| s.request(now, method, &params))
+    }
+
+    /// [`request`](Self::request) with params given as JSON text (an object
+    /// or an array; empty for none), checked before it is sent.
+    pub fn request_raw(&mut self, method: &str, params: &str) -> Result<RequestId, SessionError> {
+        let params = check_raw_params(params).map_err(invalid_params)?;
+        self.command(|s, now| s.request(now, method, &params))
     }
 
     /// Adds channels to the subscription set (replayed after every reconnect).
@@ -369,6 +373,14 @@ impl Connection {
     /// `Event::Closed` follows. An invalid code or reason is refused.
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SessionError> {
         self.command(|s, now| s.close(now, code, reason))
+    }
+}
+
+/// Params refused before anything was sent.
+fn invalid_params(error: RequestError) -> SessionError {
+    match error {
+        RequestError::Rejected(e) => SessionError::InvalidParams(e.message),
+        other => SessionError::InvalidParams(other.to_string()),
     }
 }
 

@@ -4,7 +4,8 @@
 
 use std::collections::VecDeque;
 
-use super::{Event, LagPolicy};
+use super::LagPolicy;
+use crate::session::Event;
 
 /// One consumer's events, bounded by a capacity and a [`LagPolicy`].
 ///
@@ -15,7 +16,8 @@ use super::{Event, LagPolicy};
 /// `Event::Lagged { dropped }` before the events that follow.
 ///
 /// ```
-/// use wsnova_core::session::{Event, EventQueue, LagPolicy};
+/// use wsnova_core::driver::{EventQueue, LagPolicy};
+/// use wsnova_core::session::Event;
 /// use wsnova_core::wire::Message;
 /// let mut queue = EventQueue::new(1, LagPolicy::DropOldest);
 /// queue.push(Event::Message(Message::text("old")));

@@ -6,16 +6,29 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
-use super::{CloseReason, DisconnectReason, Event, JsonText, RequestError, RequestId};
+use super::ConnectFailure;
+use crate::session::{Event, JsonText, RequestError, RequestId};
 
-/// Why a connection did not become `Ready` the first time.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ConnectFailure {
-    /// The first attempt failed, and retrying it was not asked for
-    /// ([`SessionConfig::fail_before_first_ready`](super::SessionConfig::fail_before_first_ready)).
-    Disconnected(DisconnectReason),
-    /// The session closed before it was ever ready.
-    Closed(CloseReason),
+/// Why a subscription that a caller waited for is not confirmed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SubscribeError {
+    /// The server (or the adapter) refused these channels; the others of
+    /// the call may still be confirmed (see `Event::Subscribed`).
+    #[error("subscription refused for {channels:?}: {error}")]
+    Refused {
+        /// The refused channels of this call.
+        channels: Vec<String>,
+        /// Why.
+        error: String,
+    },
+    /// The session closed first.
+    #[error("the session is closed")]
+    Closed,
+    /// The wait ended on the caller's timeout; the channels stay wanted
+    /// and may still be confirmed later.
+    #[error("no confirmation within the timeout")]
+    Timeout,
 }
 
 /// The sending half of a one-shot channel: answers one waiting caller. A
@@ -31,7 +44,8 @@ pub trait Reply<T>: Send {
 ///
 /// ```
 /// use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
-/// use wsnova_core::session::{Event, Reply, ReplyChannel, Waiters};
+/// use wsnova_core::driver::{Reply, ReplyChannel, Waiters};
+/// use wsnova_core::session::Event;
 ///
 /// struct Std;
 /// struct StdReply<T>(SyncSender<T>);
@@ -66,6 +80,8 @@ pub trait ReplyChannel {
 ///   `Closed` event ([`release_close_waiters`](Self::release_close_waiters)).
 pub struct Waiters<C: ReplyChannel> {
     requests: HashMap<RequestId, C::Sender<Result<JsonText, RequestError>>>,
+    /// Subscribe callers: the channels still unconfirmed, and the caller.
+    subscriptions: Vec<(Vec<String>, C::Sender<Result<(), SubscribeError>>)>,
     pings: VecDeque<C::Sender<Duration>>,
     first_ready: Option<C::Sender<Result<(), ConnectFailure>>>,
     fail_fast: bool,
@@ -78,6 +94,7 @@ impl<C: ReplyChannel> Waiters<C> {
     pub fn new(fail_fast: bool) -> Self {
         Waiters {
             requests: HashMap::new(),
+            subscriptions: Vec::new(),
             pings: VecDeque::new(),
             first_ready: None,
             fail_fast,
@@ -95,6 +112,25 @@ impl<C: ReplyChannel> Waiters<C> {
         reply: C::Sender<Result<JsonText, RequestError>>,
     ) {
         self.requests.insert(id, reply);
+    }
+
+    /// `reply` gets `Ok(())` once the server confirmed every one of
+    /// `channels`, or the first refusal of any of them, or `Closed`. A loss
+    /// in between does not end the wait: subscriptions are replayed after
+    /// the reconnect. Leave out channels confirmed already (register under
+    /// the same lock as the `subscribe` call); with none left it answers at once.
+    pub fn wait_subscribed(
+        &mut self,
+        channels: Vec<String>,
+        reply: C::Sender<Result<(), SubscribeError>>,
+    ) {
+        if self.closed {
+            reply.send(Err(SubscribeError::Closed));
+        } else if channels.is_empty() {
+            reply.send(Ok(()));
+        } else {
+            self.subscriptions.push((channels, reply));
+        }
     }
 
     /// The next unclaimed pong's round-trip time goes to `reply`.
@@ -150,6 +186,10 @@ impl<C: ReplyChannel> Waiters<C> {
                 }
             }
             Event::Ready => self.answer_first(Ok(())),
+            Event::Subscribed { channels } => self.subscriptions_confirmed(channels),
+            Event::SubscriptionFailed { channels, error } => {
+                self.subscriptions_refused(channels, error)
+            }
             Event::Disconnected { reason, .. } => {
                 // No pong can come on a lost socket: those callers fail.
                 self.pings.clear();
@@ -161,9 +201,40 @@ impl<C: ReplyChannel> Waiters<C> {
             Event::Closed { reason } => {
                 self.closed = true;
                 self.pings.clear();
+                for (_, reply) in self.subscriptions.drain(..) {
+                    reply.send(Err(SubscribeError::Closed));
+                }
                 self.answer_first(Err(ConnectFailure::Closed(reason.clone())));
             }
             _ => {}
+        }
+    }
+
+    fn subscriptions_confirmed(&mut self, confirmed: &[String]) {
+        for (waiting, _) in &mut self.subscriptions {
+            waiting.retain(|c| !confirmed.contains(c));
+        }
+        let (done, waiting) = std::mem::take(&mut self.subscriptions)
+            .into_iter()
+            .partition(|(waiting, _)| waiting.is_empty());
+        self.subscriptions = waiting;
+        for (_, reply) in done {
+            reply.send(Ok(()));
+        }
+    }
+
+    fn subscriptions_refused(&mut self, refused: &[String], error: &str) {
+        let (hit, waiting) = std::mem::take(&mut self.subscriptions)
+            .into_iter()
+            .partition(|(waiting, _)| waiting.iter().any(|c| refused.contains(c)));
+        self.subscriptions = waiting;
+        for (waiting, reply) in hit {
+            let channels = waiting
+                .into_iter()
+                .filter(|c| refused.contains(c))
+                .collect();
+            let error = error.to_owned();
+            reply.send(Err(SubscribeError::Refused { channels, error }));
         }
     }
 
@@ -185,6 +256,7 @@ impl<C: ReplyChannel> std::fmt::Debug for Waiters<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Waiters")
             .field("requests", &self.requests.len())
+            .field("subscriptions", &self.subscriptions.len())
             .field("pings", &self.pings.len())
             .field("first_ready", &self.first_ready.is_some())
             .field("close", &self.close.len())
@@ -198,7 +270,7 @@ mod tests {
     use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
     use super::*;
-    use crate::session::{Initiator, RequestError};
+    use crate::session::{CloseReason, DisconnectReason, Initiator, RequestError};
 
     struct Std;
     struct StdReply<T>(SyncSender<T>);
@@ -268,6 +340,38 @@ mod tests {
                 other => panic!("{other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn a_subscribe_caller_waits_for_all_its_channels_or_the_first_refusal() {
+        let mut waiters = Waiters::<Std>::new(false);
+        let ((both, rx_both), (refused, rx_refused)) = (channel(), channel());
+        waiters.wait_subscribed(vec!["a".into(), "b".into()], both);
+        waiters.wait_subscribed(vec!["c".into()], refused);
+        let subscribed = |c: &[&str]| Event::Subscribed {
+            channels: c.iter().map(|c| c.to_string()).collect(),
+        };
+        assert!(waiters.route(subscribed(&["a"])).is_some(), "consumers see it");
+        assert!(rx_both.try_recv().is_err(), "b is not confirmed yet");
+        waiters.route(Event::SubscriptionFailed {
+            channels: vec!["c".into(), "x".into()],
+            error: "unknown channel".into(),
+        });
+        assert_eq!(
+            rx_refused.try_recv().unwrap(),
+            Err(SubscribeError::Refused {
+                channels: vec!["c".into()],
+                error: "unknown channel".into()
+            })
+        );
+        waiters.route(subscribed(&["b", "z"]));
+        assert_eq!(rx_both.try_recv().unwrap(), Ok(()));
+        let (late, rx_late) = channel();
+        waiters.wait_subscribed(vec!["d".into()], late);
+        waiters.route(Event::Closed {
+            reason: CloseReason::User,
+        });
+        assert_eq!(rx_late.try_recv().unwrap(), Err(SubscribeError::Closed));
     }
 
     #[test]

@@ -1,0 +1,282 @@
+//! The one options builder of both drivers: the session configuration plus
+//! how events reach the application. `wsnova_tokio::Builder` and
+//! `wsnova_mio::Builder` are this type, so the two APIs cannot drift apart.
+
+use std::time::Duration;
+
+use crate::session::{
+    BackoffConfig, Credentials, HeartbeatConfig, RateLimitConfig, SessionConfig,
+};
+use super::ConnectError;
+use crate::wire::{Limits, RootCertStore, WireError};
+
+/// Events a consumer's queue holds before its [`LagPolicy`] applies.
+pub const DEFAULT_EVENT_CAPACITY: usize = 1024;
+
+/// What happens when an event consumer falls behind.
+///
+/// ```
+/// use wsnova_core::driver::LagPolicy;
+/// assert_eq!(LagPolicy::default(), LagPolicy::Backpressure);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LagPolicy {
+    /// Stop reading the socket until every consumer has room again: TCP
+    /// pushes back on the server and nothing is lost. The default.
+    #[default]
+    Backpressure,
+    /// Keep reading; drop the consumer's oldest notifications and messages
+    /// and tell it with `Event::Lagged { dropped }` (for market data, where
+    /// fresh beats complete). Lifecycle events and request outcomes are
+    /// never dropped.
+    DropOldest,
+}
+
+/// How to open a connection: URL, headers, TLS, credentials, timeouts,
+/// heartbeats, backoff, rate limit, limits, and the event queues. Every
+/// setter takes and returns the builder; mistakes that only show in
+/// combination (a zero capacity, inverted timeouts) are reported by
+/// [`validate`](Self::validate), which the drivers' `connect` calls before
+/// anything is dialled.
+///
+/// ```
+/// use std::time::Duration;
+/// use wsnova_core::driver::{Builder, LagPolicy};
+/// let builder = Builder::new("wss://example.com/ws")?
+///     .header("X-Api-Key", "k")?
+///     .request_timeout(Duration::from_secs(5))
+///     .connect_timeout(Duration::from_secs(3))
+///     .event_capacity(256)
+///     .lag_policy(LagPolicy::DropOldest);
+/// assert_eq!(builder.config().request_timeout, Duration::from_secs(5));
+/// assert!(builder.validate().is_ok());
+/// assert!(Builder::new("ws://h/")?.event_capacity(0).validate().is_err());
+/// # Ok::<(), wsnova_core::driver::ConnectError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Builder {
+    config: SessionConfig,
+    event_capacity: usize,
+    lag_policy: LagPolicy,
+    retry_initial: bool,
+    dial_to: Option<(String, u16)>,
+}
+
+impl From<SessionConfig> for Builder {
+    fn from(config: SessionConfig) -> Self {
+        Builder::from_config(config)
+    }
+}
+
+impl Builder {
+    /// Defaults for `url` (`ws://` or `wss://`).
+    pub fn new(url: &str) -> Result<Self, WireError> {
+        Ok(Self::from_config(SessionConfig::new(url)?))
+    }
+
+    /// Starts from a full session configuration.
+    pub fn from_config(config: SessionConfig) -> Self {
+        Builder {
+            config,
+            event_capacity: DEFAULT_EVENT_CAPACITY,
+            lag_policy: LagPolicy::Backpressure,
+            retry_initial: false,
+            dial_to: None,
+        }
+    }
+
+    // ---- the upgrade request and TLS ------------------------------------
+
+    /// Adds a header to the upgrade request.
+    pub fn header(mut self, name: &str, value: &str) -> Result<Self, WireError> {
+        self.config.wire = self.config.wire.header(name, value)?;
+        Ok(self)
+    }
+
+    /// Trusts these roots for `wss://` instead of the webpki roots.
+    pub fn root_certificates(mut self, roots: RootCertStore) -> Self {
+        self.config.wire = self.config.wire.root_certificates(roots);
+        self
+    }
+
+    /// Inbound frame and message size limits.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.config.wire = self.config.wire.limits(limits);
+        self
+    }
+
+    /// Dials `host:port` instead of the URL's host and port (which still
+    /// name the server for TLS and the `Host` header): a known address, a
+    /// local tunnel, a test server.
+    pub fn dial_to(mut self, host: impl Into<String>, port: u16) -> Self {
+        self.dial_to = Some((host.into(), port));
+        self
+    }
+
+    // ---- the session ----------------------------------------------------
+
+    /// Authenticates with these on every connect.
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.config.credentials = Some(credentials);
+        self
+    }
+
+    /// Reconnect policy.
+    pub fn backoff(mut self, backoff: BackoffConfig) -> Self {
+        self.config.backoff = backoff;
+        self
+    }
+
+    /// Pings, pong deadline, idle timeout.
+    pub fn heartbeat(mut self, heartbeat: HeartbeatConfig) -> Self {
+        self.config.heartbeat = heartbeat;
+        self
+    }
+
+    /// Token bucket for requests.
+    pub fn rate_limit(mut self, rate_limit: RateLimitConfig) -> Self {
+        self.config.rate_limit = Some(rate_limit);
+        self
+    }
+
+    /// Dial, TLS and upgrade must finish within this (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.config.connect_timeout = timeout;
+        self
+    }
+
+    /// How long a request may wait for its response (default 10 s).
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.config.request_timeout = timeout;
+        self
+    }
+
+    /// How long a close handshake may take before the socket is cut (default 5 s).
+    pub fn close_timeout(mut self, timeout: Duration) -> Self {
+        self.config.close_timeout = timeout;
+        self
+    }
+
+    /// Requests and messages that may wait while not ready (default 1024).
+    pub fn queue_capacity(mut self, capacity: usize) -> Self {
+        self.config.queue_capacity = capacity;
+        self
+    }
+
+    /// Refresh a token when this fraction of its life has passed (default 0.8).
+    pub fn refresh_at(mut self, fraction: f64) -> Self {
+        self.config.refresh_at = fraction;
+        self
+    }
+
+    /// How long a connection must stay ready before the backoff streak ends
+    /// (default 2 s; zero: as soon as it is ready).
+    pub fn stable_after(mut self, period: Duration) -> Self {
+        self.config.stable_after = period;
+        self
+    }
+
+    /// The connection's name in logs (its tracing span) and metrics (the
+    /// `connection` label); default: the URL's host. Keep it free of secrets.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.config.name = Some(name.into());
+        self
+    }
+
+    /// Seeds the session's randomness (0: pick one from the process's entropy).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.config.seed = seed;
+        self
+    }
+
+    /// Keep retrying (with backoff) when the first attempt fails, instead
+    /// of failing `connect`.
+    pub fn retry_initial_connect(mut self, retry: bool) -> Self {
+        self.retry_initial = retry;
+        self
+    }
+
+    // ---- event delivery -------------------------------------------------
+
+    /// Capacity of each event consumer's queue (default 1024; at least 1).
+    /// Reading stops only between reads, so a full queue can grow by the
+    /// events of one read (at most 64 KiB of input); a tokio consumer also
+    /// holds the batch it took from its queue in one lock.
+    pub fn event_capacity(mut self, capacity: usize) -> Self {
+        self.event_capacity = capacity;
+        self
+    }
+
+    /// What happens when an event consumer falls behind.
+    pub fn lag_policy(mut self, policy: LagPolicy) -> Self {
+        self.lag_policy = policy;
+        self
+    }
+
+    // ---- for drivers ----------------------------------------------------
+
+    /// The session configuration so far.
+    pub fn config(&self) -> &SessionConfig {
+        &self.config
+    }
+
+    /// Capacity of each event consumer's queue.
+    pub fn capacity(&self) -> usize {
+        self.event_capacity
+    }
+
+    /// What happens when a consumer falls behind.
+    pub fn policy(&self) -> LagPolicy {
+        self.lag_policy
+    }
+
+    /// Whether a failed first attempt is retried instead of failing `connect`.
+    pub fn retries_initial(&self) -> bool {
+        self.retry_initial
+    }
+
+    /// The `host:port` to dial instead of the URL's, if set.
+    pub fn dial_override(&self) -> Option<(&str, u16)> {
+        self.dial_to.as_ref().map(|(h, p)| (h.as_str(), *p))
+    }
+
+    /// Checks what a setter alone cannot: the session configuration's own
+    /// rules and the event queues' capacity.
+    pub fn validate(&self) -> Result<(), ConnectError> {
+        if self.event_capacity == 0 {
+            return Err(ConnectError::InvalidOption(
+                "event_capacity must be at least 1 (got 0)".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The session configuration a driver starts the session with: it gives
+    /// up before its first `Ready` unless retrying was asked for, and a seed
+    /// of 0 is replaced by [`entropy_seed`].
+    pub fn session_config(&self) -> SessionConfig {
+        let mut config = self.config.clone();
+        config.fail_before_first_ready = !self.retry_initial;
+        if config.seed == 0 {
+            config.seed = entropy_seed();
+        }
+        config
+    }
+}
+
+/// 64 unpredictable bits from the process's hash keys (seeded by the OS),
+/// for drivers to seed sessions whose configuration leaves the seed at 0:
+/// keys, masks and jitter differ per connection without another dependency.
+/// The session itself stays deterministic: it only ever uses its seed.
+///
+/// ```
+/// use wsnova_core::driver::entropy_seed;
+/// assert_ne!(entropy_seed(), entropy_seed());
+/// ```
+pub fn entropy_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish()
+        | 1
+}
