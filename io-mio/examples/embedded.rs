@@ -23,9 +23,9 @@ use std::io::{self, Read, Write};
 use std::sync::Arc;
 use std::time::Instant;
 
-use wsnova_mio::{CloseCode, Event, Message, Plain, SessionConfig};
 use wsnova_mio::mio::net::{TcpListener, TcpStream};
 use wsnova_mio::mio::{Events, Interest, Poll, Token, Waker};
+use wsnova_mio::{CloseCode, Event, Message, Plain, SessionConfig};
 use wsnova_mio::{Connection, Resolver};
 
 /// The application's own listener.

@@ -147,7 +147,8 @@ impl EventLoop {
             let (registry, resolver) = (state.registry.clone(), state.resolver.clone());
             let with_queue = callback.is_none();
             let (key, serial) = state.insert(|token| {
-                let conn = Connection::new(options, adapter, registry, token).with_resolver(resolver);
+                let conn =
+                    Connection::new(options, adapter, registry, token).with_resolver(resolver);
                 let mut route = Route::new(fail_fast, status, capacity, policy);
                 route.waiters.wait_ready(SyncReplySender(first_tx));
                 route.callback = callback;

@@ -10,8 +10,6 @@ use wsnova_core::session::Event;
 
 use crate::resolver::lock;
 
-
-
 /// Tells the loop that a full queue has room again.
 pub(crate) type Resume = Box<dyn Fn() + Send + Sync>;
 

@@ -213,15 +213,17 @@ impl Handle {
     ) -> Result<JsonText, RequestError> {
         let method = method.to_owned();
         let (tx, rx) = mpsc::sync_channel(1);
-        self.submit(move |entry| match entry.conn.request_raw(&method, &params) {
-            // Registered before the entry settles: the outcome cannot be routed before.
-            Ok(id) => {
-                entry.route.waiters.wait_response(id, SyncReplySender(tx));
-            }
-            Err(_) => {
-                let _ = tx.send(Err(RequestError::Closed));
-            }
-        });
+        self.submit(
+            move |entry| match entry.conn.request_raw(&method, &params) {
+                // Registered before the entry settles: the outcome cannot be routed before.
+                Ok(id) => {
+                    entry.route.waiters.wait_response(id, SyncReplySender(tx));
+                }
+                Err(_) => {
+                    let _ = tx.send(Err(RequestError::Closed));
+                }
+            },
+        );
         match timeout {
             None => rx.recv().unwrap_or(Err(RequestError::Closed)),
             Some(timeout) => match rx.recv_timeout(timeout) {

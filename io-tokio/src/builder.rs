@@ -96,7 +96,11 @@ fn spawn<A: Adapter>(
     options: Builder,
     adapter: A,
     quiet_until_ready: bool,
-) -> (Client, Events, oneshot::Receiver<crate::shared::FirstOutcome>) {
+) -> (
+    Client,
+    Events,
+    oneshot::Receiver<crate::shared::FirstOutcome>,
+) {
     let (capacity, policy) = (options.capacity(), options.policy());
     let fail_fast = !options.retries_initial();
     let dial_to = options
@@ -148,4 +152,3 @@ fn spawn<A: Adapter>(
     tokio::spawn(driver::run(shared.clone()));
     (Client::new(shared), Events::new(subscriber), first_rx)
 }
-

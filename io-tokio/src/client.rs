@@ -6,9 +6,7 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::sync::oneshot;
 use wsnova_core::driver::{Status, SubscribeError, check_raw_params, encode_params};
-use wsnova_core::session::{
-    Adapter, Credentials, JsonText, RequestError, Session, SessionError,
-};
+use wsnova_core::session::{Adapter, Credentials, JsonText, RequestError, Session, SessionError};
 use wsnova_core::wire::CloseCode;
 
 use crate::driver::{HIGH_WATER, now};
@@ -186,7 +184,8 @@ impl Client {
         method: &str,
         params: &P,
     ) -> Result<JsonText, RequestError> {
-        self.request_inner(method, encode_params(params)?, None).await
+        self.request_inner(method, encode_params(params)?, None)
+            .await
     }
 
     /// [`request`](Self::request), waiting at most `timeout` for this call
@@ -204,11 +203,7 @@ impl Client {
 
     /// [`request`](Self::request) with params given as JSON text (an object
     /// or an array; empty for none), checked before it is sent.
-    pub async fn request_raw(
-        &self,
-        method: &str,
-        params: &str,
-    ) -> Result<JsonText, RequestError> {
+    pub async fn request_raw(&self, method: &str, params: &str) -> Result<JsonText, RequestError> {
         self.request_inner(method, check_raw_params(params)?, None)
             .await
     }

@@ -11,8 +11,6 @@ use tokio::sync::Notify;
 use wsnova_core::driver::{EventQueue, LagPolicy};
 use wsnova_core::session::Event;
 
-
-
 /// One consumer's queue, shared by the driver task (producer) and an [`Events`] stream.
 #[derive(Debug)]
 pub(crate) struct Subscriber {

@@ -16,6 +16,7 @@
 
 use std::error::Error;
 use std::time::{Duration, Instant};
+use wsnova_tokio::Connect as _;
 
 use futures_util::StreamExt;
 use wsnova_adapters::deribit::calls::{Buy, Call};

@@ -66,8 +66,8 @@ impl DriverUnderTest for TokioDriver {
             .retry_initial_connect(params.retry_initial);
         let connecting = async move {
             match params.adapter {
-                AdapterKind::Echo => builder.connect(Echo).await,
-                AdapterKind::Deribit => builder.connect(Deribit::new()).await,
+                AdapterKind::Echo => wsnova_tokio::connect(builder, Echo).await,
+                AdapterKind::Deribit => wsnova_tokio::connect(builder, Deribit::new()).await,
             }
         };
         let (client, events) = self
@@ -107,7 +107,7 @@ impl Conn for TokioConn {
     }
 
     fn subscribe(&self, channels: &[&str]) -> Result<(), SessionError> {
-        self.block("subscribe", self.client.subscribe(channels))
+        self.client.subscribe_nowait(channels)
     }
 
     fn ping(&self) -> Result<Duration, SessionError> {
@@ -181,8 +181,8 @@ impl DriverUnderTest for MioDriver {
         let builder = wsnova_mio::Builder::from_config(params.config)
             .retry_initial_connect(params.retry_initial);
         let (handle, events) = match params.adapter {
-            AdapterKind::Echo => builder.connect(&self.event_loop, Echo),
-            AdapterKind::Deribit => builder.connect(&self.event_loop, Deribit::new()),
+            AdapterKind::Echo => self.event_loop.connect(builder, Echo),
+            AdapterKind::Deribit => self.event_loop.connect(builder, Deribit::new()),
         }
         .map_err(mio_failure)?;
         Ok(Box::new(MioConn {
@@ -209,7 +209,7 @@ impl Conn for MioConn {
     }
 
     fn subscribe(&self, channels: &[&str]) -> Result<(), SessionError> {
-        self.handle.subscribe(channels)
+        self.handle.subscribe_nowait(channels)
     }
 
     fn ping(&self) -> Result<Duration, SessionError> {

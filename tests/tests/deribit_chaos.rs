@@ -8,6 +8,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use wsnova_tokio::Connect as _;
 
 use futures_util::StreamExt;
 use rand::rngs::StdRng;

@@ -15,6 +15,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use wsnova_tokio::Connect as _;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};

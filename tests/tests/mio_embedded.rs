@@ -107,17 +107,17 @@ impl Loop {
             assert!(now < deadline, "no matching event in time");
             let next = self
                 .connection
-                .next_timeout()
+                .poll_timeout()
                 .map_or(deadline, |at| at.min(deadline));
             self.poll
                 .poll(&mut self.events, Some(next.saturating_duration_since(now)))
                 .unwrap();
             for event in self.events.iter() {
-                self.connection.on_event(event);
+                self.connection.handle_event(event);
             }
             let now = Instant::now();
-            if self.connection.next_timeout().is_some_and(|at| at <= now) {
-                self.connection.on_timeout(now);
+            if self.connection.poll_timeout().is_some_and(|at| at <= now) {
+                self.connection.handle_timeout(now);
             }
         }
     }
@@ -157,7 +157,7 @@ fn a_hand_written_loop_reconnects_on_the_connections_timers() {
     l.until(|e| matches!(e, Event::Closed { .. }));
     assert_eq!(l.connection.state(), SessionState::Closed);
     assert!(l.connection.is_finished());
-    assert_eq!(l.connection.next_timeout(), None);
+    assert_eq!(l.connection.poll_timeout(), None);
 }
 
 #[test]

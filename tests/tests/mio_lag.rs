@@ -6,6 +6,7 @@
 use std::sync::mpsc::RecvTimeoutError;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use wsnova_mio::ConnectOn as _;
 
 use wsnova_core::session::{
     CloseReason, DisconnectReason, Echo, Event, HeartbeatConfig, Initiator,

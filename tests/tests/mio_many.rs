@@ -2,6 +2,7 @@
 //! `mio::Poll` and one heap of deadlines.
 
 use std::time::{Duration, Instant};
+use wsnova_mio::ConnectOn as _;
 
 use wsnova_core::session::{Echo, Event, HeartbeatConfig, SessionState};
 use wsnova_core::wire::Message;

@@ -3,6 +3,7 @@
 //! goes Disconnected → Reconnecting → Connected → Ready and echoes again.
 
 use std::time::Duration;
+use wsnova_mio::ConnectOn as _;
 
 use wsnova_core::session::{
     BackoffConfig, BackoffStrategy, DisconnectReason, Echo, Event, Initiator, SessionState,

@@ -4,6 +4,7 @@
 //! correlation, timeouts and confirmations run over a real socket.
 
 use std::time::Duration;
+use wsnova_mio::ConnectOn as _;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;

@@ -5,6 +5,7 @@
 
 use std::sync::mpsc::RecvTimeoutError;
 use std::time::Duration;
+use wsnova_mio::ConnectOn as _;
 
 use wsnova_core::session::{
     BackoffConfig, BackoffStrategy, CloseReason, DisconnectReason, Echo, Event, Initiator,
@@ -98,7 +99,7 @@ fn wss_echo_with_a_given_address() {
     let builder = Builder::new("wss://localhost:1/")
         .unwrap()
         .root_certificates(pki.root_store())
-        .address(server.addr());
+        .dial_to(server.addr().ip().to_string(), server.addr().port());
     echo_over_tls(builder, &server);
 }
 

@@ -9,6 +9,7 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
+use wsnova_tokio::Connect as _;
 
 use futures_util::StreamExt;
 use tokio::time::timeout;

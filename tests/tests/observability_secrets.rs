@@ -7,6 +7,7 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use wsnova_tokio::Connect as _;
 
 use futures_util::StreamExt;
 use tokio::time::timeout;

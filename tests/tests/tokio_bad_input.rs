@@ -5,6 +5,7 @@
 //! into a busy loop.
 
 use std::time::Duration;
+use wsnova_tokio::Connect as _;
 
 use futures_util::StreamExt;
 use tokio::time::timeout;
@@ -271,7 +272,7 @@ async fn connections_in_one_second(
     if let Some(limits) = limits {
         builder = builder.limits(limits);
     }
-    let (client, events) = builder.spawn_without_waiting(Echo);
+    let (client, events) = builder.spawn_without_waiting(Echo).unwrap();
     // A rate over a fixed window: only waiting can measure it.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let accepted = server.connections_accepted();

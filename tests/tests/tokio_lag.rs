@@ -4,6 +4,7 @@
 //! `Lagged`; every consumer has its own queue.
 
 use std::time::Duration;
+use wsnova_tokio::Connect as _;
 
 use futures_util::StreamExt;
 use tokio::time::timeout;

@@ -4,6 +4,7 @@
 //! `target/pyenv` (made on first use; see `wsnova_tests::python`).
 
 use std::time::Duration;
+use wsnova_tokio::Connect as _;
 
 use futures_util::StreamExt;
 use tokio::time::timeout;

@@ -3,6 +3,7 @@
 //! goes Disconnected → Reconnecting → Connected → Ready and echoes again.
 
 use std::time::Duration;
+use wsnova_tokio::Connect as _;
 
 use futures_util::StreamExt;
 use tokio::time::timeout;

@@ -4,6 +4,7 @@
 //! default policy stops instead of hammering the server.
 
 use std::time::Duration;
+use wsnova_tokio::Connect as _;
 
 use futures_util::StreamExt;
 use tokio::time::timeout;
@@ -159,7 +160,8 @@ async fn spawned_without_waiting_a_certificate_error_ends_the_event_stream() {
         .root_certificates(other_ca.root_store())
         .backoff(fast_backoff())
         .retry_initial_connect(true)
-        .spawn_without_waiting(Echo);
+        .spawn_without_waiting(Echo)
+        .unwrap();
     let all: Vec<Event> = timeout(STEP, events.collect())
         .await
         .expect("the stream ends");

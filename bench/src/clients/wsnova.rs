@@ -5,6 +5,7 @@
 
 use std::io;
 use std::net::SocketAddr;
+use wsnova_tokio::Connect as _;
 
 use futures_util::StreamExt as _;
 use wsnova_core::session::{Echo, Event, HeartbeatConfig};

@@ -12,6 +12,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
+use wsnova_mio::ConnectOn as _;
 
 use wsnova_core::session::{Echo, Event, HeartbeatConfig};
 use wsnova_core::wire::Message;
@@ -35,7 +36,7 @@ pub fn run(args: &ChildArgs) -> Result<Metrics, String> {
             ping_interval: None,
             ..HeartbeatConfig::default()
         })
-        .address(args.websocket);
+        .dial_to(args.websocket.ip().to_string(), args.websocket.port());
     let recorder = Arc::new(Recorder::new(n));
     let mut control = Control::connect(args.control)?;
 

@@ -4,10 +4,8 @@
 
 use std::time::Duration;
 
-use crate::session::{
-    BackoffConfig, Credentials, HeartbeatConfig, RateLimitConfig, SessionConfig,
-};
 use super::ConnectError;
+use crate::session::{BackoffConfig, Credentials, HeartbeatConfig, RateLimitConfig, SessionConfig};
 use crate::wire::{Limits, RootCertStore, WireError};
 
 /// Events a consumer's queue holds before its [`LagPolicy`] applies.

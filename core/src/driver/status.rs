@@ -1,9 +1,7 @@
 //! What both drivers report about a connection: a [`Status`] snapshot, and
 //! why `connect` gave no connection ([`ConnectError`]).
 
-use crate::session::{
-    Adapter, CloseReason, DisconnectReason, Session, SessionState, Stats,
-};
+use crate::session::{Adapter, CloseReason, DisconnectReason, Session, SessionState, Stats};
 use crate::wire::WireError;
 
 /// A snapshot of a connection's state.

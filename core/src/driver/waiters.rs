@@ -351,7 +351,10 @@ mod tests {
         let subscribed = |c: &[&str]| Event::Subscribed {
             channels: c.iter().map(|c| c.to_string()).collect(),
         };
-        assert!(waiters.route(subscribed(&["a"])).is_some(), "consumers see it");
+        assert!(
+            waiters.route(subscribed(&["a"])).is_some(),
+            "consumers see it"
+        );
         assert!(rx_both.try_recv().is_err(), "b is not confirmed yet");
         waiters.route(Event::SubscriptionFailed {
             channels: vec!["c".into(), "x".into()],

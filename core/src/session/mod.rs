@@ -77,8 +77,8 @@ use serde::Serialize;
 use statig::blocking::{IntoStateMachineExt, StateMachine};
 
 pub use adapter::{
-    Adapter, AsDynAdapter, AuthContext, Echo, Plain, Inbound, OutgoingRequest, RawRpcError, Sequence, classify_json_rpc,
-    encode_json_rpc,
+    Adapter, AsDynAdapter, AuthContext, Echo, Inbound, OutgoingRequest, Plain, RawRpcError,
+    Sequence, classify_json_rpc, encode_json_rpc,
 };
 pub use backoff::{BackoffConfig, BackoffStrategy, Jitter};
 pub use config::{HeartbeatConfig, SessionConfig};
@@ -266,7 +266,6 @@ impl<A: Adapter> Session<A> {
 }
 
 impl<A: Adapter + ?Sized> Session<A> {
-
     // ---- getters ------------------------------------------------------
 
     /// Where the session is in its life.
@@ -388,7 +387,8 @@ impl<A: Adapter + ?Sized> Session<A> {
         }
         let hold_control = self.core.reading_paused;
         while let Some((id, purpose)) = self.core.requests.pop_expired(now, hold_control) {
-            self.core.on_request_expired(self.adapter.as_dyn(), id, purpose);
+            self.core
+                .on_request_expired(self.adapter.as_dyn(), id, purpose);
             self.pump();
         }
     }
@@ -502,7 +502,8 @@ impl<A: Adapter + ?Sized> Session<A> {
         let channels: Vec<String> = channels.iter().map(|c| c.to_string()).collect();
         let confirmed = self.core.subs.unwant(&channels);
         if self.core.connected && !confirmed.is_empty() {
-            self.core.request_unsubscribe(self.adapter.as_dyn(), confirmed);
+            self.core
+                .request_unsubscribe(self.adapter.as_dyn(), confirmed);
         }
         self.pump();
         Ok(())

@@ -178,7 +178,11 @@ impl Connection {
                 Some((host, _)) => host.clone(),
                 None => self.session.endpoint().host().to_owned(),
             };
-            if host.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_err() {
+            if host
+                .trim_matches(['[', ']'])
+                .parse::<std::net::IpAddr>()
+                .is_err()
+            {
                 return Err(ConnectError::InvalidOption(format!(
                     "cannot resolve host {host:?} without a Resolver: \
                      give the connection one (with_resolver) or an address (with_address)"
