@@ -84,17 +84,19 @@ impl EventLoop {
     /// [`Builder::retry_initial_connect`]). Later losses reconnect on
     /// their own. `options` is a URL's [`Builder`] or a `SessionConfig`.
     ///
-    /// The [`Events`] returned start after what `connect` already
-    /// reported: they never show the first connection's `Connected`,
-    /// `Authenticated` and `Ready` (nor the losses of a retried first
-    /// attempt); they do show everything else, including subscriptions
-    /// confirmed and data received while connecting.
+    /// The [`Events`] returned tell the whole story from the start, as
+    /// those of [`spawn_without_waiting`](Self::spawn_without_waiting) do:
+    /// the first events are the first connection's `Connected`, then
+    /// `Authenticated` (with credentials) and `Ready`, which `connect` has
+    /// already waited for (after a retried first attempt, its
+    /// `Disconnected` and `Reconnecting` come before). Consumers added
+    /// later with [`Handle::events`] see what happens after they were added.
     pub fn connect<A: Adapter>(
         &self,
         options: impl Into<Builder>,
         adapter: A,
     ) -> Result<(Handle, Events), ConnectError> {
-        let (handle, events, first) = self.spawn(options.into(), adapter, None, true)?;
+        let (handle, events, first) = self.spawn(options.into(), adapter, None)?;
         wait_ready(first)?;
         Ok((handle, events.expect("a queue without a callback")))
     }
@@ -106,7 +108,7 @@ impl EventLoop {
         options: impl Into<Builder>,
         adapter: A,
     ) -> Result<(Handle, Events), ConnectError> {
-        let (handle, events, _) = self.spawn(options.into(), adapter, None, false)?;
+        let (handle, events, _) = self.spawn(options.into(), adapter, None)?;
         Ok((handle, events.expect("a queue without a callback")))
     }
 
@@ -121,7 +123,7 @@ impl EventLoop {
         callback: impl FnMut(&Event) + Send + 'static,
     ) -> Result<Handle, ConnectError> {
         let callback: Callback = Box::new(callback);
-        let (handle, _, first) = self.spawn(options.into(), adapter, Some(callback), false)?;
+        let (handle, _, first) = self.spawn(options.into(), adapter, Some(callback))?;
         wait_ready(first)?;
         Ok(handle)
     }
@@ -131,7 +133,6 @@ impl EventLoop {
         options: Builder,
         adapter: A,
         callback: Option<Callback>,
-        quiet_until_ready: bool,
     ) -> Result<(Handle, Option<Events>, Receiver<FirstOutcome>), ConnectError> {
         options.validate()?;
         let shared = self.shared().clone();
@@ -155,13 +156,8 @@ impl EventLoop {
                 (conn, route)
             });
             state.with(key, serial, |entry| {
-                let events = with_queue.then(|| {
-                    let events = subscribe(entry, loop_shared, key, capacity, policy);
-                    if quiet_until_ready {
-                        entry.route.quiet_until_ready = Some(events.subscriber.clone());
-                    }
-                    events
-                });
+                let events =
+                    with_queue.then(|| subscribe(entry, loop_shared, key, capacity, policy));
                 let outcome = entry.conn.connect().map(|()| (key, serial, events));
                 let _ = reply_tx.send(outcome);
             });

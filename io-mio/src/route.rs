@@ -38,9 +38,6 @@ pub(crate) struct Route {
     /// `request`, `ping`, `connect` and `close` callers.
     pub(crate) waiters: Waiters<SyncReply>,
     pub(crate) subscribers: Vec<Arc<Subscriber>>,
-    /// The consumer `connect` returned, until the first `Ready`: it is not
-    /// shown the lifecycle events `connect` itself reported.
-    pub(crate) quiet_until_ready: Option<Arc<Subscriber>>,
     /// New consumers' queue capacity and policy, from the builder.
     pub(crate) capacity: usize,
     pub(crate) policy: LagPolicy,
@@ -61,7 +58,6 @@ impl Route {
         Route {
             waiters: Waiters::new(fail_fast),
             subscribers: Vec::new(),
-            quiet_until_ready: None,
             capacity,
             policy,
             callback: None,
@@ -91,18 +87,6 @@ impl Route {
             callback(&event);
         }
         self.subscribers.retain(|s| !s.is_abandoned());
-        let ready = matches!(event, Event::Ready);
-        if let Some(quiet) = &self.quiet_until_ready
-            && (ready || is_connect_news(&event))
-        {
-            for sub in self.subscribers.iter().filter(|s| !Arc::ptr_eq(s, quiet)) {
-                sub.push(event.clone());
-            }
-            if ready {
-                self.quiet_until_ready = None;
-            }
-            return;
-        }
         if let Some((last, rest)) = self.subscribers.split_last() {
             for sub in rest {
                 sub.push(event.clone());
@@ -117,17 +101,6 @@ impl Route {
             .iter()
             .any(|s| s.policy() == LagPolicy::Backpressure && !s.is_abandoned() && s.is_full())
     }
-}
-
-/// Lifecycle news that `connect` reports itself by returning.
-fn is_connect_news(event: &Event) -> bool {
-    matches!(
-        event,
-        Event::Connected
-            | Event::Authenticated { .. }
-            | Event::Disconnected { .. }
-            | Event::Reconnecting { .. }
-    )
 }
 
 impl Drop for Route {

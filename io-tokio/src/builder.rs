@@ -17,18 +17,19 @@ use crate::shared::{Inner, OneshotReply, Shared};
 /// Later losses reconnect on their own. `options` is a URL's
 /// [`Builder`] or a [`SessionConfig`](wsnova_core::session::SessionConfig).
 ///
-/// The [`Events`] returned start after what `connect` already reported:
-/// they never show the first connection's `Connected`, `Authenticated` and
-/// `Ready` (nor the losses of a retried first attempt); they do show
-/// everything else, including subscriptions confirmed and data received
-/// while connecting.
+/// The [`Events`] returned tell the whole story from the start, as those
+/// of [`spawn_without_waiting`] do: the first events are the first
+/// connection's `Connected`, then `Authenticated` (with credentials) and
+/// `Ready`, which `connect` has already waited for (after a retried first
+/// attempt, its `Disconnected` and `Reconnecting` come before). Consumers
+/// added later with [`Client::events`] see what happens after they were added.
 pub async fn connect<A: Adapter>(
     options: impl Into<Builder>,
     adapter: A,
 ) -> Result<(Client, Events), ConnectError> {
     let options = options.into();
     options.validate()?;
-    let (client, events, first) = spawn(options, adapter, true);
+    let (client, events, first) = spawn(options, adapter);
     match first.await {
         Ok(Ok(())) => Ok((client, events)),
         Ok(Err(failure)) => Err(failure.into()),
@@ -44,7 +45,7 @@ pub fn spawn_without_waiting<A: Adapter>(
 ) -> Result<(Client, Events), ConnectError> {
     let options = options.into();
     options.validate()?;
-    let (client, events, _) = spawn(options, adapter, false);
+    let (client, events, _) = spawn(options, adapter);
     Ok((client, events))
 }
 
@@ -95,7 +96,6 @@ impl Connect for Builder {
 fn spawn<A: Adapter>(
     options: Builder,
     adapter: A,
-    quiet_until_ready: bool,
 ) -> (
     Client,
     Events,
@@ -136,7 +136,6 @@ fn spawn<A: Adapter>(
         waiters,
         routed: Vec::new(),
         subscribers: vec![subscriber.clone()],
-        quiet_until_ready: quiet_until_ready.then(|| subscriber.clone()),
         capacity,
         policy,
         dropped_total,

@@ -19,7 +19,7 @@
 //! through a bounded queue each; what happens when one falls behind is the
 //! [`LagPolicy`]. Responses to [`Client::request`] go to the caller that
 //! awaits them, not to the event streams. The [`Events`] that [`connect`]
-//! returns start after what `connect` reported (see [`connect`]).
+//! returns begin with the first `Connected` and `Ready` (see [`connect`]).
 
 mod builder;
 mod client;

@@ -49,9 +49,6 @@ pub(crate) struct Inner {
     /// Events routed by the current `drain`, for the consumers (a reused buffer).
     pub(crate) routed: Vec<Event>,
     pub(crate) subscribers: Vec<Arc<Subscriber>>,
-    /// The consumer `connect` returned, until the first `Ready`: it is not
-    /// shown the lifecycle events `connect` itself reported.
-    pub(crate) quiet_until_ready: Option<Arc<Subscriber>>,
     /// `host:port` dialled instead of the URL's.
     pub(crate) dial_to: Option<(String, u16)>,
     pub(crate) capacity: usize,
@@ -148,15 +145,11 @@ impl Inner {
             .iter()
             .any(|e| matches!(e, Event::Closed { .. }));
         self.subscribers.retain(|s| !s.is_abandoned());
-        let quiet = self.quiet_until_ready.take();
-        for sub in &self.subscribers {
-            match &quiet {
-                Some(q) if Arc::ptr_eq(q, sub) => sub.push_all(after_connect(&self.routed)),
-                _ => sub.push_all(self.routed.iter().cloned()),
+        if let Some((last, rest)) = self.subscribers.split_last() {
+            for sub in rest {
+                sub.push_all(self.routed.iter().cloned());
             }
-        }
-        if !self.routed.iter().any(|e| matches!(e, Event::Ready)) {
-            self.quiet_until_ready = quiet;
+            last.push_all(self.routed.drain(..));
         }
         self.routed.clear();
         if closed {
@@ -176,29 +169,6 @@ impl Inner {
                 .iter()
                 .any(|s| !s.is_abandoned() && s.is_full())
     }
-}
-
-/// The events of a batch that `connect` has not reported itself: up to
-/// the first `Ready`, the connection's lifecycle is what `connect` waited
-/// for, so only the rest (subscriptions, data, the end) passes.
-fn after_connect(routed: &[Event]) -> impl Iterator<Item = Event> + '_ {
-    let mut before_ready = true;
-    routed.iter().filter_map(move |event| {
-        if !before_ready {
-            return Some(event.clone());
-        }
-        match event {
-            Event::Ready => {
-                before_ready = false;
-                None
-            }
-            Event::Connected
-            | Event::Authenticated { .. }
-            | Event::Disconnected { .. }
-            | Event::Reconnecting { .. } => None,
-            other => Some(other.clone()),
-        }
-    })
 }
 
 /// The lock plus the task's wake-up.

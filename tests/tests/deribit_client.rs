@@ -648,7 +648,7 @@ async fn partially_confirmed_subscription_keeps_only_the_valid_channel() {
         const UNKNOWN: &str = "ticker.NOPE-PERPETUAL.100ms";
         let mock = MockDeribit::start(MockConfig::default());
         let (client, mut events) = connect(&mock.url(), Deribit::new()).await;
-        client.subscribe(&[VALID, UNKNOWN]).await.unwrap();
+        client.subscribe_nowait(&[VALID, UNKNOWN]).unwrap();
 
         let (mut subscribed, mut failed) = (None, None);
         while subscribed.is_none() || failed.is_none() {

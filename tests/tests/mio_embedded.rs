@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wsnova_core::session::{
-    BackoffConfig, BackoffStrategy, DisconnectReason, Echo, Event, SessionConfig, SessionState,
+    BackoffConfig, BackoffStrategy, Echo, Event, SessionConfig, SessionState,
 };
 use wsnova_core::wire::{CloseCode, Message};
 use wsnova_mio::Connection;
@@ -161,17 +161,26 @@ fn a_hand_written_loop_reconnects_on_the_connections_timers() {
 }
 
 #[test]
-fn a_host_name_without_a_resolver_or_address_fails_the_dial_clearly() {
-    let mut config = SessionConfig::new("ws://example.invalid:9/").unwrap();
-    config.backoff.max_attempts = Some(0);
-    let mut l = Loop::new(config);
-    match l.until(|e| matches!(e, Event::Disconnected { .. })) {
-        Event::Disconnected {
-            reason: DisconnectReason::ConnectFailed(error),
-            ..
-        } => assert!(error.contains("Resolver"), "{error}"),
-        other => panic!("unexpected {other:?}"),
+fn a_host_name_without_a_resolver_or_address_fails_connect_at_once() {
+    let poll = Poll::new().unwrap();
+    let registry = Arc::new(poll.registry().try_clone().unwrap());
+    let config = SessionConfig::new("ws://example.invalid:9/").unwrap();
+    let mut connection = Connection::new(config, Echo, registry, Token(7));
+    match connection.connect() {
+        Err(wsnova_mio::ConnectError::InvalidOption(error)) => {
+            assert!(
+                error.contains("Resolver") && error.contains("example.invalid"),
+                "{error}"
+            )
+        }
+        other => panic!("expected a refusal, got {other:?}"),
     }
+    assert_eq!(
+        connection.state(),
+        SessionState::Idle,
+        "nothing was dialled"
+    );
+    assert_eq!(connection.poll_event(), None, "no retry loop, no event");
 }
 
 #[test]

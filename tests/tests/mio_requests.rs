@@ -118,7 +118,7 @@ fn an_unanswered_request_times_out_on_the_loops_timer() {
         "{waited:?}"
     );
     // The connection is still fine.
-    assert_eq!(handle.request("echo", &1).unwrap().as_str(), "1");
+    assert_eq!(handle.request("echo", &[1]).unwrap().as_str(), "[1]");
     handle.close().unwrap();
 }
 
@@ -138,7 +138,7 @@ fn requests_after_close_fail_with_closed() {
     let event_loop = EventLoop::new().unwrap();
     let (handle, _events) = connect(&event_loop, &server, STEP);
     handle.close().unwrap();
-    assert_eq!(handle.request("echo", &1), Err(RequestError::Closed));
+    assert_eq!(handle.request("echo", &[1]), Err(RequestError::Closed));
 }
 
 #[test]
