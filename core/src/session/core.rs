@@ -296,7 +296,7 @@ impl Core {
         }
     }
 
-    fn on_text(&mut self, adapter: &dyn Adapter, text: crate::wire::Utf8Bytes) {
+    fn on_text(&mut self, adapter: &dyn Adapter, text: crate::wire::Text) {
         match adapter.classify(text.as_str()) {
             Inbound::Notification { channel, data } => {
                 if !self.check_sequence(adapter, channel, data) {
