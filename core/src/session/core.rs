@@ -278,10 +278,14 @@ impl Core {
                 self.telemetry.message_in();
                 self.on_text(adapter, text);
             }
-            WireEvent::Message(message) => {
+            WireEvent::Message(Message::Binary(data)) => {
                 self.stats.messages_in += 1;
                 self.telemetry.message_in();
-                self.emit(Event::Message(message));
+                // The codec's JSON is classified like a text message.
+                match adapter.decode_binary(&data) {
+                    Some(json) => self.on_text(adapter, json),
+                    None => self.emit(Event::Message(Message::Binary(data))),
+                }
             }
             WireEvent::Ping(_) => {}
             WireEvent::Pong(payload) => self.on_pong(&payload),
