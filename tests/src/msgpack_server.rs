@@ -11,7 +11,7 @@
 //! | `add` | `[a, b]` (integers) | `a + b` |
 //! | `echo` | anything | the params |
 //! | `subscribe` | `{"channels": [..]}` | the channels, then one notification per channel: `{"method":"subscription","params":{"channel":c,"data":{"channel":c,"seq":1,"price":101.5}}}` |
-//! | `raw` | none | `true`, then a binary message that is not MessagePack of a JSON value (a `bin 8` of `01 02 03`) |
+//! | `raw` | none | `true`, then `{"greeting":"hi"}` (neither a response nor a notification), then [`RAW_PAYLOAD`]: a binary message that is not MessagePack of a JSON value |
 //! | anything else | | error `-32601` `method not found` |
 //!
 //! Text messages are not answered, only counted ([`MsgPackServer::text_messages`]).
@@ -191,7 +191,11 @@ fn answer(data: &[u8]) -> Vec<Vec<u8>> {
             }
             replies
         }
-        "raw" => vec![result(json!(true)), RAW_PAYLOAD.to_vec()],
+        "raw" => vec![
+            result(json!(true)),
+            pack(json!({"greeting": "hi"})),
+            RAW_PAYLOAD.to_vec(),
+        ],
         _ => vec![pack(json!({
             "jsonrpc": "2.0",
             "id": id,

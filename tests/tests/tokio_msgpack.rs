@@ -105,16 +105,21 @@ async fn a_subscribed_channel_delivers_decoded_notifications() {
 }
 
 #[tokio::test]
-async fn binary_messages_without_a_json_form_reach_the_application_unchanged() {
+async fn other_messages_reach_the_application_as_json_or_unchanged() {
     let server = MsgPackServer::start();
     let (client, mut events) = connect(&server).await;
 
     assert_eq!(request(&client, "raw", json!(null)).await, Ok(json!(true)));
-    let message = next_event(&mut events, |e| match e {
-        Event::Message(m) => Some(m),
-        _ => None,
-    })
-    .await;
-    assert_eq!(message, Message::binary(RAW_PAYLOAD.to_vec()));
+    let mut next_message = async || {
+        next_event(&mut events, |e| match e {
+            Event::Message(m) => Some(m),
+            _ => None,
+        })
+        .await
+    };
+    // MessagePack that is neither a response nor a notification: its JSON.
+    assert_eq!(next_message().await, Message::text(r#"{"greeting":"hi"}"#));
+    // Bytes without a JSON form: the binary message as it came.
+    assert_eq!(next_message().await, Message::binary(RAW_PAYLOAD.to_vec()));
     timeout(STEP, client.close()).await.unwrap().unwrap();
 }
