@@ -49,7 +49,7 @@ pub use error::{ErrorKind, WireError};
 pub use message::{CloseFrame, Message};
 /// rustls' root store, for [`WireConfig::root_certificates`].
 pub use rustls::RootCertStore;
-pub use text::{InvalidUtf8, Text};
+pub use text::{NotUtf8, Text};
 
 use frames::{Decoder, Frame};
 use handshake::{Handshake, Progress};

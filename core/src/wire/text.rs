@@ -39,11 +39,11 @@ pub struct Text(Utf8Bytes);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("invalid UTF-8 after {valid_up_to} bytes")]
-pub struct InvalidUtf8 {
+pub struct NotUtf8 {
     valid_up_to: usize,
 }
 
-impl InvalidUtf8 {
+impl NotUtf8 {
     /// The length of the valid prefix.
     pub fn valid_up_to(&self) -> usize {
         self.valid_up_to
@@ -136,23 +136,21 @@ impl From<Text> for Bytes {
 }
 
 impl TryFrom<Bytes> for Text {
-    type Error = InvalidUtf8;
+    type Error = NotUtf8;
 
     /// Checks that the bytes are UTF-8 and wraps them (no copy).
-    fn try_from(bytes: Bytes) -> Result<Self, InvalidUtf8> {
-        Utf8Bytes::try_from(bytes)
-            .map(Text)
-            .map_err(|e| InvalidUtf8 {
-                valid_up_to: e.valid_up_to(),
-            })
+    fn try_from(bytes: Bytes) -> Result<Self, NotUtf8> {
+        Utf8Bytes::try_from(bytes).map(Text).map_err(|e| NotUtf8 {
+            valid_up_to: e.valid_up_to(),
+        })
     }
 }
 
 impl TryFrom<Vec<u8>> for Text {
-    type Error = InvalidUtf8;
+    type Error = NotUtf8;
 
     /// Checks that the bytes are UTF-8 and wraps them (no copy).
-    fn try_from(bytes: Vec<u8>) -> Result<Self, InvalidUtf8> {
+    fn try_from(bytes: Vec<u8>) -> Result<Self, NotUtf8> {
         Text::try_from(Bytes::from(bytes))
     }
 }
