@@ -41,7 +41,7 @@ pub(crate) mod envelope;
 mod tests;
 
 use serde::{Deserialize, Serialize};
-use wsnova_core::session::{Adapter, Inbound, OutgoingRequest, RequestError};
+use wsnova_core::session::{Adapter, Codec, Inbound, OutgoingRequest, RequestError};
 
 /// How a service subscribes to channels.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -108,6 +108,7 @@ pub struct JsonRpc {
     private_prefix: Option<String>,
     costs: Vec<(String, u64)>,
     default_cost: u64,
+    codec: Codec,
 }
 
 impl Default for JsonRpc {
@@ -126,7 +127,22 @@ impl JsonRpc {
             private_prefix: None,
             costs: Vec::new(),
             default_cost: 1,
+            codec: Codec::Json,
         }
+    }
+
+    /// Sets how messages travel: JSON in text messages (the default) or
+    /// MessagePack in binary messages (see [`Codec`]).
+    ///
+    /// ```
+    /// use wsnova_adapters::JsonRpc;
+    /// use wsnova_core::session::{Adapter, Codec};
+    /// let adapter = JsonRpc::new().with_codec(Codec::MessagePack);
+    /// assert_eq!(adapter.codec(), Codec::MessagePack);
+    /// ```
+    pub fn with_codec(mut self, codec: Codec) -> Self {
+        self.codec = codec;
+        self
     }
 
     /// Sets how channels are subscribed and unsubscribed.
@@ -209,6 +225,10 @@ impl JsonRpc {
 }
 
 impl Adapter for JsonRpc {
+    fn codec(&self) -> Codec {
+        self.codec
+    }
+
     fn classify<'a>(&self, text: &'a str) -> Inbound<'a> {
         let inbound = wsnova_core::session::classify_json_rpc(text);
         match (&self.envelope, inbound) {

@@ -138,7 +138,7 @@ pub fn run(urls: [&str; 2], listener: std::net::TcpListener) -> io::Result<Repor
         for line in lines {
             for connection in &mut connections {
                 let result = if line == "quit" {
-                    connection.close(CloseCode::Normal, "bye")
+                    connection.close(CloseCode::NORMAL, "bye")
                 } else {
                     connection.send_text(&line)
                 };

@@ -185,7 +185,7 @@ impl State {
         let keys: Vec<(usize, u64)> = self.entries.iter().map(|(k, e)| (k, e.serial)).collect();
         for (key, serial) in keys {
             self.with(key, serial, |entry| {
-                let _ = entry.conn.close(CloseCode::Away, "");
+                let _ = entry.conn.close(CloseCode::GOING_AWAY, "");
             });
         }
     }

@@ -29,7 +29,7 @@ impl Drop for Inner {
         let (key, serial) = (self.key, self.serial);
         self.shared.send(Box::new(move |state: &mut State| {
             state.with(key, serial, |entry| {
-                let _ = entry.conn.close(CloseCode::Normal, "");
+                let _ = entry.conn.close(CloseCode::NORMAL, "");
             })
         }));
     }
@@ -350,7 +350,7 @@ impl Handle {
 
     /// Closes the connection (close handshake, no reconnect) and waits until it is closed.
     pub fn close(&self) -> Result<(), SessionError> {
-        self.close_with(CloseCode::Normal, "")
+        self.close_with(CloseCode::NORMAL, "")
     }
 
     /// [`close`](Self::close) with a code and reason.

@@ -21,7 +21,7 @@ struct Handle(Arc<Shared>);
 
 impl Drop for Handle {
     fn drop(&mut self) {
-        let _ = self.0.lock().session.close(now(), CloseCode::Normal, "");
+        let _ = self.0.lock().session.close(now(), CloseCode::NORMAL, "");
         self.0.wake.notify_one();
     }
 }
@@ -341,7 +341,7 @@ impl Client {
 
     /// Closes the connection (close handshake, no reconnect) and waits until it is closed.
     pub async fn close(&self) -> Result<(), SessionError> {
-        self.close_with(CloseCode::Normal, "").await
+        self.close_with(CloseCode::NORMAL, "").await
     }
 
     /// [`close`](Self::close) with a code and reason.

@@ -52,7 +52,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             print_event(&event);
         }
     }
-    ws.wire.close(CloseCode::Normal, "done")?;
+    ws.wire.close(CloseCode::NORMAL, "done")?;
     println!("→ close 1000 \"done\"");
     print_event(&ws.next_message_event(STEP).map_err(|e| format!("{e:?}"))?);
     Ok(())

@@ -17,6 +17,8 @@
 //!   deterministic tests, plus hand-made frame and handshake builders.
 //! * [`blocking`] — a [`Wire`](wsnova_core::wire::Wire) over a blocking
 //!   `std::net::TcpStream`, for smoke tests and the first example.
+//! * [`msgpack_server`] — a JSON-RPC server speaking MessagePack in binary
+//!   messages (tokio-tungstenite), for the MessagePack codec.
 //! * [`python`] — Python's `websockets` as an independent server: finds or
 //!   makes a venv with it and runs fixture scripts as child processes.
 //! * [`sim`] — the simulation harness: a wsnova session against a fake
@@ -36,6 +38,8 @@ pub mod deribit;
 #[cfg(feature = "net")]
 pub mod echo_server;
 pub mod mem_peer;
+#[cfg(feature = "net")]
+pub mod msgpack_server;
 #[cfg(feature = "net")]
 pub mod python;
 pub mod sim;

@@ -166,7 +166,7 @@ fn close_with_a_code_ends_with_user_close_then_closed() {
     let (handle, events) = connect(&event_loop, &server);
     handle.send_text("last words").unwrap();
     handle
-        .close_with(CloseCode::Away, "bye")
+        .close_with(CloseCode::GOING_AWAY, "bye")
         .expect("close accepted");
     assert_eq!(handle.status().state, SessionState::Closed);
     let all = collect(&events);
@@ -208,7 +208,7 @@ fn an_invalid_close_code_is_refused_and_the_connection_stays_up() {
     let event_loop = EventLoop::new().unwrap();
     let (handle, events) = connect(&event_loop, &server);
     let err = handle
-        .close_with(CloseCode::Abnormal, "1006 may not be sent")
+        .close_with(CloseCode::ABNORMAL, "1006 may not be sent")
         .unwrap_err();
     assert!(matches!(err, SessionError::Wire(_)), "{err:?}");
     assert_eq!(handle.status().state, SessionState::Ready);

@@ -153,7 +153,7 @@ fn a_hand_written_loop_reconnects_on_the_connections_timers() {
     assert_eq!(two, Event::Message(Message::binary(vec![1u8, 2, 3])));
     assert_eq!(l.connection.status().stats.reconnects, 1);
 
-    l.connection.close(CloseCode::Normal, "done").unwrap();
+    l.connection.close(CloseCode::NORMAL, "done").unwrap();
     l.until(|e| matches!(e, Event::Closed { .. }));
     assert_eq!(l.connection.state(), SessionState::Closed);
     assert!(l.connection.is_finished());

@@ -137,7 +137,7 @@ fn server_close_1001_is_reported_with_its_frame_then_reconnects() {
             initiator,
             reconnect_in,
         } => {
-            assert_eq!(frame.code, CloseCode::Away);
+            assert_eq!(frame.code, CloseCode::GOING_AWAY);
             assert_eq!(frame.reason.as_str(), "restarting");
             assert_eq!(initiator, Initiator::Remote);
             assert_eq!(reconnect_in, Some(BASE));

@@ -52,7 +52,7 @@ fn backing_off_sim() -> Sim<TestRpc> {
 
 fn close(sim: &mut Sim<TestRpc>) {
     sim.client
-        .close(sim.now, CloseCode::Normal, "bye")
+        .close(sim.now, CloseCode::NORMAL, "bye")
         .expect("close is accepted");
 }
 
@@ -288,7 +288,7 @@ fn commands_after_closed_are_refused() {
     );
     assert_eq!(c.ping(now), Err(SessionError::Closed));
     assert_eq!(
-        c.close(now, CloseCode::Normal, "again"),
+        c.close(now, CloseCode::NORMAL, "again"),
         Err(SessionError::Closed)
     );
 
@@ -320,7 +320,7 @@ fn close_with_an_invalid_code_is_refused_and_changes_nothing() {
     let now = sim.now;
     assert_eq!(
         sim.client
-            .close(now, CloseCode::Abnormal, "1006 is reserved"),
+            .close(now, CloseCode::ABNORMAL, "1006 is reserved"),
         Err(SessionError::Wire(WireError::InvalidCloseCode(1006)))
     );
     settle(&mut sim);
@@ -346,7 +346,7 @@ fn a_direct_send_goes_only_while_ready_and_never_after_close() {
     assert!(sim.client.try_send_binary_direct(b"bytes"));
     assert!(!sim.client.pending_transmit().is_empty(), "framed at once");
     sim.client
-        .close(sim.now, CloseCode::Normal, "bye")
+        .close(sim.now, CloseCode::NORMAL, "bye")
         .expect("close");
     assert!(!sim.client.try_send_text_direct("late"), "closing");
     assert!(sim.run_until(is_closed, LIMIT));

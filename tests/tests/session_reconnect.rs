@@ -323,7 +323,7 @@ fn server_close_frame_is_reported_then_reconnects() {
     let (_, reason, initiator, delay) = until_lost(&mut sim);
     match reason {
         DisconnectReason::ServerClosed(frame) => {
-            assert_eq!(frame.code, CloseCode::Away);
+            assert_eq!(frame.code, CloseCode::GOING_AWAY);
             assert_eq!(frame.reason.as_str(), "restart");
         }
         other => panic!("expected ServerClosed, got {other:?}"),

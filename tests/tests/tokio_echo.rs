@@ -155,7 +155,7 @@ async fn close_with_a_code_ends_with_user_close_then_closed() {
     let server = EchoServer::start();
     let (client, events) = connect(&server).await;
     client.send_text("last words").await.unwrap();
-    timeout(STEP, client.close_with(CloseCode::Away, "bye"))
+    timeout(STEP, client.close_with(CloseCode::GOING_AWAY, "bye"))
         .await
         .expect("close handshake in time")
         .expect("close accepted");
@@ -201,7 +201,7 @@ async fn an_invalid_close_code_is_refused_and_the_connection_stays_up() {
     let server = EchoServer::start();
     let (client, mut events) = connect(&server).await;
     let err = client
-        .close_with(CloseCode::Abnormal, "1006 may not be sent")
+        .close_with(CloseCode::ABNORMAL, "1006 may not be sent")
         .await
         .unwrap_err();
     assert!(matches!(err, SessionError::Wire(_)), "{err:?}");

@@ -146,7 +146,7 @@ async fn server_close_1001_is_reported_with_its_frame_then_reconnects() {
             initiator,
             reconnect_in,
         } => {
-            assert_eq!(frame.code, CloseCode::Away);
+            assert_eq!(frame.code, CloseCode::GOING_AWAY);
             assert_eq!(u16::from(frame.code), 1001);
             assert_eq!(frame.reason.as_str(), "restarting");
             assert_eq!(initiator, Initiator::Remote);

@@ -32,10 +32,10 @@ fn echo_round_trip_over_a_real_socket_then_clean_close() {
     );
     assert_eq!(ws.next_event(STEP).unwrap(), WireEvent::Pong("rtt".into()));
 
-    ws.wire.close(CloseCode::Normal, "bye").unwrap();
+    ws.wire.close(CloseCode::NORMAL, "bye").unwrap();
     match ws.next_message_event(STEP).unwrap() {
         WireEvent::Closed { frame, by_peer } => {
-            assert_eq!(frame.code, CloseCode::Normal);
+            assert_eq!(frame.code, CloseCode::NORMAL);
             assert!(!by_peer);
         }
         other => panic!("expected Closed, got {other:?}"),

@@ -9,8 +9,8 @@ use serde_json::value::RawValue;
 
 use std::time::Duration;
 
-use super::{AuthToken, Credentials, DisconnectReason, Policy, RequestId, RpcError};
-use crate::wire::{WireConfig, WireError};
+use super::{AuthToken, Codec, Credentials, DisconnectReason, Policy, RequestId, RpcError};
+use crate::wire::{Text, WireConfig, WireError};
 
 /// Views any adapter as `&dyn Adapter`, also where its type is generic and
 /// possibly unsized (a `Session<dyn Adapter>`). Implemented for every sized
@@ -63,9 +63,9 @@ impl OutgoingRequest {
     }
 }
 
-/// What an inbound text message is, as far as the session cares.
+/// What an inbound message is, as far as the session cares.
 ///
-/// Borrowed from the message text: classifying copies nothing.
+/// Borrowed from the message's JSON text: classifying copies nothing.
 #[derive(Debug)]
 pub enum Inbound<'a> {
     /// The answer to a request the core sent.
@@ -147,12 +147,44 @@ pub trait Adapter: AsDynAdapter + Send + 'static {
         wire
     }
 
+    /// How requests are framed and binary messages read: JSON in text
+    /// messages by default. See [`Codec`] for what each one does; requests are
+    /// still built (by [`encode_request`](Self::encode_request) and friends)
+    /// and classified as JSON text either way.
+    ///
+    /// ```
+    /// use wsnova_core::session::{Adapter, Codec};
+    ///
+    /// /// A JSON-RPC service that speaks MessagePack in binary messages.
+    /// struct Packed;
+    /// impl Adapter for Packed {
+    ///     fn codec(&self) -> Codec {
+    ///         Codec::MessagePack
+    ///     }
+    /// }
+    /// assert!(Packed.decode_binary(&[0x81, 0xa1, b'a', 0x01]).is_some());
+    /// ```
+    fn codec(&self) -> Codec {
+        Codec::Json
+    }
+
+    /// Reads an inbound binary message: the JSON text that
+    /// [`classify`](Self::classify) then reads, or `None` to deliver the
+    /// message unchanged as `Event::Message`. Default: the
+    /// [`codec`](Self::codec)'s [`Codec::decode`] (`None` for JSON). Override it
+    /// for other binary payloads (e.g. compressed JSON).
+    fn decode_binary(&self, data: &[u8]) -> Option<Text> {
+        self.codec().decode(data)
+    }
+
     /// Appends the encoded request to `out`. Default: a JSON-RPC 2.0 request.
     fn encode_request(&self, id: RequestId, method: &str, params: &str, out: &mut String) {
         encode_json_rpc(id, method, params, out);
     }
 
-    /// Reads an inbound text message. Default: the JSON-RPC 2.0 envelope;
+    /// Reads an inbound message's text: a text message, or the JSON a binary
+    /// one was decoded to by [`decode_binary`](Self::decode_binary).
+    /// Default: the JSON-RPC 2.0 envelope;
     /// `method` + `params` notifications become `Notification { channel: method }`.
     fn classify<'a>(&self, text: &'a str) -> Inbound<'a> {
         classify_json_rpc(text)

@@ -278,10 +278,14 @@ impl Core {
                 self.telemetry.message_in();
                 self.on_text(adapter, text);
             }
-            WireEvent::Message(message) => {
+            WireEvent::Message(Message::Binary(data)) => {
                 self.stats.messages_in += 1;
                 self.telemetry.message_in();
-                self.emit(Event::Message(message));
+                // The codec's JSON is classified like a text message.
+                match adapter.decode_binary(&data) {
+                    Some(json) => self.on_text(adapter, json),
+                    None => self.emit(Event::Message(Message::Binary(data))),
+                }
             }
             WireEvent::Ping(_) => {}
             WireEvent::Pong(payload) => self.on_pong(&payload),
@@ -296,7 +300,7 @@ impl Core {
         }
     }
 
-    fn on_text(&mut self, adapter: &dyn Adapter, text: crate::wire::Utf8Bytes) {
+    fn on_text(&mut self, adapter: &dyn Adapter, text: crate::wire::Text) {
         match adapter.classify(text.as_str()) {
             Inbound::Notification { channel, data } => {
                 if !self.check_sequence(adapter, channel, data) {

@@ -6,7 +6,7 @@ use std::ops::Range;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
-use crate::wire::Utf8Bytes;
+use crate::wire::Text;
 
 /// A JSON value inside a received text message: a shared slice of the
 /// message, not a copy and not a parsed tree.
@@ -23,7 +23,7 @@ use crate::wire::Utf8Bytes;
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct JsonText {
-    message: Utf8Bytes,
+    message: Text,
     range: Range<usize>,
 }
 
@@ -33,14 +33,14 @@ impl JsonText {
         let text: String = text.into();
         let len = text.len();
         JsonText {
-            message: Utf8Bytes::from(text),
+            message: Text::from(text),
             range: 0..len,
         }
     }
 
     /// The part of `message` that `raw` borrows from. `raw` must have been
     /// deserialized from `message.as_str()`.
-    pub(crate) fn slice_of(message: &Utf8Bytes, raw: &RawValue) -> Self {
+    pub(crate) fn slice_of(message: &Text, raw: &RawValue) -> Self {
         let base = message.as_str().as_ptr() as usize;
         let start = raw.get().as_ptr() as usize - base;
         debug_assert!(start + raw.get().len() <= message.len());
@@ -89,7 +89,7 @@ mod tests {
 
     #[test]
     fn slices_point_into_the_message() {
-        let message = Utf8Bytes::from(r#"{"a":[1,2],"b":"x"}"#.to_string());
+        let message = Text::from(r#"{"a":[1,2],"b":"x"}"#.to_string());
         #[derive(serde::Deserialize)]
         struct Env<'a> {
             #[serde(borrow)]

@@ -53,6 +53,7 @@
 
 mod adapter;
 mod backoff;
+mod codec;
 mod config;
 mod core;
 mod credentials;
@@ -81,6 +82,7 @@ pub use adapter::{
     Sequence, classify_json_rpc, encode_json_rpc,
 };
 pub use backoff::{BackoffConfig, BackoffStrategy, Jitter};
+pub use codec::{Codec, CodecError, Encoded};
 pub use config::{HeartbeatConfig, SessionConfig};
 pub use credentials::{AuthToken, Credentials, Secret};
 pub use event::{

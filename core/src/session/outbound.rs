@@ -7,7 +7,7 @@ use std::time::Instant;
 use super::core::Core;
 use super::requests::Purpose;
 use super::timers::Timer;
-use super::{Adapter, Event, OutgoingRequest, RequestError, RequestId};
+use super::{Adapter, Encoded, Event, OutgoingRequest, RequestError, RequestId};
 
 /// Something waiting to be written.
 #[derive(Debug)]
@@ -223,22 +223,30 @@ impl Core {
         let Some(wire) = self.wire.as_mut() else {
             return;
         };
-        let result = match kind {
+        let sent = match kind {
             Payload::Request { id, request } => {
                 // Never the params: they may carry secrets.
                 tracing::trace!(id = id.0, method = %request.method, "request sent");
                 self.scratch.clear();
                 adapter.encode_request(id, &request.method, &request.params, &mut self.scratch);
                 self.requests.mark_sent(id, self.now);
-                let sent = wire.send_text(&self.scratch);
+                let sent = match adapter.codec().encode(&self.scratch) {
+                    Ok(Encoded::Text(text)) => wire.send_text(text).is_ok(),
+                    Ok(Encoded::Binary(data)) => wire.send_binary(&data).is_ok(),
+                    Err(err) => {
+                        // Not sent: the request ends by its deadline.
+                        tracing::warn!(id = id.0, %err, "request not sent");
+                        false
+                    }
+                };
                 // Kept (moved, not copied) in case it must go once more.
                 self.requests.keep_body(id, request);
                 sent
             }
-            Payload::Text(text) => wire.send_text(&text),
-            Payload::Binary(data) => wire.send_binary(&data),
+            Payload::Text(text) => wire.send_text(&text).is_ok(),
+            Payload::Binary(data) => wire.send_binary(&data).is_ok(),
         };
-        if result.is_ok() {
+        if sent {
             self.stats.messages_out += 1;
             self.telemetry.message_out();
         }

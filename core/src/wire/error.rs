@@ -1,6 +1,6 @@
 //! Errors of the wire layer: caller misuse, peer misbehaviour and limits kept apart.
 
-use tungstenite::protocol::frame::coding::CloseCode;
+use super::CloseCode;
 
 /// Everything that can go wrong between the socket's bytes and WebSocket messages.
 ///
@@ -131,14 +131,14 @@ impl WireError {
     /// ```
     /// use wsnova_core::wire::{CloseCode, WireError};
     /// let err = WireError::FrameTooLarge { size: 1 << 30, limit: 1 << 24 };
-    /// assert_eq!(err.close_code(), Some(CloseCode::Size));
+    /// assert_eq!(err.close_code(), Some(CloseCode::MESSAGE_TOO_BIG));
     /// ```
     pub fn close_code(&self) -> Option<CloseCode> {
         use WireError::*;
         match self {
-            Protocol(_) | PeerCloseCode(_) => Some(CloseCode::Protocol),
-            InvalidUtf8 => Some(CloseCode::Invalid),
-            FrameTooLarge { .. } | MessageTooLarge { .. } => Some(CloseCode::Size),
+            Protocol(_) | PeerCloseCode(_) => Some(CloseCode::PROTOCOL_ERROR),
+            InvalidUtf8 => Some(CloseCode::INVALID_PAYLOAD),
+            FrameTooLarge { .. } | MessageTooLarge { .. } => Some(CloseCode::MESSAGE_TOO_BIG),
             _ => None,
         }
     }

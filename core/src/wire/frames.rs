@@ -6,7 +6,8 @@ use bytes::{Buf, BytesMut};
 use tungstenite::protocol::frame::FrameHeader;
 use tungstenite::protocol::frame::coding::{Control, Data, OpCode};
 
-use super::message::{CloseCode, CloseFrame, Message, Utf8Bytes, is_valid_wire_close_code};
+use super::message::{CloseFrame, Message, is_valid_wire_close_code};
+use super::{CloseCode, Text};
 use super::{Limits, WireError};
 
 /// A decoded unit the connection acts on.
@@ -131,8 +132,7 @@ impl Decoder {
             OpCode::Control(Control::Pong) => Ok(Some(Frame::Pong(payload.freeze()))),
             OpCode::Control(Control::Close) => parse_close(&payload).map(|c| Some(Frame::Close(c))),
             OpCode::Data(Data::Text) if is_final => {
-                let text =
-                    Utf8Bytes::try_from(payload.freeze()).map_err(|_| WireError::InvalidUtf8)?;
+                let text = Text::try_from(payload.freeze()).map_err(|_| WireError::InvalidUtf8)?;
                 Ok(Some(Frame::Message(Message::Text(text))))
             }
             OpCode::Data(Data::Binary) if is_final => {
@@ -195,7 +195,7 @@ impl Partial {
         if self.valid_up_to != data.len() {
             return Err(WireError::InvalidUtf8); // ends inside a sequence
         }
-        Utf8Bytes::try_from(data)
+        Text::try_from(data)
             .map(Message::Text)
             .map_err(|_| WireError::InvalidUtf8)
     }
@@ -308,7 +308,11 @@ mod tests {
         ];
         for (what, bytes) in cases {
             let err = decode_all(&bytes, &Limits::default()).unwrap_err();
-            assert_eq!(err.close_code(), Some(CloseCode::Protocol), "{what}: {err}");
+            assert_eq!(
+                err.close_code(),
+                Some(CloseCode::PROTOCOL_ERROR),
+                "{what}: {err}"
+            );
         }
     }
 
@@ -319,7 +323,7 @@ mod tests {
         assert_eq!(
             frames,
             [Frame::Close(Some(CloseFrame {
-                code: CloseCode::Normal,
+                code: CloseCode::NORMAL,
                 reason: "bye".into()
             }))]
         );
@@ -353,7 +357,7 @@ mod tests {
         let header = &server_frame(0x82, &vec![0; 1 << 20])[..10];
         let err = decode_all(header, &limits).unwrap_err();
         assert!(matches!(err, WireError::FrameTooLarge { size, .. } if size == 1 << 20));
-        assert_eq!(err.close_code(), Some(CloseCode::Size));
+        assert_eq!(err.close_code(), Some(CloseCode::MESSAGE_TOO_BIG));
         // Two fragments within the frame limit but over the message limit.
         let mut bytes = server_frame(0x02, &[0; 100]);
         bytes.extend(server_frame(0x80, &[0; 100]));

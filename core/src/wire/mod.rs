@@ -26,6 +26,7 @@
 //! # Ok::<(), wsnova_core::wire::WireError>(())
 //! ```
 
+mod close_code;
 mod config;
 mod encode;
 mod error;
@@ -33,6 +34,7 @@ mod frames;
 mod handshake;
 mod message;
 mod outbuf;
+mod text;
 mod tls;
 
 use std::sync::Arc;
@@ -41,11 +43,13 @@ use bytes::{Buf, Bytes, BytesMut};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use tungstenite::protocol::frame::coding::{Control, Data, OpCode};
 
+pub use close_code::CloseCode;
 pub use config::{Endpoint, Limits, WireConfig};
 pub use error::{ErrorKind, WireError};
-pub use message::{CloseCode, CloseFrame, Message, Utf8Bytes};
+pub use message::{CloseFrame, Message};
 /// rustls' root store, for [`WireConfig::root_certificates`].
 pub use rustls::RootCertStore;
+pub use text::{NotUtf8, Text};
 
 use frames::{Decoder, Frame};
 use handshake::{Handshake, Progress};
@@ -317,8 +321,8 @@ impl Wire {
                 self.state = State::Closed;
                 self.inbound = BytesMut::new();
                 let frame = frame.unwrap_or(CloseFrame {
-                    code: CloseCode::Status,
-                    reason: Utf8Bytes::from_static(""),
+                    code: CloseCode::NO_STATUS,
+                    reason: Text::from_static(""),
                 });
                 Some(WireEvent::Closed { frame, by_peer })
             }

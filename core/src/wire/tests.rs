@@ -140,7 +140,7 @@ fn server_close_is_echoed_and_reported() {
         events,
         [WireEvent::Closed {
             frame: CloseFrame {
-                code: CloseCode::Away,
+                code: CloseCode::GOING_AWAY,
                 reason: "bye".into()
             },
             by_peer: true
@@ -157,7 +157,7 @@ fn server_close_is_echoed_and_reported() {
 #[test]
 fn client_close_completes_when_the_server_answers() {
     let mut wire = open_wire();
-    wire.close(CloseCode::Normal, "done").unwrap();
+    wire.close(CloseCode::NORMAL, "done").unwrap();
     assert_eq!(wire.state(), WireState::Closing);
     assert_eq!(
         client_frames(&take(&mut wire)),
@@ -174,7 +174,7 @@ fn client_close_completes_when_the_server_answers() {
     let events = drain(&mut wire).unwrap();
     assert_eq!(events[0], WireEvent::Message(Message::text("last")));
     assert!(
-        matches!(&events[1], WireEvent::Closed { by_peer: false, frame } if frame.code == CloseCode::Normal)
+        matches!(&events[1], WireEvent::Closed { by_peer: false, frame } if frame.code == CloseCode::NORMAL)
     );
     assert!(take(&mut wire).is_empty(), "no second close frame");
 }
@@ -183,11 +183,11 @@ fn client_close_completes_when_the_server_answers() {
 fn closing_with_reserved_codes_or_long_reasons_is_refused() {
     let mut wire = open_wire();
     assert!(matches!(
-        wire.close(CloseCode::Abnormal, ""),
+        wire.close(CloseCode::ABNORMAL, ""),
         Err(WireError::InvalidCloseCode(1006))
     ));
     assert!(matches!(
-        wire.close(CloseCode::Normal, &"x".repeat(124)),
+        wire.close(CloseCode::NORMAL, &"x".repeat(124)),
         Err(WireError::ControlPayloadTooLong(_))
     ));
     assert!(matches!(

@@ -127,7 +127,7 @@ pub trait Conn: Send {
     fn close_with(&self, code: CloseCode, reason: &str) -> Result<(), SessionError>;
     /// Closes normally (1000) and waits until closed.
     fn close(&self) -> Result<(), SessionError> {
-        self.close_with(CloseCode::Normal, "")
+        self.close_with(CloseCode::NORMAL, "")
     }
 }
 

@@ -308,7 +308,7 @@ pub fn close_with_code(driver: &dyn DriverUnderTest) {
     let mut conn = connect(driver, echo_params(&server.url()));
     let conn = &mut *conn;
     conn.send_text("last words").unwrap();
-    conn.close_with(CloseCode::Away, "bye")
+    conn.close_with(CloseCode::GOING_AWAY, "bye")
         .expect("close accepted");
     assert_eq!(conn.status().state, SessionState::Closed);
     let all = drain(conn);
@@ -345,7 +345,7 @@ pub fn invalid_close_code_is_refused(driver: &dyn DriverUnderTest) {
     let mut conn = connect(driver, echo_params(&server.url()));
     let conn = &mut *conn;
     let err = conn
-        .close_with(CloseCode::Abnormal, "1006 may not be sent")
+        .close_with(CloseCode::ABNORMAL, "1006 may not be sent")
         .unwrap_err();
     assert!(matches!(err, SessionError::Wire(_)), "{err:?}");
     assert_eq!(conn.status().state, SessionState::Ready);
@@ -371,7 +371,7 @@ pub fn server_close_1001_reconnects(driver: &dyn DriverUnderTest) {
             initiator,
             reconnect_in,
         } => {
-            assert_eq!(frame.code, CloseCode::Away);
+            assert_eq!(frame.code, CloseCode::GOING_AWAY);
             assert_eq!(frame.reason.as_str(), "restarting");
             assert_eq!(initiator, Initiator::Remote);
             assert!(reconnect_in.is_some());

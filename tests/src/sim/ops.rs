@@ -251,7 +251,7 @@ pub fn heal_and_check(sim: &mut Sim<TestRpc>, observer: &mut Observer) {
     }
     // Then a clean close: no reconnect, Closed last.
     sim.client
-        .close(sim.now, CloseCode::Normal, "bye")
+        .close(sim.now, CloseCode::NORMAL, "bye")
         .expect("close");
     sim.run_for(Duration::from_secs(60));
     assert_eq!(sim.client.state(), SessionState::Closed);
