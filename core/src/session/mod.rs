@@ -54,6 +54,7 @@
 mod adapter;
 mod backoff;
 mod config;
+mod config_file;
 mod core;
 mod credentials;
 mod dyn_session;
@@ -73,6 +74,7 @@ mod sequence;
 mod subscriptions;
 mod telemetry;
 mod timers;
+mod validate;
 mod waiters;
 
 use std::time::{Duration, Instant};
@@ -96,6 +98,7 @@ pub use json::JsonText;
 pub use latency::Latency;
 pub use options::{ConnectOptions, DEFAULT_EVENT_CAPACITY, LagPolicy, entropy_seed};
 pub use ratelimit::RateLimitConfig;
+pub use validate::ConfigError;
 pub use waiters::{ConnectFailure, Reply, ReplyChannel, Waiters};
 
 use crate::wire::{CloseCode, WireError};
@@ -224,6 +227,10 @@ pub enum SessionError {
     /// The wire refused (e.g. an invalid close code).
     #[error(transparent)]
     Wire(#[from] WireError),
+    /// The configuration has a mistake that cannot work (see
+    /// [`SessionConfig::validate`]); `connect` found it before dialling.
+    #[error("invalid configuration: {0}")]
+    Config(#[from] ConfigError),
 }
 
 /// One logical connection to a service, across any number of reconnects.
@@ -299,6 +306,24 @@ impl<A: Adapter> Session<A> {
     /// Requests without an outcome yet (queued or in flight).
     pub fn pending_requests(&self) -> usize {
         self.core.requests.len()
+    }
+
+    /// The subprotocol the server selected for the current connection (one of
+    /// those offered with [`WireConfig::subprotocol`](crate::wire::WireConfig::subprotocol));
+    /// `None` while not connected or when the server selected none. Read it
+    /// on `Event::Connected`; it is cleared when the connection is lost.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use wsnova_core::session::{Echo, Session, SessionConfig};
+    /// let mut config = SessionConfig::new("ws://127.0.0.1:9001/")?;
+    /// config.wire = config.wire.subprotocol("v2.json").subprotocol("v1.json");
+    /// let session = Session::new(config, Echo, Instant::now());
+    /// assert_eq!(session.subprotocol(), None); // not connected yet
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn subprotocol(&self) -> Option<&str> {
+        self.core.wire.as_ref().and_then(|wire| wire.subprotocol())
     }
 
     /// The generation of the current (or last) dial.
@@ -378,8 +403,25 @@ impl<A: Adapter> Session<A> {
     // ---- commands -----------------------------------------------------
 
     /// Starts connecting (from `Idle`; a no-op otherwise).
+    ///
+    /// Fails with [`SessionError::Config`] before anything is dialled when
+    /// [`SessionConfig::validate`] finds a mistake.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use wsnova_core::session::{ConfigError, Echo, Session, SessionConfig, SessionError};
+    /// let mut config = SessionConfig::new("ws://127.0.0.1:9001/")?;
+    /// config.connect_timeout = Duration::ZERO;
+    /// let now = Instant::now();
+    /// let mut session = Session::new(config, Echo, now);
+    /// let err = session.connect(now).unwrap_err();
+    /// assert_eq!(err, SessionError::Config(ConfigError::ZeroDuration { field: "connect_timeout" }));
+    /// assert_eq!(session.poll_output(), None); // nothing dialled
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn connect(&mut self, now: Instant) -> Result<(), SessionError> {
         self.command(now)?;
+        self.core.config.validate()?;
         self.core.followups.push_back(Ev::Connect);
         self.pump();
         Ok(())
