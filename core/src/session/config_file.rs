@@ -17,11 +17,13 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::de::{self, Deserializer};
 use serde::Deserialize;
+use serde::de::{self, Deserializer};
 
 use super::validate::redact_query;
-use super::{BackoffStrategy, ConfigError, HeartbeatConfig, Jitter, RateLimitConfig, SessionConfig};
+use super::{
+    BackoffStrategy, ConfigError, HeartbeatConfig, Jitter, RateLimitConfig, SessionConfig,
+};
 use crate::wire::{Limits, WireError};
 
 /// The file form of [`SessionConfig`]; see the module docs.
@@ -125,7 +127,9 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     }
     let mut total = Duration::ZERO;
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let unit_len = rest[digits..]
             .find(|c: char| !c.is_ascii_alphabetic())
             .unwrap_or(rest.len() - digits);
@@ -135,8 +139,14 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
             "us" => Duration::from_micros(number),
             "ms" => Duration::from_millis(number),
             "s" => Duration::from_secs(number),
-            "m" => number.checked_mul(60).map(Duration::from_secs).ok_or_else(invalid)?,
-            "h" => number.checked_mul(3600).map(Duration::from_secs).ok_or_else(invalid)?,
+            "m" => number
+                .checked_mul(60)
+                .map(Duration::from_secs)
+                .ok_or_else(invalid)?,
+            "h" => number
+                .checked_mul(3600)
+                .map(Duration::from_secs)
+                .ok_or_else(invalid)?,
             _ => return Err(invalid()),
         };
         total = total.checked_add(part).ok_or_else(invalid)?;
@@ -179,8 +189,14 @@ impl FileConfig {
         });
         set(&mut config.name, self.name.map(Some));
         set(&mut config.seed, self.seed);
-        set(&mut config.connect_timeout, self.connect_timeout.map(|t| t.0));
-        set(&mut config.request_timeout, self.request_timeout.map(|t| t.0));
+        set(
+            &mut config.connect_timeout,
+            self.connect_timeout.map(|t| t.0),
+        );
+        set(
+            &mut config.request_timeout,
+            self.request_timeout.map(|t| t.0),
+        );
         set(&mut config.close_timeout, self.close_timeout.map(|t| t.0));
         set(&mut config.stable_after, self.stable_after.map(|t| t.0));
         set(&mut config.queue_capacity, self.queue_capacity);
@@ -190,7 +206,10 @@ impl FileConfig {
         }
         if let Some(file) = self.backoff {
             let backoff = &mut config.backoff;
-            set(&mut backoff.strategy, file.strategy.map(FileStrategy::strategy));
+            set(
+                &mut backoff.strategy,
+                file.strategy.map(FileStrategy::strategy),
+            );
             set(&mut backoff.base, file.base.map(|t| t.0));
             set(&mut backoff.max_delay, file.max_delay.map(|t| t.0));
             set(&mut backoff.max_attempts, file.max_attempts.map(Some));
@@ -208,7 +227,10 @@ impl FileConfig {
 
 impl FileHeartbeat {
     fn apply(self, heartbeat: &mut HeartbeatConfig) {
-        set(&mut heartbeat.ping_interval, self.ping_interval.map(|t| t.0));
+        set(
+            &mut heartbeat.ping_interval,
+            self.ping_interval.map(|t| t.0),
+        );
         set(&mut heartbeat.pong_timeout, self.pong_timeout.map(|t| t.0));
         set(&mut heartbeat.idle_timeout, self.idle_timeout.map(|t| t.0));
     }
@@ -283,7 +305,16 @@ mod tests {
 
     #[test]
     fn bad_durations_are_refused_with_the_text() {
-        for bad in ["", "10", "s", "1.5s", "10 s", "-1s", "3d", "99999999999999999999h"] {
+        for bad in [
+            "",
+            "10",
+            "s",
+            "1.5s",
+            "10 s",
+            "-1s",
+            "3d",
+            "99999999999999999999h",
+        ] {
             let err = parse_duration(bad).unwrap_err();
             assert!(err.contains(&format!("{bad:?}")), "{err}");
         }

@@ -397,15 +397,30 @@ mod tests {
         let with_roots = plain.clone().root_certificates(roots.clone());
         assert_eq!(with_roots.ignored_tls_option(), Some("root_certificates"));
         assert!(with_roots.tls.is_none(), "still no TLS on ws://");
-        let secure = WireConfig::new("wss://localhost/").unwrap().root_certificates(roots);
+        let secure = WireConfig::new("wss://localhost/")
+            .unwrap()
+            .root_certificates(roots);
         assert_eq!(secure.ignored_tls_option(), None);
     }
 
     #[test]
     fn subprotocols_must_be_distinct_tokens() {
         let config = WireConfig::new("ws://localhost/").unwrap();
-        assert_eq!(config.clone().subprotocol("a").subprotocol("b").subprotocol_problem(), None);
-        let problem = |p: &str| config.clone().subprotocol("a").subprotocol(p).subprotocol_problem();
+        assert_eq!(
+            config
+                .clone()
+                .subprotocol("a")
+                .subprotocol("b")
+                .subprotocol_problem(),
+            None
+        );
+        let problem = |p: &str| {
+            config
+                .clone()
+                .subprotocol("a")
+                .subprotocol(p)
+                .subprotocol_problem()
+        };
         assert_eq!(problem(""), Some(("".into(), "is empty")));
         assert!(problem("a\r\nX-Evil: 1").is_some());
         assert!(problem("a, b").is_some());

@@ -97,7 +97,11 @@ impl Handshake {
                 }
                 Ok(httparse::Status::Partial) if eof => return Err(WireError::HandshakeEof),
                 Ok(httparse::Status::Partial) => return Ok(Progress::Partial),
-                Err(_) => return Err(WireError::InvalidHandshake("malformed HTTP response".into())),
+                Err(_) => {
+                    return Err(WireError::InvalidHandshake(
+                        "malformed HTTP response".into(),
+                    ));
+                }
             };
             let status = response.code.unwrap_or(0);
             if status == 101 {
@@ -177,10 +181,14 @@ fn validate_upgrade(
         values(name).any(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
     };
     if !has_token("Upgrade", "websocket") {
-        return Err(WireError::InvalidHandshake("missing `Upgrade: websocket`".into()));
+        return Err(WireError::InvalidHandshake(
+            "missing `Upgrade: websocket`".into(),
+        ));
     }
     if !has_token("Connection", "upgrade") {
-        return Err(WireError::InvalidHandshake("missing `Connection: Upgrade`".into()));
+        return Err(WireError::InvalidHandshake(
+            "missing `Connection: Upgrade`".into(),
+        ));
     }
     if values("Sec-WebSocket-Accept").next() != Some(expected_accept) {
         return Err(WireError::InvalidHandshake(
