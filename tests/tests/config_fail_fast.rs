@@ -35,6 +35,9 @@ fn assert_refused(config: SessionConfig, expected: ConfigError, text: &str) {
     assert_eq!(session.state(), SessionState::Idle);
 }
 
+/// A change that makes a configuration wrong.
+type Mistake = fn(&mut SessionConfig);
+
 fn zero(field: &'static str) -> ConfigError {
     ConfigError::ZeroDuration { field }
 }
@@ -88,7 +91,7 @@ fn a_tls_config_on_a_plain_url_is_refused() {
 
 #[test]
 fn zero_timeouts_are_refused() {
-    let cases: [(fn(&mut SessionConfig), &str); 3] = [
+    let cases: [(Mistake, &str); 3] = [
         (|c| c.connect_timeout = Duration::ZERO, "connect_timeout"),
         (|c| c.request_timeout = Duration::ZERO, "request_timeout"),
         (|c| c.close_timeout = Duration::ZERO, "close_timeout"),
