@@ -2,11 +2,11 @@
 //! on: it re-exports the core types you touch and the platform adapters
 //! (feature `adapters`, on by default), with a [`prelude`].
 //!
-//! A complete program (`examples/quickstart.rs`, run in CI against the
+//! A complete program (`examples/mio_quickstart.rs`, run in CI against the
 //! test kit's mock exchange): connect, send, request with a timeout,
 //! subscribe and wait for the confirmation, read events.
 //!
-#![doc = concat!("```no_run\n", include_str!("../examples/quickstart.rs"), "\n```")]
+#![doc = concat!("```no_run\n", include_str!("../examples/mio_quickstart.rs"), "\n```")]
 //!
 //! Two ways to run the sans-IO [`Session`](wsnova_core::session::Session):
 //!

@@ -12,11 +12,11 @@ use wsnova_tokio::{
 };
 
 #[allow(dead_code)]
-#[path = "../../io-tokio/examples/quickstart.rs"]
+#[path = "../../io-tokio/examples/tokio_quickstart.rs"]
 mod tokio_quickstart;
 
 #[allow(dead_code)]
-#[path = "../../io-mio/examples/quickstart.rs"]
+#[path = "../../io-mio/examples/mio_quickstart.rs"]
 mod mio_quickstart;
 
 const STEP: Duration = Duration::from_secs(10);

@@ -4,6 +4,7 @@
 //! notifications come back decoded to the JSON the events carry.
 
 use std::time::Duration;
+use wsnova_tokio::Connect as _;
 
 use futures_util::StreamExt;
 use serde_json::{Value, json};

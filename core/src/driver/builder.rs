@@ -97,6 +97,15 @@ impl Builder {
         self
     }
 
+    /// Offers a subprotocol (`Sec-WebSocket-Protocol`); call once per
+    /// protocol, in order of preference. The one the server selects is in
+    /// the driver's `status().subprotocol`; a server that selects one not
+    /// offered fails the upgrade with an error naming it.
+    pub fn subprotocol(mut self, protocol: &str) -> Self {
+        self.config.wire = self.config.wire.subprotocol(protocol);
+        self
+    }
+
     /// Inbound frame and message size limits.
     pub fn limits(mut self, limits: Limits) -> Self {
         self.config.wire = self.config.wire.limits(limits);
@@ -241,6 +250,7 @@ impl Builder {
     /// Checks what a setter alone cannot: the session configuration's own
     /// rules and the event queues' capacity.
     pub fn validate(&self) -> Result<(), ConnectError> {
+        self.config.validate()?;
         if self.event_capacity == 0 {
             return Err(ConnectError::InvalidOption(
                 "event_capacity must be at least 1 (got 0)".into(),

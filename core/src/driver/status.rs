@@ -1,7 +1,9 @@
 //! What both drivers report about a connection: a [`Status`] snapshot, and
 //! why `connect` gave no connection ([`ConnectError`]).
 
-use crate::session::{Adapter, CloseReason, DisconnectReason, Session, SessionState, Stats};
+use crate::session::{
+    Adapter, CloseReason, ConfigError, DisconnectReason, Session, SessionState, Stats,
+};
 use crate::wire::WireError;
 
 /// A snapshot of a connection's state.
@@ -26,6 +28,9 @@ pub struct Status {
     pub desired_subscriptions: Vec<String>,
     /// Whether the current connection is authenticated.
     pub authenticated: bool,
+    /// The subprotocol the server selected on the current connection
+    /// (`Sec-WebSocket-Protocol`), if any.
+    pub subprotocol: Option<String>,
     /// Counters, including reconnects and the last ping round trip.
     pub stats: Stats,
 }
@@ -41,6 +46,7 @@ impl Status {
                 .collect(),
             desired_subscriptions: session.desired_subscriptions().map(str::to_owned).collect(),
             authenticated: session.is_authenticated(),
+            subprotocol: session.subprotocol().map(str::to_owned),
             stats: session.stats(),
         }
     }
@@ -52,6 +58,7 @@ impl Status {
             subscriptions: Vec::new(),
             desired_subscriptions: Vec::new(),
             authenticated: false,
+            subprotocol: None,
             stats: Stats::default(),
         }
     }
@@ -64,6 +71,11 @@ pub enum ConnectError {
     /// The URL or a header is invalid.
     #[error("invalid configuration: {0}")]
     Config(#[from] WireError),
+    /// The session configuration breaks a rule (a zero timeout, an
+    /// inverted backoff, TLS options on `ws://`, …): the error names the
+    /// field. Nothing was dialled.
+    #[error("invalid configuration: {0}")]
+    Invalid(#[from] ConfigError),
     /// An option is invalid (a zero capacity, an inverted timeout, a host
     /// name that cannot be resolved without a resolver, …): the message
     /// names it. Nothing was dialled.

@@ -12,6 +12,8 @@ pub struct HeartbeatConfig {
     /// How often to ping while connected; `None` disables pings.
     pub ping_interval: Option<Duration>,
     /// How long a ping may go unanswered before the connection counts as dead.
+    /// It may exceed `ping_interval`: pings then overlap, and the deadline
+    /// runs from the oldest unanswered one.
     pub pong_timeout: Duration,
     /// Reconnect when nothing at all arrives for this long; `None` disables it.
     pub idle_timeout: Option<Duration>,
@@ -35,8 +37,62 @@ impl Default for HeartbeatConfig {
 /// let mut config = SessionConfig::new("wss://test.deribit.com/ws/api/v2")?;
 /// config.request_timeout = Duration::from_secs(5);
 /// config.credentials = Some(Credentials::new("id", "secret"));
-/// # Ok::<(), wsnova_core::wire::WireError>(())
+/// config.wire = config.wire.subprotocol("v2.json"); // offer subprotocols
+/// config.validate()?; // `Session::connect` checks this too
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+///
+/// # From a file
+///
+/// `SessionConfig` implements serde's `Deserialize`, so it loads from TOML
+/// (`toml::from_str`), JSON ([`from_json_str`](Self::from_json_str)) or any
+/// serde format. Only `url` is required; every omitted key keeps the value
+/// of [`new`](Self::new). An unknown key is an error that names it, at every
+/// level. Durations are text: `"250ms"`, `"10s"`, `"2m"`, `"1m30s"` (units
+/// `ns`, `us`, `ms`, `s`, `m`, `h`); `"off"` turns off `ping_interval` and
+/// `idle_timeout`. After reading, the configuration is
+/// [validated](Self::validate) and a mistake fails the load.
+///
+/// ```toml
+/// url = "wss://test.deribit.com/ws/api/v2"
+/// name = "deribit-main"              # the metrics label
+/// seed = 42                          # 0 = drivers pick one
+/// subprotocols = ["v2.json", "json"] # in preference order
+/// max_frame_size = 16777216          # bytes
+/// max_message_size = 67108864
+/// connect_timeout = "10s"
+/// request_timeout = "5s"
+/// close_timeout = "5s"
+/// stable_after = "2s"
+/// queue_capacity = 1024
+/// refresh_at = 0.8
+///
+/// [headers]
+/// "User-Agent" = "my-bot/1.0"
+///
+/// [heartbeat]
+/// ping_interval = "15s"              # or "off"
+/// pong_timeout = "10s"
+/// idle_timeout = "off"
+///
+/// [backoff]
+/// strategy = "full_jitter"  # linear | exponential | full_jitter | decorrelated_jitter
+/// base = "250ms"
+/// max_delay = "30s"
+/// max_attempts = 10         # omit to retry forever
+///
+/// [rate_limit]              # omit for no limit; all four keys are required
+/// capacity = 20
+/// refill_amount = 20
+/// refill_interval = "1s"
+/// queue_capacity = 100
+/// ```
+///
+/// Not in the file form, set in code: `credentials` (secrets come from the
+/// environment or a secret store, never from a settings file: the key is
+/// refused), custom TLS roots or rustls configurations, and
+/// `fail_before_first_ready` (the drivers own it). Header values are read
+/// as given: prefer setting secret headers (API keys) in code too.
 #[derive(Debug, Clone)]
 pub struct SessionConfig {
     /// Endpoint, headers, TLS trust and frame limits.
@@ -81,7 +137,19 @@ pub struct SessionConfig {
 }
 
 impl SessionConfig {
-    /// Defaults for `url`.
+    /// Defaults for `url`: 10 s connect and request timeouts, 5 s close
+    /// timeout, pings every 15 s with a 10 s pong deadline, exponential
+    /// backoff with full jitter from 250 ms to 30 s, a queue of 1024, no
+    /// rate limit, no credentials.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use wsnova_core::session::SessionConfig;
+    /// let config = SessionConfig::new("wss://example.com/ws")?;
+    /// assert_eq!(config.connect_timeout, Duration::from_secs(10));
+    /// assert!(SessionConfig::new("http://example.com/").is_err());
+    /// # Ok::<(), wsnova_core::wire::WireError>(())
+    /// ```
     pub fn new(url: &str) -> Result<Self, WireError> {
         Ok(SessionConfig {
             wire: WireConfig::new(url)?,
@@ -103,6 +171,13 @@ impl SessionConfig {
 
     /// The `connection` label of this session's metrics: [`name`](Self::name),
     /// or the endpoint's host (never the path or query).
+    ///
+    /// ```
+    /// use wsnova_core::session::SessionConfig;
+    /// let config = SessionConfig::new("wss://example.com/ws?key=s3cret")?;
+    /// assert_eq!(config.connection_name(), "example.com");
+    /// # Ok::<(), wsnova_core::wire::WireError>(())
+    /// ```
     pub fn connection_name(&self) -> &str {
         self.name
             .as_deref()

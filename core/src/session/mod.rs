@@ -55,6 +55,7 @@ mod adapter;
 mod backoff;
 mod codec;
 mod config;
+mod config_file;
 mod core;
 mod credentials;
 mod event;
@@ -71,6 +72,7 @@ mod sequence;
 mod subscriptions;
 mod telemetry;
 mod timers;
+mod validate;
 
 use std::time::{Duration, Instant};
 
@@ -91,6 +93,7 @@ pub use event::{
 pub use json::JsonText;
 pub use latency::Latency;
 pub use ratelimit::RateLimitConfig;
+pub use validate::ConfigError;
 
 use crate::wire::{CloseCode, WireError};
 use core::Core;
@@ -218,6 +221,10 @@ pub enum SessionError {
     /// The wire refused (e.g. an invalid close code).
     #[error(transparent)]
     Wire(#[from] WireError),
+    /// The configuration has a mistake that cannot work (see
+    /// [`SessionConfig::validate`]); `connect` found it before dialling.
+    #[error("invalid configuration: {0}")]
+    Config(#[from] ConfigError),
 }
 
 /// One logical connection to a service, across any number of reconnects.
@@ -320,6 +327,24 @@ impl<A: Adapter + ?Sized> Session<A> {
         self.core.requests.len()
     }
 
+    /// The subprotocol the server selected for the current connection (one of
+    /// those offered with [`WireConfig::subprotocol`](crate::wire::WireConfig::subprotocol));
+    /// `None` while not connected or when the server selected none. Read it
+    /// on `Event::Connected`; it is cleared when the connection is lost.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use wsnova_core::session::{Echo, Session, SessionConfig};
+    /// let mut config = SessionConfig::new("ws://127.0.0.1:9001/")?;
+    /// config.wire = config.wire.subprotocol("v2.json").subprotocol("v1.json");
+    /// let session = Session::new(config, Echo, Instant::now());
+    /// assert_eq!(session.subprotocol(), None); // not connected yet
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn subprotocol(&self) -> Option<&str> {
+        self.core.wire.as_ref().and_then(|wire| wire.subprotocol())
+    }
+
     /// The generation of the current (or last) dial.
     pub fn generation(&self) -> u64 {
         self.core.generation
@@ -398,8 +423,25 @@ impl<A: Adapter + ?Sized> Session<A> {
     // ---- commands -----------------------------------------------------
 
     /// Starts connecting (from `Idle`; a no-op otherwise).
+    ///
+    /// Fails with [`SessionError::Config`] before anything is dialled when
+    /// [`SessionConfig::validate`] finds a mistake.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use wsnova_core::session::{ConfigError, Echo, Session, SessionConfig, SessionError};
+    /// let mut config = SessionConfig::new("ws://127.0.0.1:9001/")?;
+    /// config.connect_timeout = Duration::ZERO;
+    /// let now = Instant::now();
+    /// let mut session = Session::new(config, Echo, now);
+    /// let err = session.connect(now).unwrap_err();
+    /// assert_eq!(err, SessionError::Config(ConfigError::ZeroDuration { field: "connect_timeout" }));
+    /// assert_eq!(session.poll_output(), None); // nothing dialled
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn connect(&mut self, now: Instant) -> Result<(), SessionError> {
         self.command(now)?;
+        self.core.config.validate()?;
         self.core.followups.push_back(Ev::Connect);
         self.pump();
         Ok(())

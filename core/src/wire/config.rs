@@ -153,6 +153,9 @@ pub struct WireConfig {
     pub(crate) subprotocols: Vec<String>,
     pub(crate) tls: Option<Arc<rustls::ClientConfig>>,
     pub(crate) limits: Limits,
+    /// A TLS setter called on a `ws://` URL, where it has no effect:
+    /// reported by `SessionConfig::validate`.
+    ignored_tls: Option<&'static str>,
 }
 
 impl WireConfig {
@@ -171,6 +174,7 @@ impl WireConfig {
             subprotocols: Vec::new(),
             tls,
             limits: Limits::default(),
+            ignored_tls: None,
         })
     }
 
@@ -204,24 +208,55 @@ impl WireConfig {
         Ok(self)
     }
 
-    /// Offers a subprotocol (`Sec-WebSocket-Protocol`); call once per protocol, in preference order.
+    /// Offers a subprotocol (`Sec-WebSocket-Protocol`); call once per
+    /// protocol, in preference order. The server may select one of them or
+    /// none; the one it selected is reported by `Wire::subprotocol` and
+    /// `Session::subprotocol`, and a server that selects one not offered
+    /// fails the upgrade with an error naming it (RFC 6455 §4.1).
+    ///
+    /// Each must be an HTTP token (no spaces, commas or control
+    /// characters) offered once: `SessionConfig::validate` checks that.
+    ///
+    /// ```
+    /// use wsnova_core::wire::WireConfig;
+    /// let config = WireConfig::new("ws://127.0.0.1:9001/")?
+    ///     .subprotocol("v2.json")
+    ///     .subprotocol("v1.json");
+    /// assert_eq!(config.subprotocols(), ["v2.json", "v1.json"]);
+    /// # Ok::<(), wsnova_core::wire::WireError>(())
+    /// ```
     pub fn subprotocol(mut self, protocol: &str) -> Self {
         self.subprotocols.push(protocol.to_owned());
         self
     }
 
+    /// The subprotocols offered, in preference order.
+    pub fn subprotocols(&self) -> &[String] {
+        &self.subprotocols
+    }
+
     /// Trusts exactly these roots for `wss://` (e.g. a test CA) instead of the webpki roots.
+    ///
+    /// A `ws://` URL never uses TLS: there this has no effect, and
+    /// `SessionConfig::validate` reports it as a mistake.
     pub fn root_certificates(mut self, roots: rustls::RootCertStore) -> Self {
         if self.endpoint.secure {
             self.tls = Some(tls_config_with_roots(roots));
+        } else {
+            self.ignored_tls = Some("root_certificates");
         }
         self
     }
 
     /// Uses a complete rustls configuration for `wss://` (client certificates, ALPN, ...).
+    ///
+    /// A `ws://` URL never uses TLS: there this has no effect, and
+    /// `SessionConfig::validate` reports it as a mistake.
     pub fn tls_config(mut self, config: Arc<rustls::ClientConfig>) -> Self {
         if self.endpoint.secure {
             self.tls = Some(config);
+        } else {
+            self.ignored_tls = Some("tls_config");
         }
         self
     }
@@ -235,6 +270,33 @@ impl WireConfig {
     /// The endpoint this configuration dials.
     pub fn endpoint(&self) -> &Endpoint {
         &self.endpoint
+    }
+
+    /// The inbound size limits.
+    pub(crate) fn size_limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// The TLS setter that was called on a `ws://` URL, if any.
+    pub(crate) fn ignored_tls_option(&self) -> Option<&'static str> {
+        self.ignored_tls
+    }
+
+    /// The first subprotocol that cannot be offered, and why (RFC 6455 §4.1:
+    /// each is a non-empty token, and none is offered twice).
+    pub(crate) fn subprotocol_problem(&self) -> Option<(String, &'static str)> {
+        self.subprotocols.iter().enumerate().find_map(|(i, p)| {
+            let reason = if p.is_empty() {
+                "is empty"
+            } else if !p.bytes().all(is_token_byte) {
+                "is not an HTTP token (no spaces, commas, quotes or control characters)"
+            } else if self.subprotocols[..i].contains(p) {
+                "is offered twice"
+            } else {
+                return None;
+            };
+            Some((p.clone(), reason))
+        })
     }
 }
 
@@ -325,6 +387,44 @@ mod tests {
         assert!(config.clone().header("Bad Name", "v").is_err());
         assert!(config.clone().header("Sec-WebSocket-Key", "v").is_err());
         assert!(config.header("X-Key", "fine").is_ok());
+    }
+
+    #[test]
+    fn tls_setters_on_plain_urls_are_remembered_as_mistakes() {
+        let plain = WireConfig::new("ws://localhost/").unwrap();
+        assert_eq!(plain.ignored_tls_option(), None);
+        let roots = rustls::RootCertStore::empty();
+        let with_roots = plain.clone().root_certificates(roots.clone());
+        assert_eq!(with_roots.ignored_tls_option(), Some("root_certificates"));
+        assert!(with_roots.tls.is_none(), "still no TLS on ws://");
+        let secure = WireConfig::new("wss://localhost/")
+            .unwrap()
+            .root_certificates(roots);
+        assert_eq!(secure.ignored_tls_option(), None);
+    }
+
+    #[test]
+    fn subprotocols_must_be_distinct_tokens() {
+        let config = WireConfig::new("ws://localhost/").unwrap();
+        assert_eq!(
+            config
+                .clone()
+                .subprotocol("a")
+                .subprotocol("b")
+                .subprotocol_problem(),
+            None
+        );
+        let problem = |p: &str| {
+            config
+                .clone()
+                .subprotocol("a")
+                .subprotocol(p)
+                .subprotocol_problem()
+        };
+        assert_eq!(problem(""), Some(("".into(), "is empty")));
+        assert!(problem("a\r\nX-Evil: 1").is_some());
+        assert!(problem("a, b").is_some());
+        assert_eq!(problem("a"), Some(("a".into(), "is offered twice")));
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Errors of the wire layer: caller misuse, peer misbehaviour and limits kept apart.
 
+use std::borrow::Cow;
+
 use super::CloseCode;
 
 /// Everything that can go wrong between the socket's bytes and WebSocket messages.
@@ -52,8 +54,10 @@ pub enum WireError {
         body_excerpt: String,
     },
     /// The upgrade response is not a valid WebSocket handshake (RFC 6455 §4.2.2).
+    /// The text says what is wrong and names what the server sent where that
+    /// helps (e.g. a subprotocol that was not offered).
     #[error("invalid upgrade response: {0}")]
-    InvalidHandshake(&'static str),
+    InvalidHandshake(Cow<'static, str>),
     /// The transport ended before the upgrade completed.
     #[error("transport closed during the upgrade handshake")]
     HandshakeEof,

@@ -97,7 +97,11 @@ impl Handshake {
                 }
                 Ok(httparse::Status::Partial) if eof => return Err(WireError::HandshakeEof),
                 Ok(httparse::Status::Partial) => return Ok(Progress::Partial),
-                Err(_) => return Err(WireError::InvalidHandshake("malformed HTTP response")),
+                Err(_) => {
+                    return Err(WireError::InvalidHandshake(
+                        "malformed HTTP response".into(),
+                    ));
+                }
             };
             let status = response.code.unwrap_or(0);
             if status == 101 {
@@ -177,20 +181,24 @@ fn validate_upgrade(
         values(name).any(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
     };
     if !has_token("Upgrade", "websocket") {
-        return Err(WireError::InvalidHandshake("missing `Upgrade: websocket`"));
+        return Err(WireError::InvalidHandshake(
+            "missing `Upgrade: websocket`".into(),
+        ));
     }
     if !has_token("Connection", "upgrade") {
-        return Err(WireError::InvalidHandshake("missing `Connection: Upgrade`"));
+        return Err(WireError::InvalidHandshake(
+            "missing `Connection: Upgrade`".into(),
+        ));
     }
     if values("Sec-WebSocket-Accept").next() != Some(expected_accept) {
         return Err(WireError::InvalidHandshake(
-            "wrong or missing Sec-WebSocket-Accept",
+            "wrong or missing Sec-WebSocket-Accept".into(),
         ));
     }
     // We offer no extensions, so the server may not select any (§4.1, item 5).
     if values("Sec-WebSocket-Extensions").any(|v| !v.is_empty()) {
         return Err(WireError::InvalidHandshake(
-            "server selected an extension we did not offer",
+            "server selected an extension we did not offer".into(),
         ));
     }
     // The server may choose none of our subprotocols, but never another one (§4.1, item 6).
@@ -199,8 +207,12 @@ fn validate_upgrade(
         Some(chosen) if config.subprotocols.iter().any(|p| p == chosen) => {
             Ok(Some(chosen.to_owned()))
         }
-        Some(_) => Err(WireError::InvalidHandshake(
-            "server selected a subprotocol we did not offer",
+        Some(chosen) => Err(WireError::InvalidHandshake(
+            format!(
+                "server selected subprotocol {chosen:?}, which was not offered (offered: {:?})",
+                config.subprotocols
+            )
+            .into(),
         )),
     }
 }
@@ -339,6 +351,18 @@ mod tests {
                 "{bad}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn an_unoffered_subprotocol_is_named_in_the_error() {
+        let config = WireConfig::new("ws://localhost/").unwrap().subprotocol("a");
+        let (mut hs, _, key) = start(&config);
+        let response = ok_response(&key, "Sec-WebSocket-Protocol: foo\r\n");
+        let err = hs.parse(&config, response.as_bytes(), false).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            r#"invalid upgrade response: server selected subprotocol "foo", which was not offered (offered: ["a"])"#
+        );
     }
 
     #[test]

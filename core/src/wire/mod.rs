@@ -130,6 +130,8 @@ pub struct Wire {
     eof: bool,
     /// An error found while taking input, reported by the next `poll_event`.
     input_error: Option<WireError>,
+    /// The subprotocol the server selected in its `101`, once upgraded.
+    subprotocol: Option<String>,
 }
 
 impl Wire {
@@ -156,6 +158,7 @@ impl Wire {
             rng: StdRng::from_rng(rng),
             eof: false,
             input_error: None,
+            subprotocol: None,
             config,
         })
     }
@@ -169,6 +172,13 @@ impl Wire {
             State::Closed => WireState::Closed,
             State::Failed => WireState::Failed,
         }
+    }
+
+    /// The subprotocol the server selected (`Sec-WebSocket-Protocol`, one of
+    /// those offered with [`WireConfig::subprotocol`]); `None` before the
+    /// upgrade or when the server selected none.
+    pub fn subprotocol(&self) -> Option<&str> {
+        self.subprotocol.as_deref()
     }
 
     /// Capacity of the buffers this connection holds (rustls' internal buffers
@@ -258,6 +268,7 @@ impl Wire {
                         // Frames that came in the same read as the 101 stay in `inbound`.
                         self.inbound.advance(head_len);
                         self.state = State::Open;
+                        self.subprotocol.clone_from(&subprotocol);
                         return Ok(Some(WireEvent::Open { subprotocol }));
                     }
                     Err(err) => Err(err),

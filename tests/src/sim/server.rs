@@ -32,6 +32,8 @@ pub struct ServerBehaviour {
     /// Refuse these channels' subscribe requests with 13009 "token has
     /// expired", whatever the token (a server that blames the token wrongly).
     pub token_refused_channels: BTreeSet<String>,
+    /// Select this subprotocol in the `101` when the client offers it.
+    pub subprotocol: Option<String>,
 }
 
 impl Default for ServerBehaviour {
@@ -46,6 +48,7 @@ impl Default for ServerBehaviour {
             too_many_requests: 0,
             swallow_unsubscribes: 0,
             token_refused_channels: BTreeSet::new(),
+            subprotocol: None,
         }
     }
 }
@@ -94,10 +97,14 @@ impl FakeServer {
         self.accepted += 1;
         let mut config = WebSocketConfig::default();
         config.max_message_size = Some(64 << 20);
+        let mut peer = MemPeer::new(config);
+        if let Some(protocol) = &self.behaviour.subprotocol {
+            peer = peer.with_subprotocol(protocol.clone());
+        }
         self.conns.insert(
             generation,
             Conn {
-                peer: MemPeer::new(config),
+                peer,
                 authed: false,
                 token_expired: false,
                 subs: BTreeSet::new(),

@@ -1,7 +1,7 @@
 //! Connect, send, request with a timeout, subscribe and wait for the
 //! confirmation, read events — with `wsnova-mio` alone.
 //!
-//! `cargo run -p wsnova-mio --example quickstart -- wss://test.deribit.com/ws/api/v2`
+//! `cargo run -p wsnova-mio --example mio_quickstart -- wss://test.deribit.com/ws/api/v2`
 use std::time::Duration;
 
 use wsnova_mio::prelude::*;

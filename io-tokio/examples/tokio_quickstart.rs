@@ -1,7 +1,7 @@
 //! Connect, send, request with a timeout, subscribe and await the
 //! confirmation, read events — with `wsnova-tokio` (and tokio) alone.
 //!
-//! `cargo run -p wsnova-tokio --example quickstart -- wss://test.deribit.com/ws/api/v2`
+//! `cargo run -p wsnova-tokio --example tokio_quickstart -- wss://test.deribit.com/ws/api/v2`
 use std::time::Duration;
 
 use wsnova_tokio::prelude::*;

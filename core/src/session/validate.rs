@@ -1,0 +1,180 @@
+//! Configuration mistakes, found before anything is dialled.
+//!
+//! [`SessionConfig::validate`] runs every check below; [`Session::connect`]
+//! runs it too, so a wrong setting fails at once with [`ConfigError`] instead
+//! of showing up later as an endless reconnect loop or a connection that
+//! drops every few milliseconds.
+//!
+//! [`Session::connect`]: super::Session::connect
+
+use std::time::Duration;
+
+use super::SessionConfig;
+
+/// A setting that cannot work. Each message names the field (with its path,
+/// as in a configuration file: `heartbeat.pong_timeout`) and the bad value.
+///
+/// What is **not** a mistake, on purpose:
+/// - `queue_capacity = 0`: nothing waits while not ready; a request or
+///   message sent then fails at once with `QueueFull`.
+/// - `heartbeat.pong_timeout >= heartbeat.ping_interval`: pings may overlap;
+///   the pong deadline runs from the oldest unanswered ping.
+/// - `stable_after = 0`: the backoff streak ends as soon as `Ready` is reached.
+/// - `rate_limit.refill_amount = 0`: a bucket that never refills.
+/// - `backoff.max_attempts = Some(0)`: never reconnect.
+///
+/// ```
+/// use std::time::Duration;
+/// use wsnova_core::session::{ConfigError, SessionConfig};
+/// let mut config = SessionConfig::new("ws://127.0.0.1:9001/")?;
+/// config.request_timeout = Duration::ZERO;
+/// let err = config.validate().unwrap_err();
+/// assert_eq!(err, ConfigError::ZeroDuration { field: "request_timeout" });
+/// assert_eq!(err.to_string(), "request_timeout = 0s: it must be greater than zero");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// `url` is not a usable `ws://` or `wss://` URL (shown without its
+    /// query, which may carry secrets).
+    #[error("url = {url:?}: not a usable WebSocket URL: {reason}")]
+    InvalidUrl {
+        /// The URL as given, its query replaced by `?…`.
+        url: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A header cannot be sent in the upgrade request.
+    #[error("headers.{name:?}: {reason}")]
+    InvalidHeader {
+        /// The header name as given.
+        name: String,
+        /// Why it was refused.
+        reason: &'static str,
+    },
+    /// Custom TLS settings were given for a plain `ws://` URL, which never
+    /// uses TLS: they would be silently ignored.
+    #[error(
+        "wire.{option}: TLS settings were given but the URL {url:?} is plain ws://; \
+         use wss:// or drop them"
+    )]
+    TlsOnPlainUrl {
+        /// `root_certificates` or `tls_config`.
+        option: &'static str,
+        /// The URL, without its query.
+        url: String,
+    },
+    /// A subprotocol cannot be offered (RFC 6455 §4.1: a non-empty HTTP
+    /// token, each offered once).
+    #[error("subprotocols: {value:?} {reason}")]
+    InvalidSubprotocol {
+        /// The subprotocol as given.
+        value: String,
+        /// Why it was refused.
+        reason: &'static str,
+    },
+    /// A timeout or interval is zero: it would fire at once, every time.
+    #[error("{field} = 0s: it must be greater than zero")]
+    ZeroDuration {
+        /// The field, e.g. `connect_timeout` or `heartbeat.pong_timeout`.
+        field: &'static str,
+    },
+    /// A count or size is zero where nothing could ever pass.
+    #[error("{field} = 0: it must be greater than zero")]
+    ZeroSize {
+        /// The field, e.g. `rate_limit.capacity` or `max_message_size`.
+        field: &'static str,
+    },
+    /// `backoff.max_delay` is below `backoff.base`: every delay would be
+    /// cut to `max_delay`, so the growth the strategy promises never happens.
+    #[error("backoff.max_delay = {max_delay:?} is less than backoff.base = {base:?}")]
+    BackoffInverted {
+        /// The configured base delay.
+        base: Duration,
+        /// The configured upper bound.
+        max_delay: Duration,
+    },
+    /// `refresh_at` is not a fraction in `(0, 1]`.
+    #[error("refresh_at = {0}: it must be greater than 0 and at most 1")]
+    RefreshAtOutOfRange(f64),
+}
+
+/// Replaces the query of `url` (anything after `?`) by `?…`.
+pub(crate) fn redact_query(url: &str) -> String {
+    match url.split_once('?') {
+        Some((before, _)) => format!("{before}?…"),
+        None => url.to_owned(),
+    }
+}
+
+impl SessionConfig {
+    /// Checks every setting for a mistake that cannot work (see
+    /// [`ConfigError`] for the rules); the first one found is returned.
+    /// [`Session::connect`](super::Session::connect) calls this before it
+    /// dials, and loading a configuration with serde calls it after reading.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use wsnova_core::session::SessionConfig;
+    /// let mut config = SessionConfig::new("wss://example.com/ws")?;
+    /// assert_eq!(config.validate(), Ok(()));
+    /// config.backoff.max_delay = Duration::from_millis(10); // below the 250 ms base
+    /// assert!(config.validate().unwrap_err().to_string().contains("backoff.max_delay"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(option) = self.wire.ignored_tls_option() {
+            let url = format!("{:?}", self.wire.endpoint());
+            return Err(ConfigError::TlsOnPlainUrl { option, url });
+        }
+        if let Some((value, reason)) = self.wire.subprotocol_problem() {
+            return Err(ConfigError::InvalidSubprotocol { value, reason });
+        }
+        let limits = self.wire.size_limits();
+        nonzero_size("max_frame_size", limits.max_frame_size as u64)?;
+        nonzero_size("max_message_size", limits.max_message_size as u64)?;
+        nonzero("connect_timeout", self.connect_timeout)?;
+        nonzero("request_timeout", self.request_timeout)?;
+        nonzero("close_timeout", self.close_timeout)?;
+        let heartbeat = &self.heartbeat;
+        if let Some(interval) = heartbeat.ping_interval {
+            nonzero("heartbeat.ping_interval", interval)?;
+            nonzero("heartbeat.pong_timeout", heartbeat.pong_timeout)?;
+        }
+        if let Some(idle) = heartbeat.idle_timeout {
+            nonzero("heartbeat.idle_timeout", idle)?;
+        }
+        let backoff = &self.backoff;
+        nonzero("backoff.base", backoff.base)?;
+        if backoff.max_delay < backoff.base {
+            return Err(ConfigError::BackoffInverted {
+                base: backoff.base,
+                max_delay: backoff.max_delay,
+            });
+        }
+        if let Some(limit) = &self.rate_limit {
+            nonzero_size("rate_limit.capacity", limit.capacity)?;
+            nonzero("rate_limit.refill_interval", limit.refill_interval)?;
+        }
+        // `!(x > 0.0)` also catches NaN.
+        if !(self.refresh_at > 0.0 && self.refresh_at <= 1.0) {
+            return Err(ConfigError::RefreshAtOutOfRange(self.refresh_at));
+        }
+        Ok(())
+    }
+}
+
+fn nonzero(field: &'static str, value: Duration) -> Result<(), ConfigError> {
+    if value.is_zero() {
+        return Err(ConfigError::ZeroDuration { field });
+    }
+    Ok(())
+}
+
+fn nonzero_size(field: &'static str, value: u64) -> Result<(), ConfigError> {
+    if value == 0 {
+        return Err(ConfigError::ZeroSize { field });
+    }
+    Ok(())
+}
