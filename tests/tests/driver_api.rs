@@ -199,15 +199,13 @@ fn request_params_follow_json_rpc_on_both_drivers() {
     );
 
     let event_loop = wsnova_mio::EventLoop::new().unwrap();
-    let (handle, events) = event_loop
+    let (handle, mut events) = event_loop
         .connect(Builder::new(&server.url()).unwrap(), Plain)
         .unwrap();
     not_params(handle.request("m", &42));
     let outcome = handle.request_timeout("m", &serde_json::json!({"a": 1}), short);
     assert_eq!(outcome, Err(RequestError::Timeout));
-    let echoed = events
-        .map(|e| e)
-        .find(|e| !matches!(e, Event::Connected | Event::Ready));
+    let echoed = events.find(|e| !matches!(e, Event::Connected | Event::Ready));
     let Some(Event::Message(text)) = echoed else {
         panic!("{echoed:?}")
     };

@@ -69,6 +69,12 @@ pub trait ReplyChannel {
     type Sender<T: Send + 'static>: Reply<T>;
 }
 
+/// A subscribe caller: the channels it still waits for, and where the answer goes.
+type SubscribeWaiter<C> = (
+    Vec<String>,
+    <C as ReplyChannel>::Sender<Result<(), SubscribeError>>,
+);
+
 /// The callers waiting on one connection, answered from its events.
 ///
 /// * a request's caller gets its one outcome, which no consumer then sees;
@@ -81,7 +87,7 @@ pub trait ReplyChannel {
 pub struct Waiters<C: ReplyChannel> {
     requests: HashMap<RequestId, C::Sender<Result<JsonText, RequestError>>>,
     /// Subscribe callers: the channels still unconfirmed, and the caller.
-    subscriptions: Vec<(Vec<String>, C::Sender<Result<(), SubscribeError>>)>,
+    subscriptions: Vec<SubscribeWaiter<C>>,
     pings: VecDeque<C::Sender<Duration>>,
     first_ready: Option<C::Sender<Result<(), ConnectFailure>>>,
     fail_fast: bool,
