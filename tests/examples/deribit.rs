@@ -16,13 +16,12 @@
 
 use std::error::Error;
 use std::time::{Duration, Instant};
-use wsnova_tokio::Connect as _;
 
-use futures_util::StreamExt;
-use wsnova_adapters::deribit::calls::{Buy, Call};
-use wsnova_adapters::deribit::{BookUpdate, Deribit, Order, OrderParams, Ticker};
-use wsnova_core::session::{Credentials, Event, SessionConfig};
 use wsnova_tests::deribit::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, MockConfig, MockDeribit};
+use wsnova_tokio::SessionConfig;
+use wsnova_tokio::adapters::deribit::calls::{Buy, Call};
+use wsnova_tokio::adapters::deribit::{BookUpdate, Order, OrderParams, Ticker};
+use wsnova_tokio::prelude::*;
 
 const INSTRUMENT: &str = "BTC-PERPETUAL";
 const CHANNELS: [&str; 3] = [
@@ -117,7 +116,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     tokio::pin!(end);
     loop {
         tokio::select! {
-            event = events.next() => {
+            event = events.recv() => {
                 let Some(event) = event else { break };
                 show(&mut view, event);
             }
@@ -187,8 +186,9 @@ fn show(view: &mut View, event: Event) {
             view.reconnects += 1;
             println!("• reconnecting (attempt {attempt})");
         }
-        Event::Connected => println!("• connected"),
-        Event::Authenticated { .. } => println!("• authenticated"),
+        // `connect` reported the first connection; later ones are news.
+        Event::Connected if view.reconnects > 0 => println!("• connected"),
+        Event::Authenticated { .. } if view.reconnects > 0 => println!("• authenticated"),
         Event::Subscribed { channels } => println!("• subscribed: {}", channels.join(", ")),
         Event::SubscriptionFailed { channels, error } => {
             println!("• subscription failed: {} ({error})", channels.join(", "))
@@ -196,7 +196,7 @@ fn show(view: &mut View, event: Event) {
         Event::Gap { channel, .. } => {
             println!("• gap in {channel}: resubscribing for a fresh snapshot")
         }
-        Event::Ready => println!("• ready"),
+        Event::Ready if view.reconnects > 0 => println!("• ready"),
         Event::Closed { reason } => println!("• session closed: {reason:?}"),
         _ => {}
     }
