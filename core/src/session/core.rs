@@ -65,6 +65,7 @@ pub(crate) struct Core {
 }
 
 impl Core {
+    /// A session's concerns before its first connection, at `now`.
     pub(crate) fn new(config: SessionConfig, adapter: &dyn Adapter, now: Instant) -> Self {
         let wire_config = adapter.configure(config.wire.clone());
         let bucket = config.rate_limit.map(|rl| TokenBucket::new(rl, now));

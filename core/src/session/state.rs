@@ -48,3 +48,28 @@ impl SessionState {
         self == SessionState::Ready
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::SessionState::*;
+
+    #[test]
+    fn subscriptions_and_writes_follow_the_phase() {
+        let all = [
+            Idle,
+            Connecting,
+            Authenticating,
+            Restoring,
+            Ready,
+            Closing,
+            BackingOff,
+            Closed,
+        ];
+        let open: Vec<_> = all.into_iter().filter(|s| s.is_open()).collect();
+        assert_eq!(open, [Authenticating, Restoring, Ready, Closing]);
+        let past_auth: Vec<_> = all.into_iter().filter(|s| s.is_past_auth()).collect();
+        assert_eq!(past_auth, [Restoring, Ready]);
+        let ready: Vec<_> = all.into_iter().filter(|s| s.is_ready()).collect();
+        assert_eq!(ready, [Ready]);
+    }
+}
