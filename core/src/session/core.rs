@@ -1,543 +1,326 @@
-//! The session's data and mechanisms: everything the state machine's actions
-//! and the public API operate on. Lifecycle decisions live in `machine`.
+//! The hub: the concerns of one session side by side, and the steps of its
+//! life that touch several of them. The hub holds no state of its own:
+//! every field is a concern (or the [`Env`] they share), and each concern
+//! gets only narrow borrows of the others. The lifecycle decisions live in
+//! `machine`, which tells the hub the phase it is in; what arrives from the
+//! wire is routed in `inbound`.
 
-use std::collections::VecDeque;
-use std::sync::Arc;
 use std::time::Instant;
 
-use rand::SeedableRng;
-use rand::rngs::StdRng;
-
-use super::backoff::Backoff;
-use super::heartbeat::Pings;
-use super::latency::Window;
-use super::machine::Ev;
-use super::outbound::{Payload, Queues};
+use super::adapter::Adapter;
+use super::auth::Auth;
+use super::config::SessionConfig;
+use super::env::Env;
+use super::event::{CloseReason, DisconnectReason, Event, Initiator, RequestError, RequestId};
+use super::heartbeat::Heartbeat;
+use super::io::Input;
+use super::outbound::Outbound;
+use super::outbox::Ev;
+use super::queue::Payload;
 use super::ratelimit::TokenBucket;
+use super::reconnect::Reconnect;
 use super::requests::{Purpose, Requests};
 use super::sequence::Sequences;
+use super::state::SessionState;
 use super::subscriptions::Subscriptions;
-use super::telemetry::Telemetry;
-use super::timers::{Timer, Timers};
-use super::{
-    Adapter, AuthToken, DisconnectReason, Event, Inbound, Initiator, JsonText, Output,
-    RequestError, RpcError, SessionConfig, Stats,
-};
-use crate::wire::{Message, Wire, WireConfig, WireError, WireEvent};
+use super::timers::Timer;
+use super::transport::Transport;
 
-/// All mutable session state; the statig context.
+/// A [`Link`](super::outbound::Link) from a [`Core`]'s fields, for `$phase`:
+/// a macro, so the borrow stays apart from the other concerns' fields.
+macro_rules! link_of {
+    ($core:expr, $adapter:expr, $phase:expr) => {
+        $crate::session::outbound::Link {
+            env: &mut $core.env,
+            adapter: $adapter,
+            outbound: &mut $core.outbound,
+            requests: &mut $core.requests,
+            wire: $core.transport.wire.as_mut(),
+            phase: $phase,
+        }
+    };
+}
+pub(crate) use link_of;
+
+/// All state of a session, by concern; the statig context.
 pub(crate) struct Core {
-    pub(crate) config: SessionConfig,
-    wire_config: Arc<WireConfig>,
-    /// The time of the input being handled.
-    pub(crate) now: Instant,
-    pub(crate) rng: StdRng,
-    /// Generation of the current (or last) dial.
-    pub(crate) generation: u64,
-    /// The driver holds a socket for `generation`.
-    transport: bool,
-    pub(crate) wire: Option<Wire>,
-    /// The upgrade succeeded and the connection is not lost yet.
-    pub(crate) connected: bool,
-    /// The state machine is in `Ready`: application traffic may flow.
-    pub(crate) ready: bool,
-    /// Reached `Ready` at least once.
-    pub(crate) ever_ready: bool,
-    /// A connection was replaced because a fresh token was refused for a
-    /// subscription; cleared at the next `Ready`.
-    pub(crate) token_reconnected: bool,
-    /// The driver does not read the socket (backpressure): deadlines only
-    /// reading can meet are suspended.
-    pub(crate) reading_paused: bool,
-    /// When reading was last paused.
-    pub(crate) paused_at: Instant,
-    pub(crate) timers: Timers,
-    pub(crate) outputs: VecDeque<Output>,
-    /// Lifecycle events for the state machine, raised by mechanisms.
-    pub(crate) followups: VecDeque<Ev>,
+    /// Time, randomness, timers, outbox, configuration.
+    pub(crate) env: Env,
+    /// The socket and the wire of the current connection.
+    pub(crate) transport: Transport,
+    /// Ids, purposes and deadlines of requests without an outcome.
     pub(crate) requests: Requests,
-    pub(crate) queues: Queues,
+    /// Send queues, rate limit, held retries.
+    pub(crate) outbound: Outbound,
+    /// Token, refresh, re-authentication.
+    pub(crate) auth: Auth,
+    /// Desired and confirmed channels, and the restore phase.
     pub(crate) subs: Subscriptions,
-    pub(crate) backoff: Backoff,
-    pub(crate) bucket: Option<TokenBucket>,
-    pub(crate) token: Option<AuthToken>,
-    pub(crate) authenticated: bool,
-    /// Setup and (re/un)subscribe requests the `Restoring` state still waits for.
-    pub(crate) restore_outstanding: usize,
-    /// Authentication is done on this connection (`Restoring` or `Ready`):
-    /// subscriptions may be requested.
-    pub(crate) past_auth: bool,
-    pub(crate) pings: Pings,
+    /// Sequenced channels and their resyncs.
     pub(crate) sequences: Sequences,
-    /// Where the wall clock stood at an instant, if the driver said (for signed auth).
-    pub(crate) wall_clock: Option<(Instant, u64)>,
-    transmit_announced: bool,
-    pub(crate) stats: Stats,
-    /// Request round trips, for percentiles.
-    pub(crate) request_window: Box<Window>,
-    /// Ping round trips, for percentiles.
-    pub(crate) ping_window: Box<Window>,
-    /// Reused encode buffer: no allocation per request.
-    pub(crate) scratch: String,
-    /// Metric handles (no-ops without a recorder).
-    pub(crate) telemetry: Telemetry,
+    /// Pings, pongs, idle timeout, read pauses.
+    pub(crate) heartbeat: Heartbeat,
+    /// The failure streak and what follows a loss.
+    pub(crate) reconnect: Reconnect,
 }
 
 impl Core {
+    /// A session's concerns before its first connection, at `now`.
     pub(crate) fn new(config: SessionConfig, adapter: &dyn Adapter, now: Instant) -> Self {
-        let wire_config = Arc::new(adapter.configure(config.wire.clone()));
+        let wire_config = adapter.configure(config.wire.clone());
         let bucket = config.rate_limit.map(|rl| TokenBucket::new(rl, now));
-        let telemetry = Telemetry::new(config.connection_name());
         Core {
-            rng: StdRng::seed_from_u64(config.seed),
-            backoff: Backoff::new(config.backoff),
-            bucket,
-            wire_config,
-            config,
-            now,
-            generation: 0,
-            transport: false,
-            wire: None,
-            connected: false,
-            ready: false,
-            ever_ready: false,
-            token_reconnected: false,
-            reading_paused: false,
-            paused_at: now,
-            timers: Timers::default(),
-            outputs: VecDeque::new(),
-            followups: VecDeque::new(),
+            transport: Transport::new(wire_config),
             requests: Requests::default(),
-            queues: Queues::default(),
+            outbound: Outbound::new(bucket),
+            auth: Auth::default(),
             subs: Subscriptions::default(),
-            token: None,
-            authenticated: false,
-            restore_outstanding: 0,
-            past_auth: false,
-            pings: Pings::default(),
             sequences: Sequences::default(),
-            wall_clock: None,
-            transmit_announced: false,
-            stats: Stats::default(),
-            request_window: Box::default(),
-            ping_window: Box::default(),
-            scratch: String::new(),
-            telemetry,
+            heartbeat: Heartbeat::new(now),
+            reconnect: Reconnect::new(config.backoff),
+            env: Env::new(config, now),
         }
-    }
-
-    pub(crate) fn emit(&mut self, event: Event) {
-        // Every application request's one outcome passes here.
-        match &event {
-            Event::Response { id, .. } => self.telemetry.outcome(*id, Ok(())),
-            Event::RequestFailed { id, error } => self.telemetry.outcome(*id, Err(error)),
-            _ => {}
-        }
-        self.outputs.push_back(Output::Event(event));
     }
 
     /// Refreshes the level gauges (subscriptions, tokens, queued items);
     /// they are set only when a value changed.
     pub(crate) fn update_levels(&mut self) {
-        let tokens = self.bucket.as_mut().map(|b| b.available(self.now));
-        let queued = self.queues.user.len() + self.queues.control.len();
-        self.telemetry.levels(
-            self.subs.desired().len(),
-            self.subs.confirmed().len(),
+        let now = self.env.now;
+        let tokens = self.outbound.bucket.as_mut().map(|b| b.available(now));
+        let channels = self.subs.channels();
+        self.env.out.telemetry.levels(
+            channels.desired().len(),
+            channels.confirmed().len(),
             tokens,
-            queued,
+            self.outbound.queues.len(),
         );
     }
 
-    // ---- transport ----------------------------------------------------
+    // ---- input --------------------------------------------------------
 
-    /// Asks the driver for a new connection (a new generation).
-    pub(crate) fn dial(&mut self) {
-        self.generation += 1;
-        self.transport = true;
-        self.telemetry.dialed();
-        let endpoint = self.wire_config.endpoint();
-        tracing::debug!(
-            generation = self.generation,
-            host = endpoint.host(),
-            port = endpoint.port(),
-            "dialing"
-        );
-        self.outputs.push_back(Output::Dial {
-            generation: self.generation,
-            host: endpoint.host().to_owned(),
-            port: endpoint.port(),
-        });
-        self.timers
-            .set(Timer::Connect, self.now + self.config.connect_timeout);
-    }
-
-    /// The driver's socket is up: start TLS and the upgrade.
-    pub(crate) fn on_transport_up(&mut self) {
-        match Wire::new(self.wire_config.clone(), &mut self.rng) {
-            Ok(wire) => self.wire = Some(wire),
-            Err(err) => self
-                .followups
-                .push_back(Ev::Lost(DisconnectReason::Wire(err), Initiator::Library)),
+    /// What the driver saw, in `phase`. Input of an older generation is ignored.
+    pub(crate) fn handle_input(&mut self, input: Input<'_>, phase: SessionState) {
+        let transport = &mut self.transport;
+        match input {
+            Input::Connected { generation }
+                if transport.is_current(generation) && transport.wire.is_none() =>
+            {
+                transport.on_socket_open(&mut self.env);
+            }
+            Input::ConnectFailed { generation, error } if transport.is_current(generation) => {
+                let reason = DisconnectReason::ConnectFailed(error.to_owned());
+                self.env.out.lose(reason, Initiator::Remote);
+            }
+            Input::Bytes { generation, data } if transport.is_current(generation) => {
+                self.heartbeat.on_bytes(&mut self.env, phase.is_open());
+                transport.on_bytes(&mut self.env.out, data);
+            }
+            Input::Closed { generation } if transport.is_current(generation) => {
+                transport.on_socket_closed(&mut self.env.out);
+            }
+            _ => {} // a late event from a dead socket
         }
     }
 
-    /// Tells the driver to close the socket, after writing what is pending
-    /// (e.g. the close frame that fails a connection).
-    pub(crate) fn close_transport(&mut self) {
-        let flush = match self.wire.take() {
-            Some(mut wire) => wire.pending_transmit().to_vec(),
-            None => Vec::new(),
-        };
-        if self.transport {
-            self.transport = false;
-            self.outputs.push_back(Output::CloseTransport {
-                generation: self.generation,
-                flush,
+    /// Frames a raw message straight into the wire when `ready` and nothing
+    /// waits ahead of it: no copy, no allocation. `false` if it must queue.
+    pub(crate) fn send_direct(&mut self, ready: bool, text: Option<&str>, binary: &[u8]) -> bool {
+        let wire = self.transport.wire.as_mut();
+        let sent = self.outbound.send_direct(ready, wire, text, binary);
+        if sent {
+            self.env.out.meters.stats.messages_out += 1;
+            self.env.out.telemetry.message_out();
+        }
+        sent
+    }
+
+    /// Queues a raw application message; `false` when the queue is full.
+    pub(crate) fn send_message(
+        &mut self,
+        adapter: &dyn Adapter,
+        payload: Payload,
+        phase: SessionState,
+    ) -> bool {
+        link_of!(self, adapter, phase).send_user_message(payload)
+    }
+
+    /// Sends a WebSocket ping; `false` without an open WebSocket.
+    pub(crate) fn ping(&mut self, phase: SessionState) -> bool {
+        phase.is_open()
+            && self
+                .heartbeat
+                .send_ping(&mut self.env, self.transport.wire.as_mut())
+    }
+
+    // ---- steps of the lifecycle (called by the machine) ----------------
+
+    /// The upgrade succeeded: heartbeats start, then the auth request
+    /// goes; `false` when there is nothing to authenticate with.
+    pub(crate) fn on_upgraded(&mut self, adapter: &dyn Adapter) -> bool {
+        self.transport.on_upgraded();
+        tracing::debug!(
+            generation = self.transport.generation(),
+            "connected: upgrade done"
+        );
+        self.env.out.emit(Event::Connected);
+        self.heartbeat.on_upgraded(&mut self.env);
+        self.auth
+            .start(&mut link_of!(self, adapter, SessionState::Authenticating))
+    }
+
+    /// Entering `Restoring`: setup requests and resubscriptions.
+    pub(crate) fn start_restore(&mut self, adapter: &dyn Adapter) {
+        let mut link = link_of!(self, adapter, SessionState::Restoring);
+        self.subs.start_restore(&mut link);
+    }
+
+    /// Entering `Ready`: the application's queue drains; the failure
+    /// streak ends (now or once the connection proved stable).
+    pub(crate) fn enter_ready(&mut self, adapter: &dyn Adapter) {
+        self.auth.on_ready();
+        self.reconnect.on_ready(&mut self.env);
+        self.env.out.emit(Event::Ready);
+        link_of!(self, adapter, SessionState::Ready).pump();
+    }
+
+    /// The connection is gone: close the socket, fail what was sent on it,
+    /// forget what the server knew. Unsent application requests stay queued.
+    pub(crate) fn teardown(&mut self) {
+        self.transport.close_socket(&mut self.env.out);
+        self.auth.on_connection_lost();
+        self.env.timers.clear_connection();
+        self.heartbeat.on_connection_lost();
+        self.subs.on_connection_lost();
+        self.sequences.on_connection_lost();
+        let outbound = &mut self.outbound;
+        outbound.held.requeue_all(&mut outbound.queues);
+        for (id, purpose) in self.requests.take_sent() {
+            if purpose == Purpose::User {
+                self.env.out.emit(Event::RequestFailed {
+                    id,
+                    error: RequestError::ConnectionLost,
+                });
+            }
+        }
+        // The core's own requests are built afresh on the next connection.
+        for queued in std::mem::take(&mut outbound.queues.control) {
+            if let Payload::Request { id, .. } = queued.kind {
+                self.requests.complete(id);
+            }
+        }
+    }
+
+    /// After a loss: schedules the reconnect; `Err` with the reason to close.
+    pub(crate) fn schedule_reconnect(
+        &mut self,
+        adapter: &dyn Adapter,
+        reason: DisconnectReason,
+        initiator: Initiator,
+        reached_ready: bool,
+    ) -> Result<(), CloseReason> {
+        let generation = self.transport.generation();
+        self.reconnect.schedule(
+            &mut self.env,
+            adapter,
+            reason,
+            initiator,
+            reached_ready,
+            generation,
+        )
+    }
+
+    /// The end: every request without an outcome fails with `Closed`.
+    pub(crate) fn finish(&mut self, reason: CloseReason) {
+        let had_transport = self.transport.wire.is_some();
+        // Taken before the teardown, so requests in flight at a user close
+        // fail with `Closed`, not `ConnectionLost`.
+        let pending = self.requests.take_all();
+        self.teardown();
+        let out = &mut self.env.out;
+        if had_transport && reason == CloseReason::User {
+            out.emit(Event::Disconnected {
+                reason: DisconnectReason::UserClose,
+                initiator: Initiator::User,
+                reconnect_in: None,
             });
         }
-        self.transmit_announced = false;
-    }
-
-    /// Whether input tagged with `generation` belongs to the live transport.
-    pub(crate) fn is_current(&self, generation: u64) -> bool {
-        self.transport && generation == self.generation
-    }
-
-    pub(crate) fn poll_transmit_announcement(&mut self) -> Option<Output> {
-        let wire = self.wire.as_mut()?;
-        if self.transmit_announced || wire.pending_transmit().is_empty() {
-            return None;
-        }
-        self.transmit_announced = true;
-        Some(Output::Transmit {
-            generation: self.generation,
-        })
-    }
-
-    pub(crate) fn advance_transmit(&mut self, n: usize) {
-        if let Some(wire) = self.wire.as_mut() {
-            wire.advance_transmit(n);
-            self.stats.bytes_out += n as u64;
-            self.telemetry.bytes_out(n);
-        }
-        self.transmit_announced = false;
-    }
-
-    // ---- inbound ------------------------------------------------------
-
-    /// Feeds socket bytes to the wire.
-    pub(crate) fn on_bytes(&mut self, data: &[u8]) {
-        self.stats.bytes_in += data.len() as u64;
-        self.telemetry.bytes_in(data.len());
-        if let Some(idle) = self.config.heartbeat.idle_timeout
-            && self.connected
-        {
-            self.timers.set(Timer::Idle, self.now + idle);
-        }
-        if let Some(wire) = self.wire.as_mut() {
-            wire.handle_bytes(data);
-        }
-    }
-
-    /// Handles the wire's next event; `false` when it has none.
-    pub(crate) fn step_wire(&mut self, adapter: &dyn Adapter) -> bool {
-        let Some(wire) = self.wire.as_mut() else {
-            return false;
-        };
-        match wire.poll_event() {
-            Ok(None) => false,
-            Ok(Some(event)) => {
-                self.on_wire_event(adapter, event);
-                true
-            }
-            Err(err) => {
-                // The peer ending or refusing the connection is the remote's
-                // doing; rejecting what it sent is ours.
-                let initiator = match err {
-                    WireError::AbnormalClosure
-                    | WireError::HandshakeEof
-                    | WireError::UpgradeRejected { .. } => Initiator::Remote,
-                    _ => Initiator::Library,
-                };
-                self.followups
-                    .push_back(Ev::Lost(DisconnectReason::Wire(err), initiator));
-                false
-            }
-        }
-    }
-
-    fn on_wire_event(&mut self, adapter: &dyn Adapter, event: WireEvent) {
-        match event {
-            WireEvent::Open { .. } => {
-                self.timers.clear(Timer::Connect);
-                self.followups.push_back(Ev::Opened);
-            }
-            WireEvent::Message(Message::Text(text)) => {
-                self.stats.messages_in += 1;
-                self.telemetry.message_in();
-                self.on_text(adapter, text);
-            }
-            WireEvent::Message(Message::Binary(data)) => {
-                self.stats.messages_in += 1;
-                self.telemetry.message_in();
-                // The codec's JSON is classified like a text message.
-                match adapter.decode_binary(&data) {
-                    Some(json) => self.on_text(adapter, json),
-                    None => self.emit(Event::Message(Message::Binary(data))),
-                }
-            }
-            WireEvent::Ping(_) => {}
-            WireEvent::Pong(payload) => self.on_pong(&payload),
-            WireEvent::Closed { frame, by_peer } => {
-                let ev = if by_peer {
-                    Ev::Lost(DisconnectReason::ServerClosed(frame), Initiator::Remote)
-                } else {
-                    Ev::CloseDone
-                };
-                self.followups.push_back(ev);
-            }
-        }
-    }
-
-    fn on_text(&mut self, adapter: &dyn Adapter, text: crate::wire::Text) {
-        match adapter.classify(text.as_str()) {
-            Inbound::Notification { channel, data } => {
-                if !self.check_sequence(adapter, channel, data) {
-                    return;
-                }
-                let event = Event::Notification {
-                    channel: channel.to_owned(),
-                    data: JsonText::slice_of(&text, data),
-                };
-                self.emit(event);
-            }
-            Inbound::Response { id, outcome } => {
-                let Some(pending) = self.requests.take(id) else {
-                    // Unknown or already ended (e.g. timed out): one outcome only.
-                    tracing::trace!(id = id.0, "late or unknown response dropped");
-                    return;
-                };
-                if let Some(sent_at) = pending.sent_at
-                    && pending.purpose != Purpose::Heartbeat
-                {
-                    let rtt = self.now.saturating_duration_since(sent_at);
-                    self.request_window.record(rtt);
-                    if let Some(body) = pending.body.as_ref() {
-                        self.telemetry.request_duration(&body.method, rtt);
-                    }
-                    tracing::trace!(
-                        id = id.0,
-                        rtt_us = rtt.as_micros() as u64,
-                        ok = outcome.is_ok(),
-                        "response"
-                    );
-                }
-                let outcome = outcome
-                    .map(|raw| JsonText::slice_of(&text, raw))
-                    .map_err(|e| RpcError {
-                        code: e.code,
-                        message: e.message,
-                        data: e.data.map(|d| JsonText::slice_of(&text, d)),
-                    });
-                let pending = match &outcome {
-                    Err(error) => match self.try_retry(adapter, id, pending, error) {
-                        Ok(()) => return, // it goes again later
-                        Err(pending) => pending,
-                    },
-                    Ok(_) => pending,
-                };
-                self.on_response(adapter, id, pending.purpose, outcome);
-            }
-            Inbound::HeartbeatRequest { reply } => {
-                // Answered at once: no queue, no tokens (DESIGN: never delayed).
-                let deadline = self.now + self.config.request_timeout;
-                let id = self.requests.open(Purpose::Heartbeat, deadline);
-                self.write_now(adapter, Payload::Request { id, request: reply });
-            }
-            Inbound::Other => self.emit(Event::Message(Message::Text(text))),
-        }
-    }
-
-    fn on_response(
-        &mut self,
-        adapter: &dyn Adapter,
-        id: super::RequestId,
-        purpose: Purpose,
-        outcome: Result<JsonText, RpcError>,
-    ) {
-        match (purpose, outcome) {
-            (Purpose::User, Ok(result)) => self.emit(Event::Response { id, result }),
-            (Purpose::User, Err(error)) => self.emit(Event::RequestFailed {
-                id,
-                error: RequestError::Rejected(error),
-            }),
-            (purpose @ (Purpose::Auth | Purpose::Refresh), outcome) => {
-                self.on_auth_response(adapter, purpose, outcome)
-            }
-            (Purpose::Subscribe(channels), outcome) => {
-                self.on_subscribe_response(adapter, &channels, outcome);
-                self.restore_step_done();
-            }
-            (Purpose::Unsubscribe(channels), Ok(_)) => {
-                self.subs.on_unsubscribed(&channels);
-                self.emit(Event::Unsubscribed { channels });
-                // Channels wanted again while the unsubscribe was in flight.
-                if self.past_auth {
-                    self.request_subscriptions(adapter);
-                }
-                self.restore_step_done();
-            }
-            (Purpose::Unsubscribe(_), Err(e))
-                if adapter.is_token_expired(&e) && self.token_refused_after_refresh(&e) =>
-            {
-                self.restore_step_done();
-            }
-            (Purpose::Unsubscribe(channels), Err(e)) => {
-                self.emit(Event::SubscriptionFailed {
-                    channels,
-                    error: format!("unsubscribe refused: {}", e.message),
+        for (id, purpose) in pending {
+            if purpose == Purpose::User {
+                out.emit(Event::RequestFailed {
+                    id,
+                    error: RequestError::Closed,
                 });
-                self.restore_step_done();
             }
-            (Purpose::Setup, _) => self.restore_step_done(),
-            (Purpose::Heartbeat, _) => {}
+        }
+        self.outbound.queues.user.clear();
+        self.env.timers = Default::default();
+        let generation = self.transport.generation();
+        tracing::info!(?reason, generation, "session closed");
+        self.env.out.emit(Event::Closed { reason });
+    }
+
+    // ---- time ---------------------------------------------------------
+
+    /// Acts on a timer that fired, in `phase`.
+    pub(crate) fn on_timer(&mut self, adapter: &dyn Adapter, timer: Timer, phase: SessionState) {
+        let out = &mut self.env.out;
+        let lost = Initiator::Library;
+        match timer {
+            Timer::Connect => out.lose(DisconnectReason::ConnectTimeout, lost),
+            Timer::PongDeadline => out.lose(DisconnectReason::PongTimeout, lost),
+            Timer::Idle => out.lose(DisconnectReason::IdleTimeout, lost),
+            Timer::Backoff => out.raise(Ev::BackoffElapsed),
+            Timer::Close => out.raise(Ev::CloseDone),
+            Timer::Ping => {
+                // A quiet moment: give back what the last burst grew.
+                self.transport.shrink_buffers();
+                let wire = self.transport.wire.as_mut();
+                self.heartbeat.on_ping_timer(&mut self.env, wire);
+            }
+            Timer::Refresh => self.auth.start_refresh(&mut link_of!(self, adapter, phase)),
+            Timer::Refill => link_of!(self, adapter, phase).pump(),
+            Timer::Stable => self.reconnect.on_stable(),
+            Timer::Retry => link_of!(self, adapter, phase).release_delayed(),
+            Timer::Resync => {
+                let mut link = link_of!(self, adapter, phase);
+                self.sequences.on_resync_timer(&mut link, &mut self.subs);
+            }
         }
     }
 
-    fn on_subscribe_response(
+    /// A request's deadline passed without an outcome, in `phase`.
+    pub(crate) fn on_request_expired(
         &mut self,
         adapter: &dyn Adapter,
-        channels: &[String],
-        outcome: Result<JsonText, RpcError>,
-    ) {
-        match outcome {
-            Ok(result) => {
-                let confirmed = adapter.confirmed_channels(channels, result.as_str());
-                let (ok, refused, unwanted) = self.subs.on_subscribed(channels, &confirmed);
-                if !ok.is_empty() {
-                    tracing::debug!(count = ok.len(), "subscriptions confirmed");
-                    tracing::trace!(channels = ?ok, "subscriptions confirmed");
-                    self.emit(Event::Subscribed { channels: ok });
-                }
-                if !refused.is_empty() {
-                    tracing::warn!(channels = ?refused, "subscriptions not confirmed by the server");
-                    self.emit(Event::SubscriptionFailed {
-                        channels: refused,
-                        error: "not confirmed by the server".into(),
-                    });
-                }
-                if !unwanted.is_empty() {
-                    self.request_unsubscribe(adapter, unwanted);
-                }
-            }
-            Err(e) if adapter.is_token_expired(&e) && self.token_refused_after_refresh(&e) => {
-                // The server refused the token, not the channels: they stay
-                // desired and are restored on the next connection.
-                self.subs.on_subscribe_unanswered(channels);
-            }
-            Err(e) => {
-                let dropped = self.subs.on_subscribe_failed(channels);
-                if !dropped.is_empty() {
-                    tracing::warn!(channels = ?dropped, code = e.code, error = %e.message, "subscriptions refused");
-                    self.emit(Event::SubscriptionFailed {
-                        channels: dropped,
-                        error: format!("{} ({})", e.message, e.code),
-                    });
-                }
-            }
-        }
-    }
-
-    /// The core's own request was refused for its token once more after a
-    /// refresh (`try_retry` refreshes once per request). Refreshing in a loop
-    /// could spin against a server that keeps refusing, and dropping the
-    /// request would lose a subscription, so the connection starts over:
-    /// reconnect (with backoff), authenticate afresh, restore everything.
-    ///
-    /// Once only until the next `Ready`: if a fresh connection's fresh token
-    /// is refused the same way, the refusal is the channel's after all, and
-    /// `false` lets it end as a plain refusal (no reconnect loop).
-    fn token_refused_after_refresh(&mut self, error: &RpcError) -> bool {
-        if self.token_reconnected {
-            tracing::warn!(
-                code = error.code,
-                "token refused again on a fresh connection: a refusal after all"
-            );
-            return false;
-        }
-        self.token_reconnected = true;
-        tracing::warn!(
-            code = error.code,
-            error = %error.message,
-            "token refused again after a refresh: reconnecting"
-        );
-        self.followups.push_back(Ev::Lost(
-            DisconnectReason::AuthFailed(format!(
-                "token refused after a refresh: {} ({})",
-                error.message, error.code
-            )),
-            Initiator::Library,
-        ));
-        true
-    }
-
-    fn on_auth_response(
-        &mut self,
-        adapter: &dyn Adapter,
+        id: RequestId,
         purpose: Purpose,
-        outcome: Result<JsonText, RpcError>,
+        phase: SessionState,
     ) {
-        let token = match outcome {
-            Ok(result) => adapter.read_auth(result.as_str()).map_err(|m| (m, false)),
-            Err(e) => {
-                let fatal = purpose == Purpose::Auth && adapter.auth_error_is_fatal(&e);
-                Err((e.message, fatal))
-            }
-        };
-        if purpose == Purpose::Refresh && token.is_err() {
-            tracing::info!("token refresh refused: authenticating afresh");
+        self.outbound.remove(id);
+        let mut link = link_of!(self, adapter, phase);
+        // The expired request may have been the one the refill timer waited for.
+        link.pump();
+        if !matches!(purpose, Purpose::User | Purpose::Subscribe(_)) {
+            tracing::debug!(id = id.0, ?purpose, "request timed out");
         }
-        if purpose == Purpose::Refresh && token.is_err() && self.start_auth(adapter) {
-            // The refresh token was refused: authenticate afresh on this connection.
-            return;
-        }
-        match token {
-            Ok(token) => {
-                let expires_at = token.expires_in.map(|ttl| self.now + ttl);
-                // The token's Debug is redacted; only its lifetime is logged.
-                tracing::debug!(
-                    refresh = purpose == Purpose::Refresh,
-                    expires_in_s = token.expires_in.map(|t| t.as_secs()),
-                    "authenticated"
-                );
-                if let Some(ttl) = token.expires_in {
-                    let after = ttl.mul_f64(self.config.refresh_at.clamp(0.0, 1.0));
-                    self.timers.set(Timer::Refresh, self.now + after);
-                }
-                self.token = Some(token);
-                self.authenticated = true;
-                self.emit(Event::Authenticated { expires_at });
-                self.release_awaiting_auth(adapter);
-                if purpose == Purpose::Auth {
-                    self.followups.push_back(Ev::AuthOk);
-                }
+        let auth_failed = |what: &str| DisconnectReason::AuthFailed(what.into());
+        let out = &mut link.env.out;
+        match purpose {
+            Purpose::User => {
+                tracing::debug!(id = id.0, "request timed out");
+                out.emit(Event::RequestFailed {
+                    id,
+                    error: RequestError::Timeout,
+                })
             }
-            Err((error, fatal)) => {
-                tracing::warn!(%error, fatal, refresh = purpose == Purpose::Refresh, "authentication failed");
-                self.authenticated = false;
-                self.fail_awaiting_auth();
-                self.emit(Event::AuthFailed {
-                    error: error.clone(),
-                    fatal,
-                });
-                let ev = if fatal {
-                    Ev::AuthFatal(error)
-                } else {
-                    Ev::Lost(DisconnectReason::AuthFailed(error), Initiator::Library)
-                };
-                self.followups.push_back(ev);
+            Purpose::Auth => out.lose(auth_failed("authentication timed out"), Initiator::Library),
+            Purpose::Refresh => {
+                out.lose(auth_failed("token refresh timed out"), Initiator::Library)
             }
+            Purpose::Subscribe(channels) => self.subs.on_subscribe_expired(&mut link, &channels),
+            Purpose::Unsubscribe(channels) => self.subs.on_unsubscribe_expired(&mut link, channels),
+            Purpose::Setup => self.subs.restore_step_done(phase, out),
+            Purpose::Heartbeat => {}
         }
     }
 }

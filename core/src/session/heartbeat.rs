@@ -1,109 +1,171 @@
-//! WebSocket pings with a pong deadline: round-trip times and half-open
-//! detection; and what becomes of such deadlines while the driver does not
+//! Liveness of the connection: WebSocket pings (RFC 6455 §5.5.2) with a
+//! pong deadline, for round-trip times and half-open detection; the idle
+//! timeout; and what becomes of such deadlines while the driver does not
 //! read.
 
+use std::collections::VecDeque;
 use std::time::Instant;
 
-use super::Event;
-use super::core::Core;
+use super::env::Env;
+use super::event::Event;
+use super::requests::Requests;
 use super::timers::Timer;
-
-/// Unanswered pings: (payload counter, sent at), oldest first.
-#[derive(Debug, Default)]
-pub(crate) struct Pings {
-    outstanding: std::collections::VecDeque<(u64, Instant)>,
-    counter: u64,
-}
+use crate::wire::Wire;
 
 /// Deadlines only reading can meet: the upgrade's answer, a pong, any data.
 const READ_DEADLINES: [Timer; 3] = [Timer::Connect, Timer::PongDeadline, Timer::Idle];
 
-impl Core {
+/// The heartbeat state of a session.
+#[derive(Debug)]
+pub(crate) struct Heartbeat {
+    /// Unanswered pings: (payload counter, sent at), oldest first.
+    outstanding: VecDeque<(u64, Instant)>,
+    /// The payload of the last ping sent.
+    counter: u64,
+    /// The driver does not read the socket (backpressure): deadlines only
+    /// reading can meet are suspended.
+    reading_paused: bool,
+    /// When reading was last paused.
+    paused_at: Instant,
+}
+
+impl Heartbeat {
+    /// No pings yet, reading on.
+    pub(crate) fn new(now: Instant) -> Self {
+        Heartbeat {
+            outstanding: VecDeque::new(),
+            counter: 0,
+            reading_paused: false,
+            paused_at: now,
+        }
+    }
+
+    /// Whether the driver said it stopped reading.
+    pub(crate) fn reading_paused(&self) -> bool {
+        self.reading_paused
+    }
+
+    /// The upgrade succeeded: the ping and idle timers start.
+    pub(crate) fn on_upgraded(&mut self, env: &mut Env) {
+        if let Some(interval) = env.config.heartbeat.ping_interval {
+            env.timers.set(Timer::Ping, env.now + interval);
+        }
+        if let Some(idle) = env.config.heartbeat.idle_timeout {
+            env.timers.set(Timer::Idle, env.now + idle);
+        }
+    }
+
+    /// Bytes arrived; on an open WebSocket they prove it alive.
+    pub(crate) fn on_bytes(&mut self, env: &mut Env, open: bool) {
+        if let Some(idle) = env.config.heartbeat.idle_timeout
+            && open
+        {
+            env.timers.set(Timer::Idle, env.now + idle);
+        }
+    }
+
     /// The driver stopped or resumed reading (backpressure from a full
     /// consumer). While paused, the read deadlines are suspended and the
     /// core's own requests (auth, refresh, subscriptions) cannot expire, so
     /// a slow consumer never makes a healthy connection look dead. On
     /// resume, time has stood still for them: each moves on by the time
     /// spent paused (never further than a full period from now).
-    pub(crate) fn set_reading_paused(&mut self, paused: bool) {
+    pub(crate) fn set_reading_paused(
+        &mut self,
+        env: &mut Env,
+        requests: &mut Requests,
+        paused: bool,
+    ) {
         if paused == self.reading_paused {
             return;
         }
         self.reading_paused = paused;
         tracing::trace!(paused, "reading paused by the driver");
         if paused {
-            self.paused_at = self.now;
+            self.paused_at = env.now;
             for timer in READ_DEADLINES {
-                self.timers.suspend(timer);
+                env.timers.suspend(timer);
             }
             return;
         }
-        let now = self.now;
+        let now = env.now;
         let paused_for = now.saturating_duration_since(self.paused_at);
         for timer in READ_DEADLINES {
-            self.timers.resume(timer);
-            let heartbeat = &self.config.heartbeat;
+            env.timers.resume(timer);
+            let heartbeat = &env.config.heartbeat;
             let full = match timer {
-                Timer::Connect => Some(self.config.connect_timeout),
+                Timer::Connect => Some(env.config.connect_timeout),
                 Timer::PongDeadline => Some(heartbeat.pong_timeout),
                 _ => heartbeat.idle_timeout,
             };
-            if let (Some(full), Some(at)) = (full, self.timers.get(timer)) {
+            if let (Some(full), Some(at)) = (full, env.timers.get(timer)) {
                 let moved = (at + paused_for).min(now + full).max(now);
-                self.timers.set(timer, moved);
+                env.timers.set(timer, moved);
             }
         }
         // The core's requests all wait `request_timeout` at most.
-        self.requests
-            .postpone_control(paused_for, now + self.config.request_timeout);
+        requests.postpone_control(paused_for, now + env.config.request_timeout);
+    }
+
+    /// The ping timer fired: ping (not while the driver does not read: its
+    /// pong would wait unread) and arm the next.
+    pub(crate) fn on_ping_timer(&mut self, env: &mut Env, wire: Option<&mut Wire>) {
+        if !self.reading_paused {
+            self.send_ping(env, wire);
+        }
+        if let Some(interval) = env.config.heartbeat.ping_interval {
+            env.timers.set(Timer::Ping, env.now + interval);
+        }
     }
 
     /// Sends a ping whose payload is a counter; arms the pong deadline.
-    pub(crate) fn send_ping(&mut self) -> bool {
-        let Some(wire) = self.wire.as_mut() else {
+    pub(crate) fn send_ping(&mut self, env: &mut Env, wire: Option<&mut Wire>) -> bool {
+        let Some(wire) = wire else {
             return false;
         };
-        let n = self.pings.counter + 1;
+        let n = self.counter + 1;
         if wire.ping(&n.to_be_bytes()).is_err() {
             return false;
         }
-        self.pings.counter = n;
-        self.pings.outstanding.push_back((n, self.now));
-        if self.timers.get(Timer::PongDeadline).is_none() {
-            let deadline = self.now + self.config.heartbeat.pong_timeout;
-            self.timers.set(Timer::PongDeadline, deadline);
+        self.counter = n;
+        self.outstanding.push_back((n, env.now));
+        if env.timers.get(Timer::PongDeadline).is_none() {
+            let deadline = env.now + env.config.heartbeat.pong_timeout;
+            env.timers.set(Timer::PongDeadline, deadline);
         }
         true
     }
 
     /// A pong answers its ping and every older one (pongs may be coalesced,
     /// RFC 6455 §5.5.3); unsolicited pongs are ignored.
-    pub(crate) fn on_pong(&mut self, payload: &[u8]) {
+    pub(crate) fn on_pong(&mut self, env: &mut Env, payload: &[u8]) {
         let Ok(bytes) = <[u8; 8]>::try_from(payload) else {
             return;
         };
         let n = u64::from_be_bytes(bytes);
-        let Some(pos) = self.pings.outstanding.iter().position(|(c, _)| *c == n) else {
+        let Some(pos) = self.outstanding.iter().position(|(c, _)| *c == n) else {
             return;
         };
-        let (_, sent) = self.pings.outstanding[pos];
-        self.pings.outstanding.drain(..=pos);
-        let rtt = self.now.saturating_duration_since(sent);
-        self.stats.last_rtt = Some(rtt);
-        self.ping_window.record(rtt);
-        self.telemetry.ping_rtt(rtt);
+        let (_, sent) = self.outstanding[pos];
+        self.outstanding.drain(..=pos);
+        let rtt = env.now.saturating_duration_since(sent);
+        let out = &mut env.out;
+        out.meters.stats.last_rtt = Some(rtt);
+        out.meters.ping_window.record(rtt);
+        out.telemetry.ping_rtt(rtt);
         tracing::trace!(rtt_us = rtt.as_micros() as u64, "pong");
-        self.emit(Event::Pong { rtt });
-        match self.pings.outstanding.front() {
+        out.emit(Event::Pong { rtt });
+        match self.outstanding.front() {
             Some((_, oldest)) => {
-                let deadline = *oldest + self.config.heartbeat.pong_timeout;
-                self.timers.set(Timer::PongDeadline, deadline);
+                let deadline = *oldest + env.config.heartbeat.pong_timeout;
+                env.timers.set(Timer::PongDeadline, deadline);
             }
-            None => self.timers.clear(Timer::PongDeadline),
+            None => env.timers.clear(Timer::PongDeadline),
         }
     }
 
-    pub(crate) fn clear_pings(&mut self) {
-        self.pings.outstanding.clear();
+    /// The connection is gone, and its unanswered pings with it.
+    pub(crate) fn on_connection_lost(&mut self) {
+        self.outstanding.clear();
     }
 }

@@ -1,7 +1,8 @@
 //! The lifecycle as a statig hierarchical state machine. States are named for
 //! what they wait for; `Connected` is the superstate of the three phases of a
-//! live connection. Mechanisms live in `Core` (the statig context); this file
-//! only decides which state follows which.
+//! live connection. The concerns live in `Core` (the statig context); this
+//! file decides which state follows which, and its actions tell the
+//! concerns the phase they enter. The state is the one record of the phase.
 //!
 //! ```text
 //! Idle ─connect─▶ Connecting ─opened─▶ ┌ Connected ─────────────────────────────┐
@@ -16,8 +17,11 @@
 
 use statig::prelude::*;
 
+use super::adapter::Adapter;
 use super::core::Core;
-use super::{Adapter, CloseReason, DisconnectReason, Initiator, SessionState};
+use super::event::{CloseReason, DisconnectReason, Event, Initiator};
+use super::outbox::Ev;
+use super::state::SessionState;
 
 /// The public name of a state.
 pub(crate) fn session_state(state: &State) -> SessionState {
@@ -33,38 +37,19 @@ pub(crate) fn session_state(state: &State) -> SessionState {
     }
 }
 
-/// What moves the state machine.
-#[derive(Debug)]
-pub(crate) enum Ev {
-    /// The application asked to connect.
-    Connect,
-    /// The WebSocket upgrade succeeded.
-    Opened,
-    /// The current connection (or attempt) is lost.
-    Lost(DisconnectReason, Initiator),
-    /// Authentication succeeded.
-    AuthOk,
-    /// Authentication failed in a way retrying cannot fix.
-    AuthFatal(String),
-    /// Setup and resubscriptions are all answered.
-    Restored,
-    /// The backoff delay is over.
-    BackoffElapsed,
-    /// The application asked to close.
-    Close { code: u16, reason: String },
-    /// The close handshake finished (or timed out).
-    CloseDone,
-}
-
 /// The statig context: the session's data and its adapter.
 pub(crate) struct Ctx<'a> {
     pub(crate) core: &'a mut Core,
     pub(crate) adapter: &'a dyn Adapter,
 }
 
-/// The state machine's shared storage holds nothing: all data is in `Ctx`.
+/// The state machine's shared storage: what it remembers across states
+/// (all other data is in `Ctx`).
 #[derive(Debug, Default)]
-pub(crate) struct Fsm;
+pub(crate) struct Fsm {
+    /// `Ready` was reached at least once (`fail_before_first_ready` asks).
+    reached_ready: bool,
+}
 
 #[state_machine(
     initial = "State::idle()",
@@ -84,17 +69,16 @@ impl Fsm {
 
     /// Waiting for dial, TLS and the upgrade, under one deadline.
     #[state(entry_action = "enter_connecting")]
-    fn connecting(context: &mut Ctx<'_>, event: &Ev) -> Outcome<State> {
+    fn connecting(&mut self, context: &mut Ctx<'_>, event: &Ev) -> Outcome<State> {
         match event {
             Ev::Opened => {
-                context.core.on_connected();
-                if context.core.start_auth(context.adapter) {
+                if context.core.on_upgraded(context.adapter) {
                     Transition(State::authenticating())
                 } else {
                     Transition(State::restoring())
                 }
             }
-            Ev::Lost(reason, initiator) => lost(context, reason, *initiator),
+            Ev::Lost(reason, initiator) => lost(self.reached_ready, context, reason, *initiator),
             Ev::Close { .. } => close_now(context),
             _ => Handled,
         }
@@ -102,19 +86,20 @@ impl Fsm {
 
     #[action]
     fn enter_connecting(context: &mut Ctx<'_>) {
-        context.core.dial();
+        let core = &mut *context.core;
+        core.transport.dial(&mut core.env);
     }
 
     /// A live WebSocket: what all three phases share.
     #[superstate]
-    fn connected(context: &mut Ctx<'_>, event: &Ev) -> Outcome<State> {
+    fn connected(&mut self, context: &mut Ctx<'_>, event: &Ev) -> Outcome<State> {
         match event {
-            Ev::Lost(reason, initiator) => lost(context, reason, *initiator),
+            Ev::Lost(reason, initiator) => lost(self.reached_ready, context, reason, *initiator),
             Ev::AuthFatal(error) => {
                 tracing::error!(%error, "authentication failed for good: closing");
                 let reason = DisconnectReason::AuthFailed(error.clone());
                 context.core.teardown();
-                context.core.emit(super::Event::Disconnected {
+                context.core.env.out.emit(Event::Disconnected {
                     reason: reason.clone(),
                     initiator: Initiator::Library,
                     reconnect_in: None,
@@ -123,7 +108,8 @@ impl Fsm {
                 Transition(State::closed())
             }
             Ev::Close { code, reason } => {
-                if context.core.start_close(*code, reason) {
+                let core = &mut *context.core;
+                if core.transport.start_close(&mut core.env, *code, reason) {
                     Transition(State::closing())
                 } else {
                     close_now(context)
@@ -157,24 +143,16 @@ impl Fsm {
     }
 
     /// Application traffic flows.
-    #[state(
-        superstate = "connected",
-        entry_action = "enter_ready",
-        exit_action = "exit_ready"
-    )]
+    #[state(superstate = "connected", entry_action = "enter_ready")]
     fn ready(event: &Ev) -> Outcome<State> {
         let _ = event;
         Super
     }
 
     #[action]
-    fn enter_ready(context: &mut Ctx<'_>) {
+    fn enter_ready(&mut self, context: &mut Ctx<'_>) {
+        self.reached_ready = true;
         context.core.enter_ready(context.adapter);
-    }
-
-    #[action]
-    fn exit_ready(context: &mut Ctx<'_>) {
-        context.core.ready = false;
     }
 
     /// We sent a close frame: waiting for the server's, or the deadline.
@@ -191,10 +169,8 @@ impl Fsm {
     fn backing_off(context: &mut Ctx<'_>, event: &Ev) -> Outcome<State> {
         match event {
             Ev::BackoffElapsed => {
-                let attempt = context.core.backoff.attempts();
-                context.core.stats.reconnects += 1;
-                tracing::info!(attempt, "reconnecting");
-                context.core.emit(super::Event::Reconnecting { attempt });
+                let core = &mut *context.core;
+                core.reconnect.on_backoff_elapsed(&mut core.env);
                 Transition(State::connecting())
             }
             Ev::Close { .. } => close_now(context),
@@ -215,17 +191,18 @@ impl Fsm {
     /// `reconnecting` lines, the story of a reconnect; quiet in steady
     /// state), the rest at debug (the end is logged with its reason by `finish`).
     fn after_transition(&mut self, source: &State, target: &State, context: &mut Ctx<'_>) {
-        let generation = context.core.generation;
-        context
-            .core
+        let core = &*context.core;
+        let generation = core.transport.generation();
+        core.env
+            .out
             .telemetry
             .transition(session_state(source), session_state(target));
         match target {
             State::Ready {} => tracing::info!(
                 from = ?source,
                 generation,
-                authenticated = context.core.authenticated,
-                subscriptions = context.core.subs.confirmed().len(),
+                authenticated = core.auth.is_authenticated(),
+                subscriptions = core.subs.channels().confirmed().len(),
                 "state transition: ready"
             ),
             _ => tracing::debug!(from = ?source, to = ?target, generation, "state transition"),
@@ -233,12 +210,18 @@ impl Fsm {
     }
 }
 
-/// After any loss: reconnect later, or close for good.
-fn lost(context: &mut Ctx<'_>, reason: &DisconnectReason, initiator: Initiator) -> Outcome<State> {
+/// After any loss: reconnect later, or close for good. `reached_ready`:
+/// the session was ready at least once.
+fn lost(
+    reached_ready: bool,
+    context: &mut Ctx<'_>,
+    reason: &DisconnectReason,
+    initiator: Initiator,
+) -> Outcome<State> {
     context.core.teardown();
     match context
         .core
-        .schedule_reconnect(context.adapter, reason.clone(), initiator)
+        .schedule_reconnect(context.adapter, reason.clone(), initiator, reached_ready)
     {
         Ok(()) => Transition(State::backing_off()),
         Err(close_reason) => {

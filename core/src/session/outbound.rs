@@ -1,165 +1,148 @@
-//! Outgoing requests and messages: two queues (the core's own requests first,
-//! then the application's), the token bucket, and encoding into the wire.
+//! Outgoing requests and messages: the two queues (the core's own requests
+//! first, then the application's), the token bucket of the rate limit, the
+//! requests held for a retry, and encoding into the wire.
+//!
+//! [`Outbound`] owns that state; a [`Link`] is the short-lived borrow
+//! through which every concern sends: the outbound state, the requests, the
+//! wire and the phase the state machine is in.
 
-use std::collections::VecDeque;
-use std::time::Instant;
-
-use super::core::Core;
-use super::requests::Purpose;
+use super::adapter::{Adapter, OutgoingRequest};
+use super::codec::Encoded;
+use super::env::Env;
+use super::event::{Event, RequestError, RequestId};
+use super::queue::{Payload, Queued, Queues};
+use super::ratelimit::TokenBucket;
+use super::requests::{Purpose, Requests};
+use super::retry::Held;
+use super::state::SessionState;
 use super::timers::Timer;
-use super::{Adapter, Encoded, Event, OutgoingRequest, RequestError, RequestId};
+use crate::wire::Wire;
 
-/// Something waiting to be written.
+/// The outbound state of a session.
 #[derive(Debug)]
-pub(crate) struct Queued {
-    pub(crate) kind: Payload,
-    pub(crate) cost: u64,
-    /// The core's own request (goes back to the control queue on a retry).
-    pub(crate) control: bool,
+pub(crate) struct Outbound {
+    pub(crate) queues: Queues,
+    /// Requests refused for a passing reason, waiting to go again.
+    pub(crate) held: Held,
+    /// The rate limit, if configured.
+    pub(crate) bucket: Option<TokenBucket>,
+    /// Reused encode buffer: no allocation per request.
+    scratch: String,
 }
 
-#[derive(Debug)]
-pub(crate) enum Payload {
-    /// A request, encoded fresh when it leaves (so a reconnect re-encodes it).
-    Request {
-        id: RequestId,
-        request: OutgoingRequest,
-    },
-    /// A raw application message.
-    Text(String),
-    /// A raw application binary message.
-    Binary(Vec<u8>),
-}
+impl Outbound {
+    /// Empty queues under an optional rate limit.
+    pub(crate) fn new(bucket: Option<TokenBucket>) -> Self {
+        Outbound {
+            queues: Queues::default(),
+            held: Held::default(),
+            bucket,
+            scratch: String::new(),
+        }
+    }
 
-/// The queues.
-#[derive(Debug, Default)]
-pub(crate) struct Queues {
-    /// The core's own requests (auth, subscriptions, setup): leave as soon as connected.
-    pub(crate) control: VecDeque<Queued>,
-    /// The application's requests and messages: leave only when ready.
-    pub(crate) user: VecDeque<Queued>,
-    /// Requests refused for an expired token, waiting for the
-    /// re-authentication (with the refusal, reported if that fails).
-    pub(crate) awaiting_auth: Vec<(super::RpcError, Queued)>,
-    /// Requests refused by the server's rate limit, waiting until the instant given.
-    pub(crate) delayed: Vec<(Instant, Queued)>,
-}
-
-impl Queues {
     /// Removes a request that expired or was cancelled before it left.
     pub(crate) fn remove(&mut self, id: RequestId) {
-        let is_it = |q: &Queued| matches!(q.kind, Payload::Request { id: qid, .. } if qid == id);
-        self.control.retain(|q| !is_it(q));
-        self.user.retain(|q| !is_it(q));
-        self.awaiting_auth.retain(|(_, q)| !is_it(q));
-        self.delayed.retain(|(_, q)| !is_it(q));
+        self.queues.remove(id);
+        self.held.remove(id);
     }
 
-    /// Puts requests back at the head of their queues, in order.
-    pub(crate) fn requeue_front(&mut self, items: impl DoubleEndedIterator<Item = Queued>) {
-        for item in items.rev() {
-            if item.control {
-                self.control.push_front(item);
-            } else {
-                self.user.push_front(item);
-            }
-        }
-    }
-
-    /// The earliest instant a delayed request may go again.
-    pub(crate) fn next_retry(&self) -> Option<Instant> {
-        self.delayed.iter().map(|(at, _)| *at).min()
-    }
-}
-
-impl Core {
-    /// Opens a request of the core's own and queues it ahead of the application's.
-    pub(crate) fn send_control(
-        &mut self,
-        adapter: &dyn Adapter,
-        purpose: Purpose,
-        request: OutgoingRequest,
-    ) -> RequestId {
-        let deadline = self.now + self.config.request_timeout;
-        let id = self.requests.open(purpose, deadline);
-        let cost = adapter.cost(&request.method);
-        self.queues.control.push_back(Queued {
-            kind: Payload::Request { id, request },
-            cost,
-            control: true,
-        });
-        self.pump_queues(adapter);
-        id
-    }
-
-    /// Queues an application request; its outcome arrives as an event.
-    pub(crate) fn send_user_request(
-        &mut self,
-        adapter: &dyn Adapter,
-        request: OutgoingRequest,
-    ) -> RequestId {
-        let deadline = self.now + self.config.request_timeout;
-        let id = self.requests.open(Purpose::User, deadline);
-        self.telemetry.user_request(id, &request.method);
-        let cost = adapter.cost(&request.method);
-        let too_costly = self
-            .bucket
-            .as_ref()
-            .is_some_and(|b| cost > b.config().capacity);
-        if !too_costly {
-            self.queues.user.push_back(Queued {
-                kind: Payload::Request { id, request },
-                cost,
-                control: false,
-            });
-            self.pump_queues(adapter);
-            if !self.user_queue_overflows() {
-                return id;
-            }
-            // It would have to wait, and the queue has no room: refuse it.
-            self.queues.user.pop_back();
-        }
-        self.requests.complete(id);
-        let error = if self.bucket.is_some() && (too_costly || self.ready) {
-            RequestError::RateLimited
-        } else {
-            RequestError::QueueFull
-        };
-        tracing::debug!(id = id.0, ?error, "request refused: queue full");
-        self.emit(Event::RequestFailed { id, error });
-        id
-    }
-
-    /// Frames a raw message straight into the wire when nothing waits ahead
-    /// of it (ready, empty queue): no copy, no allocation. `false` if it must queue.
-    pub(crate) fn send_direct(&mut self, text: Option<&str>, binary: &[u8]) -> bool {
-        if !self.ready || !self.queues.user.is_empty() {
+    /// Frames a raw message straight into the wire when `ready` and nothing
+    /// waits ahead of it: no copy, no allocation. `false` if it must queue.
+    pub(crate) fn send_direct(
+        &self,
+        ready: bool,
+        wire: Option<&mut Wire>,
+        text: Option<&str>,
+        binary: &[u8],
+    ) -> bool {
+        if !ready || !self.queues.user.is_empty() {
             return false;
         }
-        let Some(wire) = self.wire.as_mut() else {
+        let Some(wire) = wire else {
             return false;
         };
         let sent = match text {
             Some(text) => wire.send_text(text),
             None => wire.send_binary(binary),
         };
-        if sent.is_ok() {
-            self.stats.messages_out += 1;
-            self.telemetry.message_out();
-        }
         sent.is_ok()
+    }
+}
+
+/// The borrow through which a concern sends: what it needs of the session
+/// to queue, rate-limit, encode and frame, and nothing else.
+pub(crate) struct Link<'a> {
+    pub(crate) env: &'a mut Env,
+    pub(crate) adapter: &'a dyn Adapter,
+    pub(crate) outbound: &'a mut Outbound,
+    pub(crate) requests: &'a mut Requests,
+    /// The WebSocket, while the transport has one.
+    pub(crate) wire: Option<&'a mut Wire>,
+    /// The phase the state machine is in (or enters), as it told us.
+    pub(crate) phase: SessionState,
+}
+
+impl Link<'_> {
+    /// Opens a request of the core's own and queues it ahead of the application's.
+    pub(crate) fn send_control(&mut self, purpose: Purpose, request: OutgoingRequest) -> RequestId {
+        let deadline = self.env.now + self.env.config.request_timeout;
+        let id = self.requests.open(purpose, deadline);
+        let cost = self.adapter.cost(&request.method);
+        self.outbound.queues.control.push_back(Queued {
+            kind: Payload::Request { id, request },
+            cost,
+            control: true,
+        });
+        self.pump();
+        id
+    }
+
+    /// Queues an application request; its outcome arrives as an event.
+    pub(crate) fn send_user_request(&mut self, request: OutgoingRequest) -> RequestId {
+        let deadline = self.env.now + self.env.config.request_timeout;
+        let id = self.requests.open(Purpose::User, deadline);
+        self.env.out.telemetry.user_request(id, &request.method);
+        let cost = self.adapter.cost(&request.method);
+        let too_costly = self
+            .outbound
+            .bucket
+            .as_ref()
+            .is_some_and(|b| cost > b.config().capacity);
+        if !too_costly {
+            self.outbound.queues.user.push_back(Queued {
+                kind: Payload::Request { id, request },
+                cost,
+                control: false,
+            });
+            self.pump();
+            if !self.user_queue_overflows() {
+                return id;
+            }
+            // It would have to wait, and the queue has no room: refuse it.
+            self.outbound.queues.user.pop_back();
+        }
+        self.requests.complete(id);
+        let error = if self.outbound.bucket.is_some() && (too_costly || self.phase.is_ready()) {
+            RequestError::RateLimited
+        } else {
+            RequestError::QueueFull
+        };
+        tracing::debug!(id = id.0, ?error, "request refused: queue full");
+        self.env.out.emit(Event::RequestFailed { id, error });
+        id
     }
 
     /// Queues a raw message; `false` when the queue is full.
-    pub(crate) fn send_user_message(&mut self, adapter: &dyn Adapter, kind: Payload) -> bool {
-        self.queues.user.push_back(Queued {
+    pub(crate) fn send_user_message(&mut self, kind: Payload) -> bool {
+        self.outbound.queues.user.push_back(Queued {
             kind,
             cost: 0,
             control: false,
         });
-        self.pump_queues(adapter);
+        self.pump();
         if self.user_queue_overflows() {
-            self.queues.user.pop_back();
+            self.outbound.queues.user.pop_back();
             return false;
         }
         true
@@ -169,68 +152,74 @@ impl Core {
     /// ready, the not-ready queue capacity otherwise. Only what could not
     /// leave at once counts.
     fn user_queue_overflows(&self) -> bool {
-        let limit = match self.bucket.as_ref() {
-            Some(b) if self.ready => b.config().queue_capacity,
-            _ => self.config.queue_capacity,
+        let limit = match self.outbound.bucket.as_ref() {
+            Some(b) if self.phase.is_ready() => b.config().queue_capacity,
+            _ => self.env.config.queue_capacity,
         };
-        self.queues.user.len() > limit
+        self.outbound.queues.user.len() > limit
     }
 
-    /// Writes queued items while the connection, the phase and the tokens allow.
-    pub(crate) fn pump_queues(&mut self, adapter: &dyn Adapter) {
-        if !self.connected || self.wire.is_none() {
+    /// Writes queued items while the connection, the phase and the tokens
+    /// allow: the core's own requests once a WebSocket is open, the
+    /// application's only when ready.
+    pub(crate) fn pump(&mut self) {
+        if !self.phase.is_open() || self.wire.is_none() {
             return;
         }
+        let now = self.env.now;
         loop {
-            let from_control = !self.queues.control.is_empty();
+            let queues = &mut self.outbound.queues;
+            let from_control = !queues.control.is_empty();
             let front = if from_control {
-                self.queues.control.front()
-            } else if self.ready {
-                self.queues.user.front()
+                queues.control.front()
+            } else if self.phase.is_ready() {
+                queues.user.front()
             } else {
                 None
             };
             let Some(front) = front else { break };
-            if let Some(bucket) = self.bucket.as_mut()
+            if let Some(bucket) = self.outbound.bucket.as_mut()
                 && front.cost > 0
-                && !bucket.try_take(self.now, front.cost)
+                && !bucket.try_take(now, front.cost)
             {
                 tracing::debug!(
                     cost = front.cost,
-                    control_queued = self.queues.control.len(),
-                    user_queued = self.queues.user.len(),
+                    control_queued = queues.control.len(),
+                    user_queued = queues.user.len(),
                     "rate limited: waiting for tokens"
                 );
-                match bucket.ready_at(self.now, front.cost) {
-                    Some(at) => self.timers.set(Timer::Refill, at),
-                    None => self.timers.clear(Timer::Refill),
+                match bucket.ready_at(now, front.cost) {
+                    Some(at) => self.env.timers.set(Timer::Refill, at),
+                    None => self.env.timers.clear(Timer::Refill),
                 }
                 return;
             }
             let queue = if from_control {
-                &mut self.queues.control
+                &mut queues.control
             } else {
-                &mut self.queues.user
+                &mut queues.user
             };
             let item = queue.pop_front().expect("front exists");
-            self.write_now(adapter, item.kind);
+            self.write_now(item.kind);
         }
-        self.timers.clear(Timer::Refill);
+        self.env.timers.clear(Timer::Refill);
     }
 
     /// Encodes and frames one item into the wire, bypassing queues and tokens.
-    pub(crate) fn write_now(&mut self, adapter: &dyn Adapter, kind: Payload) {
-        let Some(wire) = self.wire.as_mut() else {
+    pub(crate) fn write_now(&mut self, kind: Payload) {
+        let Some(wire) = self.wire.as_deref_mut() else {
             return;
         };
         let sent = match kind {
             Payload::Request { id, request } => {
                 // Never the params: they may carry secrets.
                 tracing::trace!(id = id.0, method = %request.method, "request sent");
-                self.scratch.clear();
-                adapter.encode_request(id, &request.method, &request.params, &mut self.scratch);
-                self.requests.mark_sent(id, self.now);
-                let sent = match adapter.codec().encode(&self.scratch) {
+                let scratch = &mut self.outbound.scratch;
+                scratch.clear();
+                self.adapter
+                    .encode_request(id, &request.method, &request.params, scratch);
+                self.requests.mark_sent(id, self.env.now);
+                let sent = match self.adapter.codec().encode(scratch) {
                     Ok(Encoded::Text(text)) => wire.send_text(text).is_ok(),
                     Ok(Encoded::Binary(data)) => wire.send_binary(&data).is_ok(),
                     Err(err) => {
@@ -247,10 +236,33 @@ impl Core {
             Payload::Binary(data) => wire.send_binary(&data).is_ok(),
         };
         if sent {
-            self.stats.messages_out += 1;
-            self.telemetry.message_out();
+            self.env.out.meters.stats.messages_out += 1;
+            self.env.out.telemetry.message_out();
         }
         // Not open (closing): the item is dropped with the connection; a
         // request's outcome comes from its deadline or the close.
+    }
+
+    /// After a successful (re)authentication: what waited for it goes first.
+    pub(crate) fn release_awaiting_auth(&mut self) {
+        let outbound = &mut *self.outbound;
+        outbound.held.release_awaiting_auth(&mut outbound.queues);
+        self.pump();
+    }
+
+    /// The re-authentication failed: what waited for it fails with its refusal.
+    pub(crate) fn fail_awaiting_auth(&mut self) {
+        self.outbound
+            .held
+            .fail_awaiting_auth(self.requests, &mut self.env.out);
+    }
+
+    /// The retry timer fired: what waited long enough goes first.
+    pub(crate) fn release_delayed(&mut self) {
+        let outbound = &mut *self.outbound;
+        outbound
+            .held
+            .release_due(self.env.now, &mut self.env.timers, &mut outbound.queues);
+        self.pump();
     }
 }

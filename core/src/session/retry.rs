@@ -4,23 +4,51 @@
 //! applies. This covers the core's own requests too: a subscription must not
 //! be lost to a passing error.
 
-use super::core::Core;
-use super::outbound::{Payload, Queued};
-use super::requests::{Pending, Purpose};
-use super::timers::Timer;
-use super::{Adapter, Event, RequestError, RequestId, RpcError};
+use std::time::Instant;
 
-impl Core {
+use super::adapter::Adapter;
+use super::env::Env;
+use super::event::{Event, RequestError, RequestId, RpcError};
+use super::outbox::Outbox;
+use super::queue::{Payload, Queued, Queues};
+use super::ratelimit::TokenBucket;
+use super::requests::{Pending, Purpose, Requests};
+use super::timers::{Timer, Timers};
+
+/// Refused requests held back for a retry.
+#[derive(Debug, Default)]
+pub(crate) struct Held {
+    /// Refused for an expired token, waiting for the re-authentication
+    /// (with the refusal, reported if that fails).
+    awaiting_auth: Vec<(RpcError, Queued)>,
+    /// Refused by the server's rate limit, waiting until the instant given.
+    delayed: Vec<(Instant, Queued)>,
+}
+
+/// What [`Held::hold`] did with a refused request.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Holding {
+    /// It waits for a re-authentication, the first to: refresh the token now.
+    FirstAwaitingAuth,
+    /// It waits (for a re-authentication already asked for, or a delay).
+    Waiting,
+}
+
+impl Held {
     /// Takes a refused request back for a retry when the adapter says the
     /// refusal passes; `Err(pending)` when it is final. Auth requests are
     /// never retried here (their failure has its own path).
-    pub(crate) fn try_retry(
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn hold(
         &mut self,
+        env: &mut Env,
         adapter: &dyn Adapter,
+        requests: &mut Requests,
+        bucket: Option<&mut TokenBucket>,
         id: RequestId,
         mut pending: Pending,
         error: &RpcError,
-    ) -> Result<(), Pending> {
+    ) -> Result<Holding, Pending> {
         let retriable = matches!(
             pending.purpose,
             Purpose::User | Purpose::Subscribe(_) | Purpose::Unsubscribe(_) | Purpose::Setup
@@ -48,11 +76,11 @@ impl Core {
                 "token expired: refreshing, then sending again"
             );
             pending.reauth_retried = true;
-            self.requests.reopen(id, pending);
-            let first = self.queues.awaiting_auth.is_empty();
-            self.queues.awaiting_auth.push((error.clone(), queued));
+            requests.reopen(id, pending);
+            let first = self.awaiting_auth.is_empty();
+            self.awaiting_auth.push((error.clone(), queued));
             if first {
-                self.start_refresh(adapter);
+                return Ok(Holding::FirstAwaitingAuth);
             }
         } else if let Some(wait) = wait {
             tracing::debug!(
@@ -61,33 +89,31 @@ impl Core {
                 wait_ms = wait.as_millis() as u64,
                 "refused for now (rate limit or transient): sending again later"
             );
-            self.requests.reopen(id, pending);
+            requests.reopen(id, pending);
             // The server says we went too fast: spend what the bucket holds.
-            if let Some(bucket) = self.bucket.as_mut() {
-                let all = bucket.available(self.now);
-                bucket.try_take(self.now, all);
+            if let Some(bucket) = bucket {
+                let all = bucket.available(env.now);
+                bucket.try_take(env.now, all);
             }
-            self.queues.delayed.push((self.now + wait, queued));
-            self.arm_retry();
+            self.delayed.push((env.now + wait, queued));
+            self.arm(&mut env.timers);
         }
-        Ok(())
+        Ok(Holding::Waiting)
     }
 
     /// After a successful (re)authentication: what waited for it goes first.
-    pub(crate) fn release_awaiting_auth(&mut self, adapter: &dyn Adapter) {
-        let waiting = std::mem::take(&mut self.queues.awaiting_auth);
-        self.queues
-            .requeue_front(waiting.into_iter().map(|(_, q)| q));
-        self.pump_queues(adapter);
+    pub(crate) fn release_awaiting_auth(&mut self, queues: &mut Queues) {
+        let waiting = std::mem::take(&mut self.awaiting_auth);
+        queues.requeue_front(waiting.into_iter().map(|(_, q)| q));
     }
 
     /// The re-authentication failed: what waited for it fails with its refusal.
-    pub(crate) fn fail_awaiting_auth(&mut self) {
-        for (error, queued) in std::mem::take(&mut self.queues.awaiting_auth) {
+    pub(crate) fn fail_awaiting_auth(&mut self, requests: &mut Requests, out: &mut Outbox) {
+        for (error, queued) in std::mem::take(&mut self.awaiting_auth) {
             if let Payload::Request { id, .. } = queued.kind
-                && self.requests.complete(id).is_some()
+                && requests.complete(id).is_some()
             {
-                self.emit(Event::RequestFailed {
+                out.emit(Event::RequestFailed {
                     id,
                     error: RequestError::Rejected(error),
                 });
@@ -96,33 +122,34 @@ impl Core {
     }
 
     /// The retry timer fired: requests whose wait is over go first, in order.
-    pub(crate) fn release_delayed(&mut self, adapter: &dyn Adapter) {
-        let now = self.now;
-        let (mut due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.queues.delayed)
+    pub(crate) fn release_due(&mut self, now: Instant, timers: &mut Timers, queues: &mut Queues) {
+        let (mut due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.delayed)
             .into_iter()
             .partition(|(at, _)| *at <= now);
-        self.queues.delayed = later;
+        self.delayed = later;
         due.sort_by_key(|(at, _)| *at);
-        self.queues.requeue_front(due.into_iter().map(|(_, q)| q));
-        self.arm_retry();
-        self.pump_queues(adapter);
+        queues.requeue_front(due.into_iter().map(|(_, q)| q));
+        self.arm(timers);
     }
 
     /// A lost connection: waiting requests are unsent, so they go on the next one.
-    pub(crate) fn requeue_waiting(&mut self) {
-        let mut delayed = std::mem::take(&mut self.queues.delayed);
+    pub(crate) fn requeue_all(&mut self, queues: &mut Queues) {
+        let mut delayed = std::mem::take(&mut self.delayed);
         delayed.sort_by_key(|(at, _)| *at);
-        self.queues
-            .requeue_front(delayed.into_iter().map(|(_, q)| q));
-        let waiting = std::mem::take(&mut self.queues.awaiting_auth);
-        self.queues
-            .requeue_front(waiting.into_iter().map(|(_, q)| q));
+        queues.requeue_front(delayed.into_iter().map(|(_, q)| q));
+        self.release_awaiting_auth(queues);
     }
 
-    fn arm_retry(&mut self) {
-        match self.queues.next_retry() {
-            Some(at) => self.timers.set(Timer::Retry, at),
-            None => self.timers.clear(Timer::Retry),
+    /// Removes a request that expired or was cancelled.
+    pub(crate) fn remove(&mut self, id: RequestId) {
+        self.awaiting_auth.retain(|(_, q)| !q.is_request(id));
+        self.delayed.retain(|(_, q)| !q.is_request(id));
+    }
+
+    fn arm(&self, timers: &mut Timers) {
+        match self.delayed.iter().map(|(at, _)| *at).min() {
+            Some(at) => timers.set(Timer::Retry, at),
+            None => timers.clear(Timer::Retry),
         }
     }
 }

@@ -1,151 +1,261 @@
-//! Desired versus confirmed subscriptions. A channel is confirmed only by the
-//! server's answer to a subscribe request, never by data arriving on it.
+//! Subscriptions: the channels the application wants, their (un)subscribe
+//! requests and answers, and the restore phase of every new connection
+//! (the adapter's setup requests, then private and public resubscriptions;
+//! `Restored` follows when all are answered).
 
-use std::collections::BTreeSet;
+use super::channels::Channels;
+use super::event::{Event, RpcError};
+use super::json::JsonText;
+use super::outbound::Link;
+use super::outbox::{Ev, Outbox};
+use super::requests::Purpose;
+use super::state::SessionState;
 
-/// The channels the application wants and the ones the server confirmed on
-/// the current connection.
+/// The subscription state of a session.
 #[derive(Debug, Default)]
 pub(crate) struct Subscriptions {
-    desired: BTreeSet<String>,
-    confirmed: BTreeSet<String>,
-    /// Requested on this connection, not yet answered.
-    requested: BTreeSet<String>,
+    channels: Channels,
+    /// Setup and (re/un)subscribe requests the `Restoring` phase still waits for.
+    restore_outstanding: usize,
 }
 
 impl Subscriptions {
-    /// Adds channels to the desired set.
-    pub(crate) fn want(&mut self, channels: &[String]) {
-        self.desired.extend(channels.iter().cloned());
+    /// The channel sets.
+    pub(crate) fn channels(&self) -> &Channels {
+        &self.channels
     }
 
-    /// Removes channels from the desired set; returns those the server has
-    /// confirmed, which need an unsubscribe request.
-    pub(crate) fn unwant(&mut self, channels: &[String]) -> Vec<String> {
-        channels
-            .iter()
-            .filter(|c| self.desired.remove(*c) && self.confirmed.contains(*c))
-            .cloned()
-            .collect()
+    /// The application wants `channels`: they are subscribed now if the
+    /// phase allows (past authentication), else on the next restore.
+    pub(crate) fn subscribe(&mut self, link: &mut Link<'_>, channels: &[String]) {
+        self.channels.want(channels);
+        if link.phase.is_past_auth() {
+            self.request_missing(link);
+        }
     }
 
-    /// Desired channels neither confirmed nor requested; marks them requested.
-    pub(crate) fn take_unrequested(&mut self) -> Vec<String> {
-        let todo: Vec<String> = self
-            .desired
-            .iter()
-            .filter(|c| !self.confirmed.contains(*c) && !self.requested.contains(*c))
-            .cloned()
-            .collect();
-        self.requested.extend(todo.iter().cloned());
-        todo
+    /// The application no longer wants `channels`: confirmed ones are
+    /// unsubscribed now if the phase allows (the same question as
+    /// [`subscribe`](Self::subscribe) asks).
+    pub(crate) fn unsubscribe(&mut self, link: &mut Link<'_>, channels: &[String]) {
+        let confirmed = self.channels.unwant(channels);
+        if link.phase.is_past_auth() && !confirmed.is_empty() {
+            self.request_unsubscribe(link, confirmed);
+        }
     }
 
-    /// The server answered a subscribe for `requested`, confirming `confirmed`.
-    /// Returns (newly confirmed, refused, confirmed but no longer desired).
-    pub(crate) fn on_subscribed(
-        &mut self,
-        requested: &[String],
-        confirmed: &[String],
-    ) -> (Vec<String>, Vec<String>, Vec<String>) {
-        let mut ok = Vec::new();
-        let mut refused = Vec::new();
-        let mut unwanted = Vec::new();
-        for channel in requested {
-            self.requested.remove(channel);
-            if confirmed.contains(channel) {
-                self.confirmed.insert(channel.clone());
-                if self.desired.contains(channel) {
-                    ok.push(channel.clone());
-                } else {
-                    unwanted.push(channel.clone());
+    /// Entering `Restoring`: on-connect requests, then private and public
+    /// resubscriptions; `Restored` follows when all are answered.
+    pub(crate) fn start_restore(&mut self, link: &mut Link<'_>) {
+        self.restore_outstanding = 0;
+        for request in link.adapter.on_connected() {
+            link.send_control(Purpose::Setup, request);
+            self.restore_outstanding += 1;
+        }
+        self.request_missing(link);
+        if self.restore_outstanding == 0 {
+            link.env.out.raise(Ev::Restored);
+        }
+    }
+
+    /// One setup or (re/un)subscribe request got its outcome.
+    pub(crate) fn restore_step_done(&mut self, phase: SessionState, out: &mut Outbox) {
+        if phase.is_ready() || self.restore_outstanding == 0 {
+            return;
+        }
+        self.restore_outstanding -= 1;
+        if self.restore_outstanding == 0 {
+            out.raise(Ev::Restored);
+        }
+    }
+
+    /// Subscribes to desired channels not yet requested: private ones first.
+    pub(crate) fn request_missing(&mut self, link: &mut Link<'_>) {
+        let todo = self.channels.take_unrequested();
+        let adapter = link.adapter;
+        let (private, public): (Vec<String>, Vec<String>) =
+            todo.into_iter().partition(|c| adapter.is_private(c));
+        for (channels, private) in [(private, true), (public, false)] {
+            if channels.is_empty() {
+                continue;
+            }
+            match adapter.subscribe_request(&channels, private) {
+                Some(request) => {
+                    tracing::debug!(count = channels.len(), private, "subscribing");
+                    link.send_control(Purpose::Subscribe(channels), request);
+                    if !link.phase.is_ready() {
+                        self.restore_outstanding += 1;
+                    }
                 }
-            } else if self.desired.remove(channel) {
-                refused.push(channel.clone());
+                None => {
+                    let channels = self.channels.on_subscribe_failed(&channels);
+                    tracing::warn!(
+                        ?channels,
+                        "subscription failed: the adapter has no subscriptions"
+                    );
+                    link.env.out.emit(Event::SubscriptionFailed {
+                        channels,
+                        error: "the adapter has no subscriptions".into(),
+                    });
+                }
             }
         }
-        (ok, refused, unwanted)
     }
 
-    /// A subscribe failed as a whole: its channels leave the desired set (not retried blindly).
-    pub(crate) fn on_subscribe_failed(&mut self, requested: &[String]) -> Vec<String> {
-        requested
-            .iter()
+    /// Ends subscriptions the server confirmed.
+    pub(crate) fn request_unsubscribe(&mut self, link: &mut Link<'_>, channels: Vec<String>) {
+        let adapter = link.adapter;
+        let (private, public): (Vec<String>, Vec<String>) =
+            channels.into_iter().partition(|c| adapter.is_private(c));
+        for (channels, private) in [(private, true), (public, false)] {
+            if channels.is_empty() {
+                continue;
+            }
+            match adapter.unsubscribe_request(&channels, private) {
+                Some(request) => {
+                    link.send_control(Purpose::Unsubscribe(channels), request);
+                    // Ready means confirmed == desired: wait for it while restoring.
+                    if !link.phase.is_ready() {
+                        self.restore_outstanding += 1;
+                    }
+                }
+                None => {
+                    self.channels.on_unsubscribed(&channels);
+                    link.env.out.emit(Event::Unsubscribed { channels });
+                }
+            }
+        }
+    }
+
+    /// The answer to a subscribe request for `channels`. `token_refused`:
+    /// the server refused the token, not the channels (the connection is
+    /// being replaced).
+    pub(crate) fn on_subscribe_answer(
+        &mut self,
+        link: &mut Link<'_>,
+        channels: &[String],
+        outcome: Result<JsonText, RpcError>,
+        token_refused: bool,
+    ) {
+        match outcome {
+            Ok(result) => {
+                let confirmed = link.adapter.confirmed_channels(channels, result.as_str());
+                let (ok, refused, unwanted) = self.channels.on_subscribed(channels, &confirmed);
+                if !ok.is_empty() {
+                    tracing::debug!(count = ok.len(), "subscriptions confirmed");
+                    tracing::trace!(channels = ?ok, "subscriptions confirmed");
+                    link.env.out.emit(Event::Subscribed { channels: ok });
+                }
+                if !refused.is_empty() {
+                    tracing::warn!(channels = ?refused, "subscriptions not confirmed by the server");
+                    link.env.out.emit(Event::SubscriptionFailed {
+                        channels: refused,
+                        error: "not confirmed by the server".into(),
+                    });
+                }
+                if !unwanted.is_empty() {
+                    self.request_unsubscribe(link, unwanted);
+                }
+            }
+            Err(_) if token_refused => {
+                // The server refused the token, not the channels: they stay
+                // desired and are restored on the next connection.
+                self.channels.on_subscribe_unanswered(channels);
+            }
+            Err(e) => {
+                let dropped = self.channels.on_subscribe_failed(channels);
+                if !dropped.is_empty() {
+                    tracing::warn!(channels = ?dropped, code = e.code, error = %e.message, "subscriptions refused");
+                    link.env.out.emit(Event::SubscriptionFailed {
+                        channels: dropped,
+                        error: format!("{} ({})", e.message, e.code),
+                    });
+                }
+            }
+        }
+        self.restore_step_done(link.phase, &mut link.env.out);
+    }
+
+    /// The answer to an unsubscribe request for `channels`; `token_refused`
+    /// as for [`on_subscribe_answer`](Self::on_subscribe_answer).
+    pub(crate) fn on_unsubscribe_answer(
+        &mut self,
+        link: &mut Link<'_>,
+        channels: Vec<String>,
+        outcome: Result<JsonText, RpcError>,
+        token_refused: bool,
+    ) {
+        match outcome {
+            Ok(_) => {
+                self.channels.on_unsubscribed(&channels);
+                link.env.out.emit(Event::Unsubscribed { channels });
+                // Channels wanted again while the unsubscribe was in flight.
+                if link.phase.is_past_auth() {
+                    self.request_missing(link);
+                }
+            }
+            Err(_) if token_refused => {}
+            Err(e) => {
+                link.env.out.emit(Event::SubscriptionFailed {
+                    channels,
+                    error: format!("unsubscribe refused: {}", e.message),
+                });
+            }
+        }
+        self.restore_step_done(link.phase, &mut link.env.out);
+    }
+
+    /// A subscribe request got no answer in time. No answer is not a
+    /// refusal: the channels stay desired and are requested again (a dead
+    /// connection is replaced first).
+    pub(crate) fn on_subscribe_expired(&mut self, link: &mut Link<'_>, channels: &[String]) {
+        tracing::debug!(
+            count = channels.len(),
+            "subscribe request timed out: will ask again"
+        );
+        self.channels.on_subscribe_unanswered(channels);
+        if link.phase.is_past_auth() {
+            self.request_missing(link);
+        }
+        // After the new request counts: restoring is not done yet.
+        self.restore_step_done(link.phase, &mut link.env.out);
+    }
+
+    /// An unsubscribe request got no answer in time. No answer is not an
+    /// end: channels still confirmed and no longer wanted are asked about
+    /// again, or the server keeps sending them. (A resync's channels are
+    /// still wanted: the resync deadline asks again for those.)
+    pub(crate) fn on_unsubscribe_expired(&mut self, link: &mut Link<'_>, channels: Vec<String>) {
+        let unwanted: Vec<String> = channels
+            .into_iter()
             .filter(|c| {
-                self.requested.remove(*c);
-                self.desired.remove(*c)
+                self.channels.confirmed().contains(c) && !self.channels.desired().contains(c)
             })
-            .cloned()
-            .collect()
+            .collect();
+        if !unwanted.is_empty() && link.phase.is_past_auth() {
+            tracing::debug!(
+                count = unwanted.len(),
+                "unsubscribe request timed out: will ask again"
+            );
+            self.request_unsubscribe(link, unwanted);
+        }
+        self.restore_step_done(link.phase, &mut link.env.out); // after the new request counts
     }
 
-    /// A subscribe got no answer: its channels may be requested again.
-    pub(crate) fn on_subscribe_unanswered(&mut self, requested: &[String]) {
-        for c in requested {
-            self.requested.remove(c);
+    /// A channel needs a fresh snapshot (a sequence gap): unsubscribe then
+    /// (still desired) subscribe again, or just subscribe when not confirmed.
+    pub(crate) fn resubscribe(&mut self, link: &mut Link<'_>, channel: &str) {
+        if self.channels.confirmed().contains(channel) {
+            self.request_unsubscribe(link, vec![channel.to_owned()]);
+        } else if link.phase.is_past_auth() {
+            self.channels.on_subscribe_unanswered(&[channel.to_owned()]);
+            self.request_missing(link);
         }
     }
 
-    /// The server ended these subscriptions.
-    pub(crate) fn on_unsubscribed(&mut self, channels: &[String]) {
-        for c in channels {
-            self.confirmed.remove(c);
-        }
-    }
-
-    /// The connection is gone: the server forgot everything.
+    /// The connection is gone: the server forgot everything; nothing is restoring.
     pub(crate) fn on_connection_lost(&mut self) {
-        self.confirmed.clear();
-        self.requested.clear();
-    }
-
-    pub(crate) fn desired(&self) -> &BTreeSet<String> {
-        &self.desired
-    }
-
-    pub(crate) fn confirmed(&self) -> &BTreeSet<String> {
-        &self.confirmed
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn v(items: &[&str]) -> Vec<String> {
-        items.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn partial_confirmation_drops_the_refused_channels() {
-        let mut s = Subscriptions::default();
-        s.want(&v(&["a", "b", "c"]));
-        assert_eq!(s.take_unrequested(), v(&["a", "b", "c"]));
-        assert!(s.take_unrequested().is_empty(), "requested once");
-        let (ok, refused, unwanted) = s.on_subscribed(&v(&["a", "b", "c"]), &v(&["a", "c"]));
-        assert_eq!((ok, refused, unwanted), (v(&["a", "c"]), v(&["b"]), vec![]));
-        assert_eq!(s.desired(), s.confirmed());
-    }
-
-    #[test]
-    fn a_loss_forgets_confirmations_but_keeps_the_wish() {
-        let mut s = Subscriptions::default();
-        s.want(&v(&["a"]));
-        s.take_unrequested();
-        s.on_subscribed(&v(&["a"]), &v(&["a"]));
-        s.on_connection_lost();
-        assert!(s.confirmed().is_empty());
-        assert_eq!(s.take_unrequested(), v(&["a"]));
-    }
-
-    #[test]
-    fn unsubscribing_while_the_subscribe_is_in_flight_unsubscribes_on_confirmation() {
-        let mut s = Subscriptions::default();
-        s.want(&v(&["a"]));
-        s.take_unrequested();
-        assert!(s.unwant(&v(&["a"])).is_empty(), "not confirmed yet");
-        let (ok, refused, unwanted) = s.on_subscribed(&v(&["a"]), &v(&["a"]));
-        assert!(ok.is_empty() && refused.is_empty());
-        assert_eq!(unwanted, v(&["a"]));
+        self.channels.on_connection_lost();
+        self.restore_outstanding = 0;
     }
 }

@@ -1,0 +1,196 @@
+//! The transport of the current connection: the dial's generation, the
+//! socket the driver holds, and the [`Wire`] over it (TLS, the upgrade of
+//! RFC 6455 §4, framing of §5), with the announcement of pending bytes.
+
+use std::sync::Arc;
+
+use super::env::Env;
+use super::event::{DisconnectReason, Initiator};
+use super::io::Output;
+use super::outbox::{Ev, Outbox};
+use super::timers::Timer;
+use crate::wire::{CloseCode, Wire, WireConfig, WireError, WireEvent};
+
+/// One connection at a time, across generations.
+pub(crate) struct Transport {
+    wire_config: Arc<WireConfig>,
+    /// Generation of the current (or last) dial.
+    generation: u64,
+    /// The generation whose socket the driver holds; `None` once it was
+    /// told to close it (so it is told once).
+    socket: Option<u64>,
+    /// The WebSocket over the socket, from the socket's opening until it closes.
+    pub(crate) wire: Option<Wire>,
+    /// An `Output::Transmit` was handed out and not answered yet.
+    transmit_announced: bool,
+}
+
+impl Transport {
+    /// No connection yet; connections will use `wire_config`.
+    pub(crate) fn new(wire_config: WireConfig) -> Self {
+        Transport {
+            wire_config: Arc::new(wire_config),
+            generation: 0,
+            socket: None,
+            wire: None,
+            transmit_announced: false,
+        }
+    }
+
+    /// Generation of the current (or last) dial.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Asks the driver for a new connection (a new generation), under the
+    /// connect deadline.
+    pub(crate) fn dial(&mut self, env: &mut Env) {
+        self.generation += 1;
+        self.socket = Some(self.generation);
+        env.out.telemetry.dialed();
+        let endpoint = self.wire_config.endpoint();
+        tracing::debug!(
+            generation = self.generation,
+            host = endpoint.host(),
+            port = endpoint.port(),
+            "dialing"
+        );
+        env.out.push(Output::Dial {
+            generation: self.generation,
+            host: endpoint.host().to_owned(),
+            port: endpoint.port(),
+        });
+        env.timers
+            .set(Timer::Connect, env.now + env.config.connect_timeout);
+    }
+
+    /// Whether input tagged with `generation` belongs to the live socket.
+    pub(crate) fn is_current(&self, generation: u64) -> bool {
+        self.socket == Some(generation)
+    }
+
+    /// The driver's socket is up: start TLS and the upgrade.
+    pub(crate) fn on_socket_open(&mut self, env: &mut Env) {
+        match Wire::new(self.wire_config.clone(), &mut env.rng) {
+            Ok(wire) => self.wire = Some(wire),
+            Err(err) => env
+                .out
+                .lose(DisconnectReason::Wire(err), Initiator::Library),
+        }
+    }
+
+    /// The driver's socket reached EOF or failed.
+    pub(crate) fn on_socket_closed(&mut self, out: &mut Outbox) {
+        match self.wire.as_mut() {
+            Some(wire) => wire.handle_eof(),
+            None => {
+                let reason = DisconnectReason::TransportClosed("closed while connecting".into());
+                out.lose(reason, Initiator::Remote);
+            }
+        }
+    }
+
+    /// Feeds socket bytes to the wire.
+    pub(crate) fn on_bytes(&mut self, out: &mut Outbox, data: &[u8]) {
+        out.meters.stats.bytes_in += data.len() as u64;
+        out.telemetry.bytes_in(data.len());
+        if let Some(wire) = self.wire.as_mut() {
+            wire.handle_bytes(data);
+        }
+    }
+
+    /// The wire's next event. A wire error loses the connection: the peer
+    /// ending or refusing it is the remote's doing, rejecting what it sent
+    /// is ours.
+    pub(crate) fn poll_wire_event(&mut self, out: &mut Outbox) -> Option<WireEvent> {
+        match self.wire.as_mut()?.poll_event() {
+            Ok(event) => event,
+            Err(err) => {
+                let initiator = match err {
+                    WireError::AbnormalClosure
+                    | WireError::HandshakeEof
+                    | WireError::UpgradeRejected { .. } => Initiator::Remote,
+                    _ => Initiator::Library,
+                };
+                out.lose(DisconnectReason::Wire(err), initiator);
+                None
+            }
+        }
+    }
+
+    /// The upgrade succeeded: the connect deadline is met.
+    pub(crate) fn on_open(&mut self, env: &mut Env) {
+        env.timers.clear(Timer::Connect);
+        env.out.raise(Ev::Opened);
+    }
+
+    /// The upgrade is done: its buffers are not needed any more.
+    pub(crate) fn on_upgraded(&mut self) {
+        self.shrink_buffers();
+    }
+
+    /// Gives back what the last burst grew (at a quiet moment).
+    pub(crate) fn shrink_buffers(&mut self) {
+        if let Some(wire) = self.wire.as_mut() {
+            wire.shrink_buffers();
+        }
+    }
+
+    /// Starts the close handshake (RFC 6455 §7.1.2) under the close
+    /// deadline; `false` when there is no open WebSocket.
+    pub(crate) fn start_close(&mut self, env: &mut Env, code: u16, reason: &str) -> bool {
+        let Some(wire) = self.wire.as_mut() else {
+            return false;
+        };
+        if wire.close(CloseCode::from(code), reason).is_err() {
+            return false;
+        }
+        env.timers
+            .set(Timer::Close, env.now + env.config.close_timeout);
+        tracing::debug!(code, "close handshake started");
+        true
+    }
+
+    /// Tells the driver to close the socket, after writing what is pending
+    /// (e.g. the close frame that fails a connection).
+    pub(crate) fn close_socket(&mut self, out: &mut Outbox) {
+        let flush = match self.wire.take() {
+            Some(mut wire) => wire.pending_transmit().to_vec(),
+            None => Vec::new(),
+        };
+        if let Some(generation) = self.socket.take() {
+            out.push(Output::CloseTransport { generation, flush });
+        }
+        self.transmit_announced = false;
+    }
+
+    /// `Output::Transmit` when bytes wait and the driver was not told yet.
+    pub(crate) fn poll_transmit_announcement(&mut self) -> Option<Output> {
+        let wire = self.wire.as_mut()?;
+        if self.transmit_announced || wire.pending_transmit().is_empty() {
+            return None;
+        }
+        self.transmit_announced = true;
+        Some(Output::Transmit {
+            generation: self.generation,
+        })
+    }
+
+    /// Bytes to write to the current socket.
+    pub(crate) fn pending_transmit(&mut self) -> &[u8] {
+        match self.wire.as_mut() {
+            Some(wire) => wire.pending_transmit(),
+            None => &[],
+        }
+    }
+
+    /// The socket accepted `n` bytes of the pending ones.
+    pub(crate) fn advance_transmit(&mut self, out: &mut Outbox, n: usize) {
+        if let Some(wire) = self.wire.as_mut() {
+            wire.advance_transmit(n);
+            out.meters.stats.bytes_out += n as u64;
+            out.telemetry.bytes_out(n);
+        }
+        self.transmit_announced = false;
+    }
+}
