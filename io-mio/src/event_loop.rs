@@ -197,7 +197,7 @@ impl State {
 }
 
 /// One thread and one `mio::Poll` serving many connections. Cheap to share
-/// by reference; [`Handle`]s keep working from any thread until the loop is
+/// by reference; [`Handle`](crate::Handle)s keep working from any thread until the loop is
 /// dropped, which closes every connection (waiting a bounded time for the
 /// close handshakes) and joins the thread.
 ///

@@ -50,7 +50,7 @@ impl Shared {
 /// and ends when the last clone is dropped.
 ///
 /// When the waker's token fires, call [`finished`](Self::finished) and
-/// [`Connection::on_resolved`](crate::Connection::on_resolved) for each token
+/// [`Connection::handle_resolved`](crate::Connection::handle_resolved) for each token
 /// it returns:
 ///
 /// ```no_run
@@ -62,7 +62,7 @@ impl Shared {
 /// // … in the loop, on an event with token WAKER:
 /// for token in resolver.finished() {
 ///     if let Some(conn) = connections.iter_mut().find(|c| c.token() == token) {
-///         conn.on_resolved();
+///         conn.handle_resolved();
 ///     }
 /// }
 /// # Ok(()) }
@@ -92,7 +92,7 @@ impl Resolver {
     }
 
     /// Tokens of the connections whose lookup finished since the last call;
-    /// call [`Connection::on_resolved`](crate::Connection::on_resolved) on each.
+    /// call [`Connection::handle_resolved`](crate::Connection::handle_resolved) on each.
     pub fn finished(&self) -> Vec<Token> {
         std::mem::take(&mut *lock(&self.shared.finished))
     }

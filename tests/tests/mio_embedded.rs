@@ -142,7 +142,7 @@ fn a_hand_written_loop_reconnects_on_the_connections_timers() {
 
     assert_eq!(server.kill_connections(), 1);
     l.until(|e| matches!(e, Event::Disconnected { .. }));
-    // The backoff delay is a deadline in `next_timeout`; `on_timeout` redials.
+    // The backoff delay is a deadline in `poll_timeout`; `handle_timeout` redials.
     assert_eq!(
         l.until(|e| !matches!(e, Event::Message(_))),
         Event::Reconnecting { attempt: 1 }
