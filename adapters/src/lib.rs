@@ -1,10 +1,8 @@
-//! Platform adapters for wsnova: how a service encodes requests and
+//! Platform adapters for wsnova (plain WebSocket with no protocol on top is
+//! [`Plain`](wsnova_core::session::Plain), in the core): how a service encodes requests and
 //! subscriptions and how its messages are classified (see
 //! [`wsnova_core::session::Adapter`]).
 //!
-//! - [`Echo`]: no protocol on top of WebSocket; every text message reaches the
-//!   application as `Event::Message`. For chat servers, echo servers, custom
-//!   protocols you parse yourself.
 //! - [`JsonRpc`]: any JSON-RPC 2.0 service. Responses are matched to requests
 //!   by id, notifications become `Event::Notification`, and subscriptions are
 //!   replayed after every reconnect when the service has a channel-list
@@ -28,9 +26,7 @@
 #![forbid(unsafe_code)]
 
 pub mod deribit;
-pub mod echo;
 pub mod json_rpc;
 
 pub use deribit::Deribit;
-pub use echo::Echo;
 pub use json_rpc::{JsonRpc, SubscriptionStyle, rpc_error_code};

@@ -1,4 +1,4 @@
-//! The bare core in your own loop: a `Session<Echo>` over a blocking `std::net::TcpStream`,
+//! The bare core in your own loop: a `Session<Plain>` over a blocking `std::net::TcpStream`,
 //! no driver, no async runtime. Run it against any echo server:
 //! `cargo run -p wsnova-core --example std_loop -- ws://127.0.0.1:9001/`
 
@@ -7,7 +7,7 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use wsnova_core::session::{CloseReason, Echo, Event, Input, Output, Session, SessionConfig};
+use wsnova_core::session::{CloseReason, Event, Input, Output, Plain, Session, SessionConfig};
 use wsnova_core::wire::CloseCode;
 
 /// Connects to `url` (ws or wss), sends `messages` once ready, returns the echoes, closes cleanly.
@@ -15,7 +15,7 @@ pub fn run(url: &str, messages: &[&str]) -> Result<Vec<String>, Box<dyn Error>> 
     let mut config = SessionConfig::new(url)?;
     config.fail_before_first_ready = true; // a wrong URL fails instead of retrying
     let clock = Instant::now; // read the time afresh for every input
-    let mut session = Session::new(config, Echo, clock());
+    let mut session = Session::new(config, Plain, clock());
     session.connect(clock())?;
     let mut socket: Option<(u64, TcpStream)> = None; // with its dial's generation
     let (mut echoes, mut buf) = (Vec::new(), [0; 16 * 1024]);
@@ -60,7 +60,7 @@ pub fn run(url: &str, messages: &[&str]) -> Result<Vec<String>, Box<dyn Error>> 
                 _ => {} // `Transmit` is served below; other events do not matter here
             }
         }
-        let wait = |s: &Session<Echo>| {
+        let wait = |s: &Session<Plain>| {
             s.poll_timeout()
                 .map(|at| at.saturating_duration_since(clock()))
         };

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wsnova_core::session::{
-    ConfigError, Echo, RateLimitConfig, Session, SessionConfig, SessionError, SessionState,
+    ConfigError, Plain, RateLimitConfig, Session, SessionConfig, SessionError, SessionState,
 };
 use wsnova_core::wire::{Limits, RootCertStore};
 
@@ -27,7 +27,7 @@ fn assert_refused(config: SessionConfig, expected: ConfigError, text: &str) {
     assert_eq!(config.validate(), Err(expected.clone()));
     assert_eq!(expected.to_string(), text);
     let now = Instant::now();
-    let mut session = Session::new(config, Echo, now);
+    let mut session = Session::new(config, Plain, now);
     assert_eq!(session.connect(now), Err(SessionError::Config(expected)));
     assert_eq!(session.poll_output(), None, "nothing is dialled");
     assert_eq!(session.state(), SessionState::Idle);

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use wsnova_adapters::deribit::Deribit;
-use wsnova_core::session::{Echo, Event, RequestError, SessionError};
+use wsnova_core::session::{Event, Plain, RequestError, SessionError};
 use wsnova_core::wire::CloseCode;
 use wsnova_tests::conformance::{
     AdapterKind, Conn, ConnectFailure, ConnectParams, DriverUnderTest, STEP, Status, Wait,
@@ -66,7 +66,7 @@ impl DriverUnderTest for TokioDriver {
             .retry_initial_connect(params.retry_initial);
         let connecting = async move {
             match params.adapter {
-                AdapterKind::Echo => wsnova_tokio::connect(builder, Echo).await,
+                AdapterKind::Plain => wsnova_tokio::connect(builder, Plain).await,
                 AdapterKind::Deribit => wsnova_tokio::connect(builder, Deribit::new()).await,
             }
         };
@@ -127,14 +127,7 @@ impl Conn for TokioConn {
     }
 
     fn status(&self) -> Status {
-        let s = self.client.status();
-        Status {
-            state: s.state,
-            subscriptions: s.subscriptions,
-            desired_subscriptions: s.desired_subscriptions,
-            authenticated: s.authenticated,
-            stats: s.stats,
-        }
+        self.client.status()
     }
 
     fn close_with(&self, code: CloseCode, reason: &str) -> Result<(), SessionError> {
@@ -181,7 +174,7 @@ impl DriverUnderTest for MioDriver {
         let builder = wsnova_mio::Builder::from_config(params.config)
             .retry_initial_connect(params.retry_initial);
         let (handle, events) = match params.adapter {
-            AdapterKind::Echo => self.event_loop.connect(builder, Echo),
+            AdapterKind::Plain => self.event_loop.connect(builder, Plain),
             AdapterKind::Deribit => self.event_loop.connect(builder, Deribit::new()),
         }
         .map_err(mio_failure)?;
@@ -224,14 +217,7 @@ impl Conn for MioConn {
     }
 
     fn status(&self) -> Status {
-        let s = self.handle.status();
-        Status {
-            state: s.state,
-            subscriptions: s.subscriptions,
-            desired_subscriptions: s.desired_subscriptions,
-            authenticated: s.authenticated,
-            stats: s.stats,
-        }
+        self.handle.status()
     }
 
     fn close_with(&self, code: CloseCode, reason: &str) -> Result<(), SessionError> {

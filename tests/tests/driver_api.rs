@@ -257,3 +257,34 @@ fn an_unresolvable_host_without_a_resolver_fails_fast() {
     let mut conn = wsnova_mio::Connection::new(builder, Plain, registry, wsnova_mio::mio::Token(2));
     assert!(conn.connect().is_ok());
 }
+
+/// Subprotocols are offered from the builder of both drivers, and the one
+/// an independent server (Python `websockets`) selected is reported.
+#[test]
+fn the_selected_subprotocol_is_reported_on_both_drivers() {
+    let server = wsnova_tests::python::PythonServer::start("python_subprotocol_server.py");
+    let builder = || {
+        Builder::new(&server.url())
+            .unwrap()
+            .subprotocol("wsnova.v1")
+            .subprotocol("wsnova.v2")
+    };
+    let (selected, answer) = runtime().block_on(async {
+        let (client, mut events) = wsnova_tokio::connect(builder(), Plain).await.unwrap();
+        client.send_text("which?").await.unwrap();
+        let answer = loop {
+            match tokio::time::timeout(STEP, events.recv()).await.unwrap() {
+                Some(Event::Message(m)) => break m,
+                Some(_) => continue,
+                None => panic!("closed"),
+            }
+        };
+        (client.status().subprotocol, answer)
+    });
+    assert_eq!(selected.as_deref(), Some("wsnova.v2"));
+    assert_eq!(answer.as_text(), Some("wsnova.v2"), "the server agrees");
+
+    let event_loop = wsnova_mio::EventLoop::new().unwrap();
+    let (handle, _events) = event_loop.connect(builder(), Plain).unwrap();
+    assert_eq!(handle.status().subprotocol.as_deref(), Some("wsnova.v2"));
+}

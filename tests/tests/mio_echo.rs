@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use wsnova_core::session::{
-    CloseReason, DisconnectReason, Echo, Event, Initiator, SessionConfig, SessionError,
+    CloseReason, DisconnectReason, Event, Initiator, Plain, SessionConfig, SessionError,
     SessionState,
 };
 use wsnova_core::wire::{CloseCode, Message};
@@ -15,7 +15,7 @@ const STEP: Duration = Duration::from_secs(10);
 
 fn connect(event_loop: &EventLoop, server: &EchoServer) -> (Handle, Events) {
     let config = SessionConfig::new(&server.url()).unwrap();
-    event_loop.connect(config, Echo).expect("connect")
+    event_loop.connect(config, Plain).expect("connect")
 }
 
 fn next_event(events: &Events) -> Event {

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wsnova_core::session::{
-    BackoffConfig, BackoffStrategy, Echo, Event, SessionConfig, SessionState,
+    BackoffConfig, BackoffStrategy, Event, Plain, SessionConfig, SessionState,
 };
 use wsnova_core::wire::{CloseCode, Message};
 use wsnova_mio::Connection;
@@ -85,7 +85,7 @@ impl Loop {
     fn new(config: SessionConfig) -> Loop {
         let poll = Poll::new().unwrap();
         let registry = Arc::new(poll.registry().try_clone().unwrap());
-        let mut connection = Connection::new(config, Echo, registry, Token(7));
+        let mut connection = Connection::new(config, Plain, registry, Token(7));
         connection.connect().unwrap();
         Loop {
             poll,
@@ -165,7 +165,7 @@ fn a_host_name_without_a_resolver_or_address_fails_connect_at_once() {
     let poll = Poll::new().unwrap();
     let registry = Arc::new(poll.registry().try_clone().unwrap());
     let config = SessionConfig::new("ws://example.invalid:9/").unwrap();
-    let mut connection = Connection::new(config, Echo, registry, Token(7));
+    let mut connection = Connection::new(config, Plain, registry, Token(7));
     match connection.connect() {
         Err(wsnova_mio::ConnectError::InvalidOption(error)) => {
             assert!(
@@ -190,7 +190,7 @@ fn a_given_address_is_dialed_instead_of_the_host_name() {
     let registry = Arc::new(poll.registry().try_clone().unwrap());
     let config = SessionConfig::new("ws://echo.invalid/").unwrap();
     let mut connection =
-        Connection::new(config, Echo, registry, Token(1)).with_address(server.addr());
+        Connection::new(config, Plain, registry, Token(1)).with_address(server.addr());
     connection.connect().unwrap();
     let mut l = Loop {
         poll,

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use wsnova_mio::ConnectOn as _;
 
 use wsnova_core::session::{
-    CloseReason, DisconnectReason, Echo, Event, HeartbeatConfig, Initiator,
+    CloseReason, DisconnectReason, Event, HeartbeatConfig, Initiator, Plain,
 };
 use wsnova_core::wire::Message;
 use wsnova_mio::{Builder, EventLoop, Events, Handle, LagPolicy};
@@ -26,7 +26,7 @@ fn connect(event_loop: &EventLoop, server: &EchoServer, policy: LagPolicy) -> (H
         .unwrap()
         .event_capacity(CAPACITY)
         .lag_policy(policy)
-        .connect(event_loop, Echo)
+        .connect(event_loop, Plain)
         .expect("connect")
 }
 
@@ -197,7 +197,7 @@ fn a_consumer_stalled_past_the_pong_timeout_keeps_the_connection() {
         .unwrap()
         .event_capacity(CAPACITY)
         .heartbeat(TIGHT_HEARTBEAT)
-        .connect(&event_loop, Echo)
+        .connect(&event_loop, Plain)
         .expect("connect");
     for i in 0..COUNT {
         handle.send_text(format!("m{i}")).unwrap();
@@ -237,7 +237,7 @@ fn dropping_the_consumer_reading_waits_for_resumes_reading_at_once() {
             ..HeartbeatConfig::default()
         })
         .stable_after(Duration::from_secs(3600)) // nor may this one
-        .connect(&event_loop, Echo)
+        .connect(&event_loop, Plain)
         .expect("connect");
     // 64 x 32 KiB: more than one read, so reading can stop between reads,
     // and little enough for any loopback buffers (sends never block).
@@ -363,7 +363,7 @@ fn a_callback_gets_every_event_on_the_loop_thread() {
         let seen = seen.clone();
         Builder::new(&server.url())
             .unwrap()
-            .connect_with_callback(&event_loop, Echo, move |event| {
+            .connect_with_callback(&event_loop, Plain, move |event| {
                 seen.lock().unwrap().push(event.clone());
                 if let Event::Message(m) = event
                     && index(m) == COUNT - 1

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 use wsnova_mio::ConnectOn as _;
 
-use wsnova_core::session::{Echo, Event, HeartbeatConfig, SessionState};
+use wsnova_core::session::{Event, HeartbeatConfig, Plain, SessionState};
 use wsnova_core::wire::Message;
 use wsnova_mio::{Builder, EventLoop, Events, Handle};
 use wsnova_tests::EchoServer;
@@ -32,7 +32,7 @@ fn open_all(
             Builder::new(&server.url())
                 .unwrap()
                 .heartbeat(heartbeat)
-                .spawn_without_waiting(event_loop, Echo)
+                .spawn_without_waiting(event_loop, Plain)
                 .unwrap()
         })
         .collect();

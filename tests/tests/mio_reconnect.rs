@@ -6,7 +6,7 @@ use std::time::Duration;
 use wsnova_mio::ConnectOn as _;
 
 use wsnova_core::session::{
-    BackoffConfig, BackoffStrategy, DisconnectReason, Echo, Event, Initiator, SessionState,
+    BackoffConfig, BackoffStrategy, DisconnectReason, Event, Initiator, Plain, SessionState,
 };
 use wsnova_core::wire::{CloseCode, Message, WireError};
 use wsnova_mio::{Builder, EventLoop, Events, Handle};
@@ -37,7 +37,7 @@ fn connect_with(
         .unwrap()
         .backoff(backoff())
         .stable_after(stable_after)
-        .connect(event_loop, Echo)
+        .connect(event_loop, Plain)
         .expect("connect")
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use wsnova_mio::ConnectOn as _;
 
 use wsnova_core::session::{
-    BackoffConfig, BackoffStrategy, CloseReason, DisconnectReason, Echo, Event, Initiator,
+    BackoffConfig, BackoffStrategy, CloseReason, DisconnectReason, Event, Initiator, Plain,
     SessionState,
 };
 use wsnova_core::wire::{Message, WireError};
@@ -51,7 +51,7 @@ fn collect(events: &Events) -> Vec<Event> {
 fn echo_over_tls(builder: Builder, server: &EchoServer) {
     let event_loop = EventLoop::new().unwrap();
     let (handle, events) = builder
-        .connect(&event_loop, Echo)
+        .connect(&event_loop, Plain)
         .expect("connect over TLS");
     let big: Vec<u8> = (0..300_000).map(|i| (i % 253) as u8).collect();
     handle.send_text("over tls").unwrap();
@@ -112,7 +112,7 @@ fn a_certificate_from_another_ca_fails_connect_with_unknown_issuer() {
     let result = Builder::new(&url(&server))
         .unwrap()
         .root_certificates(other_ca.root_store())
-        .connect(&event_loop, Echo);
+        .connect(&event_loop, Plain);
     match result {
         Err(ConnectError::Failed(reason)) => assert_eq!(reason, unknown_issuer()),
         Err(other) => panic!("expected Failed(UnknownIssuer), got {other:?}"),
@@ -129,7 +129,7 @@ fn a_certificate_for_another_name_fails_connect() {
     let result = Builder::new(&url(&server))
         .unwrap()
         .root_certificates(pki.root_store())
-        .connect(&event_loop, Echo);
+        .connect(&event_loop, Plain);
     match result {
         Err(ConnectError::Failed(DisconnectReason::Wire(WireError::Certificate(_)))) => {}
         Err(other) => panic!("expected a certificate error, got {other:?}"),
@@ -148,7 +148,7 @@ fn with_retries_a_certificate_error_stops_after_one_attempt() {
         .root_certificates(other_ca.root_store())
         .backoff(fast_backoff())
         .retry_initial_connect(true)
-        .connect(&event_loop, Echo);
+        .connect(&event_loop, Plain);
     match result {
         Err(ConnectError::Closed(CloseReason::Stopped(reason))) => {
             assert_eq!(reason, unknown_issuer())
@@ -174,7 +174,7 @@ fn spawned_without_waiting_a_certificate_error_ends_the_event_stream() {
         .root_certificates(other_ca.root_store())
         .backoff(fast_backoff())
         .retry_initial_connect(true)
-        .spawn_without_waiting(&event_loop, Echo)
+        .spawn_without_waiting(&event_loop, Plain)
         .unwrap();
     assert_eq!(
         collect(&events),

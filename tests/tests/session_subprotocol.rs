@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use tungstenite::handshake::derive_accept_key;
 use wsnova_core::session::{
-    DisconnectReason, Echo, Event, Input, Output, Session, SessionConfig, SessionState,
+    DisconnectReason, Event, Input, Output, Plain, Session, SessionConfig, SessionState,
 };
 use wsnova_core::wire::WireError;
 use wsnova_tests::sim::{Sim, TestRpc};
@@ -25,7 +25,7 @@ fn offering(protocols: &[&str]) -> SessionConfig {
 
 /// Dials, reads the upgrade request and answers it with a `101` carrying
 /// `selected` (if any); returns the request and the events that followed.
-fn upgrade(session: &mut Session<Echo>, selected: Option<&str>) -> (String, Vec<Event>) {
+fn upgrade(session: &mut Session<Plain>, selected: Option<&str>) -> (String, Vec<Event>) {
     let now = Instant::now();
     session.connect(now).unwrap();
     let Some(Output::Dial { generation, .. }) = session.poll_output() else {
@@ -65,7 +65,7 @@ fn upgrade(session: &mut Session<Echo>, selected: Option<&str>) -> (String, Vec<
 
 #[test]
 fn the_selected_subprotocol_is_reported_until_the_connection_is_lost() {
-    let mut session = Session::new(offering(&["v2.json", "v1.json"]), Echo, Instant::now());
+    let mut session = Session::new(offering(&["v2.json", "v1.json"]), Plain, Instant::now());
     let (request, events) = upgrade(&mut session, Some("v1.json"));
     assert!(
         request.contains("Sec-WebSocket-Protocol: v2.json, v1.json\r\n"),
@@ -82,7 +82,7 @@ fn the_selected_subprotocol_is_reported_until_the_connection_is_lost() {
 
 #[test]
 fn no_subprotocol_is_reported_when_the_server_selects_none() {
-    let mut session = Session::new(offering(&["v2.json"]), Echo, Instant::now());
+    let mut session = Session::new(offering(&["v2.json"]), Plain, Instant::now());
     let (_, events) = upgrade(&mut session, None);
     assert!(events.contains(&Event::Connected), "{events:?}");
     assert_eq!(session.subprotocol(), None);
@@ -90,7 +90,7 @@ fn no_subprotocol_is_reported_when_the_server_selects_none() {
 
 #[test]
 fn nothing_is_offered_by_default() {
-    let mut session = Session::new(offering(&[]), Echo, Instant::now());
+    let mut session = Session::new(offering(&[]), Plain, Instant::now());
     let (request, events) = upgrade(&mut session, None);
     assert!(!request.contains("Sec-WebSocket-Protocol"), "{request}");
     assert!(events.contains(&Event::Connected), "{events:?}");
@@ -99,7 +99,7 @@ fn nothing_is_offered_by_default() {
 
 #[test]
 fn an_unoffered_subprotocol_fails_the_upgrade_naming_it() {
-    let mut session = Session::new(offering(&["a"]), Echo, Instant::now());
+    let mut session = Session::new(offering(&["a"]), Plain, Instant::now());
     let (_, events) = upgrade(&mut session, Some("foo"));
     let reason = events
         .iter()

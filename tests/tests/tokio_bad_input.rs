@@ -10,7 +10,7 @@ use wsnova_tokio::Connect as _;
 use futures_util::StreamExt;
 use tokio::time::timeout;
 use wsnova_core::session::{
-    BackoffConfig, BackoffStrategy, CloseReason, DisconnectReason, Echo, Event, Initiator,
+    BackoffConfig, BackoffStrategy, CloseReason, DisconnectReason, Event, Initiator, Plain,
 };
 use wsnova_core::wire::{Limits, Message, WireError};
 use wsnova_tests::bad_server::{BadServer, ConnectionReport, Misbehaviour};
@@ -104,7 +104,7 @@ async fn invalid_utf8_closes_with_1007_and_reports_invalid_utf8() {
         Builder::new(&server.url())
             .unwrap()
             .backoff(backoff(50))
-            .connect(Echo),
+            .connect(Plain),
     )
     .await
     .expect("connect in time")
@@ -138,7 +138,7 @@ async fn an_oversized_message_closes_with_1009_after_one_at_the_limit() {
             .unwrap()
             .limits(small_limits())
             .backoff(backoff(50))
-            .connect(Echo),
+            .connect(Plain),
     )
     .await
     .expect("connect in time")
@@ -183,7 +183,7 @@ async fn an_oversized_fragmented_message_closes_with_1009() {
             .unwrap()
             .limits(small_limits())
             .backoff(backoff(50))
-            .connect(Echo),
+            .connect(Plain),
     )
     .await
     .unwrap()
@@ -211,7 +211,7 @@ async fn an_oversized_fragmented_message_closes_with_1009() {
 #[tokio::test]
 async fn garbage_instead_of_a_101_fails_connect_with_invalid_handshake() {
     let mut server = BadServer::start(garbage());
-    let result = timeout(STEP, Builder::new(&server.url()).unwrap().connect(Echo))
+    let result = timeout(STEP, Builder::new(&server.url()).unwrap().connect(Plain))
         .await
         .expect("connect gives up in time");
     match result {
@@ -233,7 +233,7 @@ async fn garbage_instead_of_a_101_fails_connect_with_invalid_handshake() {
 #[tokio::test]
 async fn a_401_with_a_json_body_fails_connect_with_upgrade_rejected() {
     let mut server = BadServer::start(unauthorized());
-    let result = timeout(STEP, Builder::new(&server.url()).unwrap().connect(Echo))
+    let result = timeout(STEP, Builder::new(&server.url()).unwrap().connect(Plain))
         .await
         .expect("connect gives up in time");
     match result {
@@ -272,7 +272,7 @@ async fn connections_in_one_second(
     if let Some(limits) = limits {
         builder = builder.limits(limits);
     }
-    let (client, events) = builder.spawn_without_waiting(Echo).unwrap();
+    let (client, events) = builder.spawn_without_waiting(Plain).unwrap();
     // A rate over a fixed window: only waiting can measure it.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let accepted = server.connections_accepted();

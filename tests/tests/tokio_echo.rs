@@ -6,7 +6,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use tokio::time::timeout;
 use wsnova_core::session::{
-    CloseReason, DisconnectReason, Echo, Event, Initiator, SessionConfig, SessionError,
+    CloseReason, DisconnectReason, Event, Initiator, Plain, SessionConfig, SessionError,
     SessionState,
 };
 use wsnova_core::wire::{CloseCode, Message};
@@ -17,7 +17,7 @@ const STEP: Duration = Duration::from_secs(10);
 
 async fn connect(server: &EchoServer) -> (Client, Events) {
     let config = SessionConfig::new(&server.url()).unwrap();
-    timeout(STEP, wsnova_tokio::connect(config, Echo))
+    timeout(STEP, wsnova_tokio::connect(config, Plain))
         .await
         .expect("connect in time")
         .expect("connect")

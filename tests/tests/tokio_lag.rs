@@ -9,7 +9,7 @@ use wsnova_tokio::Connect as _;
 use futures_util::StreamExt;
 use tokio::time::timeout;
 use wsnova_core::session::{
-    CloseReason, DisconnectReason, Echo, Event, HeartbeatConfig, Initiator,
+    CloseReason, DisconnectReason, Event, HeartbeatConfig, Initiator, Plain,
 };
 use wsnova_core::wire::Message;
 use wsnova_tests::EchoServer;
@@ -26,7 +26,7 @@ async fn connect(server: &EchoServer, policy: LagPolicy) -> (Client, Events) {
         .unwrap()
         .event_capacity(CAPACITY)
         .lag_policy(policy);
-    timeout(STEP, builder.connect(Echo))
+    timeout(STEP, builder.connect(Plain))
         .await
         .expect("connect in time")
         .expect("connect")
@@ -203,7 +203,7 @@ async fn a_consumer_stalled_past_the_pong_timeout_keeps_the_connection() {
         .unwrap()
         .event_capacity(CAPACITY)
         .heartbeat(TIGHT_HEARTBEAT);
-    let (client, mut events) = timeout(STEP, builder.connect(Echo))
+    let (client, mut events) = timeout(STEP, builder.connect(Plain))
         .await
         .expect("connect in time")
         .expect("connect");
@@ -244,7 +244,7 @@ async fn dropping_the_consumer_reading_waits_for_resumes_reading_at_once() {
             ..HeartbeatConfig::default()
         })
         .stable_after(Duration::from_secs(3600)); // nor may this one
-    let (client, events) = timeout(STEP, builder.connect(Echo))
+    let (client, events) = timeout(STEP, builder.connect(Plain))
         .await
         .expect("connect in time")
         .expect("connect");

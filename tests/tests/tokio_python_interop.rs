@@ -9,7 +9,7 @@ use wsnova_tokio::Connect as _;
 use futures_util::StreamExt;
 use tokio::time::timeout;
 use wsnova_core::session::{
-    BackoffConfig, BackoffStrategy, DisconnectReason, Echo, Event, Initiator,
+    BackoffConfig, BackoffStrategy, DisconnectReason, Event, Initiator, Plain,
 };
 use wsnova_core::wire::Message;
 use wsnova_tests::python::PythonServer;
@@ -34,7 +34,7 @@ async fn connect(server: &PythonServer) -> (Client, Events) {
         max_attempts: None,
     };
     let builder = Builder::new(&server.url()).unwrap().backoff(backoff);
-    timeout(STEP, builder.connect(Echo))
+    timeout(STEP, builder.connect(Plain))
         .await
         .expect("connect in time")
         .expect("connect to the Python server")

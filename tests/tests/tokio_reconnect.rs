@@ -8,7 +8,7 @@ use wsnova_tokio::Connect as _;
 use futures_util::StreamExt;
 use tokio::time::timeout;
 use wsnova_core::session::{
-    BackoffConfig, BackoffStrategy, DisconnectReason, Echo, Event, Initiator, SessionState,
+    BackoffConfig, BackoffStrategy, DisconnectReason, Event, Initiator, Plain, SessionState,
 };
 use wsnova_core::wire::{CloseCode, Message, WireError};
 use wsnova_tests::EchoServer;
@@ -35,7 +35,7 @@ async fn connect_with(server: &EchoServer, stable_after: Duration) -> (Client, E
         .unwrap()
         .backoff(backoff())
         .stable_after(stable_after);
-    timeout(STEP, builder.connect(Echo))
+    timeout(STEP, builder.connect(Plain))
         .await
         .expect("connect in time")
         .expect("connect")

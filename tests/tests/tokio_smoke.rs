@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use tokio::time::timeout;
-use wsnova_core::session::{Echo, Event, SessionConfig};
+use wsnova_core::session::{Event, Plain, SessionConfig};
 use wsnova_core::wire::Message;
 use wsnova_tests::EchoServer;
 
@@ -27,7 +27,7 @@ async fn next_message(events: &mut wsnova_tokio::Events) -> Message {
 async fn echo_text_binary_ping_and_close() {
     let server = EchoServer::start();
     let config = SessionConfig::new(&server.url()).unwrap();
-    let (client, mut events) = timeout(STEP, wsnova_tokio::connect(config, Echo))
+    let (client, mut events) = timeout(STEP, wsnova_tokio::connect(config, Plain))
         .await
         .expect("connect in time")
         .expect("connect");

@@ -9,7 +9,7 @@ use wsnova_tokio::Connect as _;
 use futures_util::StreamExt;
 use tokio::time::timeout;
 use wsnova_core::session::{
-    BackoffConfig, BackoffStrategy, CloseReason, DisconnectReason, Echo, Event, SessionState,
+    BackoffConfig, BackoffStrategy, CloseReason, DisconnectReason, Event, Plain, SessionState,
 };
 use wsnova_core::wire::{Message, WireError};
 use wsnova_tests::{EchoServer, TestPki};
@@ -45,7 +45,7 @@ async fn wss_echo_with_the_test_ca() {
         Builder::new(&url(&server))
             .unwrap()
             .root_certificates(pki.root_store())
-            .connect(Echo),
+            .connect(Plain),
     )
     .await
     .expect("connect in time")
@@ -89,7 +89,7 @@ async fn a_certificate_from_another_ca_fails_connect_with_unknown_issuer() {
         Builder::new(&url(&server))
             .unwrap()
             .root_certificates(other_ca.root_store())
-            .connect(Echo),
+            .connect(Plain),
     )
     .await
     .expect("connect gives up in time");
@@ -110,7 +110,7 @@ async fn a_certificate_for_another_name_fails_connect() {
         Builder::new(&url(&server))
             .unwrap()
             .root_certificates(pki.root_store())
-            .connect(Echo),
+            .connect(Plain),
     )
     .await
     .expect("connect gives up in time");
@@ -133,7 +133,7 @@ async fn with_retries_a_certificate_error_stops_after_one_attempt() {
             .root_certificates(other_ca.root_store())
             .backoff(fast_backoff())
             .retry_initial_connect(true)
-            .connect(Echo),
+            .connect(Plain),
     )
     .await
     .expect("connect gives up in time");
@@ -160,7 +160,7 @@ async fn spawned_without_waiting_a_certificate_error_ends_the_event_stream() {
         .root_certificates(other_ca.root_store())
         .backoff(fast_backoff())
         .retry_initial_connect(true)
-        .spawn_without_waiting(Echo)
+        .spawn_without_waiting(Plain)
         .unwrap();
     let all: Vec<Event> = timeout(STEP, events.collect())
         .await

@@ -257,7 +257,7 @@ fn parent(args: &[String]) -> Result<(), String> {
     println!(
         "scale: {connections} idle connections per client, then one 8-byte binary frame to \
          all; {cores} cores, {description}; handshake window {window}; wsnova-mio: one \
-         EventLoop, Echo adapter, heartbeats off, event callback; tokio-tungstenite: one \
+         EventLoop, Plain adapter, heartbeats off, event callback; tokio-tungstenite: one \
          task per connection on a current-thread runtime; each client in its own process \
          against a fresh server process\n"
     );

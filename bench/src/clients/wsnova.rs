@@ -8,13 +8,13 @@ use std::net::SocketAddr;
 use wsnova_tokio::Connect as _;
 
 use futures_util::StreamExt as _;
-use wsnova_core::session::{Echo, Event, HeartbeatConfig};
+use wsnova_core::session::{Event, HeartbeatConfig, Plain};
 use wsnova_core::wire::Message;
 use wsnova_tokio::{Builder, Client, Events};
 
 use super::{EchoClient, Server};
 
-/// A wsnova-tokio connection (Echo adapter, no heartbeats).
+/// A wsnova-tokio connection (Plain adapter, no heartbeats).
 pub struct Wsnova {
     client: Client,
     events: Events,
@@ -40,7 +40,7 @@ impl EchoClient for Wsnova {
                 ping_interval: None,
                 ..HeartbeatConfig::default()
             })
-            .connect(Echo)
+            .connect(Plain)
             .await
             .map_err(io_error)?;
         Ok(Self { client, events })

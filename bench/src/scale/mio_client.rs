@@ -4,7 +4,7 @@
 //! Each connection is made with `Builder::connect_with_callback`, so its
 //! events go to a closure on the loop thread (no per-connection queue, no
 //! consumer thread): the closure stamps the time the broadcast arrived. The
-//! adapter is `Echo` and heartbeats are off, so idle connections cost the
+//! adapter is `Plain` and heartbeats are off, so idle connections cost the
 //! loop nothing. `connect_with_callback` blocks its caller until the
 //! connection is ready, so `window` opener threads (small stacks) keep that
 //! many handshakes in flight, the same window the tokio-tungstenite run uses.
@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 use wsnova_mio::ConnectOn as _;
 
-use wsnova_core::session::{Echo, Event, HeartbeatConfig};
+use wsnova_core::session::{Event, HeartbeatConfig, Plain};
 use wsnova_core::wire::Message;
 use wsnova_mio::{Builder, EventLoop, Handle};
 
@@ -58,7 +58,7 @@ pub fn run(args: &ChildArgs) -> Result<Metrics, String> {
                             let recorder = recorder.clone();
                             let handle = builder
                                 .clone()
-                                .connect_with_callback(&event_loop, Echo, move |event| {
+                                .connect_with_callback(&event_loop, Plain, move |event| {
                                     if let Event::Message(Message::Binary(payload)) = event
                                         && payload.len() == PAYLOAD_LEN
                                     {

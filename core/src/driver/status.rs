@@ -11,8 +11,8 @@ use crate::wire::WireError;
 /// ```
 /// use std::time::Instant;
 /// use wsnova_core::driver::Status;
-/// use wsnova_core::session::{Echo, Session, SessionConfig, SessionState};
-/// let session = Session::new(SessionConfig::new("ws://127.0.0.1:9001/")?, Echo, Instant::now());
+/// use wsnova_core::session::{Plain, Session, SessionConfig, SessionState};
+/// let session = Session::new(SessionConfig::new("ws://127.0.0.1:9001/")?, Plain, Instant::now());
 /// let status = Status::of(&session);
 /// assert_eq!(status.state, SessionState::Idle);
 /// assert!(status.subscriptions.is_empty());

@@ -302,10 +302,6 @@ impl Adapter for Plain {
     }
 }
 
-/// The old name of [`Plain`], kept while callers move.
-#[doc(hidden)]
-pub use Plain as Echo;
-
 /// Appends `{"jsonrpc":"2.0","id":…,"method":…,"params":…}` to `out`.
 ///
 /// ```

@@ -242,8 +242,8 @@ impl<A: Adapter + ?Sized> Session<A> {
     ///
     /// ```
     /// use std::time::Instant;
-    /// use wsnova_core::session::{Echo, Session, SessionConfig};
-    /// let mut session = Session::new(SessionConfig::new("ws://127.0.0.1:9001/")?, Echo, Instant::now());
+    /// use wsnova_core::session::{Plain, Session, SessionConfig};
+    /// let mut session = Session::new(SessionConfig::new("ws://127.0.0.1:9001/")?, Plain, Instant::now());
     /// let text = "hello";
     /// if !session.try_send_text_direct(text) {
     ///     session.send_text(Instant::now(), text)?; // not ready yet: queued
@@ -406,11 +406,11 @@ impl<A: Adapter + ?Sized> Session<A> {
     ///
     /// ```
     /// use std::time::{Duration, Instant};
-    /// use wsnova_core::session::{Echo, Input, Output, Session, SessionConfig};
+    /// use wsnova_core::session::{Plain, Input, Output, Session, SessionConfig};
     /// let mut config = SessionConfig::new("ws://127.0.0.1:9001/")?;
     /// config.connect_timeout = Duration::from_secs(5);
     /// let t0 = Instant::now();
-    /// let mut session = Session::new(config, Echo, t0);
+    /// let mut session = Session::new(config, Plain, t0);
     /// session.connect(t0)?;
     /// let Some(Output::Dial { generation, .. }) = session.poll_output() else { panic!() };
     /// session.handle_input(t0, Input::Connected { generation });

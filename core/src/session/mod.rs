@@ -6,12 +6,12 @@
 //!
 //! ```
 //! use std::time::{Duration, Instant};
-//! use wsnova_core::session::{Echo, Event, Input, Output, Session, SessionConfig};
+//! use wsnova_core::session::{Plain, Event, Input, Output, Session, SessionConfig};
 //!
 //! let mut config = SessionConfig::new("ws://127.0.0.1:9001/")?;
 //! config.seed = 7;
 //! let mut now = Instant::now(); // a driver reads its clock in one place
-//! let mut session = Session::new(config, Echo, now);
+//! let mut session = Session::new(config, Plain, now);
 //! session.connect(now)?;
 //! let mut server = Vec::new(); // what a socket would carry
 //! loop {
@@ -87,8 +87,8 @@ mod transport;
 mod validate;
 
 pub use adapter::{
-    Adapter, AsDynAdapter, AuthContext, Echo, Inbound, OutgoingRequest, Plain, RawRpcError,
-    Sequence, classify_json_rpc, encode_json_rpc,
+    Adapter, AsDynAdapter, AuthContext, Inbound, OutgoingRequest, Plain, RawRpcError, Sequence,
+    classify_json_rpc, encode_json_rpc,
 };
 pub use backoff::{BackoffConfig, BackoffStrategy, Jitter};
 pub use codec::{Codec, CodecError, Encoded};

@@ -25,8 +25,7 @@ pub mod scenarios;
 use std::time::Duration;
 
 use wsnova_core::session::{
-    CloseReason, DisconnectReason, Event, RequestError, SessionConfig, SessionError, SessionState,
-    Stats,
+    CloseReason, DisconnectReason, Event, RequestError, SessionConfig, SessionError,
 };
 use wsnova_core::wire::CloseCode;
 
@@ -39,8 +38,8 @@ pub const STEP: Duration = Duration::from_secs(10);
 /// Which adapter a connection runs with; the driver implementation builds it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AdapterKind {
-    /// `wsnova_core::session::Echo`: every message is a plain message.
-    Echo,
+    /// `wsnova_core::session::Plain`: every message is a plain message.
+    Plain,
     /// `wsnova_adapters::deribit::Deribit::new()`: JSON-RPC, auth, channels.
     Deribit,
 }
@@ -57,7 +56,7 @@ pub struct ConnectParams {
 }
 
 impl ConnectParams {
-    /// Defaults for `url` with the [`Echo`](AdapterKind::Echo) adapter.
+    /// Defaults for `url` with the [`Plain`](AdapterKind::Plain) adapter.
     ///
     /// # Panics
     ///
@@ -65,7 +64,7 @@ impl ConnectParams {
     pub fn echo(url: &str) -> ConnectParams {
         ConnectParams {
             config: SessionConfig::new(url).expect("a valid URL"),
-            adapter: AdapterKind::Echo,
+            adapter: AdapterKind::Plain,
             retry_initial: false,
         }
     }
@@ -91,20 +90,8 @@ pub enum Wait {
     Ended,
 }
 
-/// A snapshot of a connection's state (the drivers' `Status`, unified).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Status {
-    /// Where the session is.
-    pub state: SessionState,
-    /// Channels the server confirmed on the current connection.
-    pub subscriptions: Vec<String>,
-    /// Channels the application wants.
-    pub desired_subscriptions: Vec<String>,
-    /// Whether the current connection is authenticated.
-    pub authenticated: bool,
-    /// Counters, including reconnects and the last ping round trip.
-    pub stats: Stats,
-}
+/// A snapshot of a connection's state: both drivers report the core's.
+pub use wsnova_core::driver::Status;
 
 /// One connection of a driver under test, with its (first) event consumer.
 /// Every call blocks until the driver has answered.

@@ -40,7 +40,7 @@ fn fast_backoff() -> BackoffConfig {
     }
 }
 
-/// Echo params for `url` with [`fast_backoff`].
+/// Plain params for `url` with [`fast_backoff`].
 fn echo_params(url: &str) -> ConnectParams {
     let mut params = ConnectParams::echo(url);
     params.config.backoff = fast_backoff();
