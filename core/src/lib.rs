@@ -13,6 +13,21 @@
 #![warn(missing_docs)]
 
 pub mod driver;
+
+/// The types an application touches, whichever driver it runs on: both
+/// drivers re-export exactly this set (`pub use wsnova_core::api::*`), so a
+/// program needs only its driver's crate.
+pub mod api {
+    pub use crate::driver::{
+        Builder, ConnectError, DEFAULT_EVENT_CAPACITY, LagPolicy, Status, SubscribeError,
+    };
+    pub use crate::session::{
+        Adapter, BackoffConfig, CloseReason, Codec, ConfigError, Credentials, DisconnectReason,
+        Event, HeartbeatConfig, Initiator, JsonText, Plain, RateLimitConfig, RequestError,
+        RequestId, RpcError, SessionConfig, SessionError, SessionState, Stats,
+    };
+    pub use crate::wire::{CloseCode, Limits, Message, RootCertStore, Text, WireError};
+}
 pub mod session;
 pub mod wire;
 

@@ -54,15 +54,8 @@ pub use event_loop::EventLoop;
 pub use events::Events;
 pub use handle::Handle;
 pub use resolver::Resolver;
-pub use wsnova_core::driver::{
-    Builder, ConnectError, DEFAULT_EVENT_CAPACITY, LagPolicy, Status, SubscribeError,
-};
-pub use wsnova_core::session::{
-    Adapter, BackoffConfig, CloseReason, Credentials, DisconnectReason, Event, HeartbeatConfig,
-    Initiator, JsonText, Plain, RateLimitConfig, RequestError, RequestId, RpcError, SessionConfig,
-    SessionError, SessionState, Stats,
-};
-pub use wsnova_core::wire::{CloseCode, Limits, Message, RootCertStore, WireError};
+/// The core types an application touches (the same set in both drivers).
+pub use wsnova_core::api::*;
 
 /// The sans-IO core, for what the re-exports above leave out (writing an
 /// adapter, driving a session by hand).

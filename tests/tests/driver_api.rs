@@ -262,7 +262,7 @@ fn an_unresolvable_host_without_a_resolver_fails_fast() {
 /// an independent server (Python `websockets`) selected is reported.
 #[test]
 fn the_selected_subprotocol_is_reported_on_both_drivers() {
-    let server = wsnova_tests::python::PythonServer::start("python_subprotocol_server.py");
+    let server = wsnova_tests::python::PythonServer::start("python_echo_server.py");
     let builder = || {
         Builder::new(&server.url())
             .unwrap()
@@ -271,7 +271,7 @@ fn the_selected_subprotocol_is_reported_on_both_drivers() {
     };
     let (selected, answer) = runtime().block_on(async {
         let (client, mut events) = wsnova_tokio::connect(builder(), Plain).await.unwrap();
-        client.send_text("which?").await.unwrap();
+        client.send_text("which-subprotocol?").await.unwrap();
         let answer = loop {
             match tokio::time::timeout(STEP, events.recv()).await.unwrap() {
                 Some(Event::Message(m)) => break m,

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use wsnova_mio::Codec;
 use wsnova_mio::adapters::{JsonRpc, SubscriptionStyle};
-use wsnova_mio::core::session::Codec;
 use wsnova_mio::{Builder, Event, EventLoop, RequestError};
 use wsnova_tests::msgpack_server::MsgPackServer;
 
