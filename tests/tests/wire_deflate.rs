@@ -197,7 +197,8 @@ fn utf8_is_checked_on_the_inflated_bytes_and_fails_fast() {
 fn small_messages_go_out_uncompressed_and_control_frames_never_compressed() {
     let mut wire = open_wire(config(), Some("permessage-deflate"), 10);
     wire.send_text("tiny").unwrap();
-    wire.send_binary(&[1u8; 32]).unwrap();
+    wire.send_text(&"t".repeat(1023)).unwrap();
+    wire.send_binary(&[1u8; 1024]).unwrap();
     wire.ping(&[b'p'; 100]).unwrap();
     wire.close(CloseCode::NORMAL, &"r".repeat(100)).unwrap();
     let sent = DeflatePeer::new(15, false).read_client(wire.pending_transmit());
@@ -206,7 +207,8 @@ fn small_messages_go_out_uncompressed_and_control_frames_never_compressed() {
         shape,
         [
             (false, 0x1, 4),
-            (true, 0x2, 32),
+            (false, 0x1, 1023),
+            (true, 0x2, 1024),
             (false, 0x9, 100),
             (false, 0x8, 102)
         ]
@@ -220,7 +222,7 @@ fn a_server_demanding_window_bits_8_gets_uncompressed_messages() {
         Some("permessage-deflate; client_max_window_bits=8"),
         11,
     );
-    let long = "x".repeat(1000);
+    let long = "x".repeat(5000);
     wire.send_text(&long).unwrap();
     let sent = DeflatePeer::new(15, false).read_client(wire.pending_transmit());
     assert_eq!(sent, [(false, 0x1, long.into_bytes())]);

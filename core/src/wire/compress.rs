@@ -122,15 +122,16 @@ mod tests {
     fn small_messages_and_8_bit_windows_go_out_plain() {
         let config = DeflateConfig::default();
         let mut d = Deflater::new(&config, &PerMessageDeflate::default());
-        assert!(d.compress(&[b'a'; 31]).is_none());
-        assert!(d.compress(&[b'a'; 32]).is_some());
+        assert!(d.compress(&[b'a'; 1023]).is_none());
+        assert!(d.state.is_none(), "no compressor for small messages");
+        assert!(d.compress(&[b'a'; 1024]).is_some());
         let eight = PerMessageDeflate {
             client_max_window_bits: 8,
             ..PerMessageDeflate::default()
         };
         assert!(
             Deflater::new(&config, &eight)
-                .compress(&[b'a'; 1000])
+                .compress(&[b'a'; 5000])
                 .is_none()
         );
     }
