@@ -111,8 +111,8 @@ mod mio_driver {
         let builder = Builder::new(&server.url()).unwrap();
         let (handle, events) = builder.connect(&event_loop, Echo).unwrap();
         for i in 0..50 {
-            handle.send_text(&ticker(i)).unwrap();
-            handle.send_text(&format!("small {i}")).unwrap();
+            handle.send_text(ticker(i)).unwrap();
+            handle.send_text(format!("small {i}")).unwrap();
         }
         for i in 0..50 {
             assert_eq!(next_text(&events), ticker(i));
