@@ -13,9 +13,10 @@
 //! let mut server = DeflatePeer::new(15, false);
 //! wire.handle_bytes(&server.message(true, b"hello hello hello", usize::MAX));
 //! assert_eq!(wire.poll_event()?, Some(WireEvent::Message(Message::text("hello hello hello"))));
-//! wire.send_text(&"echo ".repeat(20))?;
+//! // Messages of 1 KiB and more go out compressed by default.
+//! wire.send_text(&"echo ".repeat(300))?;
 //! let sent = server.read_client(wire.pending_transmit());
-//! assert_eq!(sent, [(true, 0x1, "echo ".repeat(20).into_bytes())]);
+//! assert_eq!(sent, [(true, 0x1, "echo ".repeat(300).into_bytes())]);
 //! # Ok::<(), wsnova_core::wire::WireError>(())
 //! ```
 
