@@ -26,7 +26,10 @@ pub mod api {
         Event, HeartbeatConfig, Initiator, JsonText, Plain, RateLimitConfig, RequestError,
         RequestId, RpcError, SessionConfig, SessionError, SessionState, Stats,
     };
-    pub use crate::wire::{CloseCode, Limits, Message, RootCertStore, Text, WireError};
+    pub use crate::wire::{
+        CloseCode, DeflateConfig, Limits, Message, PerMessageDeflate, RootCertStore, Text,
+        WireError,
+    };
 }
 pub mod session;
 pub mod wire;

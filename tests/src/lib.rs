@@ -23,6 +23,8 @@
 //!   makes a venv with it and runs fixture scripts as child processes.
 //! * [`sim`] — the simulation harness: a wsnova session against a fake
 //!   JSON-RPC exchange in virtual time, with faults.
+//! * [`deflate_peer`] — a scripted permessage-deflate server in memory
+//!   (compresses, fragments, inflates what the client sent).
 //! * [`wire_pair`] — wsnova's [`Wire`](wsnova_core::wire::Wire) wired in
 //!   memory to the [`MemPeer`], optionally through a rustls server.
 
@@ -33,6 +35,7 @@ pub mod blocking;
 pub mod certs;
 #[cfg(feature = "net")]
 pub mod conformance;
+pub mod deflate_peer;
 #[cfg(feature = "net")]
 pub mod deribit;
 #[cfg(feature = "net")]

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::ConnectError;
 use crate::session::{BackoffConfig, Credentials, HeartbeatConfig, RateLimitConfig, SessionConfig};
-use crate::wire::{Limits, RootCertStore, WireError};
+use crate::wire::{DeflateConfig, Limits, RootCertStore, WireError};
 
 /// Events a consumer's queue holds before its [`LagPolicy`] applies.
 pub const DEFAULT_EVENT_CAPACITY: usize = 1024;
@@ -110,6 +110,26 @@ impl Builder {
     pub fn limits(mut self, limits: Limits) -> Self {
         self.config.wire = self.config.wire.limits(limits);
         self
+    }
+
+    /// permessage-deflate (RFC 7692): offered by default; pass
+    /// [`DeflateConfig::disabled`] to turn it off, or tune window bits,
+    /// context takeover and the size under which messages go out
+    /// uncompressed. Out-of-range values are refused here.
+    ///
+    /// ```
+    /// use wsnova_core::driver::Builder;
+    /// use wsnova_core::wire::DeflateConfig;
+    /// let builder = Builder::new("wss://example.com/ws")?
+    ///     .deflate(DeflateConfig { server_max_window_bits: Some(12), ..DeflateConfig::default() })?;
+    /// assert_eq!(builder.config().wire.deflate_config().server_max_window_bits, Some(12));
+    /// let off = Builder::new("wss://example.com/ws")?.deflate(DeflateConfig::disabled())?;
+    /// assert!(!off.config().wire.deflate_config().enabled);
+    /// # Ok::<(), wsnova_core::wire::WireError>(())
+    /// ```
+    pub fn deflate(mut self, deflate: DeflateConfig) -> Result<Self, WireError> {
+        self.config.wire = self.config.wire.deflate(deflate)?;
+        Ok(self)
     }
 
     /// Dials `host:port` instead of the URL's host and port (which still

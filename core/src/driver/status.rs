@@ -4,7 +4,7 @@
 use crate::session::{
     Adapter, CloseReason, ConfigError, DisconnectReason, Session, SessionState, Stats,
 };
-use crate::wire::WireError;
+use crate::wire::{PerMessageDeflate, WireError};
 
 /// A snapshot of a connection's state.
 ///
@@ -31,6 +31,9 @@ pub struct Status {
     /// The subprotocol the server selected on the current connection
     /// (`Sec-WebSocket-Protocol`), if any.
     pub subprotocol: Option<String>,
+    /// The permessage-deflate parameters agreed on the current connection,
+    /// if the server accepted compression.
+    pub compression: Option<PerMessageDeflate>,
     /// Counters, including reconnects and the last ping round trip.
     pub stats: Stats,
 }
@@ -47,6 +50,7 @@ impl Status {
             desired_subscriptions: session.desired_subscriptions().map(str::to_owned).collect(),
             authenticated: session.is_authenticated(),
             subprotocol: session.subprotocol().map(str::to_owned),
+            compression: session.compression().cloned(),
             stats: session.stats(),
         }
     }
@@ -59,6 +63,7 @@ impl Status {
             desired_subscriptions: Vec::new(),
             authenticated: false,
             subprotocol: None,
+            compression: None,
             stats: Stats::default(),
         }
     }

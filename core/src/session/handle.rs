@@ -99,6 +99,12 @@ impl<A: Adapter + ?Sized> Session<A> {
             .and_then(|wire| wire.subprotocol())
     }
 
+    /// The permessage-deflate parameters the server agreed to on the
+    /// current connection (RFC 7692), if it accepted the offer.
+    pub fn compression(&self) -> Option<&crate::wire::PerMessageDeflate> {
+        self.core.transport.wire.as_ref()?.compression()
+    }
+
     /// The adapter.
     pub fn adapter(&self) -> &A {
         &self.adapter
@@ -194,20 +200,8 @@ impl<A: Adapter + ?Sized> Session<A> {
     /// Starts connecting (from `Idle`; a no-op otherwise).
     ///
     /// Fails with [`SessionError::Config`] before anything is dialled when
-    /// [`SessionConfig::validate`] finds a mistake.
-    ///
-    /// ```
-    /// use std::time::{Duration, Instant};
-    /// use wsnova_core::session::{ConfigError, Plain, Session, SessionConfig, SessionError};
-    /// let mut config = SessionConfig::new("ws://127.0.0.1:9001/")?;
-    /// config.connect_timeout = Duration::ZERO;
-    /// let now = Instant::now();
-    /// let mut session = Session::new(config, Plain, now);
-    /// let err = session.connect(now).unwrap_err();
-    /// assert_eq!(err, SessionError::Config(ConfigError::ZeroDuration { field: "connect_timeout" }));
-    /// assert_eq!(session.poll_output(), None); // nothing dialled
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
+    /// [`SessionConfig::validate`] finds a mistake
+    /// (`tests/tests/config_fail_fast.rs` shows each).
     pub fn connect(&mut self, now: Instant) -> Result<(), SessionError> {
         self.command(now)?;
         self.core.env.config.validate()?;

@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 use rustls::pki_types::ServerName;
 use tungstenite::http;
 
-use super::WireError;
+use super::{DeflateConfig, WireError};
 
 /// Where to connect: parsed from a `ws://` or `wss://` URL.
 ///
@@ -153,6 +153,7 @@ pub struct WireConfig {
     pub(crate) subprotocols: Vec<String>,
     pub(crate) tls: Option<Arc<rustls::ClientConfig>>,
     pub(crate) limits: Limits,
+    pub(crate) deflate: DeflateConfig,
     /// A TLS setter called on a `ws://` URL, where it has no effect:
     /// reported by `SessionConfig::validate`.
     ignored_tls: Option<&'static str>,
@@ -174,6 +175,7 @@ impl WireConfig {
             subprotocols: Vec::new(),
             tls,
             limits: Limits::default(),
+            deflate: DeflateConfig::default(),
             ignored_tls: None,
         })
     }
@@ -183,13 +185,14 @@ impl WireConfig {
     /// Names must be HTTP tokens, values must not contain CR, LF or NUL, and
     /// the headers the handshake sets itself cannot be overridden.
     pub fn header(mut self, name: &str, value: &str) -> Result<Self, WireError> {
-        const RESERVED: [&str; 6] = [
+        const RESERVED: [&str; 7] = [
             "host",
             "upgrade",
             "connection",
             "sec-websocket-key",
             "sec-websocket-version",
             "sec-websocket-protocol",
+            "sec-websocket-extensions",
         ];
         let refuse = |reason| WireError::InvalidHeader {
             name: name.to_owned(),
@@ -267,6 +270,29 @@ impl WireConfig {
         self
     }
 
+    /// Sets the permessage-deflate offer (RFC 7692); offered by default,
+    /// [`DeflateConfig::disabled`] turns it off. Out-of-range window bits or
+    /// level are refused here.
+    ///
+    /// ```
+    /// use wsnova_core::wire::{DeflateConfig, WireConfig};
+    /// let config = WireConfig::new("ws://127.0.0.1:9001/")?.deflate(DeflateConfig::disabled())?;
+    /// assert!(!config.deflate_config().enabled);
+    /// let eight = DeflateConfig { client_max_window_bits: 8, ..DeflateConfig::default() };
+    /// assert!(config.deflate(eight).is_err());
+    /// # Ok::<(), wsnova_core::wire::WireError>(())
+    /// ```
+    pub fn deflate(mut self, deflate: DeflateConfig) -> Result<Self, WireError> {
+        deflate.validate()?;
+        self.deflate = deflate;
+        Ok(self)
+    }
+
+    /// The permessage-deflate offer.
+    pub fn deflate_config(&self) -> &DeflateConfig {
+        &self.deflate
+    }
+
     /// The endpoint this configuration dials.
     pub fn endpoint(&self) -> &Endpoint {
         &self.endpoint
@@ -314,6 +340,7 @@ impl fmt::Debug for WireConfig {
             .field("subprotocols", &self.subprotocols)
             .field("custom_tls", &self.tls.is_some())
             .field("limits", &self.limits)
+            .field("deflate", &self.deflate)
             .finish()
     }
 }

@@ -6,9 +6,20 @@ use tungstenite::protocol::frame::coding::OpCode;
 
 /// Appends one final, masked client frame to `out` (RFC 6455 §5.2, §5.3).
 pub(crate) fn encode_frame(out: &mut Vec<u8>, opcode: OpCode, payload: &[u8], mask: [u8; 4]) {
+    encode_frame_rsv1(out, opcode, payload, mask, false);
+}
+
+/// [`encode_frame`] with RSV1 chosen: set on a compressed message (RFC 7692 §6).
+pub(crate) fn encode_frame_rsv1(
+    out: &mut Vec<u8>,
+    opcode: OpCode,
+    payload: &[u8],
+    mask: [u8; 4],
+    rsv1: bool,
+) {
     let header = FrameHeader {
         is_final: true,
-        rsv1: false,
+        rsv1,
         rsv2: false,
         rsv3: false,
         opcode,

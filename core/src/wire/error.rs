@@ -31,6 +31,9 @@ pub enum WireError {
     /// The close code may not be sent by an endpoint (RFC 6455 §7.4.1).
     #[error("close code {0} may not be sent")]
     InvalidCloseCode(u16),
+    /// A permessage-deflate setting is out of range (see [`DeflateConfig`](super::DeflateConfig)).
+    #[error("invalid permessage-deflate setting: {0}")]
+    InvalidDeflate(&'static str),
     /// A control frame payload (ping data, close reason) is longer than RFC 6455 §5.5 allows.
     #[error("control frame payload of {0} bytes exceeds 125 bytes")]
     ControlPayloadTooLong(usize),
@@ -121,6 +124,7 @@ impl WireError {
             | InvalidHeader { .. }
             | NotOpen(_)
             | InvalidCloseCode(_)
+            | InvalidDeflate(_)
             | ControlPayloadTooLong(_) => ErrorKind::Misuse,
             FrameTooLarge { .. } | MessageTooLarge { .. } | ResponseTooLarge(_) => ErrorKind::Limit,
             _ => ErrorKind::Peer,

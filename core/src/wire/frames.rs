@@ -6,6 +6,7 @@ use bytes::{Buf, BytesMut};
 use tungstenite::protocol::frame::FrameHeader;
 use tungstenite::protocol::frame::coding::{Control, Data, OpCode};
 
+use super::inflate::Inflater;
 use super::message::{CloseFrame, Message, is_valid_wire_close_code};
 use super::{CloseCode, Text};
 use super::{Limits, WireError};
@@ -24,6 +25,8 @@ pub(crate) enum Frame {
 #[derive(Debug, Default)]
 pub(crate) struct Decoder {
     partial: Option<Partial>,
+    /// Set when the upgrade negotiated permessage-deflate (RFC 7692).
+    inflater: Option<Inflater>,
 }
 
 /// A fragmented message being reassembled.
@@ -33,9 +36,16 @@ struct Partial {
     data: BytesMut,
     /// Bytes of `data` known to be valid UTF-8 (text only).
     valid_up_to: usize,
+    /// RSV1 was set on the first frame: `data` holds the inflated bytes.
+    compressed: bool,
 }
 
 impl Decoder {
+    /// Accepts compressed messages from now on (RFC 7692 §6).
+    pub(crate) fn enable_inflate(&mut self, inflater: Inflater) {
+        self.inflater = Some(inflater);
+    }
+
     /// Decodes the next complete frame or message from the front of `inbound`.
     ///
     /// Returns `Ok(None)` when more bytes are needed; consumes nothing then.
@@ -60,7 +70,8 @@ impl Decoder {
             debug_assert!(frame_len <= inbound.len());
             inbound.advance(head_len);
             let payload = inbound.split_to(len);
-            if let Some(frame) = self.accept(header.opcode, header.is_final, payload)? {
+            let fin = header.is_final;
+            if let Some(frame) = self.accept(header.opcode, fin, header.rsv1, payload, limits)? {
                 return Ok(Some(frame));
             }
         }
@@ -73,10 +84,17 @@ impl Decoder {
         len: u64,
         limits: &Limits,
     ) -> Result<(), WireError> {
-        if header.rsv1 || header.rsv2 || header.rsv3 {
-            // §5.2: no extension was negotiated, so reserved bits must be 0.
+        if header.rsv2 || header.rsv3 || (header.rsv1 && self.inflater.is_none()) {
+            // §5.2: no extension was negotiated for them, so reserved bits must be 0.
             return Err(WireError::Protocol(
                 "reserved bits set without a negotiated extension",
+            ));
+        }
+        if header.rsv1 && !matches!(header.opcode, OpCode::Data(Data::Text | Data::Binary)) {
+            // RFC 7692 §6: RSV1 marks the first frame of a compressed message
+            // only; control frames are never compressed (§6.1).
+            return Err(WireError::Protocol(
+                "RSV1 set on a control or continuation frame",
             ));
         }
         if header.mask.is_some() {
@@ -108,7 +126,9 @@ impl Decoder {
                 limit: limits.max_frame_size,
             });
         }
-        if let OpCode::Data(_) = header.opcode {
+        // A compressed message is measured as it inflates (RFC 7692 §6.2).
+        let compressed = header.rsv1 || self.partial.as_ref().is_some_and(|p| p.compressed);
+        if let (OpCode::Data(_), false) = (header.opcode, compressed) {
             let so_far = self.partial.as_ref().map_or(0, |p| p.data.len()) as u64;
             if so_far + len > limits.max_message_size as u64 {
                 return Err(WireError::MessageTooLarge {
@@ -125,39 +145,41 @@ impl Decoder {
         &mut self,
         opcode: OpCode,
         is_final: bool,
+        rsv1: bool,
         payload: BytesMut,
+        limits: &Limits,
     ) -> Result<Option<Frame>, WireError> {
         match opcode {
             OpCode::Control(Control::Ping) => Ok(Some(Frame::Ping(payload.freeze()))),
             OpCode::Control(Control::Pong) => Ok(Some(Frame::Pong(payload.freeze()))),
             OpCode::Control(Control::Close) => parse_close(&payload).map(|c| Some(Frame::Close(c))),
-            OpCode::Data(Data::Text) if is_final => {
+            OpCode::Data(Data::Text) if is_final && !rsv1 => {
                 let text = Text::try_from(payload.freeze()).map_err(|_| WireError::InvalidUtf8)?;
                 Ok(Some(Frame::Message(Message::Text(text))))
             }
-            OpCode::Data(Data::Binary) if is_final => {
+            OpCode::Data(Data::Binary) if is_final && !rsv1 => {
                 Ok(Some(Frame::Message(Message::Binary(payload.freeze()))))
             }
             OpCode::Data(Data::Text | Data::Binary) => {
-                let mut partial = Partial {
-                    text: opcode == OpCode::Data(Data::Text),
-                    data: payload,
-                    valid_up_to: 0,
+                let text = opcode == OpCode::Data(Data::Text);
+                let partial = match self.inflater.as_mut().filter(|_| rsv1) {
+                    Some(inflater) => Partial {
+                        text,
+                        data: inflater.take_buffer(),
+                        valid_up_to: 0,
+                        compressed: true,
+                    },
+                    None => Partial {
+                        text,
+                        data: BytesMut::new(),
+                        valid_up_to: 0,
+                        compressed: false,
+                    },
                 };
-                partial.check_utf8()?;
                 self.partial = Some(partial);
-                Ok(None)
+                self.extend(payload, is_final, limits)
             }
-            OpCode::Data(Data::Continue) => {
-                let partial = self.partial.as_mut().expect("checked in check_header");
-                partial.data.extend_from_slice(&payload);
-                partial.check_utf8()?;
-                if !is_final {
-                    return Ok(None);
-                }
-                let partial = self.partial.take().expect("present");
-                partial.finish().map(|m| Some(Frame::Message(m)))
-            }
+            OpCode::Data(Data::Continue) => self.extend(payload, is_final, limits),
             // Reserved opcodes are refused by FrameHeader::parse.
             OpCode::Control(Control::Reserved(_)) | OpCode::Data(Data::Reserved(_)) => {
                 Err(WireError::Protocol("reserved opcode"))
@@ -165,9 +187,55 @@ impl Decoder {
         }
     }
 
-    /// Bytes held for a fragmented message (for memory accounting).
+    /// Adds a frame's payload to the message under way (inflating it when
+    /// compressed, RFC 7692 §7.2.2) and delivers the message on its last frame.
+    fn extend(
+        &mut self,
+        payload: BytesMut,
+        is_final: bool,
+        limits: &Limits,
+    ) -> Result<Option<Frame>, WireError> {
+        let partial = self.partial.as_mut().expect("checked in check_header");
+        if partial.compressed {
+            let inflater = self
+                .inflater
+                .as_mut()
+                .expect("compressed only when negotiated");
+            let limit = limits.max_message_size;
+            inflater.inflate(&payload, &mut partial.data, limit)?;
+            if is_final {
+                inflater.end_message(&mut partial.data, limit)?;
+            }
+        } else if partial.data.is_empty() {
+            partial.data = payload; // the first fragment: no copy
+        } else {
+            partial.data.extend_from_slice(&payload);
+        }
+        partial.check_utf8()?;
+        if !is_final {
+            return Ok(None);
+        }
+        let partial = self.partial.take().expect("present");
+        let compressed = partial.compressed;
+        let (message, rest) = partial.finish()?;
+        if let (true, Some(inflater)) = (compressed, self.inflater.as_mut()) {
+            inflater.give_back(rest);
+        }
+        Ok(Some(Frame::Message(message)))
+    }
+
+    /// Bytes held for a fragmented message and the inflater's buffer (for
+    /// memory accounting).
     pub(crate) fn buffered(&self) -> usize {
         self.partial.as_ref().map_or(0, |p| p.data.capacity())
+            + self.inflater.as_ref().map_or(0, Inflater::buffered)
+    }
+
+    /// Frees the inflater's reused buffer.
+    pub(crate) fn shrink(&mut self) {
+        if let Some(inflater) = self.inflater.as_mut() {
+            inflater.shrink();
+        }
     }
 }
 
@@ -187,17 +255,17 @@ impl Partial {
         Ok(())
     }
 
-    fn finish(self) -> Result<Message, WireError> {
-        let data = self.data.freeze();
+    /// The message, and what is left of the buffer (its spare capacity).
+    fn finish(mut self) -> Result<(Message, BytesMut), WireError> {
+        let data = self.data.split().freeze();
         if !self.text {
-            return Ok(Message::Binary(data));
+            return Ok((Message::Binary(data), self.data));
         }
         if self.valid_up_to != data.len() {
             return Err(WireError::InvalidUtf8); // ends inside a sequence
         }
-        Text::try_from(data)
-            .map(Message::Text)
-            .map_err(|_| WireError::InvalidUtf8)
+        let text = Text::try_from(data).map_err(|_| WireError::InvalidUtf8)?;
+        Ok((Message::Text(text), self.data))
     }
 }
 

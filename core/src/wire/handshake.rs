@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use rand::Rng;
 use tungstenite::handshake::derive_accept_key;
 
-use super::{WireConfig, WireError};
+use super::{PerMessageDeflate, WireConfig, WireError, extensions};
 
 /// Largest response head accepted before the `\r\n\r\n`.
 pub(crate) const MAX_RESPONSE_HEAD: usize = 16 * 1024;
@@ -41,6 +41,8 @@ pub(crate) enum Progress {
     Upgraded {
         head_len: usize,
         subprotocol: Option<String>,
+        /// permessage-deflate, when the server accepted our offer.
+        deflate: Option<PerMessageDeflate>,
     },
 }
 
@@ -67,6 +69,10 @@ impl Handshake {
                 "Sec-WebSocket-Protocol: {}\r\n",
                 config.subprotocols.join(", ")
             );
+        }
+        // RFC 7692 §5: the permessage-deflate offer.
+        if let Some(offer) = config.deflate.offer() {
+            let _ = write!(request, "Sec-WebSocket-Extensions: {offer}\r\n");
         }
         for (name, value) in &config.headers {
             let _ = write!(request, "{name}: {value}\r\n");
@@ -105,10 +111,12 @@ impl Handshake {
             };
             let status = response.code.unwrap_or(0);
             if status == 101 {
-                let subprotocol = validate_upgrade(config, &self.expected_accept, &response)?;
+                let (subprotocol, deflate) =
+                    validate_upgrade(config, &self.expected_accept, &response)?;
                 return Ok(Progress::Upgraded {
                     head_len,
                     subprotocol,
+                    deflate,
                 });
             }
             self.refusal = Some(Refusal::from_response(&response, status, head_len));
@@ -170,12 +178,13 @@ impl Refusal {
     }
 }
 
-/// Checks a `101` response against RFC 6455 §4.2.2 / §4.1 (client requirements 1–6).
+/// Checks a `101` response against RFC 6455 §4.2.2 / §4.1 (client
+/// requirements 1–6): the subprotocol and the extension the server selected.
 fn validate_upgrade(
     config: &WireConfig,
     expected_accept: &str,
     response: &httparse::Response<'_, '_>,
-) -> Result<Option<String>, WireError> {
+) -> Result<(Option<String>, Option<PerMessageDeflate>), WireError> {
     let values = |name: &'static str| header_values(response, name);
     let has_token = |name: &'static str, token: &str| {
         values(name).any(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
@@ -195,17 +204,13 @@ fn validate_upgrade(
             "wrong or missing Sec-WebSocket-Accept".into(),
         ));
     }
-    // We offer no extensions, so the server may not select any (§4.1, item 5).
-    if values("Sec-WebSocket-Extensions").any(|v| !v.is_empty()) {
-        return Err(WireError::InvalidHandshake(
-            "server selected an extension we did not offer".into(),
-        ));
-    }
+    // Only what we offered, as we offered it (§4.1, item 5; RFC 7692 §7.1).
+    let deflate = extensions::accept(&config.deflate, values("Sec-WebSocket-Extensions"))?;
     // The server may choose none of our subprotocols, but never another one (§4.1, item 6).
     match values("Sec-WebSocket-Protocol").next() {
-        None | Some("") => Ok(None),
+        None | Some("") => Ok((None, deflate)),
         Some(chosen) if config.subprotocols.iter().any(|p| p == chosen) => {
-            Ok(Some(chosen.to_owned()))
+            Ok((Some(chosen.to_owned()), deflate))
         }
         Some(chosen) => Err(WireError::InvalidHandshake(
             format!(
@@ -296,6 +301,12 @@ mod tests {
         assert!(request.starts_with("GET /runCase?case=1 HTTP/1.1\r\nHost: localhost:9001\r\n"));
         assert!(request.contains("Sec-WebSocket-Version: 13\r\n"));
         assert!(request.contains("Sec-WebSocket-Protocol: a, b\r\n"));
+        // Offered by default, like browsers (RFC 7692 §5).
+        assert!(
+            request.contains(
+                "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
+            )
+        );
         assert!(request.ends_with("X-Api-Key: k\r\n\r\n"));
         assert_eq!(
             data_encoding::BASE64.decode(key.as_bytes()).unwrap().len(),
@@ -329,18 +340,23 @@ mod tests {
             hs.parse(&config, &with_frame, false).unwrap(),
             Progress::Upgraded {
                 head_len: bytes.len(),
-                subprotocol: Some("json".into())
+                subprotocol: Some("json".into()),
+                deflate: None,
             }
         );
     }
 
     #[test]
     fn rejects_bad_accept_extension_and_foreign_subprotocol() {
-        let config = WireConfig::new("ws://localhost/").unwrap();
+        let config = WireConfig::new("ws://localhost/")
+            .unwrap()
+            .deflate(crate::wire::DeflateConfig::disabled())
+            .unwrap();
         let (mut hs, _, key) = start(&config);
         for bad in [
             ok_response("d3Jvbmcga2V5IQ==", ""),
             ok_response(&key, "Sec-WebSocket-Extensions: permessage-deflate\r\n"),
+            ok_response(&key, "Sec-WebSocket-Extensions: x-webkit-deflate-frame\r\n"),
             ok_response(&key, "Sec-WebSocket-Protocol: other\r\n"),
             ok_response(&key, "").replace("Upgrade: websocket\r\n", ""),
             ok_response(&key, "").replace("Connection: Upgrade", "Connection: close"),
@@ -351,6 +367,35 @@ mod tests {
                 "{bad}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn an_accepted_deflate_offer_is_reported_and_a_bad_one_named() {
+        let config = WireConfig::new("ws://localhost/").unwrap();
+        let (mut hs, _, key) = start(&config);
+        let extra = "Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=10\r\n";
+        let response = ok_response(&key, extra);
+        match hs.parse(&config, response.as_bytes(), false).unwrap() {
+            Progress::Upgraded { deflate, .. } => {
+                assert_eq!(deflate.unwrap().server_max_window_bits, 10)
+            }
+            other => panic!("{other:?}"),
+        }
+        let bad = ok_response(
+            &key,
+            "Sec-WebSocket-Extensions: permessage-deflate; x=1\r\n",
+        );
+        let err = hs.parse(&config, bad.as_bytes(), false).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            r#"invalid upgrade response: permessage-deflate: unknown parameter "x""#
+        );
+        let plain = WireConfig::new("ws://localhost/")
+            .unwrap()
+            .deflate(crate::wire::DeflateConfig::disabled())
+            .unwrap();
+        let (_, request, _) = start(&plain);
+        assert!(!request.contains("Sec-WebSocket-Extensions"));
     }
 
     #[test]

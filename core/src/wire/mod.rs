@@ -1,5 +1,5 @@
 //! The byte path of one WebSocket connection, without I/O: TLS, the upgrade
-//! handshake and RFC 6455 framing.
+//! handshake, RFC 6455 framing and permessage-deflate (RFC 7692).
 //!
 //! A [`Wire`] takes the bytes a socket produced ([`Wire::handle_bytes`]) and
 //! yields [`WireEvent`]s ([`Wire::poll_event`]); messages to send are framed
@@ -27,11 +27,15 @@
 //! ```
 
 mod close_code;
+mod compress;
 mod config;
+mod deflate;
 mod encode;
 mod error;
+mod extensions;
 mod frames;
 mod handshake;
+mod inflate;
 mod message;
 mod outbuf;
 mod text;
@@ -45,14 +49,17 @@ use tungstenite::protocol::frame::coding::{Control, Data, OpCode};
 
 pub use close_code::CloseCode;
 pub use config::{Endpoint, Limits, WireConfig};
+pub use deflate::{DeflateConfig, PerMessageDeflate};
 pub use error::{ErrorKind, WireError};
 pub use message::{CloseFrame, Message};
 /// rustls' root store, for [`WireConfig::root_certificates`].
 pub use rustls::RootCertStore;
 pub use text::{NotUtf8, Text};
 
+use compress::Deflater;
 use frames::{Decoder, Frame};
 use handshake::{Handshake, Progress};
+use inflate::Inflater;
 pub(crate) use message::is_valid_wire_close_code;
 use outbuf::OutBuf;
 use tls::TlsLayer;
@@ -132,6 +139,10 @@ pub struct Wire {
     input_error: Option<WireError>,
     /// The subprotocol the server selected in its `101`, once upgraded.
     subprotocol: Option<String>,
+    /// permessage-deflate as agreed in the `101`, once upgraded.
+    compression: Option<PerMessageDeflate>,
+    /// Compresses outgoing messages when permessage-deflate was agreed.
+    deflater: Option<Deflater>,
 }
 
 impl Wire {
@@ -159,6 +170,8 @@ impl Wire {
             eof: false,
             input_error: None,
             subprotocol: None,
+            compression: None,
+            deflater: None,
             config,
         })
     }
@@ -181,13 +194,30 @@ impl Wire {
         self.subprotocol.as_deref()
     }
 
+    /// The permessage-deflate parameters the server accepted (RFC 7692);
+    /// `None` before the upgrade or when messages travel uncompressed.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use rand::SeedableRng;
+    /// use wsnova_core::wire::{Wire, WireConfig};
+    /// let config = Arc::new(WireConfig::new("ws://127.0.0.1:9001/")?);
+    /// let wire = Wire::new(config, &mut rand::rngs::StdRng::seed_from_u64(1))?;
+    /// assert_eq!(wire.compression(), None); // not upgraded yet
+    /// # Ok::<(), wsnova_core::wire::WireError>(())
+    /// ```
+    pub fn compression(&self) -> Option<&PerMessageDeflate> {
+        self.compression.as_ref()
+    }
+
     /// Capacity of the buffers this connection holds (rustls' internal buffers
-    /// excluded). A plain connection at rest after [`shrink_buffers`](Self::shrink_buffers)
-    /// holds none.
+    /// and zlib's state excluded; see [`DeflateConfig`] for its cost). A
+    /// connection at rest after [`shrink_buffers`](Self::shrink_buffers) holds none.
     pub fn buffered_bytes(&self) -> usize {
         self.inbound.capacity()
             + self.out.capacity()
             + self.decoder.buffered()
+            + self.deflater.as_ref().map_or(0, Deflater::buffered)
             + self.tls.as_ref().map_or(0, TlsLayer::buffered)
     }
 
@@ -264,10 +294,14 @@ impl Wire {
                     Ok(Progress::Upgraded {
                         head_len,
                         subprotocol,
+                        deflate,
                     }) => {
                         // Frames that came in the same read as the 101 stay in `inbound`.
                         self.inbound.advance(head_len);
                         self.state = State::Open;
+                        if let Some(agreed) = deflate {
+                            self.enable_compression(agreed);
+                        }
                         self.subprotocol.clone_from(&subprotocol);
                         return Ok(Some(WireEvent::Open { subprotocol }));
                     }
@@ -306,9 +340,25 @@ impl Wire {
             self.inbound = BytesMut::new();
         }
         self.out.shrink();
+        self.decoder.shrink();
+        if let Some(deflater) = self.deflater.as_mut() {
+            deflater.shrink();
+        }
         if let Some(tls) = self.tls.as_mut() {
             tls.shrink();
         }
+    }
+
+    /// From the upgrade on, frames may carry compressed messages (RFC 7692
+    /// §6); zlib's state is allocated when the first one is sent or received.
+    fn enable_compression(&mut self, agreed: PerMessageDeflate) {
+        let inflater = Inflater::new(
+            agreed.server_max_window_bits,
+            agreed.server_no_context_takeover,
+        );
+        self.decoder.enable_inflate(inflater);
+        self.deflater = Some(Deflater::new(&self.config.deflate, &agreed));
+        self.compression = Some(agreed);
     }
 
     fn on_frame(&mut self, frame: Frame) -> Option<WireEvent> {
@@ -343,6 +393,19 @@ impl Wire {
     fn send_data(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), WireError> {
         if !matches!(self.state, State::Open) {
             return Err(WireError::NotOpen(self.state_name()));
+        }
+        // RFC 7692 §6: data messages may be compressed (RSV1 on their one
+        // frame); control frames never are (§6.1).
+        if let (OpCode::Data(_), Some(deflater)) = (opcode, self.deflater.as_mut()) {
+            if let Some(compressed) = deflater.compress(payload) {
+                let mask = self.rng.next_u32().to_ne_bytes();
+                let sink = match self.tls.as_mut() {
+                    Some(tls) => tls.staged(),
+                    None => self.out.vec(),
+                };
+                encode::encode_frame_rsv1(sink, opcode, compressed, mask, true);
+                return Ok(());
+            }
         }
         self.write_frame(opcode, payload);
         Ok(())

@@ -1,0 +1,179 @@
+//! Compressing sent messages (RFC 7692 §7.2.1) into one reused buffer.
+
+use flate2::{Compress, Compression, FlushCompress};
+
+use super::{DeflateConfig, PerMessageDeflate};
+
+/// The sending half of permessage-deflate on one connection.
+#[derive(Debug)]
+pub(crate) struct Deflater {
+    /// `None` when the server demanded 8 bits, which zlib cannot produce:
+    /// every message then goes out uncompressed (RFC 7692 §6 allows it).
+    window_bits: Option<u8>,
+    no_context_takeover: bool,
+    min_size: usize,
+    level: u32,
+    /// zlib's state, created on the first message sent compressed.
+    state: Option<Box<Compress>>,
+    /// The compressed payload of the message being framed, reused.
+    scratch: Vec<u8>,
+}
+
+impl Deflater {
+    pub(crate) fn new(config: &DeflateConfig, agreed: &PerMessageDeflate) -> Self {
+        let bits = agreed.client_max_window_bits;
+        Deflater {
+            window_bits: (bits >= 9).then_some(bits.min(15)),
+            no_context_takeover: agreed.client_no_context_takeover,
+            min_size: config.min_compress_size,
+            level: config.level,
+            state: None,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Compresses `payload` as one message, without the final `00 00 ff ff`
+    /// (RFC 7692 §7.2.1); `None` when it goes out uncompressed (below the
+    /// size threshold, or no usable window).
+    pub(crate) fn compress(&mut self, payload: &[u8]) -> Option<&[u8]> {
+        let bits = self
+            .window_bits
+            .filter(|_| payload.len() >= self.min_size)?;
+        let level = Compression::new(self.level);
+        let state = self
+            .state
+            .get_or_insert_with(|| Box::new(Compress::new_with_window_bits(level, false, bits)));
+        let out = &mut self.scratch;
+        out.clear();
+        out.reserve(payload.len() / 2 + 64);
+        let start = state.total_in();
+        loop {
+            let done = (state.total_in() - start) as usize;
+            state
+                .compress_vec(&payload[done..], out, FlushCompress::Sync)
+                .expect("deflate with a valid state and a sync flush cannot fail");
+            // A sync flush is complete once zlib leaves output space unused.
+            if (state.total_in() - start) as usize == payload.len() && out.len() < out.capacity() {
+                break;
+            }
+            out.reserve(out.capacity().max(1024));
+        }
+        debug_assert!(out.ends_with(&[0x00, 0x00, 0xff, 0xff]));
+        out.truncate(out.len().saturating_sub(4));
+        if self.no_context_takeover {
+            state.reset();
+        }
+        Some(&self.scratch)
+    }
+
+    /// Bytes held in the reused buffer (zlib's own state excluded).
+    pub(crate) fn buffered(&self) -> usize {
+        self.scratch.capacity()
+    }
+
+    /// Frees the reused buffer.
+    pub(crate) fn shrink(&mut self) {
+        self.scratch = Vec::new();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::BytesMut;
+    use proptest::prelude::*;
+
+    use super::super::inflate::Inflater;
+    use super::*;
+
+    fn pair(bits: u8, no_context: bool) -> (Deflater, Inflater) {
+        let agreed = PerMessageDeflate {
+            client_max_window_bits: bits,
+            client_no_context_takeover: no_context,
+            ..PerMessageDeflate::default()
+        };
+        let config = DeflateConfig {
+            min_compress_size: 0,
+            ..DeflateConfig::default()
+        };
+        (
+            Deflater::new(&config, &agreed),
+            Inflater::new(bits, no_context),
+        )
+    }
+
+    #[test]
+    fn the_rfc_7692_hello_example_comes_out() {
+        let (mut d, _) = pair(15, false);
+        // §7.2.3.2: with context takeover the second "Hello" is a back-reference.
+        assert_eq!(
+            d.compress(b"Hello").unwrap(),
+            [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]
+        );
+        assert_eq!(
+            d.compress(b"Hello").unwrap(),
+            [0xf2, 0x00, 0x11, 0x00, 0x00]
+        );
+        let (mut d, _) = pair(15, true);
+        let first = d.compress(b"Hello").unwrap().to_vec();
+        assert_eq!(d.compress(b"Hello").unwrap(), first);
+    }
+
+    #[test]
+    fn small_messages_and_8_bit_windows_go_out_plain() {
+        let config = DeflateConfig::default();
+        let mut d = Deflater::new(&config, &PerMessageDeflate::default());
+        assert!(d.compress(&[b'a'; 1023]).is_none());
+        assert!(d.state.is_none(), "no compressor for small messages");
+        assert!(d.compress(&[b'a'; 1024]).is_some());
+        let eight = PerMessageDeflate {
+            client_max_window_bits: 8,
+            ..PerMessageDeflate::default()
+        };
+        assert!(
+            Deflater::new(&config, &eight)
+                .compress(&[b'a'; 5000])
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn the_scratch_buffer_is_reused() {
+        let (mut d, _) = pair(15, false);
+        let message = br#"{"channel":"ticker.BTC-PERPETUAL","price":65000.5}"#.repeat(20);
+        d.compress(&message).unwrap();
+        let capacity = d.buffered();
+        for _ in 0..100 {
+            d.compress(&message).unwrap();
+        }
+        assert_eq!(d.buffered(), capacity);
+    }
+
+    proptest! {
+        #[test]
+        fn messages_round_trip_with_and_without_context_takeover(
+            messages in proptest::collection::vec(
+                prop_oneof![
+                    proptest::collection::vec(any::<u8>(), 0..3000),
+                    proptest::collection::vec(b'a'..b'e', 0..20000),
+                ],
+                1..12,
+            ),
+            bits in 9u8..=15,
+            no_context in any::<bool>(),
+            cut in 1usize..50,
+        ) {
+            let (mut d, mut i) = pair(bits, no_context);
+            let mut out = BytesMut::new();
+            for message in &messages {
+                let compressed = d.compress(message).unwrap().to_vec();
+                out.clear();
+                // Inflate in pieces, as fragments would arrive.
+                for piece in compressed.chunks(cut) {
+                    i.inflate(piece, &mut out, 1 << 20).unwrap();
+                }
+                i.end_message(&mut out, 1 << 20).unwrap();
+                prop_assert_eq!(&out[..], &message[..]);
+            }
+        }
+    }
+}
