@@ -4,7 +4,7 @@
 use crate::session::{
     Adapter, CloseReason, ConfigError, DisconnectReason, Session, SessionState, Stats,
 };
-use crate::wire::WireError;
+use crate::wire::{Endpoint, WireError};
 
 /// A snapshot of a connection's state.
 ///
@@ -31,6 +31,10 @@ pub struct Status {
     /// The subprotocol the server selected on the current connection
     /// (`Sec-WebSocket-Protocol`), if any.
     pub subprotocol: Option<String>,
+    /// The endpoint in use, or last used (the primary URL's, or a failover
+    /// URL's after an attempt failed); `Debug` leaves out its query.
+    /// `None` for a connection that is gone.
+    pub endpoint: Option<Endpoint>,
     /// Counters, including reconnects and the last ping round trip.
     pub stats: Stats,
 }
@@ -47,6 +51,7 @@ impl Status {
             desired_subscriptions: session.desired_subscriptions().map(str::to_owned).collect(),
             authenticated: session.is_authenticated(),
             subprotocol: session.subprotocol().map(str::to_owned),
+            endpoint: Some(session.endpoint().clone()),
             stats: session.stats(),
         }
     }
@@ -59,6 +64,7 @@ impl Status {
             desired_subscriptions: Vec::new(),
             authenticated: false,
             subprotocol: None,
+            endpoint: None,
             stats: Stats::default(),
         }
     }

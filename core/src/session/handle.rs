@@ -81,9 +81,11 @@ impl<A: Adapter + ?Sized> Session<A> {
         self.core.env.config.connection_name()
     }
 
-    /// Where it connects to: the URL's scheme, host, port and path.
+    /// Where it connects (or last connected) to: the URL's scheme, host,
+    /// port and path — the primary URL's, or a failover URL's after an
+    /// attempt failed (see [`SessionConfig::failover`](super::SessionConfig::failover)).
     pub fn endpoint(&self) -> &crate::wire::Endpoint {
-        self.core.env.config.wire.endpoint()
+        self.core.transport.endpoint()
     }
 
     /// The subprotocol the server selected for the current connection (one of

@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 use rustls::pki_types::ServerName;
 use tungstenite::http;
 
-use super::WireError;
+use super::{Proxy, WireError};
 
 /// Where to connect: parsed from a `ws://` or `wss://` URL.
 ///
@@ -153,6 +153,8 @@ pub struct WireConfig {
     pub(crate) subprotocols: Vec<String>,
     pub(crate) tls: Option<Arc<rustls::ClientConfig>>,
     pub(crate) limits: Limits,
+    /// The proxy to reach the server through, if any.
+    pub(crate) proxy: Option<Proxy>,
     /// A TLS setter called on a `ws://` URL, where it has no effect:
     /// reported by `SessionConfig::validate`.
     ignored_tls: Option<&'static str>,
@@ -174,8 +176,65 @@ impl WireConfig {
             subprotocols: Vec::new(),
             tls,
             limits: Limits::default(),
+            proxy: None,
             ignored_tls: None,
         })
+    }
+
+    /// The same configuration (headers, subprotocols, limits, proxy, TLS
+    /// trust) for another URL: a failover endpoint. A custom TLS
+    /// configuration carries over when both URLs are `wss://`; a `wss://`
+    /// URL after a `ws://` one trusts the webpki roots.
+    ///
+    /// ```
+    /// use wsnova_core::wire::WireConfig;
+    /// let primary = WireConfig::new("wss://a.example.com/ws")?.subprotocol("v2");
+    /// let backup = primary.with_url("wss://b.example.com/ws")?;
+    /// assert_eq!(backup.endpoint().host(), "b.example.com");
+    /// assert_eq!(backup.subprotocols(), ["v2"]);
+    /// # Ok::<(), wsnova_core::wire::WireError>(())
+    /// ```
+    pub fn with_url(&self, url: &str) -> Result<WireConfig, WireError> {
+        let fresh = WireConfig::new(url)?;
+        let tls = match (&self.tls, fresh.endpoint.secure) {
+            (Some(tls), true) => Some(tls.clone()),
+            (_, _) => fresh.tls,
+        };
+        Ok(WireConfig {
+            endpoint: fresh.endpoint,
+            tls,
+            ..self.clone()
+        })
+    }
+
+    /// Reaches the server through `proxy` (HTTP CONNECT or SOCKS5), or
+    /// directly with `None`. The driver dials the proxy; the tunnel opens
+    /// before TLS, whose certificate is still checked against the URL's host.
+    ///
+    /// ```
+    /// use wsnova_core::wire::{Proxy, WireConfig};
+    /// let config = WireConfig::new("wss://example.com/ws")?
+    ///     .proxy(Proxy::parse("http://user:pw@proxy.corp:3128")?);
+    /// assert_eq!(config.dial_target(), ("proxy.corp", 3128));
+    /// assert!(!format!("{config:?}").contains("pw"));
+    /// # Ok::<(), wsnova_core::wire::WireError>(())
+    /// ```
+    pub fn proxy(mut self, proxy: impl Into<Option<Proxy>>) -> Self {
+        self.proxy = proxy.into();
+        self
+    }
+
+    /// The proxy in use, if any.
+    pub fn proxy_config(&self) -> Option<&Proxy> {
+        self.proxy.as_ref()
+    }
+
+    /// What the driver dials: the proxy's host and port, or the endpoint's.
+    pub fn dial_target(&self) -> (&str, u16) {
+        match &self.proxy {
+            Some(proxy) => (proxy.host(), proxy.port()),
+            None => (self.endpoint.host(), self.endpoint.port()),
+        }
     }
 
     /// Adds a header to the upgrade request (e.g. an API key).
@@ -314,6 +373,7 @@ impl fmt::Debug for WireConfig {
             .field("subprotocols", &self.subprotocols)
             .field("custom_tls", &self.tls.is_some())
             .field("limits", &self.limits)
+            .field("proxy", &self.proxy)
             .finish()
     }
 }
