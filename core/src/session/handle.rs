@@ -88,6 +88,12 @@ impl<A: Adapter + ?Sized> Session<A> {
         self.core.transport.endpoint()
     }
 
+    /// What the driver dials for the current endpoint: its proxy's host and
+    /// port when it has one, else the endpoint's.
+    pub fn dial_target(&self) -> (&str, u16) {
+        self.core.transport.dial_target()
+    }
+
     /// The subprotocol the server selected for the current connection (one of
     /// those offered with [`WireConfig::subprotocol`](crate::wire::WireConfig::subprotocol));
     /// `None` while not connected or when the server selected none. Read it

@@ -63,6 +63,11 @@ impl Transport {
         self.endpoints[self.current].endpoint()
     }
 
+    /// What the driver dials for the current endpoint.
+    pub(crate) fn dial_target(&self) -> (&str, u16) {
+        self.endpoints[self.current].dial_target()
+    }
+
     /// Asks the driver for a new connection (a new generation), under the
     /// connect deadline: to the proxy if one is configured, else to the
     /// endpoint. After an attempt that failed before the upgrade, the next
