@@ -24,8 +24,9 @@ pub enum ProxyError {
     /// offered methods (RFC 1928 §3, `X'FF'`). Permanent.
     #[error("the proxy requires credentials (none were given)")]
     AuthenticationRequired,
-    /// The proxy rejected the credentials: HTTP `407` although they were
-    /// sent, or a failed RFC 1929 username/password exchange. Permanent.
+    /// The proxy rejected the credentials: HTTP `407` (or `401`, which
+    /// tinyproxy sends) although they were sent, or a failed RFC 1929
+    /// username/password exchange. Permanent.
     #[error("the proxy rejected the credentials")]
     AuthenticationFailed,
     /// The HTTP proxy answered `CONNECT` with a status other than 2xx.

@@ -50,8 +50,10 @@ impl Connect {
         let status = response.code.unwrap_or_default();
         match status {
             200..=299 => Ok(Some(self.received.split_off(head_len))),
-            407 if self.sent_credentials => Err(ProxyError::AuthenticationFailed),
-            407 => Err(ProxyError::AuthenticationRequired),
+            // 407 is the proxy's (RFC 7235 §3.2); some proxies (tinyproxy)
+            // answer wrong credentials with 401.
+            401 | 407 if self.sent_credentials => Err(ProxyError::AuthenticationFailed),
+            401 | 407 => Err(ProxyError::AuthenticationRequired),
             _ => Err(ProxyError::Refused {
                 status,
                 reason: response
