@@ -58,9 +58,8 @@ fn mio_echo(builder: Builder) -> String {
     let (handle, events) = event_loop.connect(builder, Plain).unwrap();
     handle.send_text("hi").unwrap();
     loop {
-        match events.recv_timeout(STEP).unwrap() {
-            Event::Message(m) => break assert_eq!(m, Message::text("hi")),
-            _ => {}
+        if let Event::Message(m) = events.recv_timeout(STEP).unwrap() {
+            break assert_eq!(m, Message::text("hi"));
         }
     }
     let endpoint = format!("{:?}", handle.status().endpoint.unwrap());
@@ -92,10 +91,9 @@ fn happy_eyeballs_reports_the_last_error_when_every_address_fails() {
         .no_proxy()
         .addresses(addrs);
     let event_loop = wsnova_mio::EventLoop::new().unwrap();
-    let err = event_loop
-        .connect(builder, Plain)
-        .err()
-        .expect("nothing listens");
+    let Err(err) = event_loop.connect(builder, Plain) else {
+        panic!("nothing listens");
+    };
     assert!(err.to_string().to_lowercase().contains("refused"), "{err}");
 }
 

@@ -42,13 +42,18 @@ async fn tokio_error(builder: Builder) -> ProxyError {
     let result = timeout(STEP, wsnova_tokio::connect(builder, Plain))
         .await
         .expect("fails in time");
-    proxy_error(result.err().expect("the connection fails"))
+    match result {
+        Ok(_) => panic!("the connection should fail"),
+        Err(err) => proxy_error(err),
+    }
 }
 
 fn mio_error(builder: Builder) -> ProxyError {
     let event_loop = wsnova_mio::EventLoop::new().unwrap();
-    let result = event_loop.connect(builder, Plain);
-    proxy_error(result.err().expect("the connection fails"))
+    match event_loop.connect(builder, Plain) {
+        Ok(_) => panic!("the connection should fail"),
+        Err(err) => proxy_error(err),
+    }
 }
 
 fn fast_backoff() -> BackoffConfig {
