@@ -4,7 +4,8 @@
 
 use std::fmt::Write as _;
 
-use super::{Authority, Proxy, ProxyError};
+use super::url::Authority;
+use super::{Proxy, ProxyError};
 
 /// The largest proxy answer head we read.
 const MAX_HEAD: usize = 16 * 1024;

@@ -19,8 +19,6 @@ mod http;
 mod socks;
 mod url;
 
-use std::fmt;
-
 pub use env::{no_proxy_matches, proxy_for};
 pub use error::{ProxyError, SocksReply};
 pub use url::{Proxy, ProxyKind};
@@ -53,19 +51,6 @@ impl Tunnel {
         match self {
             Tunnel::Http(connect) => connect.receive(data),
             Tunnel::Socks(socks) => socks.receive(data, out),
-        }
-    }
-}
-
-/// Writes `host:port` as an HTTP authority (IPv6 addresses in brackets).
-pub(crate) struct Authority<'a>(pub(crate) &'a str, pub(crate) u16);
-
-impl fmt::Display for Authority<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0.contains(':') {
-            write!(f, "[{}]:{}", self.0, self.1)
-        } else {
-            write!(f, "{}:{}", self.0, self.1)
         }
     }
 }

@@ -3,7 +3,6 @@
 
 use std::fmt;
 
-use super::Authority;
 use crate::wire::WireError;
 
 /// Which protocol the proxy speaks.
@@ -177,4 +176,17 @@ fn percent_decode(s: &str) -> Option<String> {
         }
     }
     String::from_utf8(out).ok()
+}
+
+/// Writes `host:port` as an HTTP authority (IPv6 addresses in brackets).
+pub(crate) struct Authority<'a>(pub(crate) &'a str, pub(crate) u16);
+
+impl fmt::Display for Authority<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.contains(':') {
+            write!(f, "[{}]:{}", self.0, self.1)
+        } else {
+            write!(f, "{}:{}", self.0, self.1)
+        }
+    }
 }
