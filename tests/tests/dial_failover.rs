@@ -1,6 +1,7 @@
 //! Dialing on both drivers: Happy Eyeballs (RFC 8305) over a host whose
-//! addresses are an unreachable IPv6 one (`[::1]` where nothing listens)
-//! and `127.0.0.1`; endpoint failover from a dead primary URL to a live
+//! addresses are an unreachable IPv6 one (`[::1]` where nothing listens,
+//! or where connects hang: a listener whose accept queue is full) and
+//! `127.0.0.1`; endpoint failover from a dead primary URL to a live
 //! backup, with `status().endpoint` naming the one in use.
 
 use std::net::SocketAddr;
@@ -77,6 +78,43 @@ async fn happy_eyeballs_falls_back_from_unreachable_ipv6_to_ipv4_on_tokio() {
 fn happy_eyeballs_falls_back_from_unreachable_ipv6_to_ipv4_on_mio() {
     let server = EchoServer::start();
     mio_echo(dual_stack(&server));
+}
+
+/// An IPv6 loopback address where connects hang: a listener that never
+/// accepts, its queue (backlog 0) filled by one connection. Keep the
+/// returned values alive while it is used.
+fn black_hole() -> (tokio::net::TcpListener, std::net::TcpStream, SocketAddr) {
+    let socket = tokio::net::TcpSocket::new_v6().unwrap();
+    socket.bind("[::1]:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let filler = std::net::TcpStream::connect(addr).unwrap();
+    (listener, filler, addr)
+}
+
+/// `localhost` whose IPv6 address hangs: IPv4 wins after its head start.
+fn hanging_ipv6(server: &EchoServer, hole: SocketAddr) -> Builder {
+    let v4 = SocketAddr::from(([127, 0, 0, 1], server.addr().port()));
+    Builder::new(&format!("ws://localhost:{}/", server.addr().port()))
+        .unwrap()
+        .no_proxy()
+        .addresses([v4, hole])
+}
+
+const HEAD_START: Duration = wsnova_core::driver::CONNECTION_ATTEMPT_DELAY;
+
+#[tokio::test]
+async fn ipv4_starts_after_the_hanging_ipv6_attempts_head_start_on_both_drivers() {
+    let server = EchoServer::start();
+    let (_listener, _filler, hole) = black_hole();
+    let started = std::time::Instant::now();
+    tokio_echo(hanging_ipv6(&server, hole)).await;
+    let took = started.elapsed();
+    assert!(took >= HEAD_START && took < STEP, "tokio took {took:?}");
+    let started = std::time::Instant::now();
+    mio_echo(hanging_ipv6(&server, hole));
+    let took = started.elapsed();
+    assert!(took >= HEAD_START && took < STEP, "mio took {took:?}");
 }
 
 #[test]
