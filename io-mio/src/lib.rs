@@ -62,7 +62,9 @@ pub use wsnova_core::session::{
     Initiator, JsonText, Plain, RateLimitConfig, RequestError, RequestId, RpcError, SessionConfig,
     SessionError, SessionState, Stats,
 };
-pub use wsnova_core::wire::{CloseCode, Limits, Message, RootCertStore, WireError};
+pub use wsnova_core::wire::{
+    CloseCode, Limits, Message, Proxy, ProxyError, RootCertStore, SocksReply, WireError,
+};
 
 /// The sans-IO core, for what the re-exports above leave out (writing an
 /// adapter, driving a session by hand).

@@ -163,7 +163,8 @@ impl Builder {
 
     /// Ignores the proxy environment variables (`HTTPS_PROXY`, `HTTP_PROXY`,
     /// `ALL_PROXY`, `NO_PROXY`, lowercase too), which drivers otherwise read
-    /// when they connect; a proxy set with [`proxy`](Self::proxy) still applies.
+    /// when they start the connection (tokio's `connect`, mio's
+    /// `Connection::new`); a proxy set with [`proxy`](Self::proxy) still applies.
     pub fn no_proxy_env(mut self) -> Self {
         self.config.proxy_from_env = false;
         self
