@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use tokio::sync::{Notify, oneshot};
 use wsnova_core::driver::{Builder, ConnectError, Waiters};
-use wsnova_core::session::{Adapter, BoxedSession, CloseReason, Session};
+use wsnova_core::session::{Adapter, BoxedSession, CloseReason, Session, SessionConfig};
 
 use crate::client::Client;
 use crate::driver::{self, now};
@@ -29,7 +29,8 @@ pub async fn connect<A: Adapter>(
 ) -> Result<(Client, Events), ConnectError> {
     let options = options.into();
     options.validate()?;
-    let (client, events, first) = spawn(options, adapter);
+    let config = options.session_config_with_env(env_vars())?;
+    let (client, events, first) = spawn(options, config, adapter);
     match first.await {
         Ok(Ok(())) => Ok((client, events)),
         Ok(Err(failure)) => Err(failure.into()),
@@ -45,7 +46,8 @@ pub fn spawn_without_waiting<A: Adapter>(
 ) -> Result<(Client, Events), ConnectError> {
     let options = options.into();
     options.validate()?;
-    let (client, events, _) = spawn(options, adapter);
+    let config = options.session_config_with_env(env_vars())?;
+    let (client, events, _) = spawn(options, config, adapter);
     Ok((client, events))
 }
 
@@ -93,8 +95,15 @@ impl Connect for Builder {
     }
 }
 
+/// The process's environment (for the proxy variables): the one place
+/// this driver reads it. Variables that are not UTF-8 are skipped.
+fn env_vars() -> impl Iterator<Item = (String, String)> {
+    std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+}
+
 fn spawn<A: Adapter>(
     options: Builder,
+    config: SessionConfig,
     adapter: A,
 ) -> (
     Client,
@@ -106,7 +115,7 @@ fn spawn<A: Adapter>(
     let dial_to = options
         .dial_override()
         .map(|(host, port)| (host.to_owned(), port));
-    let config = options.session_config();
+    let addresses = options.address_override().to_vec();
     let now = now();
     // One span per connection (name, URL), one child per dial (its
     // generation), entered around every session call. The endpoint's
@@ -140,6 +149,7 @@ fn spawn<A: Adapter>(
         policy,
         dropped_total,
         dial_to,
+        addresses,
         actions: Vec::new(),
         stream: None,
         write_blocked: false,

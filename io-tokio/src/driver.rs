@@ -70,10 +70,11 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                     generation,
                     host,
                     port,
+                    addresses,
                 } => {
                     socket = None;
                     dialing = Some(Box::pin(async move {
-                        (generation, TcpStream::connect((host.as_str(), port)).await)
+                        (generation, crate::dial::dial(&host, port, addresses).await)
                     }));
                 }
                 Action::Close { generation, flush } => {

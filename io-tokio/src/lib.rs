@@ -23,6 +23,7 @@
 
 mod builder;
 mod client;
+mod dial;
 mod driver;
 mod events;
 mod shared;

@@ -16,6 +16,8 @@ pub(crate) enum Action {
         generation: u64,
         host: String,
         port: u16,
+        /// Addresses to race instead of resolving `host` (may be empty).
+        addresses: Vec<std::net::SocketAddr>,
     },
     Close {
         generation: u64,
@@ -51,6 +53,8 @@ pub(crate) struct Inner {
     pub(crate) subscribers: Vec<Arc<Subscriber>>,
     /// `host:port` dialled instead of the URL's.
     pub(crate) dial_to: Option<(String, u16)>,
+    /// Addresses to dial instead of resolving (`Builder::addresses`).
+    pub(crate) addresses: Vec<std::net::SocketAddr>,
     pub(crate) capacity: usize,
     pub(crate) policy: LagPolicy,
     /// The connection's `wsnova_events_dropped_total` handle, for new consumers.
@@ -118,6 +122,7 @@ impl Inner {
                         generation,
                         host,
                         port,
+                        addresses: self.addresses.clone(),
                     })
                 }
                 Output::CloseTransport { generation, flush } => {

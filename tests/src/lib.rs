@@ -19,6 +19,9 @@
 //!   `std::net::TcpStream`, for smoke tests and the first example.
 //! * [`msgpack_server`] — a JSON-RPC server speaking MessagePack in binary
 //!   messages (tokio-tungstenite), for the MessagePack codec.
+//! * [`proxies`] — real proxy servers as child processes on ephemeral
+//!   ports: `tinyproxy` (HTTP CONNECT) and `microsocks` (SOCKS5), with or
+//!   without credentials.
 //! * [`python`] — Python's `websockets` as an independent server: finds or
 //!   makes a venv with it and runs fixture scripts as child processes.
 //! * [`sim`] — the simulation harness: a wsnova session against a fake
@@ -43,6 +46,7 @@ pub mod echo_server;
 pub mod mem_peer;
 #[cfg(feature = "net")]
 pub mod msgpack_server;
+pub mod proxies;
 #[cfg(feature = "net")]
 pub mod python;
 pub mod sim;

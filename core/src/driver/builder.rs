@@ -2,11 +2,12 @@
 //! how events reach the application. `wsnova_tokio::Builder` and
 //! `wsnova_mio::Builder` are this type, so the two APIs cannot drift apart.
 
+use core::net::SocketAddr;
 use std::time::Duration;
 
 use super::ConnectError;
 use crate::session::{BackoffConfig, Credentials, HeartbeatConfig, RateLimitConfig, SessionConfig};
-use crate::wire::{DeflateConfig, Limits, RootCertStore, WireError};
+use crate::wire::{DeflateConfig, Limits, Proxy, RootCertStore, WireError};
 
 /// Events a consumer's queue holds before its [`LagPolicy`] applies.
 pub const DEFAULT_EVENT_CAPACITY: usize = 1024;
@@ -58,6 +59,7 @@ pub struct Builder {
     lag_policy: LagPolicy,
     retry_initial: bool,
     dial_to: Option<(String, u16)>,
+    addresses: Vec<SocketAddr>,
 }
 
 impl From<SessionConfig> for Builder {
@@ -80,6 +82,7 @@ impl Builder {
             lag_policy: LagPolicy::Backpressure,
             retry_initial: false,
             dial_to: None,
+            addresses: Vec::new(),
         }
     }
 
@@ -138,6 +141,79 @@ impl Builder {
     pub fn dial_to(mut self, host: impl Into<String>, port: u16) -> Self {
         self.dial_to = Some((host.into(), port));
         self
+    }
+
+    /// Dials these addresses instead of resolving the host (the proxy's
+    /// when there is one): racing them as for a resolved name (Happy
+    /// Eyeballs, RFC 8305: IPv6 first, IPv4 250 ms later). The URL's host
+    /// still names the server for TLS and the `Host` header.
+    pub fn addresses(mut self, addresses: impl IntoIterator<Item = SocketAddr>) -> Self {
+        self.addresses = addresses.into_iter().collect();
+        self
+    }
+
+    // ---- proxies and failover -------------------------------------------
+
+    /// Reaches the server (and every failover endpoint) through this proxy:
+    /// `http://[user:password@]host[:port]` (HTTP CONNECT, RFC 7231 §4.3.6,
+    /// with RFC 7617 Basic credentials) or `socks5h://[user:password@]host[:port]`
+    /// (SOCKS5, RFC 1928/1929; `socks5://` too: the proxy resolves the host
+    /// name either way). The environment's proxy variables are then ignored.
+    /// The password never shows in `Debug` output or logs.
+    ///
+    /// ```
+    /// use wsnova_core::driver::Builder;
+    /// let builder = Builder::new("wss://example.com/ws")?.proxy("socks5h://u:pw@127.0.0.1:1080")?;
+    /// assert_eq!(builder.config().wire.dial_target(), ("127.0.0.1", 1080));
+    /// assert!(!format!("{builder:?}").contains("pw"));
+    /// # Ok::<(), wsnova_core::wire::WireError>(())
+    /// ```
+    pub fn proxy(mut self, url: &str) -> Result<Self, WireError> {
+        let proxy = Proxy::parse(url)?;
+        self.set_proxy(Some(proxy));
+        Ok(self)
+    }
+
+    /// Connects directly: no proxy, and the environment's proxy variables
+    /// are ignored.
+    pub fn no_proxy(mut self) -> Self {
+        self.set_proxy(None);
+        self
+    }
+
+    /// Ignores the proxy environment variables (`HTTPS_PROXY`, `HTTP_PROXY`,
+    /// `ALL_PROXY`, `NO_PROXY`, lowercase too), which drivers otherwise read
+    /// when they start the connection (tokio's `connect`, mio's
+    /// `Connection::new`); a proxy set with [`proxy`](Self::proxy) still applies.
+    pub fn no_proxy_env(mut self) -> Self {
+        self.config.proxy_from_env = false;
+        self
+    }
+
+    /// Adds a failover endpoint, tried after the primary URL (and earlier
+    /// failover URLs) when an attempt fails, with the usual backoff; it
+    /// shares the headers, subprotocols, limits, proxy and TLS trust set so
+    /// far. The driver's `status().endpoint` says which one is in use.
+    ///
+    /// ```
+    /// use wsnova_core::driver::Builder;
+    /// let builder = Builder::new("wss://www.deribit.com/ws/api/v2")?
+    ///     .failover_url("wss://backup.deribit.com/ws/api/v2")?;
+    /// assert_eq!(builder.config().failover.len(), 1);
+    /// # Ok::<(), wsnova_core::wire::WireError>(())
+    /// ```
+    pub fn failover_url(mut self, url: &str) -> Result<Self, WireError> {
+        let backup = self.config.wire.with_url(url)?;
+        self.config.failover.push(backup);
+        Ok(self)
+    }
+
+    fn set_proxy(&mut self, proxy: Option<Proxy>) {
+        self.config.proxy_from_env = false;
+        let config = &mut self.config;
+        for wire in std::iter::once(&mut config.wire).chain(&mut config.failover) {
+            *wire = wire.clone().proxy(proxy.clone());
+        }
     }
 
     // ---- the session ----------------------------------------------------
@@ -267,6 +343,11 @@ impl Builder {
         self.dial_to.as_ref().map(|(h, p)| (h.as_str(), *p))
     }
 
+    /// The addresses to dial instead of resolving, if set.
+    pub fn address_override(&self) -> &[SocketAddr] {
+        &self.addresses
+    }
+
     /// Checks what a setter alone cannot: the session configuration's own
     /// rules and the event queues' capacity.
     pub fn validate(&self) -> Result<(), ConnectError> {
@@ -289,6 +370,34 @@ impl Builder {
             config.seed = entropy_seed();
         }
         config
+    }
+
+    /// [`session_config`](Self::session_config) with the proxy the
+    /// environment asks for (see [`SessionConfig::apply_proxy_env`]); the
+    /// drivers pass `std::env::vars()` when they connect, the one place the
+    /// environment is read. A proxy variable that is not a valid URL fails
+    /// with an error naming it.
+    ///
+    /// ```
+    /// use wsnova_core::driver::Builder;
+    /// let env = [("ALL_PROXY", "socks5h://127.0.0.1:1080"), ("NO_PROXY", "localhost")];
+    /// let via = Builder::new("ws://example.com/")?.session_config_with_env(env)?;
+    /// assert_eq!(via.wire.dial_target(), ("127.0.0.1", 1080));
+    /// let direct = Builder::new("ws://localhost:9001/")?.session_config_with_env(env)?;
+    /// assert_eq!(direct.wire.dial_target(), ("localhost", 9001));
+    /// let ignored = Builder::new("ws://example.com/")?.no_proxy_env().session_config_with_env(env)?;
+    /// assert!(ignored.wire.proxy_config().is_none());
+    /// # Ok::<(), wsnova_core::driver::ConnectError>(())
+    /// ```
+    pub fn session_config_with_env<I, K, V>(&self, vars: I) -> Result<SessionConfig, ConnectError>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let mut config = self.session_config();
+        config.apply_proxy_env(vars)?;
+        Ok(config)
     }
 }
 

@@ -12,16 +12,20 @@
 //!   channel ([`ReplyChannel`]).
 //! - [`EventQueue`]: one consumer's bounded queue and its lag policy.
 //! - [`Status`] and [`ConnectError`]: what both drivers report.
+//! - [`HappyEyeballs`] and [`sort_addresses`]: which address to dial next
+//!   and when (RFC 8305), for both drivers' dialing.
 //! - [`encode_params`]: `request`'s params, serialized once for both drivers.
 
 mod builder;
 mod event_queue;
+mod eyeballs;
 mod params;
 mod status;
 mod waiters;
 
 pub use builder::{Builder, DEFAULT_EVENT_CAPACITY, LagPolicy, entropy_seed};
 pub use event_queue::EventQueue;
+pub use eyeballs::{CONNECTION_ATTEMPT_DELAY, HappyEyeballs, sort_addresses};
 pub use params::{check_raw_params, encode_params};
 pub use status::{ConnectError, ConnectFailure, Status};
 pub use waiters::{Reply, ReplyChannel, SubscribeError, Waiters};

@@ -4,7 +4,7 @@
 use crate::session::{
     Adapter, CloseReason, ConfigError, DisconnectReason, Session, SessionState, Stats,
 };
-use crate::wire::{PerMessageDeflate, WireError};
+use crate::wire::{Endpoint, PerMessageDeflate, WireError};
 
 /// A snapshot of a connection's state.
 ///
@@ -34,6 +34,10 @@ pub struct Status {
     /// The permessage-deflate parameters agreed on the current connection,
     /// if the server accepted compression.
     pub compression: Option<PerMessageDeflate>,
+    /// The endpoint in use, or last used (the primary URL's, or a failover
+    /// URL's after an attempt failed); `Debug` leaves out its query.
+    /// `None` for a connection that is gone.
+    pub endpoint: Option<Endpoint>,
     /// Counters, including reconnects and the last ping round trip.
     pub stats: Stats,
 }
@@ -51,6 +55,7 @@ impl Status {
             authenticated: session.is_authenticated(),
             subprotocol: session.subprotocol().map(str::to_owned),
             compression: session.compression().cloned(),
+            endpoint: Some(session.endpoint().clone()),
             stats: session.stats(),
         }
     }
@@ -64,6 +69,7 @@ impl Status {
             authenticated: false,
             subprotocol: None,
             compression: None,
+            endpoint: None,
             stats: Stats::default(),
         }
     }

@@ -81,7 +81,9 @@ type SubscribeWaiter<C> = (
 /// * ping callers get the next pongs' round-trip times in order, and fail
 ///   (their sender dropped) when the connection is lost before the pong;
 /// * the first `Ready` answers `connect`; with `fail_fast`, so does the
-///   first loss, and a close before any `Ready` always does;
+///   first loss that no reconnect follows (the core retries a failed
+///   first attempt only on the next failover endpoint), and a close
+///   before any `Ready` always does;
 /// * `close` callers are released by the driver once every consumer has the
 ///   `Closed` event ([`release_close_waiters`](Self::release_close_waiters)).
 pub struct Waiters<C: ReplyChannel> {
@@ -196,11 +198,16 @@ impl<C: ReplyChannel> Waiters<C> {
             Event::SubscriptionFailed { channels, error } => {
                 self.subscriptions_refused(channels, error)
             }
-            Event::Disconnected { reason, .. } => {
+            Event::Disconnected {
+                reason,
+                reconnect_in,
+                ..
+            } => {
                 // No pong can come on a lost socket: those callers fail.
                 self.pings.clear();
-                if self.fail_fast {
-                    // The core gives up by itself (fail_before_first_ready).
+                if self.fail_fast && reconnect_in.is_none() {
+                    // The core gives up by itself (fail_before_first_ready),
+                    // once every failover endpoint was tried.
                     self.answer_first(Err(ConnectFailure::Disconnected(reason.clone())));
                 }
             }
@@ -346,6 +353,25 @@ mod tests {
                 other => panic!("{other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn a_retried_loss_does_not_end_connect_even_when_failing_fast() {
+        // The core retries a failed first attempt on the next failover endpoint.
+        let mut waiters = Waiters::<Std>::new(true);
+        let (tx, rx) = channel();
+        waiters.wait_ready(tx);
+        waiters.route(Event::Disconnected {
+            reason: DisconnectReason::ConnectTimeout,
+            initiator: Initiator::Remote,
+            reconnect_in: Some(Duration::from_millis(10)),
+        });
+        assert!(rx.try_recv().is_err(), "connect still waits");
+        waiters.route(lost());
+        assert!(matches!(
+            rx.try_recv(),
+            Ok(Err(ConnectFailure::Disconnected(_)))
+        ));
     }
 
     #[test]

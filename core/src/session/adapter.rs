@@ -273,6 +273,7 @@ pub trait Adapter: AsDynAdapter + Send + 'static {
     fn disconnect_policy(&self, reason: &DisconnectReason) -> Policy {
         match reason {
             DisconnectReason::Wire(WireError::Certificate(_)) => Policy::Stop,
+            DisconnectReason::Wire(WireError::Proxy(err)) if err.is_permanent() => Policy::Stop,
             _ => Policy::Reconnect,
         }
     }

@@ -58,6 +58,9 @@ impl Default for HeartbeatConfig {
 /// name = "deribit-main"              # the metrics label
 /// seed = 42                          # 0 = drivers pick one
 /// subprotocols = ["v2.json", "json"] # in preference order
+/// failover = ["wss://www.deribit.com/ws/api/v2"] # tried after the url, in order
+/// proxy = "http://proxy.corp:3128"   # or socks5h://…; no password here
+/// proxy_from_env = true              # HTTPS_PROXY, NO_PROXY, … (default true)
 /// max_frame_size = 16777216          # bytes
 /// max_message_size = 67108864
 /// connect_timeout = "10s"
@@ -90,13 +93,29 @@ impl Default for HeartbeatConfig {
 ///
 /// Not in the file form, set in code: `credentials` (secrets come from the
 /// environment or a secret store, never from a settings file: the key is
-/// refused), custom TLS roots or rustls configurations, and
+/// refused; likewise a proxy URL with a password), custom TLS roots or
+/// rustls configurations, and
 /// `fail_before_first_ready` (the drivers own it). Header values are read
 /// as given: prefer setting secret headers (API keys) in code too.
 #[derive(Debug, Clone)]
 pub struct SessionConfig {
-    /// Endpoint, headers, TLS trust and frame limits.
+    /// Endpoint, headers, TLS trust, frame limits and proxy.
     pub wire: WireConfig,
+    /// Failover endpoints (e.g. an exchange's backup hosts), tried in order
+    /// after the primary one: an attempt that fails before the upgrade
+    /// moves the next attempt (after the usual backoff) to the next
+    /// endpoint, wrapping around; a connection lost after its upgrade is
+    /// retried on the same endpoint first. Make them with
+    /// [`WireConfig::with_url`] so they share the primary's options.
+    /// `Session::endpoint` and the drivers' `status().endpoint` say which
+    /// one is in use. Default: none.
+    pub failover: Vec<WireConfig>,
+    /// Whether drivers pick a proxy from the environment (`HTTPS_PROXY`,
+    /// `NO_PROXY`, …; see [`proxy_for`](crate::wire::proxy_for)) for
+    /// endpoints without an explicit [proxy](WireConfig::proxy). Default
+    /// `true`. The core itself never reads the environment: drivers apply
+    /// it when they connect, through [`apply_proxy_env`](Self::apply_proxy_env).
+    pub proxy_from_env: bool,
     /// Seeds every random choice (WebSocket key, masks, jitter): the same seed
     /// and inputs give the same outputs. 0 (the default) tells drivers to pick
     /// a seed from the process's entropy; set any other value to reproduce a run.
@@ -153,6 +172,8 @@ impl SessionConfig {
     pub fn new(url: &str) -> Result<Self, WireError> {
         Ok(SessionConfig {
             wire: WireConfig::new(url)?,
+            failover: Vec::new(),
+            proxy_from_env: true,
             seed: 0,
             connect_timeout: Duration::from_secs(10),
             backoff: BackoffConfig::default(),
@@ -167,6 +188,39 @@ impl SessionConfig {
             fail_before_first_ready: false,
             name: None,
         })
+    }
+
+    /// Gives every endpoint without an explicit proxy the one the
+    /// environment `vars` ask for (curl's rules, see
+    /// [`proxy_for`](crate::wire::proxy_for)), unless
+    /// [`proxy_from_env`](Self::proxy_from_env) is off. Pure: the caller
+    /// passes the variables (drivers pass `std::env::vars()`).
+    ///
+    /// ```
+    /// use wsnova_core::session::SessionConfig;
+    /// let mut config = SessionConfig::new("wss://example.com/ws")?;
+    /// config.apply_proxy_env([("https_proxy", "http://proxy.corp:3128")])?;
+    /// assert_eq!(config.wire.dial_target(), ("proxy.corp", 3128));
+    /// # Ok::<(), wsnova_core::wire::WireError>(())
+    /// ```
+    pub fn apply_proxy_env<I, K, V>(&mut self, vars: I) -> Result<(), WireError>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        if !self.proxy_from_env {
+            return Ok(());
+        }
+        let vars: Vec<(K, V)> = vars.into_iter().collect();
+        for wire in std::iter::once(&mut self.wire).chain(&mut self.failover) {
+            if wire.proxy_config().is_none() {
+                let proxy =
+                    crate::wire::proxy_for(wire.endpoint(), vars.iter().map(|(k, v)| (k, v)))?;
+                *wire = wire.clone().proxy(proxy);
+            }
+        }
+        Ok(())
     }
 
     /// The `connection` label of this session's metrics: [`name`](Self::name),

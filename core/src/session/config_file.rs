@@ -9,6 +9,9 @@
 //! Left out on purpose, set in code:
 //! - `credentials`: secrets belong in the environment or a secret store,
 //!   not in a file next to the settings; a `credentials` key is refused.
+//! - a proxy password, for the same reason: `proxy = "http://user@host:3128"`
+//!   is read, a URL with `user:password@` is refused. Give a proxy with a
+//!   password in code (`Builder::proxy`) or through `HTTPS_PROXY` & co.
 //! - TLS roots and rustls configurations (`wire.root_certificates`,
 //!   `wire.tls_config`): they are objects, not settings.
 //! - `fail_before_first_ready`: the drivers set it from their own
@@ -35,6 +38,10 @@ struct FileConfig {
     headers: BTreeMap<String, String>,
     #[serde(default)]
     subprotocols: Vec<String>,
+    #[serde(default)]
+    failover: Vec<String>,
+    proxy: Option<String>,
+    proxy_from_env: Option<bool>,
     max_frame_size: Option<usize>,
     max_message_size: Option<usize>,
     name: Option<String>,
@@ -187,6 +194,34 @@ impl FileConfig {
                 .max_message_size
                 .unwrap_or(default_limits.max_message_size),
         });
+        if let Some(url) = &self.proxy {
+            let invalid = |reason| ConfigError::InvalidProxy { reason };
+            let proxy = crate::wire::Proxy::parse(url).map_err(|err| match err {
+                WireError::InvalidProxy(reason) => invalid(reason),
+                _ => invalid("not a proxy URL"),
+            })?;
+            if proxy.has_password() {
+                return Err(invalid(
+                    "a password may not be given in a settings file; \
+                     set it in code or through the environment (HTTPS_PROXY, …)",
+                ));
+            }
+            config.wire = config.wire.proxy(proxy);
+        }
+        for url in &self.failover {
+            let backup = config.wire.with_url(url).map_err(|err| {
+                let reason = match err {
+                    WireError::InvalidUrl(reason) => reason,
+                    _ => "not a ws:// or wss:// URL",
+                };
+                ConfigError::InvalidUrl {
+                    url: redact_query(url),
+                    reason,
+                }
+            })?;
+            config.failover.push(backup);
+        }
+        set(&mut config.proxy_from_env, self.proxy_from_env);
         set(&mut config.name, self.name.map(Some));
         set(&mut config.seed, self.seed);
         set(

@@ -67,10 +67,13 @@ pub(crate) struct Core {
 impl Core {
     /// A session's concerns before its first connection, at `now`.
     pub(crate) fn new(config: SessionConfig, adapter: &dyn Adapter, now: Instant) -> Self {
-        let wire_config = adapter.configure(config.wire.clone());
+        let endpoints = std::iter::once(&config.wire)
+            .chain(&config.failover)
+            .map(|wire| adapter.configure(wire.clone()))
+            .collect();
         let bucket = config.rate_limit.map(|rl| TokenBucket::new(rl, now));
         Core {
-            transport: Transport::new(wire_config),
+            transport: Transport::new(endpoints),
             requests: Requests::default(),
             outbound: Outbound::new(bucket),
             auth: Auth::default(),
@@ -108,7 +111,7 @@ impl Core {
                 transport.on_socket_open(&mut self.env);
             }
             Input::ConnectFailed { generation, error } if transport.is_current(generation) => {
-                let reason = DisconnectReason::ConnectFailed(error.to_owned());
+                let reason = transport.connect_failed(error);
                 self.env.out.lose(reason, Initiator::Remote);
             }
             Input::Bytes { generation, data } if transport.is_current(generation) => {
@@ -219,12 +222,15 @@ impl Core {
         reached_ready: bool,
     ) -> Result<(), CloseReason> {
         let generation = self.transport.generation();
+        // Failing fast before the first `Ready` waits until every failover
+        // endpoint was tried once; until then the adapter's policy decides.
+        let try_next = self.transport.has_untried_endpoint();
         self.reconnect.schedule(
             &mut self.env,
             adapter,
             reason,
             initiator,
-            reached_ready,
+            reached_ready || try_next,
             generation,
         )
     }

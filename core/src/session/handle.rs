@@ -81,9 +81,17 @@ impl<A: Adapter + ?Sized> Session<A> {
         self.core.env.config.connection_name()
     }
 
-    /// Where it connects to: the URL's scheme, host, port and path.
+    /// Where it connects (or last connected) to: the URL's scheme, host,
+    /// port and path — the primary URL's, or a failover URL's after an
+    /// attempt failed (see [`SessionConfig::failover`](super::SessionConfig::failover)).
     pub fn endpoint(&self) -> &crate::wire::Endpoint {
-        self.core.env.config.wire.endpoint()
+        self.core.transport.endpoint()
+    }
+
+    /// What the driver dials for the current endpoint: its proxy's host and
+    /// port when it has one, else the endpoint's.
+    pub fn dial_target(&self) -> (&str, u16) {
+        self.core.transport.dial_target()
     }
 
     /// The subprotocol the server selected for the current connection (one of

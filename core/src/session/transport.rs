@@ -1,6 +1,8 @@
 //! The transport of the current connection: the dial's generation, the
-//! socket the driver holds, and the [`Wire`] over it (TLS, the upgrade of
-//! RFC 6455 §4, framing of §5), with the announcement of pending bytes.
+//! socket the driver holds, and the [`Wire`] over it (proxy tunnel, TLS,
+//! the upgrade of RFC 6455 §4, framing of §5), with the announcement of
+//! pending bytes; and endpoint failover: an attempt that fails before the
+//! upgrade moves the next dial to the next endpoint.
 
 use std::sync::Arc;
 
@@ -9,11 +11,18 @@ use super::event::{DisconnectReason, Initiator};
 use super::io::Output;
 use super::outbox::{Ev, Outbox};
 use super::timers::Timer;
-use crate::wire::{CloseCode, Wire, WireConfig, WireError, WireEvent};
+use crate::wire::{CloseCode, Endpoint, ProxyError, Wire, WireConfig, WireError, WireEvent};
 
 /// One connection at a time, across generations.
 pub(crate) struct Transport {
-    wire_config: Arc<WireConfig>,
+    /// The primary endpoint's configuration, then the failover ones.
+    endpoints: Vec<Arc<WireConfig>>,
+    /// Index in `endpoints` of the current (or last) dial.
+    current: usize,
+    /// Dials since the last successful upgrade: after a loss of an upgraded
+    /// connection (0) the same endpoint is dialed again; a failed attempt
+    /// moves to the next one.
+    unopened_dials: usize,
     /// Generation of the current (or last) dial.
     generation: u64,
     /// The generation whose socket the driver holds; `None` once it was
@@ -26,10 +35,17 @@ pub(crate) struct Transport {
 }
 
 impl Transport {
-    /// No connection yet; connections will use `wire_config`.
-    pub(crate) fn new(wire_config: WireConfig) -> Self {
+    /// No connection yet; connections will use `endpoints` (at least one:
+    /// the primary first), moving on when an attempt fails.
+    pub(crate) fn new(endpoints: Vec<WireConfig>) -> Self {
+        assert!(
+            !endpoints.is_empty(),
+            "the primary endpoint is always given"
+        );
         Transport {
-            wire_config: Arc::new(wire_config),
+            endpoints: endpoints.into_iter().map(Arc::new).collect(),
+            current: 0,
+            unopened_dials: 0,
             generation: 0,
             socket: None,
             wire: None,
@@ -42,23 +58,43 @@ impl Transport {
         self.generation
     }
 
+    /// The endpoint of the current (or last) dial.
+    pub(crate) fn endpoint(&self) -> &Endpoint {
+        self.endpoints[self.current].endpoint()
+    }
+
+    /// What the driver dials for the current endpoint.
+    pub(crate) fn dial_target(&self) -> (&str, u16) {
+        self.endpoints[self.current].dial_target()
+    }
+
     /// Asks the driver for a new connection (a new generation), under the
-    /// connect deadline.
+    /// connect deadline: to the proxy if one is configured, else to the
+    /// endpoint. After an attempt that failed before the upgrade, the next
+    /// endpoint (in order, wrapping around) is dialed.
     pub(crate) fn dial(&mut self, env: &mut Env) {
+        if self.unopened_dials > 0 && self.endpoints.len() > 1 {
+            self.current = (self.current + 1) % self.endpoints.len();
+            tracing::info!(endpoint = ?self.endpoint(), index = self.current, "failing over");
+        }
+        self.unopened_dials += 1;
         self.generation += 1;
         self.socket = Some(self.generation);
         env.out.telemetry.dialed();
-        let endpoint = self.wire_config.endpoint();
+        let config = &self.endpoints[self.current];
+        let (host, port) = config.dial_target();
         tracing::debug!(
             generation = self.generation,
-            host = endpoint.host(),
-            port = endpoint.port(),
+            endpoint = ?config.endpoint(),
+            proxy = ?config.proxy_config(),
+            host,
+            port,
             "dialing"
         );
         env.out.push(Output::Dial {
             generation: self.generation,
-            host: endpoint.host().to_owned(),
-            port: endpoint.port(),
+            host: host.to_owned(),
+            port,
         });
         env.timers
             .set(Timer::Connect, env.now + env.config.connect_timeout);
@@ -69,9 +105,26 @@ impl Transport {
         self.socket == Some(generation)
     }
 
-    /// The driver's socket is up: start TLS and the upgrade.
+    /// The attempts since the last upgrade have not yet tried every endpoint.
+    pub(crate) fn has_untried_endpoint(&self) -> bool {
+        self.unopened_dials > 0 && self.unopened_dials < self.endpoints.len()
+    }
+
+    /// Why the driver's dial failed: the proxy's unreachability when a
+    /// proxy was dialed, else the driver's error.
+    pub(crate) fn connect_failed(&self, error: &str) -> DisconnectReason {
+        match self.endpoints[self.current].proxy_config() {
+            Some(proxy) => DisconnectReason::Wire(WireError::Proxy(ProxyError::Unreachable {
+                proxy: format!("{}:{}", proxy.host(), proxy.port()),
+                error: error.to_owned(),
+            })),
+            None => DisconnectReason::ConnectFailed(error.to_owned()),
+        }
+    }
+
+    /// The driver's socket is up: start the proxy tunnel, TLS and the upgrade.
     pub(crate) fn on_socket_open(&mut self, env: &mut Env) {
-        match Wire::new(self.wire_config.clone(), &mut env.rng) {
+        match Wire::new(self.endpoints[self.current].clone(), &mut env.rng) {
             Ok(wire) => self.wire = Some(wire),
             Err(err) => env
                 .out
@@ -109,6 +162,7 @@ impl Transport {
                 let initiator = match err {
                     WireError::AbnormalClosure
                     | WireError::HandshakeEof
+                    | WireError::Proxy(_)
                     | WireError::UpgradeRejected { .. } => Initiator::Remote,
                     _ => Initiator::Library,
                 };
@@ -120,6 +174,7 @@ impl Transport {
 
     /// The upgrade succeeded: the connect deadline is met.
     pub(crate) fn on_open(&mut self, env: &mut Env) {
+        self.unopened_dials = 0;
         env.timers.clear(Timer::Connect);
         env.out.raise(Ev::Opened);
     }

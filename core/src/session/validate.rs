@@ -45,6 +45,14 @@ pub enum ConfigError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// The `proxy` key is not a usable proxy URL, or carries a password
+    /// (secrets are set in code or through the environment, never in a
+    /// settings file). The URL is not repeated.
+    #[error("proxy: {reason}")]
+    InvalidProxy {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// A header cannot be sent in the upgrade request.
     #[error("headers.{name:?}: {reason}")]
     InvalidHeader {

@@ -4,107 +4,8 @@ use std::fmt;
 use std::sync::{Arc, OnceLock};
 
 use rustls::pki_types::ServerName;
-use tungstenite::http;
 
-use super::{DeflateConfig, WireError};
-
-/// Where to connect: parsed from a `ws://` or `wss://` URL.
-///
-/// ```
-/// use wsnova_core::wire::Endpoint;
-/// let ep = Endpoint::parse("wss://test.deribit.com/ws/api/v2")?;
-/// assert_eq!((ep.host(), ep.port(), ep.is_secure()), ("test.deribit.com", 443, true));
-/// assert_eq!(ep.path_and_query(), "/ws/api/v2");
-/// # Ok::<(), wsnova_core::wire::WireError>(())
-/// ```
-#[derive(Clone, PartialEq, Eq)]
-pub struct Endpoint {
-    secure: bool,
-    host: String,
-    port: u16,
-    path_and_query: String,
-    host_header: String,
-}
-
-impl Endpoint {
-    /// Parses a `ws://` or `wss://` URL; the port defaults to 80 or 443.
-    pub fn parse(url: &str) -> Result<Self, WireError> {
-        let uri: http::Uri = url
-            .parse()
-            .map_err(|_| WireError::InvalidUrl("not a URL"))?;
-        let secure = match uri.scheme_str() {
-            Some("ws") => false,
-            Some("wss") => true,
-            _ => return Err(WireError::InvalidUrl("the scheme must be ws or wss")),
-        };
-        let authority = uri.authority().ok_or(WireError::InvalidUrl("no host"))?;
-        let bracketed = authority.host();
-        if bracketed.is_empty() {
-            return Err(WireError::InvalidUrl("no host"));
-        }
-        let host = bracketed.trim_start_matches('[').trim_end_matches(']');
-        let default_port = if secure { 443 } else { 80 };
-        let port = uri.port_u16().unwrap_or(default_port);
-        // RFC 6455 §4.1: the Host header carries the port unless it is the default one.
-        let host_header = if port == default_port {
-            bracketed.to_owned()
-        } else {
-            format!("{bracketed}:{port}")
-        };
-        let path_and_query = uri
-            .path_and_query()
-            .map(|pq| pq.as_str())
-            .filter(|pq| !pq.is_empty())
-            .unwrap_or("/")
-            .to_owned();
-        Ok(Endpoint {
-            secure,
-            host: host.to_owned(),
-            port,
-            path_and_query,
-            host_header,
-        })
-    }
-
-    /// `true` for `wss://`.
-    pub fn is_secure(&self) -> bool {
-        self.secure
-    }
-
-    /// The host name or IP address, without brackets: what the driver resolves and dials.
-    pub fn host(&self) -> &str {
-        &self.host
-    }
-
-    /// The TCP port.
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    /// The request target of the upgrade request, e.g. `/ws/api/v2?x=1`.
-    pub fn path_and_query(&self) -> &str {
-        &self.path_and_query
-    }
-
-    /// The value of the `Host` header.
-    pub(crate) fn host_header(&self) -> &str {
-        &self.host_header
-    }
-}
-
-/// Prints the URL without its query, which may carry secrets (listen keys, tokens).
-impl fmt::Debug for Endpoint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let scheme = if self.secure { "wss" } else { "ws" };
-        let path = self.path_and_query.split('?').next().unwrap_or("/");
-        let query = if path.len() < self.path_and_query.len() {
-            "?…"
-        } else {
-            ""
-        };
-        write!(f, "{scheme}://{}{path}{query}", self.host_header)
-    }
-}
+use super::{DeflateConfig, Endpoint, Proxy, WireError};
 
 /// Size limits for inbound data. Exceeding one fails the connection with close code 1009.
 ///
@@ -154,6 +55,8 @@ pub struct WireConfig {
     pub(crate) tls: Option<Arc<rustls::ClientConfig>>,
     pub(crate) limits: Limits,
     pub(crate) deflate: DeflateConfig,
+    /// The proxy to reach the server through, if any.
+    pub(crate) proxy: Option<Proxy>,
     /// A TLS setter called on a `ws://` URL, where it has no effect:
     /// reported by `SessionConfig::validate`.
     ignored_tls: Option<&'static str>,
@@ -176,8 +79,65 @@ impl WireConfig {
             tls,
             limits: Limits::default(),
             deflate: DeflateConfig::default(),
+            proxy: None,
             ignored_tls: None,
         })
+    }
+
+    /// The same configuration (headers, subprotocols, limits, proxy, TLS
+    /// trust) for another URL: a failover endpoint. A custom TLS
+    /// configuration carries over when both URLs are `wss://`; a `wss://`
+    /// URL after a `ws://` one trusts the webpki roots.
+    ///
+    /// ```
+    /// use wsnova_core::wire::WireConfig;
+    /// let primary = WireConfig::new("wss://a.example.com/ws")?.subprotocol("v2");
+    /// let backup = primary.with_url("wss://b.example.com/ws")?;
+    /// assert_eq!(backup.endpoint().host(), "b.example.com");
+    /// assert_eq!(backup.subprotocols(), ["v2"]);
+    /// # Ok::<(), wsnova_core::wire::WireError>(())
+    /// ```
+    pub fn with_url(&self, url: &str) -> Result<WireConfig, WireError> {
+        let fresh = WireConfig::new(url)?;
+        let tls = match (&self.tls, fresh.endpoint.secure) {
+            (Some(tls), true) => Some(tls.clone()),
+            (_, _) => fresh.tls,
+        };
+        Ok(WireConfig {
+            endpoint: fresh.endpoint,
+            tls,
+            ..self.clone()
+        })
+    }
+
+    /// Reaches the server through `proxy` (HTTP CONNECT or SOCKS5), or
+    /// directly with `None`. The driver dials the proxy; the tunnel opens
+    /// before TLS, whose certificate is still checked against the URL's host.
+    ///
+    /// ```
+    /// use wsnova_core::wire::{Proxy, WireConfig};
+    /// let config = WireConfig::new("wss://example.com/ws")?
+    ///     .proxy(Proxy::parse("http://user:pw@proxy.corp:3128")?);
+    /// assert_eq!(config.dial_target(), ("proxy.corp", 3128));
+    /// assert!(!format!("{config:?}").contains("pw"));
+    /// # Ok::<(), wsnova_core::wire::WireError>(())
+    /// ```
+    pub fn proxy(mut self, proxy: impl Into<Option<Proxy>>) -> Self {
+        self.proxy = proxy.into();
+        self
+    }
+
+    /// The proxy in use, if any.
+    pub fn proxy_config(&self) -> Option<&Proxy> {
+        self.proxy.as_ref()
+    }
+
+    /// What the driver dials: the proxy's host and port, or the endpoint's.
+    pub fn dial_target(&self) -> (&str, u16) {
+        match &self.proxy {
+            Some(proxy) => (proxy.host(), proxy.port()),
+            None => (self.endpoint.host(), self.endpoint.port()),
+        }
     }
 
     /// Adds a header to the upgrade request (e.g. an API key).
@@ -341,6 +301,7 @@ impl fmt::Debug for WireConfig {
             .field("custom_tls", &self.tls.is_some())
             .field("limits", &self.limits)
             .field("deflate", &self.deflate)
+            .field("proxy", &self.proxy)
             .finish()
     }
 }

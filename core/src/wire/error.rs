@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use super::CloseCode;
+use super::{CloseCode, ProxyError};
 
 /// Everything that can go wrong between the socket's bytes and WebSocket messages.
 ///
@@ -25,6 +25,14 @@ pub enum WireError {
         /// Why it was refused.
         reason: &'static str,
     },
+    /// The proxy URL is not usable (the text says why; the URL itself is
+    /// not repeated: it may hold a password).
+    #[error("invalid proxy URL: {0}")]
+    InvalidProxy(&'static str),
+    /// A proxy environment variable (named) is set to something that is not
+    /// a usable proxy URL.
+    #[error("the proxy environment variable {0} is not a valid proxy URL")]
+    InvalidProxyVariable(&'static str),
     /// A message or control frame was offered while the connection cannot send it.
     #[error("cannot send: the WebSocket is {0}")]
     NotOpen(&'static str),
@@ -38,6 +46,10 @@ pub enum WireError {
     #[error("control frame payload of {0} bytes exceeds 125 bytes")]
     ControlPayloadTooLong(usize),
 
+    /// The tunnel through the proxy did not open; see
+    /// [`ProxyError::is_permanent`] for which ones are retried.
+    #[error(transparent)]
+    Proxy(ProxyError),
     /// The server's certificate was rejected.
     #[error("TLS certificate rejected: {0}")]
     Certificate(rustls::CertificateError),
@@ -121,6 +133,8 @@ impl WireError {
         use WireError::*;
         match self {
             InvalidUrl(_)
+            | InvalidProxy(_)
+            | InvalidProxyVariable(_)
             | InvalidHeader { .. }
             | NotOpen(_)
             | InvalidCloseCode(_)

@@ -1,5 +1,6 @@
-//! The byte path of one WebSocket connection, without I/O: TLS, the upgrade
-//! handshake, RFC 6455 framing and permessage-deflate (RFC 7692).
+//! The byte path of one WebSocket connection, without I/O: the proxy tunnel
+//! (HTTP CONNECT or SOCKS5, see [`Proxy`]), TLS, the upgrade handshake,
+//! RFC 6455 framing and permessage-deflate (RFC 7692).
 //!
 //! A [`Wire`] takes the bytes a socket produced ([`Wire::handle_bytes`]) and
 //! yields [`WireEvent`]s ([`Wire::poll_event`]); messages to send are framed
@@ -31,27 +32,33 @@ mod compress;
 mod config;
 mod deflate;
 mod encode;
+mod endpoint;
 mod error;
+mod event;
 mod extensions;
 mod frames;
 mod handshake;
 mod inflate;
 mod message;
 mod outbuf;
+mod proxy;
 mod text;
 mod tls;
 
 use std::sync::Arc;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, BytesMut};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use tungstenite::protocol::frame::coding::{Control, Data, OpCode};
 
 pub use close_code::CloseCode;
-pub use config::{Endpoint, Limits, WireConfig};
+pub use config::{Limits, WireConfig};
 pub use deflate::{DeflateConfig, PerMessageDeflate};
+pub use endpoint::Endpoint;
 pub use error::{ErrorKind, WireError};
+pub use event::{WireEvent, WireState};
 pub use message::{CloseFrame, Message};
+pub use proxy::{Proxy, ProxyError, ProxyKind, SocksReply, no_proxy_matches, proxy_for};
 /// rustls' root store, for [`WireConfig::root_certificates`].
 pub use rustls::RootCertStore;
 pub use text::{NotUtf8, Text};
@@ -62,50 +69,13 @@ use handshake::{Handshake, Progress};
 use inflate::Inflater;
 pub(crate) use message::is_valid_wire_close_code;
 use outbuf::OutBuf;
+use proxy::Tunnel;
 use tls::TlsLayer;
-
-/// What the wire reports to the layer above.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum WireEvent {
-    /// The upgrade succeeded; messages may be sent from now on.
-    Open {
-        /// The subprotocol the server chose, if any.
-        subprotocol: Option<String>,
-    },
-    /// A complete data message.
-    Message(Message),
-    /// The server pinged; the pong is already queued (RFC 6455 §5.5.2).
-    Ping(Bytes),
-    /// The server answered a ping (or sent an unsolicited pong, §5.5.3).
-    Pong(Bytes),
-    /// The close handshake is complete: both sides sent a close frame. The
-    /// client now waits for the server to end the TCP connection (§7.1.1).
-    Closed {
-        /// The code and reason the server sent (1005 when it sent none).
-        frame: CloseFrame,
-        /// `true` when the server started the close, `false` when we did.
-        by_peer: bool,
-    },
-}
-
-/// Where the connection is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WireState {
-    /// The upgrade request is sent or about to be; waiting for the `101`.
-    Handshaking,
-    /// Messages flow both ways.
-    Open,
-    /// We sent a close frame and wait for the server's.
-    Closing,
-    /// The close handshake completed.
-    Closed,
-    /// An error ended the connection.
-    Failed,
-}
 
 #[derive(Debug)]
 enum State {
+    /// Opening the tunnel through the proxy; TLS and the upgrade follow.
+    Proxying(Box<Tunnel>),
     Handshaking(Handshake),
     Open,
     Closing,
@@ -149,7 +119,29 @@ impl Wire {
     /// Starts a connection: queues the TLS client hello (for `wss://`) and the
     /// upgrade request. The `Sec-WebSocket-Key` and all frame masks come from
     /// `rng`, so the same seed gives the same bytes.
+    ///
+    /// With a [proxy](WireConfig::proxy), the proxy's handshake is queued
+    /// instead; TLS and the upgrade start once the tunnel is open.
     pub fn new(config: Arc<WireConfig>, rng: &mut impl Rng) -> Result<Self, WireError> {
+        if let Some(proxy) = &config.proxy {
+            let mut out = OutBuf::default();
+            let endpoint = &config.endpoint;
+            let tunnel = Tunnel::start(proxy, endpoint.host(), endpoint.port(), out.vec());
+            return Ok(Wire {
+                state: State::Proxying(Box::new(tunnel)),
+                tls: None,
+                inbound: BytesMut::new(),
+                decoder: Decoder::default(),
+                out,
+                rng: StdRng::from_rng(rng),
+                eof: false,
+                input_error: None,
+                subprotocol: None,
+                compression: None,
+                deflater: None,
+                config,
+            });
+        }
         let mut tls = match &config.tls {
             Some(tls_config) => Some(TlsLayer::new(tls_config.clone(), config.endpoint.host())?),
             None => None,
@@ -179,7 +171,7 @@ impl Wire {
     /// Where the connection is in its life.
     pub fn state(&self) -> WireState {
         match self.state {
-            State::Handshaking(_) => WireState::Handshaking,
+            State::Proxying(_) | State::Handshaking(_) => WireState::Handshaking,
             State::Open => WireState::Open,
             State::Closing => WireState::Closing,
             State::Closed => WireState::Closed,
@@ -225,6 +217,18 @@ impl Wire {
     /// [`poll_event`](Self::poll_event). Bytes after a close or failure are dropped.
     pub fn handle_bytes(&mut self, data: &[u8]) {
         if self.is_finished() || self.input_error.is_some() {
+            return;
+        }
+        if let State::Proxying(tunnel) = &mut self.state {
+            match tunnel.receive(data, self.out.vec()) {
+                Ok(None) => {}
+                Ok(Some(rest)) => match self.open_tunnel() {
+                    Ok(()) if rest.is_empty() => {}
+                    Ok(()) => self.handle_bytes(&rest),
+                    Err(err) => self.input_error = Some(err),
+                },
+                Err(err) => self.input_error = Some(WireError::Proxy(err)),
+            }
             return;
         }
         let Some(tls) = self.tls.as_mut() else {
@@ -288,6 +292,8 @@ impl Wire {
         }
         let result = match &mut self.state {
             State::Failed | State::Closed => return Ok(None),
+            State::Proxying(_) if self.eof => Err(WireError::Proxy(ProxyError::Closed)),
+            State::Proxying(_) => return Ok(None),
             State::Handshaking(handshake) => {
                 match handshake.parse(&self.config, &self.inbound, self.eof) {
                     Ok(Progress::Partial) => return Ok(None),
@@ -359,6 +365,24 @@ impl Wire {
         self.decoder.enable_inflate(inflater);
         self.deflater = Some(Deflater::new(&self.config.deflate, &agreed));
         self.compression = Some(agreed);
+    }
+
+    /// The proxy opened the tunnel: TLS (checked against the URL's host) and
+    /// the upgrade start through it, as over a direct connection.
+    fn open_tunnel(&mut self) -> Result<(), WireError> {
+        if let Some(tls_config) = &self.config.tls {
+            self.tls = Some(TlsLayer::new(
+                tls_config.clone(),
+                self.config.endpoint.host(),
+            )?);
+        }
+        let sink = match self.tls.as_mut() {
+            Some(tls) => tls.staged(),
+            None => self.out.vec(),
+        };
+        let handshake = Handshake::start(&self.config, &mut self.rng, sink);
+        self.state = State::Handshaking(handshake);
+        Ok(())
     }
 
     fn on_frame(&mut self, frame: Frame) -> Option<WireEvent> {
@@ -449,7 +473,7 @@ impl Wire {
 
     fn state_name(&self) -> &'static str {
         match self.state {
-            State::Handshaking(_) => "still handshaking",
+            State::Proxying(_) | State::Handshaking(_) => "still handshaking",
             State::Open => "open",
             State::Closing => "closing",
             State::Closed => "closed",

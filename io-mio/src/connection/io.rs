@@ -5,11 +5,10 @@ use std::cell::RefCell;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr};
 
-use mio::Interest;
-use mio::net::TcpStream;
 use wsnova_core::session::{Input, Output, SessionState};
 
-use super::{Connection, Socket, Transport};
+use super::race::Race;
+use super::{Connection, Transport};
 
 /// Read this much per `read`. The buffer is per thread (so per loop), not
 /// per connection: bytes go to the core before the next read.
@@ -22,57 +21,18 @@ thread_local! {
 }
 
 impl Connection {
-    /// A readiness event for this connection's socket.
+    /// A readiness event for this connection's socket (or its racing connects).
     pub(super) fn on_ready(&mut self, readable: bool, read_closed: bool) {
-        let Transport::Socket(s) = &mut self.transport else {
-            return; // a late event for a socket already released
-        };
-        s.read_closed |= read_closed;
-        if s.connecting {
-            self.finish_connect();
-        } else if readable {
-            s.readable = true;
+        match &mut self.transport {
+            Transport::Racing(_) => self.advance_race(),
+            Transport::Socket(s) => {
+                s.read_closed |= read_closed;
+                s.readable |= readable;
+            }
+            _ => return, // a late event for a socket already released
         }
         self.pump(); // writability: write what waits
         self.read();
-    }
-
-    /// Steps 4 and 5 of mio's non-blocking connect: `take_error`, then `peer_addr`.
-    fn finish_connect(&mut self) {
-        let Transport::Socket(s) = &mut self.transport else {
-            return;
-        };
-        let error = match s.stream.take_error() {
-            Ok(Some(err)) | Err(err) => err,
-            Ok(None) => match s.stream.peer_addr() {
-                Ok(_) => {
-                    let _ = s.stream.set_nodelay(true);
-                    s.connecting = false;
-                    s.readable = true; // bytes may already wait: the read finds out
-                    let generation = s.generation;
-                    self.session
-                        .handle_input(self.now, Input::Connected { generation });
-                    return;
-                }
-                Err(err)
-                    if matches!(
-                        err.kind(),
-                        io::ErrorKind::NotConnected | io::ErrorKind::WouldBlock
-                    ) =>
-                {
-                    return; // not yet: wait for the next event
-                }
-                Err(err) => err,
-            },
-        };
-        let generation = s.generation;
-        let rest = std::mem::take(&mut s.rest);
-        self.release();
-        if rest.is_empty() {
-            self.connect_failed(generation, error.to_string());
-        } else {
-            self.dial_next(generation, rest);
-        }
     }
 
     /// Reads until `WouldBlock`, EOF, a full event queue or the per-call
@@ -127,7 +87,7 @@ impl Connection {
         !self.paused
             && self.events.len() < self.event_capacity
             && matches!(&self.transport, Transport::Socket(s)
-                if s.readable && !s.connecting && !s.closed)
+                if s.readable && !s.closed)
     }
 
     /// Drains the session's outputs and writes what it queued, until quiet.
@@ -155,8 +115,8 @@ impl Connection {
             } => {
                 self.release();
                 let (host, port) = self.dial_to.clone().unwrap_or((host, port));
-                if let Some(addr) = self.address {
-                    self.dial(generation, vec![addr]);
+                if !self.addresses.is_empty() {
+                    self.dial(generation, self.addresses.clone());
                 } else if let Ok(ip) = host.trim_matches(['[', ']']).parse::<IpAddr>() {
                     self.dial(generation, vec![SocketAddr::new(ip, port)]);
                 } else if let Some(resolver) = &self.resolver {
@@ -173,54 +133,19 @@ impl Connection {
                 if let Transport::Socket(s) = &mut self.transport
                     && s.generation == generation
                 {
-                    if !s.connecting && !s.closed {
+                    if !s.closed {
                         // Best effort: the close frame that explains the end.
                         let _ = (&s.stream).write(&flush);
                     }
                     self.release();
-                } else if matches!(self.transport, Transport::Resolving(g) if g == generation) {
-                    self.transport = Transport::None;
+                } else if matches!(self.transport, Transport::Resolving(g) | Transport::Racing(Race { generation: g, .. }) if g == generation)
+                {
+                    self.release();
                 }
             }
             Output::Transmit { .. } => {} // every pump ends with a flush
             Output::Event(event) => self.events.push_back(event),
         }
-    }
-
-    /// Starts a non-blocking connect to the first of `addrs`; the others
-    /// are tried in order if it fails.
-    pub(super) fn dial(&mut self, generation: u64, mut addrs: Vec<SocketAddr>) {
-        addrs.reverse();
-        self.dial_next(generation, addrs);
-    }
-
-    /// [`dial`](Self::dial) with the addresses in reverse order (next last).
-    fn dial_next(&mut self, generation: u64, mut addrs: Vec<SocketAddr>) {
-        let mut last_error = None;
-        while let Some(addr) = addrs.pop() {
-            let registered = TcpStream::connect(addr).and_then(|mut stream| {
-                let interest = Interest::READABLE | Interest::WRITABLE;
-                self.registry.register(&mut stream, self.token, interest)?;
-                Ok(stream)
-            });
-            match registered {
-                Ok(stream) => {
-                    self.transport = Transport::Socket(Socket {
-                        generation,
-                        stream,
-                        connecting: true,
-                        rest: addrs,
-                        readable: false,
-                        read_closed: false,
-                        closed: false,
-                    });
-                    return;
-                }
-                Err(err) => last_error = Some(err),
-            }
-        }
-        let error = last_error.map_or_else(|| "no address to dial".into(), |e| e.to_string());
-        self.connect_failed(generation, error);
     }
 
     pub(super) fn connect_failed(&mut self, generation: u64, error: String) {
@@ -240,7 +165,7 @@ impl Connection {
         let Transport::Socket(s) = &mut self.transport else {
             return false;
         };
-        if s.connecting || s.closed {
+        if s.closed {
             return false;
         }
         loop {
@@ -267,8 +192,16 @@ impl Connection {
 
     /// Deregisters and closes the socket, if any.
     pub(super) fn release(&mut self) {
-        if let Transport::Socket(mut s) = std::mem::replace(&mut self.transport, Transport::None) {
-            let _ = self.registry.deregister(&mut s.stream);
+        match std::mem::replace(&mut self.transport, Transport::None) {
+            Transport::Socket(mut s) => {
+                let _ = self.registry.deregister(&mut s.stream);
+            }
+            Transport::Racing(race) => {
+                for mut attempt in race.attempts {
+                    let _ = self.registry.deregister(&mut attempt);
+                }
+            }
+            Transport::None | Transport::Resolving(_) => {}
         }
     }
 }

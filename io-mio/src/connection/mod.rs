@@ -2,6 +2,7 @@
 //! owner's `mio::Poll`.
 
 mod io;
+mod race;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -29,17 +30,15 @@ enum Transport {
     None,
     /// Waiting for the resolver's answer for this generation.
     Resolving(u64),
-    /// A socket (connecting or open).
+    /// Connects racing to the resolved addresses (Happy Eyeballs).
+    Racing(race::Race),
+    /// The connected socket.
     Socket(Socket),
 }
 
 struct Socket {
     generation: u64,
     stream: mio::net::TcpStream,
-    /// The non-blocking connect has not finished yet.
-    connecting: bool,
-    /// Addresses still to try if this one fails (last first).
-    rest: Vec<SocketAddr>,
     /// The last readiness said readable and no read has hit `WouldBlock` since.
     readable: bool,
     /// A readiness said the peer closed its side (or the socket failed):
@@ -71,7 +70,8 @@ pub struct Connection {
     session: BoxedSession,
     registry: Arc<Registry>,
     token: Token,
-    address: Option<SocketAddr>,
+    /// Addresses to dial instead of resolving (`with_address`, `Builder::addresses`).
+    addresses: Vec<SocketAddr>,
     /// `host:port` to dial instead of the URL's.
     dial_to: Option<(String, u16)>,
     /// Why `connect` must refuse, found when the options were taken.
@@ -120,8 +120,14 @@ impl Connection {
             .dial_override()
             .map(|(host, port)| (host.to_owned(), port));
         let now = now();
-        let mut session: BoxedSession =
-            Box::new(Session::new(options.session_config(), adapter, now));
+        // The one place this driver reads the environment (proxy variables).
+        let env = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+        let (config, invalid) = match options.session_config_with_env(env) {
+            Ok(config) => (config, invalid),
+            Err(err) => (options.session_config(), invalid.or(Some(err))),
+        };
+        let mut session: BoxedSession = Box::new(Session::new(config, adapter, now));
         if let Ok(since_epoch) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)
         {
             // The core has no clock; signed auth needs the wall-clock time.
@@ -131,7 +137,7 @@ impl Connection {
             session,
             registry,
             token,
-            address: None,
+            addresses: options.address_override().to_vec(),
             dial_to,
             invalid,
             resolver: None,
@@ -146,9 +152,10 @@ impl Connection {
     }
 
     /// Dials `addr` instead of resolving the URL's host (which still names
-    /// the server for TLS and the `Host` header).
+    /// the server for TLS and the `Host` header). Several addresses race
+    /// (Happy Eyeballs) when given with `Builder::addresses`.
     pub fn with_address(mut self, addr: SocketAddr) -> Self {
-        self.address = Some(addr);
+        self.addresses = vec![addr];
         self
     }
 
@@ -173,10 +180,10 @@ impl Connection {
         if let Some(invalid) = self.invalid.clone() {
             return Err(invalid);
         }
-        if self.address.is_none() && self.resolver.is_none() {
+        if self.addresses.is_empty() && self.resolver.is_none() {
             let host = match &self.dial_to {
                 Some((host, _)) => host.clone(),
-                None => self.session.endpoint().host().to_owned(),
+                None => self.session.dial_target().0.to_owned(),
             };
             if host
                 .trim_matches(['[', ']'])
@@ -209,6 +216,7 @@ impl Connection {
     /// left readable. Calling it early does nothing.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.now = now;
+        self.advance_race();
         self.session.handle_timeout(now);
         self.pump();
         self.read();
@@ -235,7 +243,12 @@ impl Connection {
     /// When [`handle_timeout`](Self::handle_timeout) is next due. A time not after
     /// the last call means "as soon as possible" (a socket left readable).
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let session = self.session.poll_timeout();
+        let mut session = self.session.poll_timeout();
+        if let Transport::Racing(race) = &self.transport
+            && let Some(at) = race.poll_timeout()
+        {
+            session = Some(session.map_or(at, |s| s.min(at)));
+        }
         if self.wants_read() {
             return Some(session.map_or(self.now, |at| at.min(self.now)));
         }
