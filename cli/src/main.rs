@@ -1,0 +1,73 @@
+//! `wsnova`: a WebSocket client on the command line that knows exchange
+//! auth, subscriptions and request correlation (wsnova's adapters).
+//!
+//! ```text
+//! echo hello | wsnova ws://127.0.0.1:9001/
+//! wsnova wss://test.deribit.com/ws/api/v2 --adapter deribit \
+//!     --request public/get_time '{}' --subscribe ticker.BTC-PERPETUAL.100ms -n --count 5
+//! ```
+//!
+//! `wsnova --help` lists every flag and the exit codes ([`exit::Exit`]).
+#![forbid(unsafe_code)]
+
+mod args;
+mod exit;
+mod options;
+mod output;
+mod run;
+mod status;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::args::Args;
+use crate::exit::Exit;
+
+fn main() -> ExitCode {
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(error) => {
+            let _ = error.print();
+            // `--help` and `--version` are not errors.
+            return if error.use_stderr() {
+                Exit::Usage.into()
+            } else {
+                Exit::Normal.into()
+            };
+        }
+    };
+    let builder = match options::builder(&args) {
+        Ok(builder) => builder,
+        Err(message) => {
+            eprintln!("wsnova: {message}");
+            return Exit::Usage.into();
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("wsnova: cannot start the runtime: {error}");
+            return Exit::Internal.into();
+        }
+    };
+    let exit = runtime.block_on(async {
+        if let Some(addr) = args.metrics {
+            let installed = metrics_exporter_prometheus::PrometheusBuilder::new()
+                .with_http_listener(addr)
+                .install();
+            if let Err(error) = installed {
+                eprintln!("wsnova: --metrics {addr}: {error}");
+                return Exit::Internal;
+            }
+        }
+        run::run(&args, builder).await
+    });
+    // Reading stdin blocks a thread that a normal shutdown would wait for.
+    runtime.shutdown_background();
+    exit.into()
+}
