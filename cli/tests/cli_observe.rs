@@ -44,7 +44,10 @@ fn root_cert_trusts_a_private_ca_and_without_it_the_connection_fails() {
     assert_eq!(trusted.code(), 0, "{trusted:?}");
     assert_eq!(trusted.lines(), ["over tls"]);
     assert_eq!(untrusted.code(), 3, "{untrusted:?}");
-    assert!(untrusted.stderr.contains("connection failed"), "{untrusted:?}");
+    assert!(
+        untrusted.stderr.contains("connection failed"),
+        "{untrusted:?}"
+    );
 }
 
 #[test]
