@@ -87,6 +87,12 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub root_cert: Option<PathBuf>,
 
+    /// Accepts any server certificate (self-signed, expired, another
+    /// name): anyone on the path can impersonate the server. For test
+    /// servers only; a warning is printed every time.
+    #[arg(long, conflicts_with = "root_cert")]
+    pub insecure: bool,
+
     /// Reconnect attempts in a row before giving up (0: never reconnect;
     /// default: forever).
     #[arg(long, value_name = "N")]

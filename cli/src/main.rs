@@ -12,6 +12,7 @@
 
 mod args;
 mod exit;
+mod insecure;
 mod options;
 mod output;
 mod run;
@@ -44,6 +45,9 @@ fn main() -> ExitCode {
             return Exit::Usage.into();
         }
     };
+    if args.insecure {
+        eprintln!("wsnova: {}", insecure::WARNING);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
-use wsnova_tokio::core::session::{BackoffConfig, HeartbeatConfig};
+use wsnova_tokio::core::session::{BackoffConfig, HeartbeatConfig, SessionConfig};
 use wsnova_tokio::{Builder, Credentials, RootCertStore};
 
 use crate::args::{AdapterKind, Args};
@@ -20,8 +20,15 @@ pub const ENV_CLIENT_SECRET: &str = "WSNOVA_CLIENT_SECRET";
 /// The builder for `args`, or a usage error's message.
 pub fn builder(args: &Args) -> Result<Builder, String> {
     check_adapter_flags(args)?;
-    let mut builder =
-        Builder::new(&args.url).map_err(|e| format!("bad URL {:?}: {e}", args.url))?;
+    let mut config =
+        SessionConfig::new(&args.url).map_err(|e| format!("bad URL {:?}: {e}", args.url))?;
+    if args.insecure {
+        if !config.wire.endpoint().is_secure() {
+            return Err("--insecure is for wss:// URLs".into());
+        }
+        config.wire = config.wire.tls_config(crate::insecure::client_config());
+    }
+    let mut builder = Builder::from_config(config);
     for header in &args.headers {
         let (name, value) = header
             .split_once(':')

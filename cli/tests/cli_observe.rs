@@ -51,6 +51,19 @@ fn root_cert_trusts_a_private_ca_and_without_it_the_connection_fails() {
 }
 
 #[test]
+fn insecure_accepts_an_unknown_certificate_and_says_so() {
+    let pki = TestPki::new(&["localhost"]);
+    let server = EchoServer::start_tls(pki.server_config());
+    let url = format!("wss://localhost:{}/", server.addr().port());
+    let result = run(wsnova(&[&url, "--insecure"]), "unverified\n");
+    assert_eq!(result.code(), 0, "{result:?}");
+    assert_eq!(result.lines(), ["unverified"]);
+    assert!(result.stderr.contains("NOT verified"), "{result:?}");
+    let plain = run(wsnova(&["ws://127.0.0.1:1/", "--insecure"]), "");
+    assert_eq!(plain.code(), 2, "{plain:?}");
+}
+
+#[test]
 fn ping_rtts_are_printed_and_metrics_are_served() {
     let server = EchoServer::start();
     let metrics = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
