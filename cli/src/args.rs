@@ -118,7 +118,8 @@ pub struct Args {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "10s")]
     pub request_timeout: Duration,
 
-    /// Serves Prometheus metrics on http://ADDR/metrics (e.g. 127.0.0.1:9898).
+    /// Serves Prometheus metrics on http://ADDR/metrics (e.g. 127.0.0.1:9898),
+    /// with /healthz (always 200) and /readyz (200 only while Ready).
     #[arg(long, value_name = "ADDR")]
     pub metrics: Option<SocketAddr>,
 

@@ -12,6 +12,7 @@
 
 mod args;
 mod exit;
+mod health;
 mod insecure;
 mod options;
 mod output;
@@ -60,16 +61,17 @@ fn main() -> ExitCode {
         }
     };
     let exit = runtime.block_on(async {
-        if let Some(addr) = args.metrics {
-            let installed = metrics_exporter_prometheus::PrometheusBuilder::new()
-                .with_http_listener(addr)
-                .install();
-            if let Err(error) = installed {
-                eprintln!("wsnova: --metrics {addr}: {error}");
-                return Exit::Internal;
-            }
-        }
-        run::run(&args, builder).await
+        let watched = match args.metrics {
+            Some(addr) => match health::serve(addr).await {
+                Ok(watched) => Some(watched),
+                Err(message) => {
+                    eprintln!("wsnova: {message}");
+                    return Exit::Internal;
+                }
+            },
+            None => None,
+        };
+        run::run(&args, builder, watched).await
     });
     // Reading stdin blocks a thread that a normal shutdown would wait for.
     runtime.shutdown_background();

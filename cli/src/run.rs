@@ -12,6 +12,7 @@ use wsnova_tokio::{CloseReason, ConnectError};
 
 use crate::args::{AdapterKind, Args};
 use crate::exit::Exit;
+use crate::health::Watched;
 use crate::output::{Printer, close_text, describe};
 use crate::status::StatusLine;
 
@@ -19,7 +20,7 @@ use crate::status::StatusLine;
 const CLOSE_GRACE: Duration = Duration::from_secs(10);
 
 /// Runs the connection `builder` describes as `args` asks; the exit code.
-pub async fn run(args: &Args, builder: Builder) -> Exit {
+pub async fn run(args: &Args, builder: Builder, watched: Option<Watched>) -> Exit {
     let status = StatusLine::new(args.quiet);
     let printer = Printer::new(args.json, args.binary, args.print_ping_rtts, status.clone());
     let connected = match args.adapter {
@@ -34,6 +35,9 @@ pub async fn run(args: &Args, builder: Builder) -> Exit {
             return connect_exit(&error);
         }
     };
+    if let Some(watched) = watched {
+        let _ = watched.set(client.clone());
+    }
     let count_reached = Arc::new(Notify::new());
     let mut printing = tokio::spawn(print_events(
         events,

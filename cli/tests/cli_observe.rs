@@ -64,7 +64,7 @@ fn insecure_accepts_an_unknown_certificate_and_says_so() {
 }
 
 #[test]
-fn ping_rtts_are_printed_and_metrics_are_served() {
+fn ping_rtts_metrics_and_readiness_are_served() {
     let server = EchoServer::start();
     let metrics = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = metrics.local_addr().unwrap();
@@ -113,16 +113,33 @@ fn ping_rtts_are_printed_and_metrics_are_served() {
         assert!(Instant::now() < deadline, "no metrics within {RUN:?}");
         std::thread::sleep(Duration::from_millis(20));
     };
+    assert!(body.contains("wsnova_connections_total"), "{body}");
+    assert!(get(addr, "/healthz").is_some_and(|r| r.starts_with("HTTP/1.1 200")));
+    assert!(get(addr, "/readyz").is_some_and(|r| r.starts_with("HTTP/1.1 200")));
+    // The server goes away for good: no longer ready, still healthy.
+    drop(server);
+    loop {
+        if get(addr, "/readyz").is_some_and(|r| r.starts_with("HTTP/1.1 503")) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "/readyz still ready");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(get(addr, "/healthz").is_some_and(|r| r.starts_with("HTTP/1.1 200")));
     let _ = child.kill();
     let _ = child.wait();
-    assert!(body.contains("wsnova_connections_total"), "{body}");
 }
 
 /// GET /metrics, or `None` while the listener is not up.
 fn scrape(addr: std::net::SocketAddr) -> Option<String> {
+    get(addr, "/metrics")
+}
+
+/// GET `path`: the whole response, or `None` while the listener is not up.
+fn get(addr: std::net::SocketAddr, path: &str) -> Option<String> {
     let mut stream = TcpStream::connect(addr).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    let request = format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).ok()?;
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
