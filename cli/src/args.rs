@@ -118,10 +118,22 @@ pub struct Args {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "10s")]
     pub request_timeout: Duration,
 
+    /// Seeds the session's randomness (WebSocket key, masks, jitter) to
+    /// reproduce a run; default: a fresh seed per run.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+
     /// Serves Prometheus metrics on http://ADDR/metrics (e.g. 127.0.0.1:9898),
     /// with /healthz (always 200) and /readyz (200 only while Ready).
     #[arg(long, value_name = "ADDR")]
     pub metrics: Option<SocketAddr>,
+
+    /// Records the session to FILE as JSON Lines (every input, command and
+    /// output; secrets redacted) for `wsnova replay` or a test
+    /// (`wsnova_core::record::replay`). Runs on the CLI's own loop: no
+    /// status line, no --metrics.
+    #[arg(long, value_name = "FILE", conflicts_with = "metrics")]
+    pub record: Option<PathBuf>,
 
     /// No status line on stderr, even on a terminal.
     #[arg(short, long)]

@@ -16,6 +16,7 @@ mod health;
 mod insecure;
 mod options;
 mod output;
+mod recorded;
 mod run;
 mod status;
 

@@ -66,6 +66,9 @@ pub fn builder(args: &Args) -> Result<Builder, String> {
     if let Some(timeout) = args.connect_timeout {
         builder = builder.connect_timeout(timeout);
     }
+    if let Some(seed) = args.seed {
+        builder = builder.seed(seed);
+    }
     if let Some(credentials) = credentials(args)? {
         builder = builder.credentials(credentials);
     }

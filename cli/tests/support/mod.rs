@@ -1,3 +1,6 @@
+// Each test file uses a part of this module.
+#![allow(dead_code)]
+
 //! Runs the built `wsnova` binary with arguments, stdin and environment,
 //! under a bound: a test that hangs fails instead.
 
