@@ -7,7 +7,8 @@
 //!     --request public/get_time '{}' --subscribe ticker.BTC-PERPETUAL.100ms -n --count 5
 //! ```
 //!
-//! `wsnova --help` lists every flag and the exit codes ([`exit::Exit`]).
+//! `wsnova --help` lists every flag and the exit codes ([`exit::Exit`]);
+//! `wsnova replay FILE` serves a recording made with `--record FILE`.
 #![forbid(unsafe_code)]
 
 mod args;
@@ -17,6 +18,7 @@ mod insecure;
 mod options;
 mod output;
 mod recorded;
+mod replay_server;
 mod run;
 mod status;
 
@@ -28,7 +30,11 @@ use crate::args::Args;
 use crate::exit::Exit;
 
 fn main() -> ExitCode {
-    let args = match Args::try_parse() {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if argv.get(1).is_some_and(|a| a == "replay") {
+        return replay_server::main(argv[1..].to_vec()).into();
+    }
+    let args = match Args::try_parse_from(argv) {
         Ok(args) => args,
         Err(error) => {
             let _ = error.print();

@@ -3,7 +3,8 @@
 //! hook yet), which writes every input, command and output to FILE as JSON
 //! Lines, secrets redacted. The same flags apply; `--subscribe` and
 //! `--request` go out once the first `Ready` comes, without waiting for
-//! each other. No status line, no `--metrics`.
+//! each other; stdin is read from the first `Ready` on. No status line,
+//! no `--metrics`.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -95,7 +96,7 @@ impl Loop {
                     Ok(n) => s.handle_input(Instant::now(), Input::Bytes { generation, data: &buf[..n] }),
                 },
                 _ = sleep_until(deadline) => {}
-                line = stdin.next_line(), if !self.stdin_done => match line {
+                line = stdin.next_line(), if self.ready_once && !self.stdin_done => match line {
                     Ok(Some(line)) => {
                         let line = line.strip_suffix('\r').unwrap_or(&line);
                         let _ = s.send_text(Instant::now(), line);

@@ -97,3 +97,31 @@ fn a_recorded_plain_run_prints_what_an_unrecorded_one_does() {
         "{divergence}"
     );
 }
+
+#[test]
+fn replay_serves_a_recording_to_a_new_client() {
+    use std::io::BufRead;
+    let server = EchoServer::start();
+    let file = temp("served");
+    let args = [&server.url() as &str, "--record", file.to_str().unwrap()];
+    let recorded = run(wsnova(&args), "first\nsecond\n");
+    assert_eq!(recorded.code(), 0, "{recorded:?}");
+    drop(server);
+
+    let mut replay = wsnova(&["replay", file.to_str().unwrap(), "--once"]);
+    let mut serving = replay
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(serving.stdout.take().unwrap());
+    let mut url = String::new();
+    stdout.read_line(&mut url).expect("the replay server's URL");
+    let client = run(wsnova(&[url.trim(), "-n", "--count", "2"]), "");
+    let served = support::finish(serving);
+    let _ = std::fs::remove_file(&file);
+    assert_eq!(client.code(), 0, "{client:?}");
+    assert_eq!(client.lines(), ["first", "second"], "{client:?}");
+    assert_eq!(served.code(), 0, "{served:?}");
+}

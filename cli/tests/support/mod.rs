@@ -61,8 +61,9 @@ pub fn run(mut command: Command, input: &str) -> Run {
 
 /// Waits for `child` at most [`RUN`] (killing it after), collecting its output.
 pub fn finish(mut child: Child) -> Run {
-    let stdout = reader(child.stdout.take().expect("stdout"));
-    let stderr = reader(child.stderr.take().expect("stderr"));
+    // A pipe the caller took (or did not ask for) reads as empty.
+    let stdout = reader(child.stdout.take());
+    let stderr = reader(child.stderr.take());
     let deadline = Instant::now() + RUN;
     let status = loop {
         if let Some(status) = child.try_wait().expect("try_wait") {
@@ -84,10 +85,12 @@ pub fn finish(mut child: Child) -> Run {
     }
 }
 
-fn reader(mut pipe: impl Read + Send + 'static) -> thread::JoinHandle<String> {
+fn reader(pipe: Option<impl Read + Send + 'static>) -> thread::JoinHandle<String> {
     thread::spawn(move || {
         let mut text = String::new();
-        let _ = pipe.read_to_string(&mut text);
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_string(&mut text);
+        }
         text
     })
 }
