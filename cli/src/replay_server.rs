@@ -146,7 +146,7 @@ async fn serve(stream: TcpStream, pieces: &[(Duration, Piece)]) -> std::io::Resu
     for (offset, piece) in pieces {
         tokio::time::sleep_until(start + *offset).await;
         let bytes = match &piece.head {
-            Some(head) => fit_accept(head, &key).into_bytes(),
+            Some(head) => fit_accept(head, key).into_bytes(),
             None => piece.server_bytes(),
         };
         writer.write_all(&bytes).await?;
