@@ -140,8 +140,9 @@ pub struct Args {
     pub quiet: bool,
 }
 
-/// The `--adapter` choices.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+/// The `--adapter` choices (and a config file's `adapter`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum AdapterKind {
     /// Plain WebSocket, no protocol on top.
     Plain,

@@ -1,17 +1,17 @@
 //! `--metrics ADDR`: a small HTTP endpoint with `/metrics` (Prometheus
 //! text format), `/healthz` (the process runs: always 200) and `/readyz`
-//! (200 when the connection is `Ready`, else 503 with its state).
+//! (200 when every connection is `Ready`, else 503 with their states).
 
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use wsnova_tokio::{Client, SessionState};
 
-/// The connection `/readyz` reports on, once there is one.
-pub type Watched = Arc<OnceLock<Client>>;
+/// The connections `/readyz` reports on (ready: at least one, all `Ready`).
+pub type Watched = Arc<Mutex<Vec<Client>>>;
 
 /// Installs the Prometheus recorder and serves the endpoint on `addr` in
 /// the background; the connection to watch is set later.
@@ -30,7 +30,7 @@ pub async fn serve(addr: SocketAddr) -> Result<Watched, String> {
             upkeep.run_upkeep();
         }
     });
-    let watched: Watched = Arc::new(OnceLock::new());
+    let watched = Watched::default();
     let client = watched.clone();
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
@@ -57,11 +57,17 @@ async fn answer(mut stream: TcpStream, metrics: PrometheusHandle, client: Watche
     let (status, body) = match path {
         "/metrics" => ("200 OK", metrics.render()),
         "/healthz" => ("200 OK", "ok\n".to_owned()),
-        "/readyz" => match client.get().map(|c| c.status().state) {
-            Some(SessionState::Ready) => ("200 OK", "ready\n".to_owned()),
-            Some(state) => ("503 Service Unavailable", format!("{state:?}\n")),
-            None => ("503 Service Unavailable", "connecting\n".to_owned()),
-        },
+        "/readyz" => {
+            let clients = client.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let states: Vec<SessionState> = clients.iter().map(|c| c.status().state).collect();
+            if !states.is_empty() && states.iter().all(|s| *s == SessionState::Ready) {
+                ("200 OK", "ready\n".to_owned())
+            } else if states.is_empty() {
+                ("503 Service Unavailable", "connecting\n".to_owned())
+            } else {
+                ("503 Service Unavailable", format!("{states:?}\n"))
+            }
+        }
         _ => (
             "404 Not Found",
             "not found: try /metrics, /healthz, /readyz\n".to_owned(),

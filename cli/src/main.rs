@@ -8,10 +8,12 @@
 //! ```
 //!
 //! `wsnova --help` lists every flag and the exit codes ([`exit::Exit`]);
-//! `wsnova replay FILE` serves a recording made with `--record FILE`.
+//! `wsnova replay FILE` serves a recording made with `--record FILE`;
+//! `wsnova run FILE` runs the connections of a TOML file and follows it.
 #![forbid(unsafe_code)]
 
 mod args;
+mod config;
 mod exit;
 mod health;
 mod insecure;
@@ -21,6 +23,7 @@ mod recorded;
 mod replay_server;
 mod run;
 mod status;
+mod supervise;
 
 use std::process::ExitCode;
 
@@ -33,6 +36,9 @@ fn main() -> ExitCode {
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if argv.get(1).is_some_and(|a| a == "replay") {
         return replay_server::main(argv[1..].to_vec()).into();
+    }
+    if argv.get(1).is_some_and(|a| a == "run") {
+        return supervise::main(argv[1..].to_vec()).into();
     }
     let args = match Args::try_parse_from(argv) {
         Ok(args) => args,

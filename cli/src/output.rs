@@ -18,6 +18,7 @@ pub struct Printer {
     binary: BinaryFormat,
     rtts: bool,
     status: StatusLine,
+    name: Option<String>,
 }
 
 impl Printer {
@@ -28,14 +29,25 @@ impl Printer {
             binary,
             rtts,
             status,
+            name: None,
         }
+    }
+
+    /// The same printer for the connection `name`: its lines start with
+    /// the name, its JSON objects carry `"connection": name`.
+    pub fn named(mut self, name: &str) -> Self {
+        self.name = Some(name.to_owned());
+        self
     }
 
     /// Prints one event; whether it counts towards `--count` is returned.
     pub fn event(&self, event: &Event) -> io::Result<bool> {
         let counts = matches!(event, Event::Message(_) | Event::Notification { .. });
         if self.json {
-            if let Some(value) = self.event_json(event) {
+            if let Some(mut value) = self.event_json(event) {
+                if let (Some(name), Some(map)) = (&self.name, value.as_object_mut()) {
+                    map.insert("connection".into(), Value::from(name.as_str()));
+                }
                 self.stdout(&value.to_string())?;
             }
             return Ok(counts);
@@ -84,12 +96,18 @@ impl Printer {
     /// A diagnostic on stderr (clearing the status line first).
     pub fn stderr(&self, line: &str) {
         self.status.clear();
-        eprintln!("wsnova: {line}");
+        match &self.name {
+            Some(name) => eprintln!("wsnova: {name}: {line}"),
+            None => eprintln!("wsnova: {line}"),
+        }
     }
 
     fn stdout(&self, line: &str) -> io::Result<()> {
         let mut out = io::stdout().lock();
-        writeln!(out, "{line}")?;
+        match (&self.name, self.json) {
+            (Some(name), false) => writeln!(out, "{name} {line}")?,
+            _ => writeln!(out, "{line}")?,
+        }
         out.flush()
     }
 

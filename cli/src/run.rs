@@ -56,7 +56,10 @@ pub async fn run(args: &Args, builder: Builder, watched: Option<Watched>) -> Exi
         }
     };
     if let Some(watched) = watched {
-        let _ = watched.set(client.clone());
+        watched
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(client.clone());
     }
     let count_reached = Arc::new(Notify::new());
     let mut printing = tokio::spawn(print_events(
