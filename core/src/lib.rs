@@ -9,6 +9,8 @@
 //! - [`session`]: one logical connection across reconnects — lifecycle,
 //!   backoff, heartbeats, auth, subscriptions, requests, rate limits — as a
 //!   statig state machine over the wire. Start at [`Session`].
+//! - [`record`]: record a session as JSON Lines (secrets redacted) and
+//!   replay a recording in virtual time, reporting the first divergence.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -31,6 +33,7 @@ pub mod api {
         WireError,
     };
 }
+pub mod record;
 pub mod session;
 pub mod wire;
 

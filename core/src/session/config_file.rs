@@ -120,8 +120,16 @@ impl<'de> Deserialize<'de> for OrOff {
 }
 
 /// Parses `"250ms"`, `"10s"`, `"2m"`, `"1h"`, `"1m30s"`: whole numbers, each
-/// followed by a unit (`ns`, `us`, `ms`, `s`, `m`, `h`), summed.
-pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
+/// followed by a unit (`ns`, `us`, `ms`, `s`, `m`, `h`), summed. The one
+/// duration syntax of configuration files and the `wsnova` command line.
+///
+/// ```
+/// use std::time::Duration;
+/// use wsnova_core::session::parse_duration;
+/// assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+/// assert!(parse_duration("10").is_err());
+/// ```
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let invalid = || {
         format!(
             "invalid duration {text:?}: expected whole numbers with units \

@@ -93,6 +93,7 @@ pub use adapter::{
 pub use backoff::{BackoffConfig, BackoffStrategy, Jitter};
 pub use codec::{Codec, CodecError, Encoded};
 pub use config::{HeartbeatConfig, SessionConfig};
+pub use config_file::parse_duration;
 pub use credentials::{AuthToken, Credentials, Secret};
 pub use error::SessionError;
 pub use event::{

@@ -1,0 +1,207 @@
+//! One connection from the command line: connect, subscribe, send the
+//! requests, pump stdin into messages while a task prints every event, and
+//! end with a close handshake and an exit code.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::Notify;
+use wsnova_tokio::prelude::*;
+use wsnova_tokio::{CloseReason, ConnectError};
+
+use crate::args::{AdapterKind, Args};
+use crate::exit::Exit;
+use crate::health::Watched;
+use crate::output::{Printer, close_text, describe};
+use crate::recorded;
+use crate::status::StatusLine;
+
+/// How long the close handshake and the last events may take at the end.
+const CLOSE_GRACE: Duration = Duration::from_secs(10);
+
+/// Runs the connection `builder` describes as `args` asks; the exit code.
+pub async fn run(args: &Args, builder: Builder, watched: Option<Watched>) -> Exit {
+    let status = StatusLine::new(args.quiet);
+    let printer = Printer::new(args.json, args.binary, args.print_ping_rtts, status.clone());
+    if let Some(path) = &args.record {
+        let file = match std::fs::File::create(path) {
+            Ok(file) => file,
+            Err(error) => {
+                printer.stderr(&format!("--record {}: {error}", path.display()));
+                return Exit::Usage;
+            }
+        };
+        let config = builder.session_config();
+        return match args.adapter {
+            AdapterKind::Plain => recorded::run(args, config, Plain, file, &printer).await,
+            AdapterKind::Jsonrpc => {
+                recorded::run(args, config, JsonRpc::new(), file, &printer).await
+            }
+            AdapterKind::Deribit => {
+                recorded::run(args, config, Deribit::new(), file, &printer).await
+            }
+        };
+    }
+    let connected = match args.adapter {
+        AdapterKind::Plain => builder.connect(Plain).await,
+        AdapterKind::Jsonrpc => builder.connect(JsonRpc::new()).await,
+        AdapterKind::Deribit => builder.connect(Deribit::new()).await,
+    };
+    let (client, events) = match connected {
+        Ok(pair) => pair,
+        Err(error) => {
+            printer.stderr(&connect_error_text(&error));
+            return connect_exit(&error);
+        }
+    };
+    if let Some(watched) = watched {
+        watched
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(client.clone());
+    }
+    let count_reached = Arc::new(Notify::new());
+    let mut printing = tokio::spawn(print_events(
+        events,
+        printer.clone(),
+        args.count,
+        count_reached.clone(),
+    ));
+    let ticker = status.is_live().then(|| {
+        let (client, status) = (client.clone(), status.clone());
+        tokio::spawn(async move {
+            loop {
+                status.draw(&client.status());
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        })
+    });
+
+    let outcome = tokio::select! {
+        done = work(args, &client, &printer) => done,
+        _ = count_reached.notified() => Ok(()),
+        _ = tokio::signal::ctrl_c() => Err(Exit::Interrupted),
+        ended = &mut printing => {
+            // The session ended by itself (the server, a lost connection).
+            if let Some(ticker) = ticker { ticker.abort(); }
+            status.clear();
+            return finish(ended);
+        }
+    };
+    let _ = tokio::time::timeout(CLOSE_GRACE, client.close()).await;
+    let ended = tokio::time::timeout(CLOSE_GRACE, printing).await;
+    if let Some(ticker) = ticker {
+        ticker.abort();
+    }
+    status.clear();
+    match (outcome, ended) {
+        (Err(exit), _) => exit,
+        (Ok(()), Ok(ended)) => finish(ended),
+        (Ok(()), Err(_)) => Exit::ConnectionLost,
+    }
+}
+
+/// The exit code for the printing task's end.
+fn finish(ended: Result<std::io::Result<Option<CloseReason>>, tokio::task::JoinError>) -> Exit {
+    match ended {
+        Ok(Ok(Some(reason))) => Exit::of_close(&reason),
+        Ok(Ok(None)) => Exit::ConnectionLost,
+        Ok(Err(_)) | Err(_) => Exit::Internal,
+    }
+}
+
+/// Subscribes, sends the requests, then pumps stdin (or waits forever with
+/// `--no-stdin`). `Ok` when stdin ends or the session can take no more.
+async fn work(args: &Args, client: &Client, printer: &Printer) -> Result<(), Exit> {
+    if !args.subscribe.is_empty() {
+        let channels: Vec<&str> = args.subscribe.iter().map(String::as_str).collect();
+        if let Err(error) = client
+            .subscribe_timeout(&channels, args.request_timeout)
+            .await
+        {
+            printer.stderr(&format!("--subscribe: {error}"));
+            return Err(Exit::RequestFailed);
+        }
+    }
+    for (method, params) in args.requests() {
+        match client.request_raw(method, params).await {
+            Ok(result) => printer
+                .response(method, result.as_str())
+                .map_err(|_| Exit::Internal)?,
+            Err(error) => {
+                printer.stderr(&format!("--request {method}: {error}"));
+                return Err(Exit::RequestFailed);
+            }
+        }
+    }
+    if args.no_stdin {
+        std::future::pending::<()>().await;
+    }
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    loop {
+        match lines.next_line().await {
+            Ok(Some(line)) => {
+                let line = line.strip_suffix('\r').unwrap_or(&line);
+                if client.send_text(line).await.is_err() {
+                    return Ok(()); // the session ended: the printer says why
+                }
+            }
+            Ok(None) => return Ok(()),
+            Err(error) => {
+                printer.stderr(&format!("stdin: {error}"));
+                return Err(Exit::Internal);
+            }
+        }
+    }
+}
+
+/// Prints every event until the stream ends; the session's close reason.
+/// After `count` messages and notifications it tells `count_reached` and
+/// prints no more data.
+async fn print_events(
+    mut events: Events,
+    printer: Printer,
+    count: Option<u64>,
+    count_reached: Arc<Notify>,
+) -> std::io::Result<Option<CloseReason>> {
+    let mut seen = 0u64;
+    let mut closed = None;
+    while let Some(event) = events.recv().await {
+        if let Event::Closed { reason } = &event {
+            closed = Some(reason.clone());
+        }
+        let data = matches!(event, Event::Message(_) | Event::Notification { .. });
+        if data && count.is_some_and(|n| seen >= n) {
+            continue;
+        }
+        if printer.event(&event)? {
+            seen += 1;
+            if count == Some(seen) {
+                count_reached.notify_one();
+            }
+        }
+    }
+    Ok(closed)
+}
+
+fn connect_exit(error: &ConnectError) -> Exit {
+    match error {
+        ConnectError::Config(_) | ConnectError::Invalid(_) | ConnectError::InvalidOption(_) => {
+            Exit::Usage
+        }
+        ConnectError::Closed(reason) if Exit::of_close(reason) == Exit::AuthFailed => {
+            Exit::AuthFailed
+        }
+        ConnectError::Failed(wsnova_tokio::DisconnectReason::AuthFailed(_)) => Exit::AuthFailed,
+        _ => Exit::ConnectFailed,
+    }
+}
+
+fn connect_error_text(error: &ConnectError) -> String {
+    match error {
+        ConnectError::Failed(reason) => format!("connection failed: {}", describe(reason)),
+        ConnectError::Closed(reason) => format!("connection failed: {}", close_text(reason)),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,92 @@
+//! `wsnova run FILE`: connections from a TOML file, and a hot reload that
+//! adds and removes a subscription on the live connection (no reconnect).
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::sync::mpsc;
+use std::time::Instant;
+
+use serde_json::Value;
+use support::{RUN, wsnova};
+use wsnova_tests::deribit::{MockConfig, MockDeribit};
+
+const BTC: &str = "ticker.BTC-PERPETUAL.100ms";
+const ETH: &str = "ticker.ETH-PERPETUAL.100ms";
+
+fn config(url: &str, channel: &str) -> String {
+    format!(
+        "[[connection]]\nname = \"mock\"\nadapter = \"deribit\"\nsubscribe = [\"{channel}\"]\n\n\
+         [connection.session]\nurl = \"{url}\"\nrequest_timeout = \"5s\"\n"
+    )
+}
+
+/// The next event (a JSON object) for which `pred` holds.
+fn until(lines: &mpsc::Receiver<String>, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + RUN;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = lines
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no {what} in time"));
+        let value: Value = serde_json::from_str(&line).expect("a JSON line");
+        if pred(&value) {
+            return value;
+        }
+    }
+}
+
+#[test]
+fn a_reload_swaps_a_subscription_without_reconnecting() {
+    let mock = MockDeribit::start(MockConfig::default());
+    let file = std::env::temp_dir().join(format!("wsnova-cli-run-{}.toml", std::process::id()));
+    std::fs::write(&file, config(&mock.url(), BTC)).unwrap();
+    let mut child = wsnova(&[
+        "run",
+        file.to_str().unwrap(),
+        "--json",
+        "--reload-every",
+        "20ms",
+    ])
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    let (tx, lines) = mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap_or_default()).is_err() {
+                break;
+            }
+        }
+    });
+    let first = until(&lines, "a BTC notification", |e| e["channel"] == BTC);
+    assert_eq!(first["connection"], "mock");
+
+    std::fs::write(&file, config(&mock.url(), ETH)).unwrap();
+    until(&lines, "BTC unsubscribed", |e| {
+        e["event"] == "unsubscribed" && e["channels"][0] == BTC
+    });
+    until(&lines, "an ETH notification", |e| e["channel"] == ETH);
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_file(&file);
+    assert_eq!(mock.connections_accepted(), 1, "the reload reconnected");
+}
+
+#[test]
+fn a_bad_config_file_is_a_usage_error() {
+    let file = std::env::temp_dir().join(format!("wsnova-cli-bad-{}.toml", std::process::id()));
+    std::fs::write(
+        &file,
+        "[[connection]]\nname = \"x\"\nunknown = 1\n[connection.session]\nurl = \"ws://h/\"\n",
+    )
+    .unwrap();
+    let result = support::run(wsnova(&["run", file.to_str().unwrap()]), "");
+    let _ = std::fs::remove_file(&file);
+    assert_eq!(result.code(), 2, "{result:?}");
+    assert!(result.stderr.contains("unknown"), "{result:?}");
+}

@@ -1,0 +1,227 @@
+//! One line of a recording (JSON Lines): an input, a command, or something
+//! the session produced. Times are microseconds since the session began.
+
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use super::pieces::{Piece, REDACTED, redact_text};
+use crate::session::{Event, Output};
+
+/// The recording format's version, in its header.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// One line of a recording.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Entry {
+    /// The first line: what the session was.
+    Header {
+        /// [`FORMAT_VERSION`].
+        version: u32,
+        /// The endpoint (scheme, host, port, path; never the query).
+        endpoint: String,
+        /// The configuration's seed: a replay needs the same.
+        seed: u64,
+        /// `wss://`: the bytes are ciphertext, recorded by length only, and
+        /// the recording cannot be replayed.
+        tls: bool,
+    },
+    /// `Input::Connected`.
+    Connected {
+        /// Microseconds since the start.
+        t: u64,
+        /// The generation.
+        g: u64,
+    },
+    /// `Input::ConnectFailed`.
+    ConnectFailed {
+        /// Microseconds since the start.
+        t: u64,
+        /// The generation.
+        g: u64,
+        /// The driver's error text.
+        error: String,
+    },
+    /// A piece of `Input::Bytes`, complete at time `t`.
+    In {
+        /// Microseconds since the start.
+        t: u64,
+        /// The generation.
+        g: u64,
+        /// The head or frame.
+        #[serde(flatten)]
+        piece: Piece,
+    },
+    /// Inbound bytes that are not cut into pieces (TLS): their length.
+    InRaw {
+        /// Microseconds since the start.
+        t: u64,
+        /// The generation.
+        g: u64,
+        /// How many bytes.
+        len: usize,
+    },
+    /// `Input::Closed`.
+    Closed {
+        /// Microseconds since the start.
+        t: u64,
+        /// The generation.
+        g: u64,
+    },
+    /// `handle_timeout`.
+    Timeout {
+        /// Microseconds since the start.
+        t: u64,
+    },
+    /// A command and its result (`ok` or the error).
+    Command {
+        /// Microseconds since the start.
+        t: u64,
+        /// Which.
+        #[serde(flatten)]
+        command: Command,
+        /// `ok`, or the error's text.
+        result: String,
+    },
+    /// A piece of the bytes the driver wrote.
+    Out {
+        /// The generation.
+        g: u64,
+        /// The head or frame.
+        #[serde(flatten)]
+        piece: Piece,
+    },
+    /// Bytes written that are not cut into pieces (TLS): their length.
+    OutRaw {
+        /// The generation.
+        g: u64,
+        /// How many bytes.
+        len: usize,
+    },
+    /// An output other than `Transmit`, as [`output_line`] writes it.
+    Output {
+        /// The output.
+        line: String,
+    },
+}
+
+/// A command given to the session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Command {
+    /// `connect`.
+    Connect,
+    /// `send_text` (secrets in JSON redacted).
+    SendText {
+        /// The text.
+        text: String,
+    },
+    /// `send_binary`.
+    SendBinary {
+        /// The data, base64.
+        base64: String,
+    },
+    /// `request` (an auth method's params redacted).
+    Request {
+        /// The method.
+        method: String,
+        /// The params as JSON text, or `<redacted>`.
+        params: String,
+    },
+    /// `subscribe`.
+    Subscribe {
+        /// The channels.
+        channels: Vec<String>,
+    },
+    /// `unsubscribe`.
+    Unsubscribe {
+        /// The channels.
+        channels: Vec<String>,
+    },
+    /// `authenticate` (the secret is never recorded).
+    Authenticate {
+        /// The public part.
+        client_id: String,
+    },
+    /// `ping`.
+    Ping,
+    /// `close`.
+    Close {
+        /// The close code.
+        code: u16,
+        /// The reason.
+        reason: String,
+    },
+    /// `set_unix_time`.
+    UnixTime {
+        /// Milliseconds since the Unix epoch.
+        ms: u64,
+    },
+    /// `set_reading_paused`.
+    ReadingPaused {
+        /// Paused or not.
+        paused: bool,
+    },
+}
+
+impl Command {
+    /// A request's command, its params redacted for auth methods.
+    pub fn request(method: &str, params: &str) -> Command {
+        let params = if method.ends_with("auth") {
+            REDACTED.to_owned()
+        } else {
+            redact_text(params)
+        };
+        Command::Request {
+            method: method.to_owned(),
+            params,
+        }
+    }
+}
+
+/// An output as a recording line: stable across runs (times relative to
+/// `epoch`), secrets redacted. `Transmit` gives `None`: its bytes are
+/// recorded as they are written.
+pub fn output_line(output: &Output, epoch: Instant) -> Option<String> {
+    Some(match output {
+        Output::Transmit { .. } => return None,
+        Output::Dial {
+            generation,
+            host,
+            port,
+        } => format!("dial g={generation} {host}:{port}"),
+        Output::CloseTransport { generation, flush } => {
+            format!("close_transport g={generation} flush={}", flush.len())
+        }
+        Output::Event(event) => event_line(event, epoch),
+    })
+}
+
+fn event_line(event: &Event, epoch: Instant) -> String {
+    match event {
+        Event::Message(message) => match message.as_text() {
+            Some(text) => format!("message text {}", redact_text(text)),
+            None => format!(
+                "message binary {}",
+                data_encoding::BASE64.encode(message.as_bytes())
+            ),
+        },
+        Event::Notification { channel, data } => {
+            format!("notification {channel} {}", redact_text(data.as_str()))
+        }
+        Event::Response { id, result } => {
+            format!("response {} {}", id.0, redact_text(result.as_str()))
+        }
+        Event::Authenticated { expires_at } => match expires_at {
+            Some(at) => format!(
+                "authenticated expires_at={}us",
+                at.saturating_duration_since(epoch).as_micros()
+            ),
+            None => "authenticated".to_owned(),
+        },
+        other => format!("{other:?}"),
+    }
+}
