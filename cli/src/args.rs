@@ -34,6 +34,21 @@ pub struct Args {
     #[arg(long, value_name = "PROTOCOL")]
     pub subprotocol: Vec<String>,
 
+    /// Connects through this proxy: http://HOST:PORT (HTTP CONNECT) or
+    /// socks5h://HOST:PORT. Credentials never come from a flag: put a
+    /// proxy with a password in HTTPS_PROXY / HTTP_PROXY / ALL_PROXY,
+    /// which are read when no --proxy is given.
+    #[arg(long, value_name = "URL", conflicts_with = "no_proxy")]
+    pub proxy: Option<String>,
+
+    /// Connects directly, whatever the proxy environment variables say.
+    #[arg(long)]
+    pub no_proxy: bool,
+
+    /// Does not offer permessage-deflate (offered by default).
+    #[arg(long)]
+    pub no_compress: bool,
+
     /// The protocol on top of WebSocket: plain (none), jsonrpc or deribit.
     #[arg(long, value_enum, default_value_t = AdapterKind::Plain)]
     pub adapter: AdapterKind,

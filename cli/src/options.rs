@@ -43,6 +43,30 @@ pub fn builder(args: &Args) -> Result<Builder, String> {
     if let Some(path) = &args.root_cert {
         builder = builder.root_certificates(roots(path)?);
     }
+    if let Some(proxy) = &args.proxy {
+        if proxy
+            .split_once("://")
+            .map_or(proxy.as_str(), |(_, rest)| rest)
+            .contains('@')
+        {
+            return Err(
+                "--proxy takes no credentials: put them in HTTPS_PROXY, HTTP_PROXY or \
+                        ALL_PROXY instead (a flag's value shows in the process list)"
+                    .into(),
+            );
+        }
+        builder = builder
+            .proxy(proxy)
+            .map_err(|e| format!("bad --proxy: {e}"))?;
+    }
+    if args.no_proxy {
+        builder = builder.no_proxy();
+    }
+    if args.no_compress {
+        builder = builder
+            .deflate(wsnova_tokio::DeflateConfig::disabled())
+            .map_err(|e| e.to_string())?;
+    }
     let mut heartbeat = HeartbeatConfig::default();
     if let Some(interval) = args.ping_interval {
         heartbeat.ping_interval = interval.0;

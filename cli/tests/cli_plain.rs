@@ -108,3 +108,22 @@ fn a_server_that_goes_away_for_good_exits_4() {
     assert_eq!(result.code(), 4, "{result:?}");
     assert!(result.stdout.contains("\"disconnected\""), "{result:?}");
 }
+
+#[test]
+fn proxy_flag_goes_through_tinyproxy_and_takes_no_credentials() {
+    let server = EchoServer::start();
+    let proxy = wsnova_tests::proxies::Tinyproxy::start(None);
+    let result = run(
+        wsnova(&[&server.url(), "--proxy", &proxy.url(), "--no-compress"]),
+        "through the tunnel\n",
+    );
+    assert_eq!(result.code(), 0, "{result:?}");
+    assert_eq!(result.lines(), ["through the tunnel"], "{result:?}");
+    let result = run(
+        wsnova(&[&server.url(), "--proxy", "http://user:s3cret@127.0.0.1:1"]),
+        "",
+    );
+    assert_eq!(result.code(), 2, "{result:?}");
+    assert!(result.stderr.contains("HTTPS_PROXY"), "{result:?}");
+    assert!(!result.stderr.contains("s3cret"), "{result:?}");
+}
