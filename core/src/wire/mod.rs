@@ -34,6 +34,7 @@ mod frames;
 mod handshake;
 mod message;
 mod outbuf;
+mod retry_after;
 mod text;
 mod tls;
 
@@ -47,6 +48,7 @@ pub use close_code::CloseCode;
 pub use config::{Endpoint, Limits, WireConfig};
 pub use error::{ErrorKind, WireError};
 pub use message::{CloseFrame, Message};
+pub use retry_after::RetryAfter;
 /// rustls' root store, for [`WireConfig::root_certificates`].
 pub use rustls::RootCertStore;
 pub use text::{NotUtf8, Text};
@@ -68,7 +70,10 @@ pub enum WireEvent {
     },
     /// A complete data message.
     Message(Message),
-    /// The server pinged; the pong is already queued (RFC 6455 §5.5.2).
+    /// The server pinged; the pong is already queued (RFC 6455 §5.5.2). At
+    /// most one pong waits at a time: while one is still unsent, a newer
+    /// ping's pong replaces the one queued after it (§5.5.3 allows answering
+    /// only the most recent ping), so a ping flood cannot grow the buffer.
     Ping(Bytes),
     /// The server answered a ping (or sent an unsolicited pong, §5.5.3).
     Pong(Bytes),
@@ -132,6 +137,11 @@ pub struct Wire {
     input_error: Option<WireError>,
     /// The subprotocol the server selected in its `101`, once upgraded.
     subprotocol: Option<String>,
+    /// The latest ping's payload, waiting for the pong before it to leave.
+    pong: Option<Bytes>,
+    /// [`OutBuf::queued_total`] just after the last pong framed: that pong
+    /// is unsent until the socket has taken this many bytes.
+    pong_end: u64,
 }
 
 impl Wire {
@@ -159,6 +169,8 @@ impl Wire {
             eof: false,
             input_error: None,
             subprotocol: None,
+            pong: None,
+            pong_end: 0,
             config,
         })
     }
@@ -189,6 +201,12 @@ impl Wire {
             + self.out.capacity()
             + self.decoder.buffered()
             + self.tls.as_ref().map_or(0, TlsLayer::buffered)
+    }
+
+    /// Bytes waiting for the socket (sealed or not), without sealing: what
+    /// a driver compares with its high-water mark before reading more.
+    pub fn pending_len(&self) -> usize {
+        self.out.pending().len() + self.tls.as_ref().map_or(0, TlsLayer::staged_len)
     }
 
     /// Feeds bytes read from the socket. Errors surface from the next
@@ -289,6 +307,7 @@ impl Wire {
     /// Bytes to write to the socket (many frames, one write). Seals staged
     /// plaintext into TLS records first, hence `&mut`.
     pub fn pending_transmit(&mut self) -> &[u8] {
+        self.flush_pong();
         if let Some(tls) = self.tls.as_mut() {
             tls.seal(self.out.vec());
         }
@@ -298,6 +317,16 @@ impl Wire {
     /// Records that the socket accepted `n` bytes of [`pending_transmit`](Self::pending_transmit).
     pub fn advance_transmit(&mut self, n: usize) {
         self.out.advance(n);
+    }
+
+    /// Ends the transport's byte stream cleanly: over TLS, queues
+    /// `close_notify` after what is pending (RFC 8446 §6.1), so closing TCP
+    /// next is not a truncation. Call it once the close handshake is done,
+    /// just before the socket closes; nothing may be sent after it.
+    pub fn finish_transport(&mut self) {
+        if let Some(tls) = self.tls.as_mut() {
+            tls.close_notify(self.out.vec());
+        }
     }
 
     /// Releases buffer capacity that is not in use (call when the connection is idle).
@@ -317,7 +346,8 @@ impl Wire {
             Frame::Ping(payload) => {
                 // §5.5.2: answer with the same payload; not after our close (§5.5.1).
                 if matches!(self.state, State::Open) {
-                    self.write_frame(OpCode::Control(Control::Pong), &payload);
+                    self.pong = Some(payload.clone());
+                    self.flush_pong();
                 }
                 Some(WireEvent::Ping(payload))
             }
@@ -348,7 +378,25 @@ impl Wire {
         Ok(())
     }
 
+    /// Frames the waiting pong unless the one before it is still unsent.
+    fn flush_pong(&mut self) {
+        if self.out.sent_total() < self.pong_end {
+            return; // the earlier pong has not left: the waiting one may replace it
+        }
+        let Some(payload) = self.pong.take() else {
+            return;
+        };
+        self.write_frame(OpCode::Control(Control::Pong), &payload);
+        if let Some(tls) = self.tls.as_mut() {
+            tls.seal(self.out.vec());
+        }
+        self.pong_end = self.out.queued_total();
+    }
+
     fn queue_close(&mut self, code: u16, reason: &str) {
+        // The pong goes before the close if it may; none may follow it (§5.5.1).
+        self.flush_pong();
+        self.pong = None;
         let mut payload = [0u8; 125];
         let len = if code == 1005 {
             0

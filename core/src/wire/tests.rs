@@ -132,6 +132,40 @@ fn a_ping_is_answered_with_a_pong_carrying_its_payload() {
 }
 
 #[test]
+fn a_ping_flood_leaves_at_most_one_pong_waiting_the_latest() {
+    let mut wire = open_wire();
+    // The socket takes nothing: the first pong stays unsent.
+    for n in 0..10_000u32 {
+        wire.handle_bytes(&server_frame(0x89, &n.to_be_bytes()));
+        drain(&mut wire).unwrap();
+    }
+    // One pong framed (6 + 4 bytes), the latest ping's waiting behind it.
+    assert_eq!(wire.pending_len(), 10);
+    assert_eq!(
+        client_frames(&take(&mut wire)),
+        [(0x8A, 0u32.to_be_bytes().to_vec())]
+    );
+    // Once it left, the waiting one goes: the most recent ping's (§5.5.3).
+    assert_eq!(
+        client_frames(&take(&mut wire)),
+        [(0x8A, 9_999u32.to_be_bytes().to_vec())]
+    );
+    assert!(take(&mut wire).is_empty());
+    // A close right after a ping carries the pong before it, none after.
+    wire.handle_bytes(&server_frame(0x89, b"last"));
+    wire.handle_bytes(&server_frame(0x88, &1000u16.to_be_bytes()));
+    drain(&mut wire).unwrap();
+    let frames = client_frames(&take(&mut wire));
+    assert_eq!(
+        frames,
+        [
+            (0x8A, b"last".to_vec()),
+            (0x88, 1000u16.to_be_bytes().to_vec())
+        ]
+    );
+}
+
+#[test]
 fn server_close_is_echoed_and_reported() {
     let mut wire = open_wire();
     wire.handle_bytes(&server_frame(0x88, &[0x03, 0xe9, b'b', b'y', b'e']));
