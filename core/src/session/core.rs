@@ -116,7 +116,10 @@ impl Core {
                 transport.on_bytes(&mut self.env.out, data);
             }
             Input::Closed { generation } if transport.is_current(generation) => {
-                transport.on_socket_closed(&mut self.env.out);
+                transport.on_socket_closed(&mut self.env.out, None);
+            }
+            Input::Failed { generation, error } if transport.is_current(generation) => {
+                transport.on_socket_closed(&mut self.env.out, Some(error));
             }
             _ => {} // a late event from a dead socket
         }
@@ -219,6 +222,7 @@ impl Core {
         reached_ready: bool,
     ) -> Result<(), CloseReason> {
         let generation = self.transport.generation();
+        let unix_ms = self.auth.unix_time_ms(self.env.now);
         self.reconnect.schedule(
             &mut self.env,
             adapter,
@@ -226,6 +230,7 @@ impl Core {
             initiator,
             reached_ready,
             generation,
+            unix_ms,
         )
     }
 

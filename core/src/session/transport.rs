@@ -9,7 +9,7 @@ use super::event::{DisconnectReason, Initiator};
 use super::io::Output;
 use super::outbox::{Ev, Outbox};
 use super::timers::Timer;
-use crate::wire::{CloseCode, Wire, WireConfig, WireError, WireEvent};
+use crate::wire::{CloseCode, Wire, WireConfig, WireError, WireEvent, WireState};
 
 /// One connection at a time, across generations.
 pub(crate) struct Transport {
@@ -23,6 +23,9 @@ pub(crate) struct Transport {
     pub(crate) wire: Option<Wire>,
     /// An `Output::Transmit` was handed out and not answered yet.
     transmit_announced: bool,
+    /// The OS error that ended the socket, reported once the wire has
+    /// delivered what it decoded before it.
+    reset: Option<String>,
 }
 
 impl Transport {
@@ -34,6 +37,7 @@ impl Transport {
             socket: None,
             wire: None,
             transmit_announced: false,
+            reset: None,
         }
     }
 
@@ -47,6 +51,7 @@ impl Transport {
     pub(crate) fn dial(&mut self, env: &mut Env) {
         self.generation += 1;
         self.socket = Some(self.generation);
+        self.reset = None;
         env.out.telemetry.dialed();
         let endpoint = self.wire_config.endpoint();
         tracing::debug!(
@@ -79,11 +84,18 @@ impl Transport {
         }
     }
 
-    /// The driver's socket reached EOF or failed.
-    pub(crate) fn on_socket_closed(&mut self, out: &mut Outbox) {
-        match self.wire.as_mut() {
-            Some(wire) => wire.handle_eof(),
-            None => {
+    /// The driver's socket reached EOF (`error` is `None`) or failed with
+    /// an OS error. Either way the wire first delivers what it decoded.
+    pub(crate) fn on_socket_closed(&mut self, out: &mut Outbox, error: Option<&str>) {
+        match (self.wire.as_mut(), error) {
+            (Some(wire), error) => {
+                self.reset = error.map(str::to_owned);
+                wire.handle_eof();
+            }
+            (None, Some(error)) => {
+                out.lose(DisconnectReason::Reset(error.into()), Initiator::Remote)
+            }
+            (None, None) => {
                 let reason = DisconnectReason::TransportClosed("closed while connecting".into());
                 out.lose(reason, Initiator::Remote);
             }
@@ -105,6 +117,11 @@ impl Transport {
     pub(crate) fn poll_wire_event(&mut self, out: &mut Outbox) -> Option<WireEvent> {
         match self.wire.as_mut()?.poll_event() {
             Ok(event) => event,
+            Err(WireError::AbnormalClosure | WireError::HandshakeEof) if self.reset.is_some() => {
+                let error = self.reset.take().unwrap_or_default();
+                out.lose(DisconnectReason::Reset(error), Initiator::Remote);
+                None
+            }
             Err(err) => {
                 let initiator = match err {
                     WireError::AbnormalClosure
@@ -155,7 +172,14 @@ impl Transport {
     /// (e.g. the close frame that fails a connection).
     pub(crate) fn close_socket(&mut self, out: &mut Outbox) {
         let flush = match self.wire.take() {
-            Some(mut wire) => wire.pending_transmit().to_vec(),
+            Some(mut wire) => {
+                if wire.state() == WireState::Closed {
+                    // The close handshake is done: over TLS, close_notify
+                    // comes before the TCP close (RFC 8446 §6.1).
+                    wire.finish_transport();
+                }
+                wire.pending_transmit().to_vec()
+            }
             None => Vec::new(),
         };
         if let Some(generation) = self.socket.take() {
