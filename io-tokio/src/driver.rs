@@ -17,9 +17,14 @@ use crate::shared::{Action, Shared};
 /// Read this much per `try_read`. The buffer is per thread, not per
 /// connection: nothing awaits between a read and handing its bytes to the core.
 const READ_BUF: usize = 64 * 1024;
-/// Reads per wake-up before yielding to other tasks.
+/// Reads per wake-up before yielding to other tasks and to the timer: at
+/// most `READS_PER_TURN * READ_BUF` bytes (1 MiB) are handled between two
+/// looks at the deadline, so deadlines fire on time under any flood.
 const READS_PER_TURN: usize = 16;
-/// Senders wait while more than this is queued for the socket.
+/// Senders wait, and the task stops reading, while more than this is
+/// queued for the socket — whatever queued it (the application's sends,
+/// pongs, replies to the server): a peer that does not read cannot make the
+/// outgoing buffer grow without bound by making the client answer it.
 pub(crate) const HIGH_WATER: usize = 4 << 20;
 
 thread_local! {
@@ -47,8 +52,12 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     let mut armed: Option<Instant> = None;
     let mut was_paused = false;
     loop {
-        let (actions, deadline, paused, closed) = {
+        let (actions, deadline, paused, closed, backlogged) = {
             let mut inner = shared.lock();
+            if inner.session.poll_timeout().is_some_and(|at| at <= now()) {
+                // Due while reading: the deadline goes before more bytes.
+                inner.session.handle_timeout(now());
+            }
             inner.drain();
             let paused = inner.is_backpressured();
             if paused != was_paused {
@@ -62,6 +71,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                 inner.session.poll_timeout(),
                 paused,
                 inner.waiters.is_closed(),
+                inner.session.pending_transmit_len() > HIGH_WATER,
             )
         };
         for action in actions {
@@ -100,13 +110,21 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         }
         let readable = socket
             .as_ref()
-            .filter(|s| !s.eof && !paused)
+            // Not while the outgoing buffer is over its mark: the socket's
+            // writability brings the task back, not more input.
+            .filter(|s| !s.eof && !paused && !backlogged)
             .map(|s| &*s.stream);
         let writable = socket
             .as_ref()
             .filter(|_| write_blocked)
             .map(|s| &*s.stream);
         tokio::select! {
+            // The timer first: a due deadline is never starved by a busy socket.
+            biased;
+            _ = sleep.as_mut(), if armed.is_some() => {
+                armed = None;
+                shared.lock().session.handle_timeout(now());
+            }
             _ = shared.wake.notified() => {}
             (generation, result) = poll_dial(&mut dialing), if dialing.is_some() => {
                 dialing = None;
@@ -130,14 +148,10 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                 let s = socket.as_mut().expect("checked");
                 match ready {
                     Ok(()) => read_available(&shared, s),
-                    Err(_) => close_input(&shared, s),
+                    Err(err) => close_input(&shared, s, Some(err)),
                 }
             }
             _ = wait_writable(writable), if writable.is_some() => {}
-            _ = sleep.as_mut(), if armed.is_some() => {
-                armed = None;
-                shared.lock().session.handle_timeout(now());
-            }
         }
     }
 }
@@ -159,7 +173,7 @@ fn read_available(shared: &Shared, s: &mut Socket) {
     READ_BUFFER.with_borrow_mut(|buf| {
         for _ in 0..READS_PER_TURN {
             match read_some(&s.stream, buf) {
-                Ok((0, _)) => return close_input(shared, s),
+                Ok((0, _)) => return close_input(shared, s, None),
                 Ok((n, drained)) => {
                     let mut inner = shared.lock();
                     let data = &buf[..n];
@@ -171,12 +185,13 @@ fn read_available(shared: &Shared, s: &mut Socket) {
                         },
                     );
                     inner.drain();
-                    if drained || inner.is_backpressured() {
+                    let backlogged = inner.session.pending_transmit_len() > HIGH_WATER;
+                    if drained || inner.is_backpressured() || backlogged {
                         return;
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(_) => return close_input(shared, s),
+                Err(err) => return close_input(shared, s, Some(err)),
             }
         }
     })
@@ -203,16 +218,19 @@ fn read_some(stream: &TcpStream, buf: &mut [u8]) -> io::Result<(usize, bool)> {
     }
 }
 
-fn close_input(shared: &Shared, s: &mut Socket) {
+/// The socket reached EOF (`err` is `None`) or failed: the core hears
+/// which, with the OS error's text (a reset is not a clean end).
+fn close_input(shared: &Shared, s: &mut Socket, err: Option<io::Error>) {
     s.eof = true;
     let mut inner = shared.lock();
     inner.stream = None;
-    inner.session.handle_input(
-        now(),
-        Input::Closed {
-            generation: s.generation,
-        },
-    );
+    let generation = s.generation;
+    let text = err.map(|e| e.to_string());
+    let input = match text.as_deref() {
+        None => Input::Closed { generation },
+        Some(error) => Input::Failed { generation, error },
+    };
+    inner.session.handle_input(now(), input);
 }
 
 /// Writes what the core has queued, many messages per syscall; `true` when
@@ -226,7 +244,7 @@ fn write_pending(shared: &Shared, s: &mut Socket) -> bool {
     match result {
         Ok(true) => shared.drained.notify_waiters(),
         Ok(false) => {}
-        Err(_) => close_input(shared, s),
+        Err(err) => close_input(shared, s, Some(err)),
     }
     blocked
 }
