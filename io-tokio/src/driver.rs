@@ -147,7 +147,10 @@ pub(crate) async fn run(shared: Arc<Shared>) {
             ready = wait_readable(readable), if readable.is_some() => {
                 let s = socket.as_mut().expect("checked");
                 match ready {
-                    Ok(()) => read_available(&shared, s),
+                    // A full batch: let the runtime's other tasks and timers
+                    // run before the next (a flood never monopolises a worker).
+                    Ok(()) if read_available(&shared, s) => tokio::task::yield_now().await,
+                    Ok(()) => {}
                     Err(err) => close_input(&shared, s, Some(err)),
                 }
             }
@@ -168,12 +171,16 @@ async fn wait_writable(stream: Option<&TcpStream>) -> io::Result<()> {
     stream.expect("guarded by is_some").writable().await
 }
 
-/// Reads until the socket would block (bounded), feeding the core as it goes.
-fn read_available(shared: &Shared, s: &mut Socket) {
+/// Reads until the socket would block (bounded), feeding the core as it
+/// goes; `true` when the bound ended the batch with bytes likely left.
+fn read_available(shared: &Shared, s: &mut Socket) -> bool {
     READ_BUFFER.with_borrow_mut(|buf| {
         for _ in 0..READS_PER_TURN {
             match read_some(&s.stream, buf) {
-                Ok((0, _)) => return close_input(shared, s, None),
+                Ok((0, _)) => {
+                    close_input(shared, s, None);
+                    return false;
+                }
                 Ok((n, drained)) => {
                     let mut inner = shared.lock();
                     let data = &buf[..n];
@@ -186,14 +193,20 @@ fn read_available(shared: &Shared, s: &mut Socket) {
                     );
                     inner.drain();
                     let backlogged = inner.session.pending_transmit_len() > HIGH_WATER;
-                    if drained || inner.is_backpressured() || backlogged {
-                        return;
+                    // A deadline fell due while reading: it goes first.
+                    let due = inner.session.poll_timeout().is_some_and(|at| at <= now());
+                    if drained || inner.is_backpressured() || backlogged || due {
+                        return false;
                     }
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(err) => return close_input(shared, s, Some(err)),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
+                Err(err) => {
+                    close_input(shared, s, Some(err));
+                    return false;
+                }
             }
         }
+        true
     })
 }
 

@@ -122,6 +122,12 @@ impl Connection {
                 self.session
                     .handle_input(self.now, Input::Bytes { generation, data });
                 self.pump();
+                self.now = crate::now();
+                if self.session.poll_timeout().is_some_and(|at| at <= self.now) {
+                    // A deadline fell due while reading: back to the loop,
+                    // which fires it (`poll_timeout` says to come back).
+                    return;
+                }
             }
         })
     }
