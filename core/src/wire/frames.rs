@@ -102,6 +102,10 @@ impl Decoder {
             }
             _ => {}
         }
+        if len >> 63 != 0 {
+            // §5.2: in a 64-bit length "the most significant bit MUST be 0".
+            return Err(WireError::Protocol("64-bit payload length with the top bit set"));
+        }
         if len > limits.max_frame_size as u64 {
             return Err(WireError::FrameTooLarge {
                 size: len,
@@ -298,13 +302,18 @@ mod tests {
 
     #[test]
     fn protocol_violations_map_to_1002() {
-        let cases: [(&str, Vec<u8>); 6] = [
+        let cases: [(&str, Vec<u8>); 7] = [
             ("reserved bits", server_frame(0xC1, b"x")),
             ("reserved opcode", server_frame(0x83, b"")),
             ("masked", vec![0x81, 0x81, 1, 2, 3, 4, 0]),
             ("fragmented ping", server_frame(0x09, b"")),
             ("long ping", server_frame(0x89, &[0; 126])),
             ("lone continuation", server_frame(0x80, b"x")),
+            ("top-bit length", {
+                let mut head = vec![0x82, 127];
+                head.extend_from_slice(&(1u64 << 63 | 5).to_be_bytes());
+                head
+            }),
         ];
         for (what, bytes) in cases {
             let err = decode_all(&bytes, &Limits::default()).unwrap_err();
