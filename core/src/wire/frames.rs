@@ -104,7 +104,9 @@ impl Decoder {
         }
         if len >> 63 != 0 {
             // §5.2: in a 64-bit length "the most significant bit MUST be 0".
-            return Err(WireError::Protocol("64-bit payload length with the top bit set"));
+            return Err(WireError::Protocol(
+                "64-bit payload length with the top bit set",
+            ));
         }
         if len > limits.max_frame_size as u64 {
             return Err(WireError::FrameTooLarge {
