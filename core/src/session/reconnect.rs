@@ -13,6 +13,9 @@ use super::timers::Timer;
 #[derive(Debug)]
 pub(crate) struct Reconnect {
     backoff: Backoff,
+    /// Losses and failed attempts since the session was last `Ready`, for
+    /// [`StopPolicy::AfterFailures`].
+    since_ready: u32,
 }
 
 impl Reconnect {
@@ -20,6 +23,7 @@ impl Reconnect {
     pub(crate) fn new(config: BackoffConfig) -> Self {
         Reconnect {
             backoff: Backoff::new(config),
+            since_ready: 0,
         }
     }
 
@@ -74,7 +78,8 @@ impl Reconnect {
         if let (Some(d), Policy::ReconnectAfter(at_least)) = (delay, policy) {
             delay = Some(d.max(at_least));
         }
-        if stop.gives_up(self.backoff.attempts(), reached_ready) {
+        self.since_ready = self.since_ready.saturating_add(1);
+        if stop.gives_up(self.since_ready, reached_ready) {
             delay = None;
         }
         let attempt = self.backoff.attempts();
@@ -127,6 +132,7 @@ impl Reconnect {
     /// The session is ready: the streak ends now, or once the connection
     /// has stayed up for `stable_after`.
     pub(crate) fn on_ready(&mut self, env: &mut Env) {
+        self.since_ready = 0;
         if env.config.stable_after.is_zero() {
             self.backoff.reset();
         } else {

@@ -33,8 +33,9 @@ pub enum StopPolicy {
     /// Closure, RFC 6455 §7.4.1): the server meant it.
     OnNormalClose,
     /// As `Adapter`, and stop once this many reconnect attempts in a row
-    /// failed after the session had been `Ready` (the loss that starts the
-    /// streak is not one of them). Before the first `Ready`, `max_attempts`
+    /// failed to bring the session back to `Ready` after it had been
+    /// `Ready` (the loss that starts the streak is not one of them; reaching
+    /// `Ready` again starts over). Before the first `Ready`, `max_attempts`
     /// alone counts.
     AfterFailures(u32),
     /// Never stop on a loss: reconnect whatever the adapter says and past
@@ -56,8 +57,8 @@ impl StopPolicy {
         }
     }
 
-    /// Whether a streak of `failures` (the loss that started it included)
-    /// ends the session, `reached_ready` saying whether it ever was `Ready`.
+    /// Whether `failures` since the last `Ready` (the loss that started
+    /// them included) end the session, `reached_ready` saying whether it ever was `Ready`.
     pub(crate) fn gives_up(self, failures: u32, reached_ready: bool) -> bool {
         matches!(self, StopPolicy::AfterFailures(n) if reached_ready && failures > n)
     }
