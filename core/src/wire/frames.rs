@@ -24,6 +24,9 @@ pub(crate) enum Frame {
 #[derive(Debug, Default)]
 pub(crate) struct Decoder {
     partial: Option<Partial>,
+    /// Payload bytes of the incomplete frame at the front already known to
+    /// be valid UTF-8 (text only): each arriving chunk is checked once.
+    checked: usize,
 }
 
 /// A fragmented message being reassembled.
@@ -54,9 +57,11 @@ impl Decoder {
             self.check_header(&header, len, limits)?;
             let len = len as usize; // bounded by max_frame_size above
             let Some(frame_len) = head_len.checked_add(len).filter(|&n| n <= inbound.len()) else {
+                self.check_arriving_utf8(&header, &inbound[head_len..])?;
                 inbound.reserve(head_len + len - inbound.len());
                 return Ok(None);
             };
+            self.checked = 0;
             debug_assert!(frame_len <= inbound.len());
             inbound.advance(head_len);
             let payload = inbound.split_to(len);
@@ -122,6 +127,47 @@ impl Decoder {
                     limit: limits.max_message_size,
                 });
             }
+        }
+        Ok(())
+    }
+
+    /// RFC 6455 §8.1 allows failing as soon as text is known to be invalid:
+    /// the part of a text frame that has arrived is checked before the rest
+    /// comes (Autobahn 6.4.3/6.4.4), continuing a sequence the previous
+    /// fragment left open. Compressed payloads are checked once inflated.
+    fn check_arriving_utf8(
+        &mut self,
+        header: &FrameHeader,
+        arrived: &[u8],
+    ) -> Result<(), WireError> {
+        let carry = match (header.opcode, &self.partial) {
+            _ if header.rsv1 => return Ok(()),
+            (OpCode::Data(Data::Text), _) => &[][..],
+            (OpCode::Data(Data::Continue), Some(p)) if p.text => &p.data[p.valid_up_to..],
+            _ => return Ok(()),
+        };
+        if self.checked == 0 && !carry.is_empty() {
+            // Finish the sequence the last fragment left open (at most 3 bytes).
+            let mut joint = [0u8; 8];
+            let take = arrived.len().min(joint.len() - carry.len());
+            joint[..carry.len()].copy_from_slice(carry);
+            joint[carry.len()..carry.len() + take].copy_from_slice(&arrived[..take]);
+            // The first character is the open one: it is bad, still open, or done.
+            match std::str::from_utf8(&joint[..carry.len() + take]) {
+                Err(e) if e.valid_up_to() == 0 && e.error_len().is_some() => {
+                    return Err(WireError::InvalidUtf8);
+                }
+                Err(e) if e.valid_up_to() == 0 => return Ok(()),
+                _ => self.checked = utf8_len(carry[0]) - carry.len(),
+            }
+        }
+        let Some(rest) = arrived.get(self.checked..) else {
+            return Ok(());
+        };
+        match std::str::from_utf8(rest) {
+            Ok(_) => self.checked = arrived.len(),
+            Err(e) if e.error_len().is_some() => return Err(WireError::InvalidUtf8),
+            Err(e) => self.checked += e.valid_up_to(),
         }
         Ok(())
     }
@@ -204,6 +250,15 @@ impl Partial {
         Text::try_from(data)
             .map(Message::Text)
             .map_err(|_| WireError::InvalidUtf8)
+    }
+}
+
+/// The length of the UTF-8 sequence a leading byte starts.
+fn utf8_len(lead: u8) -> usize {
+    match lead {
+        0xF0..=0xF7 => 4,
+        0xE0..=0xEF => 3,
+        _ => 2,
     }
 }
 
@@ -300,6 +355,49 @@ mod tests {
             decode_all(&truncated, &Limits::default()),
             Err(WireError::InvalidUtf8)
         ));
+    }
+
+    #[test]
+    fn invalid_utf8_fails_as_its_bytes_arrive_not_when_the_frame_ends() {
+        let euro = "€".as_bytes();
+        // A 1000-byte text frame whose first 20 bytes are here, bad at byte 10.
+        let mut payload = vec![b'a'; 1000];
+        payload[10] = 0xff;
+        let frame = server_frame(0x81, &payload);
+        let err = decode_all(&frame[..24], &Limits::default()).unwrap_err();
+        assert!(matches!(err, WireError::InvalidUtf8));
+        // Valid so far, chunk by chunk: no error, nothing consumed.
+        let mut good = vec![b'a'; 998];
+        good.splice(500..500, euro.iter().copied());
+        let frame = server_frame(0x81, &good[..1000]);
+        let mut decoder = Decoder::default();
+        let mut inbound = BytesMut::new();
+        for chunk in frame[..frame.len() - 1].chunks(7) {
+            inbound.extend_from_slice(chunk);
+            assert_eq!(
+                decoder.decode(&mut inbound, &Limits::default()).unwrap(),
+                None
+            );
+        }
+        // A continuation finishing the first fragment's open sequence, then bad.
+        let mut bytes = server_frame(0x01, &euro[..1]);
+        let mut rest = euro[1..].to_vec();
+        rest.extend_from_slice(&[b'b', 0xc0, b'c']);
+        rest.resize(300, b'd');
+        bytes.extend(&server_frame(0x80, &rest)[..10]);
+        let err = decode_all(&bytes, &Limits::default()).unwrap_err();
+        assert!(matches!(err, WireError::InvalidUtf8));
+        // ... and one breaking it at once.
+        let mut bytes = server_frame(0x01, &euro[..2]);
+        bytes.extend(&server_frame(0x80, &[b'x'; 300])[..6]);
+        assert!(matches!(
+            decode_all(&bytes, &Limits::default()),
+            Err(WireError::InvalidUtf8)
+        ));
+        // ... and one still leaving it open: wait.
+        let mut bytes = server_frame(0x01, &euro[..1]);
+        bytes.extend(&server_frame(0x80, &[0x82, 0xac, b'x'])[..2]);
+        assert!(decode_all(&bytes, &Limits::default()).unwrap().is_empty());
     }
 
     #[test]
