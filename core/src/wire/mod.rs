@@ -38,6 +38,7 @@ mod retry_after;
 mod text;
 mod tls;
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -59,6 +60,11 @@ pub(crate) use message::is_valid_wire_close_code;
 use outbuf::OutBuf;
 use tls::TlsLayer;
 
+/// Pongs framed and not yet taken by the socket, at most: a peer that
+/// pings and reads normally gets every pong; one that does not read gets
+/// these and then only the latest ping's (RFC 6455 §5.5.3).
+pub const MAX_UNSENT_PONGS: usize = 16;
+
 /// What the wire reports to the layer above.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -71,9 +77,10 @@ pub enum WireEvent {
     /// A complete data message.
     Message(Message),
     /// The server pinged; the pong is already queued (RFC 6455 §5.5.2). At
-    /// most one pong waits at a time: while one is still unsent, a newer
-    /// ping's pong replaces the one queued after it (§5.5.3 allows answering
-    /// only the most recent ping), so a ping flood cannot grow the buffer.
+    /// most [`MAX_UNSENT_PONGS`] pongs wait unsent at a time; past that, a
+    /// newer ping's pong replaces the one waiting behind them (§5.5.3
+    /// allows answering only the most recent ping), so a ping flood from a
+    /// peer that does not read cannot grow the buffer.
     Ping(Bytes),
     /// The server answered a ping (or sent an unsolicited pong, §5.5.3).
     Pong(Bytes),
@@ -137,11 +144,11 @@ pub struct Wire {
     input_error: Option<WireError>,
     /// The subprotocol the server selected in its `101`, once upgraded.
     subprotocol: Option<String>,
-    /// The latest ping's payload, waiting for the pong before it to leave.
+    /// The latest ping's payload, waiting for the pongs before it to leave.
     pong: Option<Bytes>,
-    /// [`OutBuf::queued_total`] just after the last pong framed: that pong
-    /// is unsent until the socket has taken this many bytes.
-    pong_end: u64,
+    /// [`OutBuf::queued_total`] just after each pong framed and not yet
+    /// sent: a pong is unsent until the socket has taken that many bytes.
+    pong_ends: VecDeque<u64>,
 }
 
 impl Wire {
@@ -170,7 +177,7 @@ impl Wire {
             input_error: None,
             subprotocol: None,
             pong: None,
-            pong_end: 0,
+            pong_ends: VecDeque::new(),
             config,
         })
     }
@@ -378,10 +385,14 @@ impl Wire {
         Ok(())
     }
 
-    /// Frames the waiting pong unless the one before it is still unsent.
+    /// Frames the waiting pong unless [`MAX_UNSENT_PONGS`] are still unsent.
     fn flush_pong(&mut self) {
-        if self.out.sent_total() < self.pong_end {
-            return; // the earlier pong has not left: the waiting one may replace it
+        let sent = self.out.sent_total();
+        while self.pong_ends.front().is_some_and(|&end| end <= sent) {
+            self.pong_ends.pop_front();
+        }
+        if self.pong_ends.len() >= MAX_UNSENT_PONGS {
+            return; // the socket takes nothing: the waiting one may be replaced
         }
         let Some(payload) = self.pong.take() else {
             return;
@@ -390,7 +401,7 @@ impl Wire {
         if let Some(tls) = self.tls.as_mut() {
             tls.seal(self.out.vec());
         }
-        self.pong_end = self.out.queued_total();
+        self.pong_ends.push_back(self.out.queued_total());
     }
 
     fn queue_close(&mut self, code: u16, reason: &str) {

@@ -132,25 +132,44 @@ fn a_ping_is_answered_with_a_pong_carrying_its_payload() {
 }
 
 #[test]
-fn a_ping_flood_leaves_at_most_one_pong_waiting_the_latest() {
+fn a_ping_flood_leaves_a_bounded_number_of_pongs_then_the_latest() {
     let mut wire = open_wire();
-    // The socket takes nothing: the first pong stays unsent.
+    // The socket takes nothing: the first pongs stay unsent.
     for n in 0..10_000u32 {
         wire.handle_bytes(&server_frame(0x89, &n.to_be_bytes()));
         drain(&mut wire).unwrap();
     }
-    // One pong framed (6 + 4 bytes), the latest ping's waiting behind it.
-    assert_eq!(wire.pending_len(), 10);
-    assert_eq!(
-        client_frames(&take(&mut wire)),
-        [(0x8A, 0u32.to_be_bytes().to_vec())]
-    );
-    // Once it left, the waiting one goes: the most recent ping's (§5.5.3).
+    // MAX_UNSENT_PONGS framed (6 + 4 bytes each), the latest ping's waiting.
+    assert_eq!(wire.pending_len(), MAX_UNSENT_PONGS * 10);
+    let first: Vec<(u8, Vec<u8>)> = (0..MAX_UNSENT_PONGS as u32)
+        .map(|n| (0x8A, n.to_be_bytes().to_vec()))
+        .collect();
+    assert_eq!(client_frames(&take(&mut wire)), first);
+    // Once they left, the waiting one goes: the most recent ping's (§5.5.3).
     assert_eq!(
         client_frames(&take(&mut wire)),
         [(0x8A, 9_999u32.to_be_bytes().to_vec())]
     );
     assert!(take(&mut wire).is_empty());
+    // Many pings in one read: 16 pongs, then the latest.
+    for n in 0..40u32 {
+        wire.handle_bytes(&server_frame(0x89, &n.to_be_bytes()));
+    }
+    drain(&mut wire).unwrap();
+    assert_eq!(client_frames(&take(&mut wire)).len(), MAX_UNSENT_PONGS);
+    assert_eq!(
+        client_frames(&take(&mut wire)),
+        [(0x8A, 39u32.to_be_bytes().to_vec())]
+    );
+    // A socket that takes what it is given gets a pong for every ping.
+    for n in 0..40u32 {
+        wire.handle_bytes(&server_frame(0x89, &n.to_be_bytes()));
+        drain(&mut wire).unwrap();
+        assert_eq!(
+            client_frames(&take(&mut wire)),
+            [(0x8A, n.to_be_bytes().to_vec())]
+        );
+    }
     // A close right after a ping carries the pong before it, none after.
     wire.handle_bytes(&server_frame(0x89, b"last"));
     wire.handle_bytes(&server_frame(0x88, &1000u16.to_be_bytes()));
