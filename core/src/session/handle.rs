@@ -453,11 +453,7 @@ impl<A: Adapter + ?Sized> Session<A> {
 
     /// Bytes waiting for the socket, unsealed (`&self`): for a driver's high-water mark.
     pub fn pending_transmit_len(&self) -> usize {
-        self.core
-            .transport
-            .wire
-            .as_ref()
-            .map_or(0, |w| w.pending_len())
+        self.core.transport.pending_len()
     }
 
     /// Records that the socket accepted `n` bytes of [`pending_transmit`](Self::pending_transmit).

@@ -208,6 +208,11 @@ impl Transport {
         }
     }
 
+    /// Bytes waiting for the socket, without sealing them.
+    pub(crate) fn pending_len(&self) -> usize {
+        self.wire.as_ref().map_or(0, Wire::pending_len)
+    }
+
     /// The socket accepted `n` bytes of the pending ones.
     pub(crate) fn advance_transmit(&mut self, out: &mut Outbox, n: usize) {
         if let Some(wire) = self.wire.as_mut() {
