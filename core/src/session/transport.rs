@@ -77,7 +77,11 @@ impl Transport {
     /// The driver's socket is up: start TLS and the upgrade.
     pub(crate) fn on_socket_open(&mut self, env: &mut Env) {
         match Wire::new(self.wire_config.clone(), &mut env.rng) {
-            Ok(wire) => self.wire = Some(wire),
+            Ok(mut wire) => {
+                // Replies to what came before a violation may still leave.
+                wire.set_linger(true);
+                self.wire = Some(wire);
+            }
             Err(err) => env
                 .out
                 .lose(DisconnectReason::Wire(err), Initiator::Library),
@@ -206,6 +210,16 @@ impl Transport {
             Some(wire) => wire.pending_transmit(),
             None => &[],
         }
+    }
+
+    /// Whether the peer broke the protocol and the wire waits to fail.
+    pub(crate) fn violation_pending(&self) -> bool {
+        self.wire.as_ref().is_some_and(Wire::violation_pending)
+    }
+
+    /// Fails the connection for the peer's violation, queueing its close frame.
+    pub(crate) fn fail_deferred(&mut self) -> Option<WireError> {
+        self.wire.as_mut()?.fail_deferred()
     }
 
     /// Bytes waiting for the socket, without sealing them.

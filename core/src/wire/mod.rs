@@ -149,6 +149,10 @@ pub struct Wire {
     /// [`OutBuf::queued_total`] just after each pong framed and not yet
     /// sent: a pong is unsent until the socket has taken that many bytes.
     pong_ends: VecDeque<u64>,
+    /// Defer failing on a peer violation ([`set_linger`](Self::set_linger)).
+    linger: bool,
+    /// A violation found while lingering, reported by [`fail_deferred`](Self::fail_deferred).
+    violation: Option<WireError>,
 }
 
 impl Wire {
@@ -178,6 +182,8 @@ impl Wire {
             subprotocol: None,
             pong: None,
             pong_ends: VecDeque::new(),
+            linger: false,
+            violation: None,
             config,
         })
     }
@@ -219,7 +225,7 @@ impl Wire {
     /// Feeds bytes read from the socket. Errors surface from the next
     /// [`poll_event`](Self::poll_event). Bytes after a close or failure are dropped.
     pub fn handle_bytes(&mut self, data: &[u8]) {
-        if self.is_finished() || self.input_error.is_some() {
+        if self.is_finished() || self.input_error.is_some() || self.violation.is_some() {
             return;
         }
         let Some(tls) = self.tls.as_mut() else {
@@ -299,11 +305,25 @@ impl Wire {
                     Err(err) => Err(err),
                 }
             }
+            State::Open | State::Closing if self.violation.is_some() => {
+                // Lingering: no more input; the socket's end ends the wait.
+                match self.eof {
+                    true => Err(self.violation.take().expect("checked")),
+                    false => return Ok(None),
+                }
+            }
             State::Open | State::Closing => {
                 match self.decoder.decode(&mut self.inbound, &self.config.limits) {
                     Ok(Some(frame)) => return Ok(self.on_frame(frame)),
                     Ok(None) if self.eof => Err(WireError::AbnormalClosure),
                     Ok(None) => return Ok(None),
+                    Err(err) if self.linger && err.close_code().is_some() => {
+                        // What came before the violation is delivered; its
+                        // replies may still go out before the close frame.
+                        self.violation = Some(err);
+                        self.inbound = BytesMut::new();
+                        return Ok(None);
+                    }
                     Err(err) => Err(err),
                 }
             }
@@ -324,6 +344,27 @@ impl Wire {
     /// Records that the socket accepted `n` bytes of [`pending_transmit`](Self::pending_transmit).
     pub fn advance_transmit(&mut self, n: usize) {
         self.out.advance(n);
+    }
+
+    /// With `true`, a peer's violation after the upgrade does not fail the
+    /// connection at once: input stops, what was decoded before it is
+    /// delivered, sending still works, and [`fail_deferred`](Self::fail_deferred)
+    /// fails it later (RFC 6455 §7.1.7 sets no deadline; Autobahn 3.2, 4.x
+    /// and 5.15 expect the echo of the message before it to leave first).
+    pub fn set_linger(&mut self, linger: bool) {
+        self.linger = linger;
+    }
+
+    /// Whether a violation waits for [`fail_deferred`](Self::fail_deferred).
+    pub fn violation_pending(&self) -> bool {
+        self.violation.is_some()
+    }
+
+    /// Fails the connection for the violation found while lingering: queues
+    /// its close frame and returns it; `None` when there is none.
+    pub fn fail_deferred(&mut self) -> Option<WireError> {
+        let err = self.violation.take()?;
+        Some(self.fail(err))
     }
 
     /// Ends the transport's byte stream cleanly: over TLS, queues

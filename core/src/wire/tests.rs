@@ -185,6 +185,42 @@ fn a_ping_flood_leaves_a_bounded_number_of_pongs_then_the_latest() {
 }
 
 #[test]
+fn lingering_delivers_what_came_before_a_violation_and_lets_replies_leave_first() {
+    let mut wire = open_wire();
+    wire.set_linger(true);
+    let mut bytes = server_frame(0x81, b"hello");
+    bytes.extend(server_frame(0xC1, b"bad")); // RSV bits: a violation
+    bytes.extend(server_frame(0x81, b"never"));
+    wire.handle_bytes(&bytes);
+    assert_eq!(
+        drain(&mut wire).unwrap(),
+        [WireEvent::Message(Message::text("hello"))]
+    );
+    assert!(wire.violation_pending());
+    wire.handle_bytes(&server_frame(0x81, b"ignored"));
+    assert_eq!(drain(&mut wire).unwrap(), []);
+    wire.send_text("hello").unwrap(); // the echo
+    let err = wire.fail_deferred().unwrap();
+    assert_eq!(err.close_code(), Some(CloseCode::PROTOCOL_ERROR));
+    let frames = client_frames(&take(&mut wire));
+    assert_eq!(
+        frames,
+        [
+            (0x81, b"hello".to_vec()),
+            (0x88, 1002u16.to_be_bytes().to_vec())
+        ]
+    );
+    assert_eq!(wire.state(), WireState::Failed);
+    // The socket's end ends the wait at once.
+    let mut wire = open_wire();
+    wire.set_linger(true);
+    wire.handle_bytes(&server_frame(0xC1, b"bad"));
+    assert_eq!(drain(&mut wire).unwrap(), []);
+    wire.handle_eof();
+    assert!(matches!(wire.poll_event(), Err(WireError::Protocol(_))));
+}
+
+#[test]
 fn server_close_is_echoed_and_reported() {
     let mut wire = open_wire();
     wire.handle_bytes(&server_frame(0x88, &[0x03, 0xe9, b'b', b'y', b'e']));
