@@ -78,9 +78,20 @@ pub async fn run(args: &Args, builder: Builder, watched: Option<Watched>) -> Exi
         })
     });
 
+    // `--count` ends the run only once the subscriptions and requests have
+    // their answers: a notification that overtakes a response must not cut
+    // the response off (`Notify` keeps the permit of a count reached meanwhile).
     let outcome = tokio::select! {
-        done = work(args, &client, &printer) => done,
-        _ = count_reached.notified() => Ok(()),
+        done = async {
+            setup(args, &client, &printer).await?;
+            tokio::select! {
+                done = pump_stdin(args, &client) => done.map_err(|error| {
+                    printer.stderr(&format!("stdin: {error}"));
+                    Exit::Internal
+                }),
+                _ = count_reached.notified() => Ok(()),
+            }
+        } => done,
         _ = tokio::signal::ctrl_c() => Err(Exit::Interrupted),
         ended = &mut printing => {
             // The session ended by itself (the server, a lost connection).
@@ -111,9 +122,9 @@ fn finish(ended: Result<std::io::Result<Option<CloseReason>>, tokio::task::JoinE
     }
 }
 
-/// Subscribes, sends the requests, then pumps stdin (or waits forever with
-/// `--no-stdin`). `Ok` when stdin ends or the session can take no more.
-async fn work(args: &Args, client: &Client, printer: &Printer) -> Result<(), Exit> {
+/// Subscribes (waiting for the confirmations) and sends the requests, one
+/// after another, printing each response.
+async fn setup(args: &Args, client: &Client, printer: &Printer) -> Result<(), Exit> {
     if !args.subscribe.is_empty() {
         let channels: Vec<&str> = args.subscribe.iter().map(String::as_str).collect();
         if let Err(error) = client
@@ -135,25 +146,23 @@ async fn work(args: &Args, client: &Client, printer: &Printer) -> Result<(), Exi
             }
         }
     }
+    Ok(())
+}
+
+/// Sends each stdin line as a message (or waits forever with
+/// `--no-stdin`). `Ok` when stdin ends or the session can take no more.
+async fn pump_stdin(args: &Args, client: &Client) -> std::io::Result<()> {
     if args.no_stdin {
         std::future::pending::<()>().await;
     }
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
-    loop {
-        match lines.next_line().await {
-            Ok(Some(line)) => {
-                let line = line.strip_suffix('\r').unwrap_or(&line);
-                if client.send_text(line).await.is_err() {
-                    return Ok(()); // the session ended: the printer says why
-                }
-            }
-            Ok(None) => return Ok(()),
-            Err(error) => {
-                printer.stderr(&format!("stdin: {error}"));
-                return Err(Exit::Internal);
-            }
+    while let Some(line) = lines.next_line().await? {
+        let line = line.strip_suffix('\r').unwrap_or(&line);
+        if client.send_text(line).await.is_err() {
+            return Ok(()); // the session ended: the printer says why
         }
     }
+    Ok(())
 }
 
 /// Prints every event until the stream ends; the session's close reason.

@@ -19,7 +19,8 @@ use crate::route::Route;
 
 /// The waker's token; connections use their slab key.
 const WAKE: Token = Token(usize::MAX);
-/// Senders wait while more than this is queued for a socket.
+/// Senders wait, and the connection stops reading, while more than this is
+/// queued for a socket — whatever queued it (sends, pongs, replies).
 pub(crate) const HIGH_WATER: usize = 4 << 20;
 /// How long dropping the loop waits for close handshakes.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);

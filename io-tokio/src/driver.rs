@@ -17,9 +17,14 @@ use crate::shared::{Action, Shared};
 /// Read this much per `try_read`. The buffer is per thread, not per
 /// connection: nothing awaits between a read and handing its bytes to the core.
 const READ_BUF: usize = 64 * 1024;
-/// Reads per wake-up before yielding to other tasks.
+/// Reads per wake-up before yielding to other tasks and to the timer: at
+/// most `READS_PER_TURN * READ_BUF` bytes (1 MiB) are handled between two
+/// looks at the deadline, so deadlines fire on time under any flood.
 const READS_PER_TURN: usize = 16;
-/// Senders wait while more than this is queued for the socket.
+/// Senders wait, and the task stops reading, while more than this is
+/// queued for the socket — whatever queued it (the application's sends,
+/// pongs, replies to the server): a peer that does not read cannot make the
+/// outgoing buffer grow without bound by making the client answer it.
 pub(crate) const HIGH_WATER: usize = 4 << 20;
 
 thread_local! {
@@ -47,8 +52,12 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     let mut armed: Option<Instant> = None;
     let mut was_paused = false;
     loop {
-        let (actions, deadline, paused, closed) = {
+        let (actions, deadline, paused, closed, backlogged) = {
             let mut inner = shared.lock();
+            if inner.session.poll_timeout().is_some_and(|at| at <= now()) {
+                // Due while reading: the deadline goes before more bytes.
+                inner.session.handle_timeout(now());
+            }
             inner.drain();
             let paused = inner.is_backpressured();
             if paused != was_paused {
@@ -62,6 +71,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                 inner.session.poll_timeout(),
                 paused,
                 inner.waiters.is_closed(),
+                inner.session.pending_transmit_len() > HIGH_WATER,
             )
         };
         for action in actions {
@@ -101,13 +111,21 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         }
         let readable = socket
             .as_ref()
-            .filter(|s| !s.eof && !paused)
+            // Not while the outgoing buffer is over its mark: the socket's
+            // writability brings the task back, not more input.
+            .filter(|s| !s.eof && !paused && !backlogged)
             .map(|s| &*s.stream);
         let writable = socket
             .as_ref()
             .filter(|_| write_blocked)
             .map(|s| &*s.stream);
         tokio::select! {
+            // The timer first: a due deadline is never starved by a busy socket.
+            biased;
+            _ = sleep.as_mut(), if armed.is_some() => {
+                armed = None;
+                shared.lock().session.handle_timeout(now());
+            }
             _ = shared.wake.notified() => {}
             (generation, result) = poll_dial(&mut dialing), if dialing.is_some() => {
                 dialing = None;
@@ -130,15 +148,14 @@ pub(crate) async fn run(shared: Arc<Shared>) {
             ready = wait_readable(readable), if readable.is_some() => {
                 let s = socket.as_mut().expect("checked");
                 match ready {
-                    Ok(()) => read_available(&shared, s),
-                    Err(_) => close_input(&shared, s),
+                    // A full batch: let the runtime's other tasks and timers
+                    // run before the next (a flood never monopolises a worker).
+                    Ok(()) if read_available(&shared, s) => tokio::task::yield_now().await,
+                    Ok(()) => {}
+                    Err(err) => close_input(&shared, s, Some(err)),
                 }
             }
             _ = wait_writable(writable), if writable.is_some() => {}
-            _ = sleep.as_mut(), if armed.is_some() => {
-                armed = None;
-                shared.lock().session.handle_timeout(now());
-            }
         }
     }
 }
@@ -155,12 +172,16 @@ async fn wait_writable(stream: Option<&TcpStream>) -> io::Result<()> {
     stream.expect("guarded by is_some").writable().await
 }
 
-/// Reads until the socket would block (bounded), feeding the core as it goes.
-fn read_available(shared: &Shared, s: &mut Socket) {
+/// Reads until the socket would block (bounded), feeding the core as it
+/// goes; `true` when the bound ended the batch with bytes likely left.
+fn read_available(shared: &Shared, s: &mut Socket) -> bool {
     READ_BUFFER.with_borrow_mut(|buf| {
         for _ in 0..READS_PER_TURN {
             match read_some(&s.stream, buf) {
-                Ok((0, _)) => return close_input(shared, s),
+                Ok((0, _)) => {
+                    close_input(shared, s, None);
+                    return false;
+                }
                 Ok((n, drained)) => {
                     let mut inner = shared.lock();
                     let data = &buf[..n];
@@ -172,14 +193,21 @@ fn read_available(shared: &Shared, s: &mut Socket) {
                         },
                     );
                     inner.drain();
-                    if drained || inner.is_backpressured() {
-                        return;
+                    let backlogged = inner.session.pending_transmit_len() > HIGH_WATER;
+                    // A deadline fell due while reading: it goes first.
+                    let due = inner.session.poll_timeout().is_some_and(|at| at <= now());
+                    if drained || inner.is_backpressured() || backlogged || due {
+                        return false;
                     }
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(_) => return close_input(shared, s),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
+                Err(err) => {
+                    close_input(shared, s, Some(err));
+                    return false;
+                }
             }
         }
+        true
     })
 }
 
@@ -204,16 +232,19 @@ fn read_some(stream: &TcpStream, buf: &mut [u8]) -> io::Result<(usize, bool)> {
     }
 }
 
-fn close_input(shared: &Shared, s: &mut Socket) {
+/// The socket reached EOF (`err` is `None`) or failed: the core hears
+/// which, with the OS error's text (a reset is not a clean end).
+fn close_input(shared: &Shared, s: &mut Socket, err: Option<io::Error>) {
     s.eof = true;
     let mut inner = shared.lock();
     inner.stream = None;
-    inner.session.handle_input(
-        now(),
-        Input::Closed {
-            generation: s.generation,
-        },
-    );
+    let generation = s.generation;
+    let text = err.map(|e| e.to_string());
+    let input = match text.as_deref() {
+        None => Input::Closed { generation },
+        Some(error) => Input::Failed { generation, error },
+    };
+    inner.session.handle_input(now(), input);
 }
 
 /// Writes what the core has queued, many messages per syscall; `true` when
@@ -227,7 +258,7 @@ fn write_pending(shared: &Shared, s: &mut Socket) -> bool {
     match result {
         Ok(true) => shared.drained.notify_waiters(),
         Ok(false) => {}
-        Err(_) => close_input(shared, s),
+        Err(err) => close_input(shared, s, Some(err)),
     }
     blocked
 }

@@ -9,6 +9,10 @@
 //! * [`bad_server`] — a misbehaving WebSocket server on raw TCP (invalid
 //!   frames, oversized messages, refusals, garbage) that reports what the
 //!   client sent back.
+//! * [`hostile`] — the hostile-server kit: never-answering, slow, huge or
+//!   wrong upgrades, `Retry-After`, half-open, ping floods while never
+//!   reading, fragment storms, resets; and a child-process client runner
+//!   that reports events and peak RSS.
 //! * [`certs`] — a throw-away PKI: a self-signed CA and a server certificate
 //!   it signed, ready-made rustls configs.
 //! * [`echo_server`] — a real WebSocket echo server (plain or TLS) on an
@@ -43,6 +47,7 @@ pub mod deflate_peer;
 pub mod deribit;
 #[cfg(feature = "net")]
 pub mod echo_server;
+pub mod hostile;
 pub mod mem_peer;
 #[cfg(feature = "net")]
 pub mod msgpack_server;

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use wsnova_core::session::{BackoffStrategy, Jitter, RateLimitConfig, SessionConfig};
+use wsnova_core::session::{BackoffStrategy, Jitter, RateLimitConfig, SessionConfig, StopPolicy};
 
 const FULL: &str = r#"
 url = "wss://test.deribit.com/ws/api/v2?x=1"
@@ -233,4 +233,30 @@ fn json_loads_the_same_keys() {
     let err = SessionConfig::from_json_str(r#"{"url": "ws://x.io/", "heartbeat": {"pong": "1s"}}"#)
         .unwrap_err();
     assert!(err.to_string().contains("unknown field `pong`"), "{err}");
+}
+
+#[test]
+fn the_stop_policy_loads_by_name_or_as_a_table() {
+    let load = |stop: &str| {
+        toml::from_str::<SessionConfig>(&format!("url = \"ws://h/\"\nstop = {stop}\n"))
+            .map(|c| c.stop)
+    };
+    assert_eq!(
+        toml::from_str::<SessionConfig>("url = \"ws://h/\"")
+            .unwrap()
+            .stop,
+        StopPolicy::Adapter
+    );
+    assert_eq!(load("\"adapter\"").unwrap(), StopPolicy::Adapter);
+    assert_eq!(
+        load("\"on_normal_close\"").unwrap(),
+        StopPolicy::OnNormalClose
+    );
+    assert_eq!(load("\"never\"").unwrap(), StopPolicy::Never);
+    assert_eq!(
+        load("{ after_failures = 5 }").unwrap(),
+        StopPolicy::AfterFailures(5)
+    );
+    let err = load("\"sometimes\"").unwrap_err().to_string();
+    assert!(err.contains("sometimes"), "{err}");
 }

@@ -106,7 +106,14 @@ fn server_killing_connections_mid_stream_leads_to_reconnect_and_echo() {
             initiator,
             reconnect_in,
         } => {
-            assert_eq!(reason, DisconnectReason::Wire(WireError::AbnormalClosure));
+            // The server drops its socket: a FIN without a close frame,
+            // or a reset when our messages were still unread there (RFC
+            // 2525 §2.17) — reported with the OS error, not as a clean end.
+            assert!(
+                matches!(&reason, DisconnectReason::Wire(WireError::AbnormalClosure))
+                    || matches!(&reason, DisconnectReason::Reset(e) if e.contains("reset")),
+                "{reason:?}"
+            );
             assert_eq!(initiator, Initiator::Remote);
             assert_eq!(reconnect_in, Some(BASE));
         }

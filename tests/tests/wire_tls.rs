@@ -94,3 +94,29 @@ fn webpki_roots_do_not_trust_a_test_ca() {
         pair.error
     );
 }
+
+#[test]
+fn after_the_close_handshake_the_client_sends_close_notify() {
+    let pki = TestPki::new(&["localhost"]);
+    let config = WireConfig::new("wss://localhost:8443/")
+        .unwrap()
+        .root_certificates(pki.root_store());
+    let mut pair = WirePair::tls(config, pki.server_config(), peer(), 5);
+    pair.drive();
+    pair.peer.close(1000, "bye");
+    pair.drive();
+    assert!(matches!(
+        pair.events.last(),
+        Some(WireEvent::Closed { by_peer: true, .. })
+    ));
+    let server = pair.tls.as_mut().unwrap();
+    assert!(!server.process_new_packets().unwrap().peer_has_closed());
+    // What the session does before it closes the socket (RFC 8446 §6.1).
+    pair.wire.finish_transport();
+    pair.drive();
+    let server = pair.tls.as_mut().unwrap();
+    assert!(
+        server.process_new_packets().unwrap().peer_has_closed(),
+        "close_notify arrived"
+    );
+}

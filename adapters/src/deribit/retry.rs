@@ -44,8 +44,11 @@ pub(super) fn retry_after(delays: &Delays, error: &RpcError) -> Option<Duration>
 }
 
 /// Stop when retrying cannot help (certificate errors, invalid
-/// credentials); wait out maintenance (11051, HTTP 503) and the server's
-/// `Retry-After`; otherwise reconnect with the usual backoff.
+/// credentials); wait out maintenance (11051, HTTP 503 without
+/// `Retry-After`) and rate limits (HTTP 429); otherwise reconnect with the
+/// usual backoff. A server's `Retry-After` is the core's to honour
+/// ([`SessionConfig`](wsnova_core::session::SessionConfig) docs): this only
+/// refines what it does not cover.
 pub(super) fn disconnect_policy(delays: &Delays, reason: &DisconnectReason) -> Policy {
     let maintenance = Policy::ReconnectAfter(delays.maintenance);
     match reason {
@@ -57,20 +60,18 @@ pub(super) fn disconnect_policy(delays: &Delays, reason: &DisconnectReason) -> P
         DisconnectReason::ServerClosed(frame) if is_maintenance(frame.reason.as_str()) => {
             maintenance
         }
+        // The core waits out a `Retry-After` (either form, with jitter)
+        // whatever the adapter says; without one, Deribit's own waits apply.
         DisconnectReason::Wire(WireError::UpgradeRejected {
             status,
-            retry_after,
+            retry_after: None,
             ..
-        }) if *status == 503 || *status == 429 => {
-            match retry_after
-                .as_deref()
-                .and_then(|s| s.trim().parse::<u64>().ok())
-            {
-                Some(secs) => Policy::ReconnectAfter(Duration::from_secs(secs)),
-                None if *status == 503 => maintenance,
-                None => Policy::ReconnectAfter(delays.rate_limited),
-            }
-        }
+        }) if *status == 503 => maintenance,
+        DisconnectReason::Wire(WireError::UpgradeRejected {
+            status: 429,
+            retry_after: None,
+            ..
+        }) => Policy::ReconnectAfter(delays.rate_limited),
         _ => Policy::Reconnect,
     }
 }

@@ -6,7 +6,9 @@ use core::net::SocketAddr;
 use std::time::Duration;
 
 use super::ConnectError;
-use crate::session::{BackoffConfig, Credentials, HeartbeatConfig, RateLimitConfig, SessionConfig};
+use crate::session::{
+    BackoffConfig, Credentials, HeartbeatConfig, RateLimitConfig, SessionConfig, StopPolicy,
+};
 use crate::wire::{DeflateConfig, Limits, Proxy, RootCertStore, WireError};
 
 /// Events a consumer's queue holds before its [`LagPolicy`] applies.
@@ -276,6 +278,22 @@ impl Builder {
     /// (default 2 s; zero: as soon as it is ready).
     pub fn stable_after(mut self, period: Duration) -> Self {
         self.config.stable_after = period;
+        self
+    }
+
+    /// When to give up reconnecting without writing an adapter: stop on
+    /// the server's normal close (1000), after N failed attempts in a row
+    /// once ready, or never (default: the adapter decides).
+    ///
+    /// ```
+    /// use wsnova_core::driver::Builder;
+    /// use wsnova_core::session::StopPolicy;
+    /// let options = Builder::new("ws://127.0.0.1:9001/")?.stop(StopPolicy::OnNormalClose);
+    /// assert_eq!(options.config().stop, StopPolicy::OnNormalClose);
+    /// # Ok::<(), wsnova_core::wire::WireError>(())
+    /// ```
+    pub fn stop(mut self, policy: StopPolicy) -> Self {
+        self.config.stop = policy;
         self
     }
 

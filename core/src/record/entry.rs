@@ -70,6 +70,15 @@ pub enum Entry {
         /// The generation.
         g: u64,
     },
+    /// `Input::Failed`: the socket failed with this OS error.
+    Failed {
+        /// Microseconds since the start.
+        t: u64,
+        /// The dial's generation.
+        g: u64,
+        /// The OS error's text.
+        error: String,
+    },
     /// `handle_timeout`.
     Timeout {
         /// Microseconds since the start.

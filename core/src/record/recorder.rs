@@ -89,6 +89,14 @@ impl<A: Adapter, W: Write> RecordingSession<A, W> {
                 error: error.to_owned(),
             }),
             Input::Closed { generation: g } => self.write(&Entry::Closed { t, g }),
+            Input::Failed {
+                generation: g,
+                error,
+            } => self.write(&Entry::Failed {
+                t,
+                g,
+                error: error.to_owned(),
+            }),
             Input::Bytes {
                 generation: g,
                 data,

@@ -93,6 +93,13 @@ pub fn replay<A: Adapter>(
                 session.handle_input(at(t), input);
             }
             Entry::Closed { t, g } => session.handle_input(at(t), Input::Closed { generation: g }),
+            Entry::Failed { t, g, error } => session.handle_input(
+                at(t),
+                Input::Failed {
+                    generation: g,
+                    error: &error,
+                },
+            ),
             Entry::In { t, g, piece } => {
                 let data = piece.server_bytes();
                 session.handle_input(

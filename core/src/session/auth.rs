@@ -39,6 +39,12 @@ impl Auth {
         self.wall_clock = Some((now, unix_ms));
     }
 
+    /// The wall-clock time at `now` (ms since the epoch), if the driver told it.
+    pub(crate) fn unix_time_ms(&self, now: Instant) -> Option<u64> {
+        self.wall_clock
+            .map(|(at, unix_ms)| unix_ms + now.saturating_duration_since(at).as_millis() as u64)
+    }
+
     /// Sends the auth request; `false` without credentials or an auth protocol.
     pub(crate) fn start(&mut self, link: &mut Link<'_>) -> bool {
         let Some(credentials) = link.env.config.credentials.as_ref() else {
@@ -47,9 +53,7 @@ impl Auth {
         let now = link.env.now;
         let rng = &mut link.env.rng;
         let context = AuthContext {
-            unix_time_ms: self.wall_clock.map(|(at, unix_ms)| {
-                unix_ms + now.saturating_duration_since(at).as_millis() as u64
-            }),
+            unix_time_ms: self.unix_time_ms(now),
             nonce: (0..12)
                 .map(|_| {
                     char::from(

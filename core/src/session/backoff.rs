@@ -110,7 +110,7 @@ fn from_nanos(n: u128) -> Duration {
 }
 
 /// A uniform random duration in `[lo, hi]` (`lo <= hi`).
-fn uniform<R: Rng + ?Sized>(rng: &mut R, lo: Duration, hi: Duration) -> Duration {
+pub(crate) fn uniform<R: Rng + ?Sized>(rng: &mut R, lo: Duration, hi: Duration) -> Duration {
     from_nanos(rng.random_range(lo.as_nanos()..=hi.as_nanos()))
 }
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{BackoffConfig, Credentials, RateLimitConfig};
+use super::{BackoffConfig, Credentials, RateLimitConfig, StopPolicy};
 use crate::wire::{WireConfig, WireError};
 
 /// Heartbeat settings: WebSocket pings with a pong deadline (half-open
@@ -69,6 +69,7 @@ impl Default for HeartbeatConfig {
 /// stable_after = "2s"
 /// queue_capacity = 1024
 /// refresh_at = 0.8
+/// stop = "on_normal_close"           # adapter | never | { after_failures = 5 }
 ///
 /// [headers]
 /// "User-Agent" = "my-bot/1.0"
@@ -153,6 +154,10 @@ pub struct SessionConfig {
     /// credentials fail at once. Drivers' `connect` sets it unless asked to
     /// retry the first connection. Default `false`.
     pub fail_before_first_ready: bool,
+    /// When to give up reconnecting, beyond what the adapter decides: on a
+    /// server's normal close, after N failures once `Ready`, or never
+    /// (default [`StopPolicy::Adapter`]).
+    pub stop: StopPolicy,
 }
 
 impl SessionConfig {
@@ -187,6 +192,7 @@ impl SessionConfig {
             stable_after: Duration::from_secs(2),
             fail_before_first_ready: false,
             name: None,
+            stop: StopPolicy::Adapter,
         })
     }
 

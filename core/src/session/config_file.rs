@@ -26,6 +26,7 @@ use serde::de::{self, Deserializer};
 use super::validate::redact_query;
 use super::{
     BackoffStrategy, ConfigError, HeartbeatConfig, Jitter, RateLimitConfig, SessionConfig,
+    StopPolicy,
 };
 use crate::wire::{Limits, WireError};
 
@@ -55,6 +56,18 @@ struct FileConfig {
     heartbeat: Option<FileHeartbeat>,
     backoff: Option<FileBackoff>,
     rate_limit: Option<FileRateLimit>,
+    stop: Option<FileStop>,
+}
+
+/// [`StopPolicy`] by name: `"adapter"`, `"on_normal_close"`, `"never"`, or
+/// a table `{ after_failures = 5 }`.
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+enum FileStop {
+    Adapter,
+    OnNormalClose,
+    AfterFailures(u32),
+    Never,
 }
 
 #[derive(Deserialize)]
@@ -244,6 +257,15 @@ impl FileConfig {
         set(&mut config.stable_after, self.stable_after.map(|t| t.0));
         set(&mut config.queue_capacity, self.queue_capacity);
         set(&mut config.refresh_at, self.refresh_at);
+        set(
+            &mut config.stop,
+            self.stop.map(|stop| match stop {
+                FileStop::Adapter => StopPolicy::Adapter,
+                FileStop::OnNormalClose => StopPolicy::OnNormalClose,
+                FileStop::AfterFailures(n) => StopPolicy::AfterFailures(n),
+                FileStop::Never => StopPolicy::Never,
+            }),
+        );
         if let Some(file) = self.heartbeat {
             file.apply(&mut config.heartbeat);
         }

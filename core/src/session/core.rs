@@ -119,7 +119,10 @@ impl Core {
                 transport.on_bytes(&mut self.env.out, data);
             }
             Input::Closed { generation } if transport.is_current(generation) => {
-                transport.on_socket_closed(&mut self.env.out);
+                transport.on_socket_closed(&mut self.env.out, None);
+            }
+            Input::Failed { generation, error } if transport.is_current(generation) => {
+                transport.on_socket_closed(&mut self.env.out, Some(error));
             }
             _ => {} // a late event from a dead socket
         }
@@ -225,13 +228,16 @@ impl Core {
         // Failing fast before the first `Ready` waits until every failover
         // endpoint was tried once; until then the adapter's policy decides.
         let try_next = self.transport.has_untried_endpoint();
+        let unix_ms = self.auth.unix_time_ms(self.env.now);
         self.reconnect.schedule(
             &mut self.env,
             adapter,
             reason,
             initiator,
-            reached_ready || try_next,
+            reached_ready,
+            try_next,
             generation,
+            unix_ms,
         )
     }
 
@@ -290,6 +296,11 @@ impl Core {
             Timer::Resync => {
                 let mut link = link_of!(self, adapter, phase);
                 self.sequences.on_resync_timer(&mut link, &mut self.subs);
+            }
+            Timer::Linger => {
+                if let Some(err) = self.transport.fail_deferred() {
+                    out.lose(DisconnectReason::Wire(err), lost);
+                }
             }
         }
     }

@@ -28,8 +28,14 @@ pub enum DisconnectReason {
     ConnectFailed(String),
     /// Dial, TLS and upgrade did not finish within `connect_timeout`.
     ConnectTimeout,
-    /// The socket ended or failed without a WebSocket close.
+    /// The socket ended or failed without a WebSocket close, before the
+    /// upgrade's transport was up (e.g. "closed while connecting").
     TransportClosed(String),
+    /// The socket failed with this OS error (e.g. a TCP reset: "Connection
+    /// reset by peer") without a WebSocket close. A FIN without a close
+    /// frame is `Wire(WireError::AbnormalClosure)` instead (1006, RFC 6455
+    /// §7.1.5), and a close frame is `ServerClosed` with its code.
+    Reset(String),
     /// The byte path failed: TLS, a refused upgrade, bad frames, limits.
     Wire(WireError),
     /// The server closed the WebSocket with this frame.
@@ -42,6 +48,36 @@ pub enum DisconnectReason {
     AuthFailed(String),
     /// The application closed the session.
     UserClose,
+}
+
+impl DisconnectReason {
+    /// `true` when TCP (and TLS, for `wss://`) were up and the loss came
+    /// later: the upgrade was refused or broken, or the WebSocket ended. A
+    /// refused upgrade is `Wire(UpgradeRejected { .. })` with the status
+    /// and the parsed `Retry-After`.
+    ///
+    /// ```
+    /// use wsnova_core::session::DisconnectReason;
+    /// use wsnova_core::wire::WireError;
+    /// let refused = DisconnectReason::Wire(WireError::UpgradeRejected {
+    ///     status: 503, reason: "Service Unavailable".into(),
+    ///     retry_after: None, body_excerpt: String::new(),
+    /// });
+    /// assert!(refused.transport_was_up());
+    /// assert!(!DisconnectReason::ConnectFailed("refused".into()).transport_was_up());
+    /// ```
+    pub fn transport_was_up(&self) -> bool {
+        match self {
+            DisconnectReason::ConnectFailed(_)
+            | DisconnectReason::ConnectTimeout
+            | DisconnectReason::TransportClosed(_) => false,
+            DisconnectReason::Wire(err) => !matches!(
+                err,
+                WireError::Certificate(_) | WireError::Tls(_) | WireError::InvalidUrl(_)
+            ),
+            _ => true,
+        }
+    }
 }
 
 /// What to do after a connection is lost; decided by the adapter.

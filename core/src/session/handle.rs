@@ -107,8 +107,7 @@ impl<A: Adapter + ?Sized> Session<A> {
             .and_then(|wire| wire.subprotocol())
     }
 
-    /// The permessage-deflate parameters the server agreed to on the
-    /// current connection (RFC 7692), if it accepted the offer.
+    /// The permessage-deflate (RFC 7692) parameters agreed, if any.
     pub fn compression(&self) -> Option<&crate::wire::PerMessageDeflate> {
         self.core.transport.wire.as_ref()?.compression()
     }
@@ -395,16 +394,13 @@ impl<A: Adapter + ?Sized> Session<A> {
         Ok(())
     }
 
-    /// Tells the session whether the driver reads the socket. A driver that
-    /// stops reading because the application's consumer is full
-    /// (backpressure) says so here. While paused, the deadlines only reading
-    /// can meet (connect, pong, idle) are suspended, so a slow consumer never
-    /// makes a healthy connection look dead, and heartbeat pings wait; the
-    /// core's own requests (auth, refresh, subscriptions) cannot expire
-    /// meanwhile either. When reading resumes, time has stood still for all
-    /// of those: each deadline moves on by the time spent paused (never
-    /// further than a full period from `now`). The application's request
-    /// deadlines keep running: they are its own bound.
+    /// Tells the session the driver stopped reading because the application's
+    /// consumer is full (not because the server does not read: then every
+    /// deadline runs). While paused, the deadlines only reading can meet
+    /// (connect, pong, idle) and the core's own requests are suspended, so a
+    /// slow consumer never makes a healthy connection look dead; pings wait.
+    /// On resume each moves on by the time spent paused (never further than
+    /// a full period from `now`). Application requests' deadlines keep running.
     ///
     /// ```
     /// use std::time::{Duration, Instant};
@@ -454,6 +450,11 @@ impl<A: Adapter + ?Sized> Session<A> {
     /// Bytes to write to the current socket (many messages, one write).
     pub fn pending_transmit(&mut self) -> &[u8] {
         self.core.transport.pending_transmit()
+    }
+
+    /// Bytes waiting for the socket, unsealed (`&self`): for a driver's high-water mark.
+    pub fn pending_transmit_len(&self) -> usize {
+        self.core.transport.pending_len()
     }
 
     /// Records that the socket accepted `n` bytes of [`pending_transmit`](Self::pending_transmit).

@@ -10,7 +10,14 @@ use super::queue::Payload;
 use super::requests::Purpose;
 use super::retry::Holding;
 use super::state::SessionState;
+use super::timers::Timer;
 use crate::wire::{Message, Text, WireEvent};
+use std::time::Duration;
+
+/// How long replies to what a peer sent before breaking the protocol may
+/// still leave before the connection fails (the application gets those
+/// messages asynchronously). The peer's input is refused meanwhile.
+const VIOLATION_LINGER: Duration = Duration::from_millis(100);
 
 impl Core {
     /// Handles the wire's next event, in `phase`; `false` when it has none.
@@ -20,7 +27,13 @@ impl Core {
                 self.on_wire_event(adapter, event, phase);
                 true
             }
-            None => false,
+            None => {
+                let timers = &mut self.env.timers;
+                if self.transport.violation_pending() && timers.get(Timer::Linger).is_none() {
+                    timers.set(Timer::Linger, self.env.now + VIOLATION_LINGER);
+                }
+                false
+            }
         }
     }
 

@@ -26,10 +26,21 @@ pub enum Input<'a> {
         /// The bytes.
         data: &'a [u8],
     },
-    /// The socket reached EOF or failed.
+    /// The socket reached EOF: the peer sent FIN (or the driver cannot
+    /// tell a failure apart; prefer [`Failed`](Self::Failed) then).
     Closed {
         /// The dial's generation.
         generation: u64,
+    },
+    /// The socket failed with an OS error (e.g. `ECONNRESET`: the peer
+    /// reset the connection). Bytes read before it are still delivered; the
+    /// loss is reported as [`DisconnectReason::Reset`](super::DisconnectReason::Reset)
+    /// with this text, not as a clean end.
+    Failed {
+        /// The dial's generation.
+        generation: u64,
+        /// The OS error's text, e.g. "Connection reset by peer (os error 104)".
+        error: &'a str,
     },
 }
 

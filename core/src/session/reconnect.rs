@@ -6,12 +6,16 @@ use super::adapter::Adapter;
 use super::backoff::{Backoff, BackoffConfig};
 use super::env::Env;
 use super::event::{CloseReason, DisconnectReason, Event, Initiator, Policy};
+use super::stop::{StopPolicy, honour_wait, server_wait};
 use super::timers::Timer;
 
 /// The reconnect state of a session: the failure streak.
 #[derive(Debug)]
 pub(crate) struct Reconnect {
     backoff: Backoff,
+    /// Losses and failed attempts since the session was last `Ready`, for
+    /// [`StopPolicy::AfterFailures`].
+    since_ready: u32,
 }
 
 impl Reconnect {
@@ -19,6 +23,7 @@ impl Reconnect {
     pub(crate) fn new(config: BackoffConfig) -> Self {
         Reconnect {
             backoff: Backoff::new(config),
+            since_ready: 0,
         }
     }
 
@@ -30,7 +35,16 @@ impl Reconnect {
     /// Asks the adapter and the backoff what follows a loss. `Ok` when a
     /// reconnect is scheduled, `Err` with the reason to close otherwise.
     /// `reached_ready`: the session was ready at least once (the machine
-    /// says), which `fail_before_first_ready` asks about.
+    /// says), which `fail_before_first_ready` and the stop policy ask about.
+    /// `untried_endpoint`: a failover endpoint was not tried yet, so failing
+    /// fast before the first `Ready` waits for it. `unix_ms`: the wall-clock
+    /// time, if the driver told it (for a `Retry-After` date).
+    ///
+    /// The order of the decision: the adapter's policy, overridden by the
+    /// user's [`StopPolicy`]; then the backoff's delay, at least the
+    /// adapter's `ReconnectAfter` and the server's `Retry-After` (jittered,
+    /// within `max_delay`); then `max_attempts` and the stop policy's count.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn schedule(
         &mut self,
         env: &mut Env,
@@ -38,21 +52,38 @@ impl Reconnect {
         reason: DisconnectReason,
         initiator: Initiator,
         reached_ready: bool,
+        untried_endpoint: bool,
         generation: u64,
+        unix_ms: Option<u64>,
     ) -> Result<(), CloseReason> {
-        let policy = if env.config.fail_before_first_ready && !reached_ready {
+        let stop = env.config.stop;
+        let policy = if env.config.fail_before_first_ready && !reached_ready && !untried_endpoint {
             Policy::Stop
         } else {
-            adapter.disconnect_policy(&reason)
+            stop.apply(&reason, adapter.disconnect_policy(&reason))
         };
-        let delay = match policy {
+        let max_delay = env.config.backoff.max_delay;
+        let mut delay = match policy {
             Policy::Stop => None,
-            Policy::Reconnect => self.backoff.next_delay(&mut env.rng),
-            Policy::ReconnectAfter(at_least) => self
-                .backoff
-                .next_delay(&mut env.rng)
-                .map(|d| d.max(at_least)),
+            Policy::Reconnect | Policy::ReconnectAfter(_) => {
+                let backoff = self.backoff.next_delay(&mut env.rng);
+                // `Never` goes on past `max_attempts`, every `max_delay`.
+                match (backoff, stop) {
+                    (None, StopPolicy::Never) => Some(max_delay),
+                    (delay, _) => delay,
+                }
+            }
         };
+        if let (Some(d), Some(wait)) = (delay, server_wait(&reason, unix_ms)) {
+            delay = Some(honour_wait(&mut env.rng, d, wait, max_delay));
+        }
+        if let (Some(d), Policy::ReconnectAfter(at_least)) = (delay, policy) {
+            delay = Some(d.max(at_least));
+        }
+        self.since_ready = self.since_ready.saturating_add(1);
+        if stop.gives_up(self.since_ready, reached_ready) {
+            delay = None;
+        }
         let attempt = self.backoff.attempts();
         match delay {
             Some(delay) => tracing::warn!(
@@ -85,6 +116,9 @@ impl Reconnect {
                 Ok(())
             }
             (None, Policy::Stop) => Err(CloseReason::Stopped(reason)),
+            (None, _) if matches!(stop, StopPolicy::AfterFailures(_)) && reached_ready => {
+                Err(CloseReason::RetriesExhausted(reason))
+            }
             (None, _) => Err(CloseReason::RetriesExhausted(reason)),
         }
     }
@@ -100,6 +134,7 @@ impl Reconnect {
     /// The session is ready: the streak ends now, or once the connection
     /// has stayed up for `stable_after`.
     pub(crate) fn on_ready(&mut self, env: &mut Env) {
+        self.since_ready = 0;
         if env.config.stable_after.is_zero() {
             self.backoff.reset();
         } else {

@@ -72,6 +72,7 @@ pub(crate) fn reason_label(reason: &DisconnectReason) -> &'static str {
         DisconnectReason::ConnectFailed(_) => "connect_failed",
         DisconnectReason::ConnectTimeout => "connect_timeout",
         DisconnectReason::TransportClosed(_) => "transport_closed",
+        DisconnectReason::Reset(_) => "reset",
         DisconnectReason::Wire(_) => "wire",
         DisconnectReason::ServerClosed(_) => "server_closed",
         DisconnectReason::PongTimeout => "pong_timeout",

@@ -27,9 +27,12 @@ pub(crate) enum Timer {
     Retry,
     /// A resynced channel's fresh snapshot is overdue: ask again.
     Resync,
+    /// The peer broke the protocol: replies to what it sent before may
+    /// still leave until this, then the connection fails.
+    Linger,
 }
 
-const COUNT: usize = 11;
+const COUNT: usize = 12;
 
 impl Timer {
     const ALL: [Timer; COUNT] = [
@@ -44,6 +47,7 @@ impl Timer {
         Timer::Stable,
         Timer::Retry,
         Timer::Resync,
+        Timer::Linger,
     ];
 
     fn index(self) -> usize {
@@ -117,6 +121,7 @@ impl Timers {
             Timer::Stable,
             Timer::Retry,
             Timer::Resync,
+            Timer::Linger,
         ] {
             self.clear(t);
         }

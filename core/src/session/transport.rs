@@ -11,7 +11,9 @@ use super::event::{DisconnectReason, Initiator};
 use super::io::Output;
 use super::outbox::{Ev, Outbox};
 use super::timers::Timer;
-use crate::wire::{CloseCode, Endpoint, ProxyError, Wire, WireConfig, WireError, WireEvent};
+use crate::wire::{
+    CloseCode, Endpoint, ProxyError, Wire, WireConfig, WireError, WireEvent, WireState,
+};
 
 /// One connection at a time, across generations.
 pub(crate) struct Transport {
@@ -32,6 +34,9 @@ pub(crate) struct Transport {
     pub(crate) wire: Option<Wire>,
     /// An `Output::Transmit` was handed out and not answered yet.
     transmit_announced: bool,
+    /// The OS error that ended the socket, reported once the wire has
+    /// delivered what it decoded before it.
+    reset: Option<String>,
 }
 
 impl Transport {
@@ -50,6 +55,7 @@ impl Transport {
             socket: None,
             wire: None,
             transmit_announced: false,
+            reset: None,
         }
     }
 
@@ -80,6 +86,7 @@ impl Transport {
         self.unopened_dials += 1;
         self.generation += 1;
         self.socket = Some(self.generation);
+        self.reset = None;
         env.out.telemetry.dialed();
         let config = &self.endpoints[self.current];
         let (host, port) = config.dial_target();
@@ -125,18 +132,29 @@ impl Transport {
     /// The driver's socket is up: start the proxy tunnel, TLS and the upgrade.
     pub(crate) fn on_socket_open(&mut self, env: &mut Env) {
         match Wire::new(self.endpoints[self.current].clone(), &mut env.rng) {
-            Ok(wire) => self.wire = Some(wire),
+            Ok(mut wire) => {
+                // Replies to what came before a violation may still leave.
+                wire.set_linger(true);
+                self.wire = Some(wire);
+            }
             Err(err) => env
                 .out
                 .lose(DisconnectReason::Wire(err), Initiator::Library),
         }
     }
 
-    /// The driver's socket reached EOF or failed.
-    pub(crate) fn on_socket_closed(&mut self, out: &mut Outbox) {
-        match self.wire.as_mut() {
-            Some(wire) => wire.handle_eof(),
-            None => {
+    /// The driver's socket reached EOF (`error` is `None`) or failed with
+    /// an OS error. Either way the wire first delivers what it decoded.
+    pub(crate) fn on_socket_closed(&mut self, out: &mut Outbox, error: Option<&str>) {
+        match (self.wire.as_mut(), error) {
+            (Some(wire), error) => {
+                self.reset = error.map(str::to_owned);
+                wire.handle_eof();
+            }
+            (None, Some(error)) => {
+                out.lose(DisconnectReason::Reset(error.into()), Initiator::Remote)
+            }
+            (None, None) => {
                 let reason = DisconnectReason::TransportClosed("closed while connecting".into());
                 out.lose(reason, Initiator::Remote);
             }
@@ -158,6 +176,11 @@ impl Transport {
     pub(crate) fn poll_wire_event(&mut self, out: &mut Outbox) -> Option<WireEvent> {
         match self.wire.as_mut()?.poll_event() {
             Ok(event) => event,
+            Err(WireError::AbnormalClosure | WireError::HandshakeEof) if self.reset.is_some() => {
+                let error = self.reset.take().unwrap_or_default();
+                out.lose(DisconnectReason::Reset(error), Initiator::Remote);
+                None
+            }
             Err(err) => {
                 let initiator = match err {
                     WireError::AbnormalClosure
@@ -210,7 +233,14 @@ impl Transport {
     /// (e.g. the close frame that fails a connection).
     pub(crate) fn close_socket(&mut self, out: &mut Outbox) {
         let flush = match self.wire.take() {
-            Some(mut wire) => wire.pending_transmit().to_vec(),
+            Some(mut wire) => {
+                if wire.state() == WireState::Closed {
+                    // The close handshake is done: over TLS, close_notify
+                    // comes before the TCP close (RFC 8446 §6.1).
+                    wire.finish_transport();
+                }
+                wire.pending_transmit().to_vec()
+            }
             None => Vec::new(),
         };
         if let Some(generation) = self.socket.take() {
@@ -237,6 +267,21 @@ impl Transport {
             Some(wire) => wire.pending_transmit(),
             None => &[],
         }
+    }
+
+    /// Whether the peer broke the protocol and the wire waits to fail.
+    pub(crate) fn violation_pending(&self) -> bool {
+        self.wire.as_ref().is_some_and(Wire::violation_pending)
+    }
+
+    /// Fails the connection for the peer's violation, queueing its close frame.
+    pub(crate) fn fail_deferred(&mut self) -> Option<WireError> {
+        self.wire.as_mut()?.fail_deferred()
+    }
+
+    /// Bytes waiting for the socket, without sealing them.
+    pub(crate) fn pending_len(&self) -> usize {
+        self.wire.as_ref().map_or(0, Wire::pending_len)
     }
 
     /// The socket accepted `n` bytes of the pending ones.

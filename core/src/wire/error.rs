@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use super::{CloseCode, ProxyError};
+use super::{CloseCode, ProxyError, RetryAfter};
 
 /// Everything that can go wrong between the socket's bytes and WebSocket messages.
 ///
@@ -63,8 +63,9 @@ pub enum WireError {
         status: u16,
         /// The HTTP reason phrase.
         reason: String,
-        /// The `Retry-After` header, when the server sent one.
-        retry_after: Option<String>,
+        /// The `Retry-After` header, when the server sent one that parses
+        /// (RFC 9110 §10.2.3: delay-seconds or an HTTP-date).
+        retry_after: Option<RetryAfter>,
         /// The first bytes of the response body (lossy UTF-8), for debugging.
         body_excerpt: String,
     },

@@ -15,7 +15,11 @@ pub enum WireEvent {
     },
     /// A complete data message.
     Message(Message),
-    /// The server pinged; the pong is already queued (RFC 6455 §5.5.2).
+    /// The server pinged; the pong is already queued (RFC 6455 §5.5.2). At
+    /// most [`MAX_UNSENT_PONGS`](super::MAX_UNSENT_PONGS) pongs wait unsent at
+    /// a time; past that, a newer ping's pong replaces the one waiting behind
+    /// them (§5.5.3 allows answering only the most recent ping), so a ping
+    /// flood from a peer that does not read cannot grow the buffer.
     Ping(Bytes),
     /// The server answered a ping (or sent an unsolicited pong, §5.5.3).
     Pong(Bytes),

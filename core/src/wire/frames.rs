@@ -27,6 +27,9 @@ pub(crate) struct Decoder {
     partial: Option<Partial>,
     /// Set when the upgrade negotiated permessage-deflate (RFC 7692).
     inflater: Option<Inflater>,
+    /// Payload bytes of the incomplete frame at the front already known to
+    /// be valid UTF-8 (text only): each arriving chunk is checked once.
+    checked: usize,
 }
 
 /// A fragmented message being reassembled.
@@ -64,9 +67,11 @@ impl Decoder {
             self.check_header(&header, len, limits)?;
             let len = len as usize; // bounded by max_frame_size above
             let Some(frame_len) = head_len.checked_add(len).filter(|&n| n <= inbound.len()) else {
+                self.check_arriving_utf8(&header, &inbound[head_len..])?;
                 inbound.reserve(head_len + len - inbound.len());
                 return Ok(None);
             };
+            self.checked = 0;
             debug_assert!(frame_len <= inbound.len());
             inbound.advance(head_len);
             let payload = inbound.split_to(len);
@@ -120,6 +125,12 @@ impl Decoder {
             }
             _ => {}
         }
+        if len >> 63 != 0 {
+            // §5.2: in a 64-bit length "the most significant bit MUST be 0".
+            return Err(WireError::Protocol(
+                "64-bit payload length with the top bit set",
+            ));
+        }
         if len > limits.max_frame_size as u64 {
             return Err(WireError::FrameTooLarge {
                 size: len,
@@ -136,6 +147,49 @@ impl Decoder {
                     limit: limits.max_message_size,
                 });
             }
+        }
+        Ok(())
+    }
+
+    /// RFC 6455 §8.1 allows failing as soon as text is known to be invalid:
+    /// the part of a text frame that has arrived is checked before the rest
+    /// comes (Autobahn 6.4.3/6.4.4), continuing a sequence the previous
+    /// fragment left open. Compressed payloads are checked once inflated.
+    fn check_arriving_utf8(
+        &mut self,
+        header: &FrameHeader,
+        arrived: &[u8],
+    ) -> Result<(), WireError> {
+        let carry = match (header.opcode, &self.partial) {
+            _ if header.rsv1 => return Ok(()),
+            (OpCode::Data(Data::Text), _) => &[][..],
+            (OpCode::Data(Data::Continue), Some(p)) if p.text && !p.compressed => {
+                &p.data[p.valid_up_to..]
+            }
+            _ => return Ok(()),
+        };
+        if self.checked == 0 && !carry.is_empty() {
+            // Finish the sequence the last fragment left open (at most 3 bytes).
+            let mut joint = [0u8; 8];
+            let take = arrived.len().min(joint.len() - carry.len());
+            joint[..carry.len()].copy_from_slice(carry);
+            joint[carry.len()..carry.len() + take].copy_from_slice(&arrived[..take]);
+            // The first character is the open one: it is bad, still open, or done.
+            match std::str::from_utf8(&joint[..carry.len() + take]) {
+                Err(e) if e.valid_up_to() == 0 && e.error_len().is_some() => {
+                    return Err(WireError::InvalidUtf8);
+                }
+                Err(e) if e.valid_up_to() == 0 => return Ok(()),
+                _ => self.checked = utf8_len(carry[0]) - carry.len(),
+            }
+        }
+        let Some(rest) = arrived.get(self.checked..) else {
+            return Ok(());
+        };
+        match std::str::from_utf8(rest) {
+            Ok(_) => self.checked = arrived.len(),
+            Err(e) if e.error_len().is_some() => return Err(WireError::InvalidUtf8),
+            Err(e) => self.checked += e.valid_up_to(),
         }
         Ok(())
     }
@@ -269,6 +323,15 @@ impl Partial {
     }
 }
 
+/// The length of the UTF-8 sequence a leading byte starts.
+fn utf8_len(lead: u8) -> usize {
+    match lead {
+        0xF0..=0xF7 => 4,
+        0xE0..=0xEF => 3,
+        _ => 2,
+    }
+}
+
 /// RFC 6455 §5.5.1: an optional 2-byte code, then an optional UTF-8 reason.
 fn parse_close(payload: &[u8]) -> Result<Option<CloseFrame>, WireError> {
     match payload {
@@ -296,154 +359,4 @@ fn header_error(err: tungstenite::Error) -> WireError {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn server_frame(first: u8, payload: &[u8]) -> Vec<u8> {
-        let mut out = vec![first];
-        match payload.len() {
-            n @ 0..=125 => out.push(n as u8),
-            n @ 126..=65535 => {
-                out.push(126);
-                out.extend_from_slice(&(n as u16).to_be_bytes());
-            }
-            n => {
-                out.push(127);
-                out.extend_from_slice(&(n as u64).to_be_bytes());
-            }
-        }
-        out.extend_from_slice(payload);
-        out
-    }
-
-    fn decode_all(bytes: &[u8], limits: &Limits) -> Result<Vec<Frame>, WireError> {
-        let mut decoder = Decoder::default();
-        let mut inbound = BytesMut::from(bytes);
-        let mut frames = Vec::new();
-        while let Some(frame) = decoder.decode(&mut inbound, limits)? {
-            frames.push(frame);
-        }
-        Ok(frames)
-    }
-
-    #[test]
-    fn reassembles_fragments_with_a_ping_between() {
-        let mut bytes = server_frame(0x01, "héllo ".as_bytes());
-        bytes.extend(server_frame(0x89, b"p"));
-        bytes.extend(server_frame(0x80, b"world"));
-        let frames = decode_all(&bytes, &Limits::default()).unwrap();
-        assert_eq!(
-            frames,
-            [
-                Frame::Ping("p".into()),
-                Frame::Message(Message::text("héllo world"))
-            ]
-        );
-    }
-
-    #[test]
-    fn utf8_split_across_fragments_is_accepted_and_bad_utf8_fails_fast() {
-        let euro = "€".as_bytes(); // three bytes
-        let mut bytes = server_frame(0x01, &euro[..1]);
-        bytes.extend(server_frame(0x80, &euro[1..]));
-        let frames = decode_all(&bytes, &Limits::default()).unwrap();
-        assert_eq!(frames, [Frame::Message(Message::text("€"))]);
-
-        // The first fragment is already invalid: fail without waiting for the rest.
-        let bad_start = server_frame(0x01, &[0xce, 0xba, 0xff]);
-        assert!(matches!(
-            decode_all(&bad_start, &Limits::default()),
-            Err(WireError::InvalidUtf8)
-        ));
-        // A message that ends inside a sequence is invalid too.
-        let mut truncated = server_frame(0x01, b"ok");
-        truncated.extend(server_frame(0x80, &euro[..2]));
-        assert!(matches!(
-            decode_all(&truncated, &Limits::default()),
-            Err(WireError::InvalidUtf8)
-        ));
-    }
-
-    #[test]
-    fn protocol_violations_map_to_1002() {
-        let cases: [(&str, Vec<u8>); 6] = [
-            ("reserved bits", server_frame(0xC1, b"x")),
-            ("reserved opcode", server_frame(0x83, b"")),
-            ("masked", vec![0x81, 0x81, 1, 2, 3, 4, 0]),
-            ("fragmented ping", server_frame(0x09, b"")),
-            ("long ping", server_frame(0x89, &[0; 126])),
-            ("lone continuation", server_frame(0x80, b"x")),
-        ];
-        for (what, bytes) in cases {
-            let err = decode_all(&bytes, &Limits::default()).unwrap_err();
-            assert_eq!(
-                err.close_code(),
-                Some(CloseCode::PROTOCOL_ERROR),
-                "{what}: {err}"
-            );
-        }
-    }
-
-    #[test]
-    fn close_frames_are_validated() {
-        let ok = server_frame(0x88, &[0x03, 0xe8, b'b', b'y', b'e']);
-        let frames = decode_all(&ok, &Limits::default()).unwrap();
-        assert_eq!(
-            frames,
-            [Frame::Close(Some(CloseFrame {
-                code: CloseCode::NORMAL,
-                reason: "bye".into()
-            }))]
-        );
-        assert_eq!(
-            decode_all(&server_frame(0x88, b""), &Limits::default()).unwrap(),
-            [Frame::Close(None)]
-        );
-        for code in [0u16, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000] {
-            let bytes = server_frame(0x88, &code.to_be_bytes());
-            let err = decode_all(&bytes, &Limits::default()).unwrap_err();
-            assert!(
-                matches!(err, WireError::PeerCloseCode(c) if c == code),
-                "{code}"
-            );
-        }
-        let bad_reason = server_frame(0x88, &[0x03, 0xe8, 0xff]);
-        assert!(matches!(
-            decode_all(&bad_reason, &Limits::default()),
-            Err(WireError::InvalidUtf8)
-        ));
-        assert!(decode_all(&server_frame(0x88, &[0x03]), &Limits::default()).is_err());
-    }
-
-    #[test]
-    fn limits_fail_on_the_header_before_the_payload_arrives() {
-        let limits = Limits {
-            max_frame_size: 100,
-            max_message_size: 150,
-        };
-        // Only the header of a 1 MiB frame: rejected at once, nothing buffered.
-        let header = &server_frame(0x82, &vec![0; 1 << 20])[..10];
-        let err = decode_all(header, &limits).unwrap_err();
-        assert!(matches!(err, WireError::FrameTooLarge { size, .. } if size == 1 << 20));
-        assert_eq!(err.close_code(), Some(CloseCode::MESSAGE_TOO_BIG));
-        // Two fragments within the frame limit but over the message limit.
-        let mut bytes = server_frame(0x02, &[0; 100]);
-        bytes.extend(server_frame(0x80, &[0; 100]));
-        let err = decode_all(&bytes, &limits).unwrap_err();
-        assert!(matches!(err, WireError::MessageTooLarge { size: 200, .. }));
-    }
-
-    #[test]
-    fn incomplete_input_consumes_nothing() {
-        let bytes = server_frame(0x82, &[7; 300]);
-        for cut in 0..bytes.len() {
-            let mut decoder = Decoder::default();
-            let mut inbound = BytesMut::from(&bytes[..cut]);
-            assert_eq!(
-                decoder.decode(&mut inbound, &Limits::default()).unwrap(),
-                None
-            );
-            assert_eq!(inbound.len(), cut);
-        }
-    }
-}
+mod tests;

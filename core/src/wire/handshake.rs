@@ -27,7 +27,7 @@ struct Refusal {
     head_len: usize,
     status: u16,
     reason: String,
-    retry_after: Option<String>,
+    retry_after: Option<super::RetryAfter>,
     content_length: Option<usize>,
     chunked: bool,
 }
@@ -170,7 +170,7 @@ impl Refusal {
             head_len,
             status,
             reason: response.reason.unwrap_or("").to_owned(),
-            retry_after: header("Retry-After"),
+            retry_after: header("Retry-After").and_then(|v| super::RetryAfter::parse(&v)),
             content_length: header("Content-Length").and_then(|v| v.parse().ok()),
             chunked: header("Transfer-Encoding")
                 .is_some_and(|v| v.to_ascii_lowercase().contains("chunked")),
@@ -426,7 +426,12 @@ mod tests {
                 ..
             } => {
                 assert_eq!(status, 429);
-                assert_eq!(retry_after.as_deref(), Some("3"));
+                assert_eq!(
+                    retry_after,
+                    Some(super::super::RetryAfter::Delay(
+                        std::time::Duration::from_secs(3)
+                    ))
+                );
                 assert_eq!(body_excerpt, "slow down please!");
             }
             other => panic!("unexpected {other}"),

@@ -30,6 +30,7 @@
 mod close_code;
 mod compress;
 mod config;
+mod control;
 mod deflate;
 mod encode;
 mod endpoint;
@@ -42,12 +43,15 @@ mod inflate;
 mod message;
 mod outbuf;
 mod proxy;
+mod retry_after;
+mod stages;
 mod text;
 mod tls;
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
-use bytes::{Buf, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use tungstenite::protocol::frame::coding::{Control, Data, OpCode};
 
@@ -59,6 +63,7 @@ pub use error::{ErrorKind, WireError};
 pub use event::{WireEvent, WireState};
 pub use message::{CloseFrame, Message};
 pub use proxy::{Proxy, ProxyError, ProxyKind, SocksReply, no_proxy_matches, proxy_for};
+pub use retry_after::RetryAfter;
 /// rustls' root store, for [`WireConfig::root_certificates`].
 pub use rustls::RootCertStore;
 pub use text::{NotUtf8, Text};
@@ -71,6 +76,11 @@ pub(crate) use message::is_valid_wire_close_code;
 use outbuf::OutBuf;
 use proxy::Tunnel;
 use tls::TlsLayer;
+
+/// Pongs framed and not yet taken by the socket, at most: a peer that
+/// pings and reads normally gets every pong; one that does not read gets
+/// these and then only the latest ping's (RFC 6455 §5.5.3).
+pub const MAX_UNSENT_PONGS: usize = 16;
 
 #[derive(Debug)]
 enum State {
@@ -113,6 +123,15 @@ pub struct Wire {
     compression: Option<PerMessageDeflate>,
     /// Compresses outgoing messages when permessage-deflate was agreed.
     deflater: Option<Deflater>,
+    /// The latest ping's payload, waiting for the pongs before it to leave.
+    pong: Option<Bytes>,
+    /// [`OutBuf::queued_total`] just after each pong framed and not yet
+    /// sent: a pong is unsent until the socket has taken that many bytes.
+    pong_ends: VecDeque<u64>,
+    /// Defer failing on a peer violation ([`set_linger`](Self::set_linger)).
+    linger: bool,
+    /// A violation found while lingering, reported by [`fail_deferred`](Self::fail_deferred).
+    violation: Option<WireError>,
 }
 
 impl Wire {
@@ -139,6 +158,10 @@ impl Wire {
                 subprotocol: None,
                 compression: None,
                 deflater: None,
+                pong: None,
+                pong_ends: VecDeque::new(),
+                linger: false,
+                violation: None,
                 config,
             });
         }
@@ -164,6 +187,10 @@ impl Wire {
             subprotocol: None,
             compression: None,
             deflater: None,
+            pong: None,
+            pong_ends: VecDeque::new(),
+            linger: false,
+            violation: None,
             config,
         })
     }
@@ -213,10 +240,16 @@ impl Wire {
             + self.tls.as_ref().map_or(0, TlsLayer::buffered)
     }
 
+    /// Bytes waiting for the socket (sealed or not), without sealing: what
+    /// a driver compares with its high-water mark before reading more.
+    pub fn pending_len(&self) -> usize {
+        self.out.pending().len() + self.tls.as_ref().map_or(0, TlsLayer::staged_len)
+    }
+
     /// Feeds bytes read from the socket. Errors surface from the next
     /// [`poll_event`](Self::poll_event). Bytes after a close or failure are dropped.
     pub fn handle_bytes(&mut self, data: &[u8]) {
-        if self.is_finished() || self.input_error.is_some() {
+        if self.is_finished() || self.input_error.is_some() || self.violation.is_some() {
             return;
         }
         if let State::Proxying(tunnel) = &mut self.state {
@@ -314,11 +347,25 @@ impl Wire {
                     Err(err) => Err(err),
                 }
             }
+            State::Open | State::Closing if self.violation.is_some() => {
+                // Lingering: no more input; the socket's end ends the wait.
+                match self.eof {
+                    true => Err(self.violation.take().expect("checked")),
+                    false => return Ok(None),
+                }
+            }
             State::Open | State::Closing => {
                 match self.decoder.decode(&mut self.inbound, &self.config.limits) {
                     Ok(Some(frame)) => return Ok(self.on_frame(frame)),
                     Ok(None) if self.eof => Err(WireError::AbnormalClosure),
                     Ok(None) => return Ok(None),
+                    Err(err) if self.linger && err.close_code().is_some() => {
+                        // What came before the violation is delivered; its
+                        // replies may still go out before the close frame.
+                        self.violation = Some(err);
+                        self.inbound = BytesMut::new();
+                        return Ok(None);
+                    }
                     Err(err) => Err(err),
                 }
             }
@@ -329,6 +376,7 @@ impl Wire {
     /// Bytes to write to the socket (many frames, one write). Seals staged
     /// plaintext into TLS records first, hence `&mut`.
     pub fn pending_transmit(&mut self) -> &[u8] {
+        self.flush_pong();
         if let Some(tls) = self.tls.as_mut() {
             tls.seal(self.out.vec());
         }
@@ -338,6 +386,16 @@ impl Wire {
     /// Records that the socket accepted `n` bytes of [`pending_transmit`](Self::pending_transmit).
     pub fn advance_transmit(&mut self, n: usize) {
         self.out.advance(n);
+    }
+
+    /// Ends the transport's byte stream cleanly: over TLS, queues
+    /// `close_notify` after what is pending (RFC 8446 §6.1), so closing TCP
+    /// next is not a truncation. Call it once the close handshake is done,
+    /// just before the socket closes; nothing may be sent after it.
+    pub fn finish_transport(&mut self) {
+        if let Some(tls) = self.tls.as_mut() {
+            tls.close_notify(self.out.vec());
+        }
     }
 
     /// Releases buffer capacity that is not in use (call when the connection is idle).
@@ -352,65 +410,6 @@ impl Wire {
         }
         if let Some(tls) = self.tls.as_mut() {
             tls.shrink();
-        }
-    }
-
-    /// From the upgrade on, frames may carry compressed messages (RFC 7692
-    /// §6); zlib's state is allocated when the first one is sent or received.
-    fn enable_compression(&mut self, agreed: PerMessageDeflate) {
-        let inflater = Inflater::new(
-            agreed.server_max_window_bits,
-            agreed.server_no_context_takeover,
-        );
-        self.decoder.enable_inflate(inflater);
-        self.deflater = Some(Deflater::new(&self.config.deflate, &agreed));
-        self.compression = Some(agreed);
-    }
-
-    /// The proxy opened the tunnel: TLS (checked against the URL's host) and
-    /// the upgrade start through it, as over a direct connection.
-    fn open_tunnel(&mut self) -> Result<(), WireError> {
-        if let Some(tls_config) = &self.config.tls {
-            self.tls = Some(TlsLayer::new(
-                tls_config.clone(),
-                self.config.endpoint.host(),
-            )?);
-        }
-        let sink = match self.tls.as_mut() {
-            Some(tls) => tls.staged(),
-            None => self.out.vec(),
-        };
-        let handshake = Handshake::start(&self.config, &mut self.rng, sink);
-        self.state = State::Handshaking(handshake);
-        Ok(())
-    }
-
-    fn on_frame(&mut self, frame: Frame) -> Option<WireEvent> {
-        match frame {
-            Frame::Message(message) => Some(WireEvent::Message(message)),
-            Frame::Ping(payload) => {
-                // §5.5.2: answer with the same payload; not after our close (§5.5.1).
-                if matches!(self.state, State::Open) {
-                    self.write_frame(OpCode::Control(Control::Pong), &payload);
-                }
-                Some(WireEvent::Ping(payload))
-            }
-            Frame::Pong(payload) => Some(WireEvent::Pong(payload)),
-            Frame::Close(frame) => {
-                let by_peer = matches!(self.state, State::Open);
-                if by_peer {
-                    // §5.5.1: echo the status code back to complete the handshake.
-                    let code = frame.as_ref().map_or(1005, |f| u16::from(f.code));
-                    self.queue_close(code, "");
-                }
-                self.state = State::Closed;
-                self.inbound = BytesMut::new();
-                let frame = frame.unwrap_or(CloseFrame {
-                    code: CloseCode::NO_STATUS,
-                    reason: Text::from_static(""),
-                });
-                Some(WireEvent::Closed { frame, by_peer })
-            }
         }
     }
 
@@ -436,6 +435,9 @@ impl Wire {
     }
 
     fn queue_close(&mut self, code: u16, reason: &str) {
+        // The pong goes before the close if it may; none may follow it (§5.5.1).
+        self.flush_pong();
+        self.pong = None;
         let mut payload = [0u8; 125];
         let len = if code == 1005 {
             0

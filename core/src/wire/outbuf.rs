@@ -6,6 +6,9 @@ pub(crate) struct OutBuf {
     bytes: Vec<u8>,
     /// How many bytes at the front were already written.
     sent: usize,
+    /// Bytes written to the socket over the buffer's life: with
+    /// [`queued_total`](Self::queued_total), tells whether a given byte left.
+    sent_total: u64,
 }
 
 impl OutBuf {
@@ -16,7 +19,9 @@ impl OutBuf {
 
     /// Records that the socket took `n` more bytes.
     pub(crate) fn advance(&mut self, n: usize) {
-        self.sent = (self.sent + n).min(self.bytes.len());
+        let n = n.min(self.bytes.len() - self.sent);
+        self.sent_total += n as u64;
+        self.sent += n;
         if self.sent == self.bytes.len() {
             self.bytes.clear();
             self.sent = 0;
@@ -31,6 +36,17 @@ impl OutBuf {
             self.sent = 0;
         }
         &mut self.bytes
+    }
+
+    /// Bytes written to the socket so far, over the buffer's life.
+    pub(crate) fn sent_total(&self) -> u64 {
+        self.sent_total
+    }
+
+    /// Bytes ever queued: a byte queued when this was `q` has left once
+    /// [`sent_total`](Self::sent_total) reaches `q`.
+    pub(crate) fn queued_total(&self) -> u64 {
+        self.sent_total + self.pending().len() as u64
     }
 
     pub(crate) fn capacity(&self) -> usize {

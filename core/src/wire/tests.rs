@@ -132,6 +132,95 @@ fn a_ping_is_answered_with_a_pong_carrying_its_payload() {
 }
 
 #[test]
+fn a_ping_flood_leaves_a_bounded_number_of_pongs_then_the_latest() {
+    let mut wire = open_wire();
+    // The socket takes nothing: the first pongs stay unsent.
+    for n in 0..10_000u32 {
+        wire.handle_bytes(&server_frame(0x89, &n.to_be_bytes()));
+        drain(&mut wire).unwrap();
+    }
+    // MAX_UNSENT_PONGS framed (6 + 4 bytes each), the latest ping's waiting.
+    assert_eq!(wire.pending_len(), MAX_UNSENT_PONGS * 10);
+    let first: Vec<(u8, Vec<u8>)> = (0..MAX_UNSENT_PONGS as u32)
+        .map(|n| (0x8A, n.to_be_bytes().to_vec()))
+        .collect();
+    assert_eq!(client_frames(&take(&mut wire)), first);
+    // Once they left, the waiting one goes: the most recent ping's (§5.5.3).
+    assert_eq!(
+        client_frames(&take(&mut wire)),
+        [(0x8A, 9_999u32.to_be_bytes().to_vec())]
+    );
+    assert!(take(&mut wire).is_empty());
+    // Many pings in one read: 16 pongs, then the latest.
+    for n in 0..40u32 {
+        wire.handle_bytes(&server_frame(0x89, &n.to_be_bytes()));
+    }
+    drain(&mut wire).unwrap();
+    assert_eq!(client_frames(&take(&mut wire)).len(), MAX_UNSENT_PONGS);
+    assert_eq!(
+        client_frames(&take(&mut wire)),
+        [(0x8A, 39u32.to_be_bytes().to_vec())]
+    );
+    // A socket that takes what it is given gets a pong for every ping.
+    for n in 0..40u32 {
+        wire.handle_bytes(&server_frame(0x89, &n.to_be_bytes()));
+        drain(&mut wire).unwrap();
+        assert_eq!(
+            client_frames(&take(&mut wire)),
+            [(0x8A, n.to_be_bytes().to_vec())]
+        );
+    }
+    // A close right after a ping carries the pong before it, none after.
+    wire.handle_bytes(&server_frame(0x89, b"last"));
+    wire.handle_bytes(&server_frame(0x88, &1000u16.to_be_bytes()));
+    drain(&mut wire).unwrap();
+    let frames = client_frames(&take(&mut wire));
+    assert_eq!(
+        frames,
+        [
+            (0x8A, b"last".to_vec()),
+            (0x88, 1000u16.to_be_bytes().to_vec())
+        ]
+    );
+}
+
+#[test]
+fn lingering_delivers_what_came_before_a_violation_and_lets_replies_leave_first() {
+    let mut wire = open_wire();
+    wire.set_linger(true);
+    let mut bytes = server_frame(0x81, b"hello");
+    bytes.extend(server_frame(0xC1, b"bad")); // RSV bits: a violation
+    bytes.extend(server_frame(0x81, b"never"));
+    wire.handle_bytes(&bytes);
+    assert_eq!(
+        drain(&mut wire).unwrap(),
+        [WireEvent::Message(Message::text("hello"))]
+    );
+    assert!(wire.violation_pending());
+    wire.handle_bytes(&server_frame(0x81, b"ignored"));
+    assert_eq!(drain(&mut wire).unwrap(), []);
+    wire.send_text("hello").unwrap(); // the echo
+    let err = wire.fail_deferred().unwrap();
+    assert_eq!(err.close_code(), Some(CloseCode::PROTOCOL_ERROR));
+    let frames = client_frames(&take(&mut wire));
+    assert_eq!(
+        frames,
+        [
+            (0x81, b"hello".to_vec()),
+            (0x88, 1002u16.to_be_bytes().to_vec())
+        ]
+    );
+    assert_eq!(wire.state(), WireState::Failed);
+    // The socket's end ends the wait at once.
+    let mut wire = open_wire();
+    wire.set_linger(true);
+    wire.handle_bytes(&server_frame(0xC1, b"bad"));
+    assert_eq!(drain(&mut wire).unwrap(), []);
+    wire.handle_eof();
+    assert!(matches!(wire.poll_event(), Err(WireError::Protocol(_))));
+}
+
+#[test]
 fn server_close_is_echoed_and_reported() {
     let mut wire = open_wire();
     wire.handle_bytes(&server_frame(0x88, &[0x03, 0xe9, b'b', b'y', b'e']));

@@ -91,6 +91,20 @@ impl TlsLayer {
         }
     }
 
+    /// Queues TLS `close_notify` (RFC 8446 §6.1) behind everything staged:
+    /// the server learns the TCP close that follows is the end, not a
+    /// truncation attack.
+    pub(crate) fn close_notify(&mut self, out: &mut Vec<u8>) {
+        self.seal(out);
+        self.conn.send_close_notify();
+        self.flush_records(out);
+    }
+
+    /// Plaintext staged and not yet sealed.
+    pub(crate) fn staged_len(&self) -> usize {
+        self.staged.len()
+    }
+
     /// Bytes of plaintext held here (for memory accounting; rustls' own buffers excluded).
     pub(crate) fn buffered(&self) -> usize {
         self.staged.capacity()

@@ -9,11 +9,14 @@ use wsnova_core::session::{Input, Output, SessionState};
 
 use super::race::Race;
 use super::{Connection, Transport};
+use crate::event_loop::HIGH_WATER;
 
 /// Read this much per `read`. The buffer is per thread (so per loop), not
 /// per connection: bytes go to the core before the next read.
 const READ_BUF: usize = 64 * 1024;
-/// Reads per call before returning to the loop (fairness between sockets).
+/// Reads per call before returning to the loop (fairness between sockets,
+/// and the deadlines: the loop fires due timers between two calls, so at
+/// most `READS_PER_TURN * READ_BUF` bytes (1 MiB) delay a deadline).
 const READS_PER_TURN: usize = 16;
 
 thread_local! {
@@ -64,12 +67,13 @@ impl Connection {
                         return;
                     }
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Ok(_) | Err(_) => {
-                        // EOF or a failed socket.
+                    result => {
+                        // EOF, or a failed socket: the core hears the OS
+                        // error (a reset is not a clean end).
                         s.readable = false;
                         s.closed = true;
-                        self.session
-                            .handle_input(self.now, Input::Closed { generation });
+                        let error = result.err().map(|e| e.to_string());
+                        self.socket_ended(generation, error.as_deref());
                         self.pump();
                         return;
                     }
@@ -78,14 +82,25 @@ impl Connection {
                 self.session
                     .handle_input(self.now, Input::Bytes { generation, data });
                 self.pump();
+                self.now = crate::now();
+                if self.session.poll_timeout().is_some_and(|at| at <= self.now) {
+                    // A deadline fell due while reading: back to the loop,
+                    // which fires it (`poll_timeout` says to come back).
+                    return;
+                }
             }
         })
     }
 
-    /// `true` when the socket may hold unread bytes and reading is allowed.
+    /// `true` when the socket may hold unread bytes and reading is allowed:
+    /// not while the application is behind, nor while more than
+    /// [`HIGH_WATER`] bytes wait for the socket, whatever queued them (a
+    /// peer that does not read cannot grow the outgoing buffer by making
+    /// the client answer it).
     pub(super) fn wants_read(&self) -> bool {
         !self.paused
             && self.events.len() < self.event_capacity
+            && self.session.pending_transmit_len() <= HIGH_WATER
             && matches!(&self.transport, Transport::Socket(s)
                 if s.readable && !s.closed)
     }
@@ -178,16 +193,24 @@ impl Connection {
                 Ok(n) => self.session.advance_transmit(n),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => {
+                Err(e) => {
                     s.closed = true;
                     s.readable = false;
                     let generation = s.generation;
-                    self.session
-                        .handle_input(self.now, Input::Closed { generation });
+                    self.socket_ended(generation, Some(&e.to_string()));
                     return true;
                 }
             }
         }
+    }
+
+    /// Tells the core the socket ended: EOF (`error` is `None`) or an OS error.
+    fn socket_ended(&mut self, generation: u64, error: Option<&str>) {
+        let input = match error {
+            None => Input::Closed { generation },
+            Some(error) => Input::Failed { generation, error },
+        };
+        self.session.handle_input(self.now, input);
     }
 
     /// Deregisters and closes the socket, if any.

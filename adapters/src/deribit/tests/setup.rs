@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::json;
 use serde_json::value::RawValue;
 use wsnova_core::session::{Adapter, DisconnectReason, Policy, Sequence};
-use wsnova_core::wire::{CloseCode, CloseFrame, WireError};
+use wsnova_core::wire::{CloseCode, CloseFrame, RetryAfter, WireError};
 
 use super::{params, rpc_error};
 use crate::deribit::{CancelScope, Credits, Deribit};
@@ -265,7 +265,7 @@ fn disconnect_policy() {
         DisconnectReason::Wire(WireError::UpgradeRejected {
             status,
             reason: String::new(),
-            retry_after: retry_after.map(str::to_owned),
+            retry_after: retry_after.and_then(RetryAfter::parse),
             body_excerpt: String::new(),
         })
     };
@@ -273,9 +273,13 @@ fn disconnect_policy() {
         policy(rejected(503, None)),
         Policy::ReconnectAfter(Duration::from_secs(60))
     );
+    // With `Retry-After` the core waits it out (jittered): the adapter
+    // adds nothing; without, Deribit's own rate-limit wait applies.
+    assert_eq!(policy(rejected(429, Some("7"))), Policy::Reconnect);
+    assert_eq!(policy(rejected(503, Some("7"))), Policy::Reconnect);
     assert_eq!(
-        policy(rejected(429, Some("7"))),
-        Policy::ReconnectAfter(Duration::from_secs(7))
+        policy(rejected(429, None)),
+        Policy::ReconnectAfter(Duration::from_millis(500))
     );
     assert_eq!(policy(rejected(404, None)), Policy::Reconnect);
     assert_eq!(policy(DisconnectReason::PongTimeout), Policy::Reconnect);

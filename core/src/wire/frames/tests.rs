@@ -1,0 +1,198 @@
+//! Unit tests of the frame decoder.
+use super::*;
+
+fn server_frame(first: u8, payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![first];
+    match payload.len() {
+        n @ 0..=125 => out.push(n as u8),
+        n @ 126..=65535 => {
+            out.push(126);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            out.push(127);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    out.extend_from_slice(payload);
+    out
+}
+
+fn decode_all(bytes: &[u8], limits: &Limits) -> Result<Vec<Frame>, WireError> {
+    let mut decoder = Decoder::default();
+    let mut inbound = BytesMut::from(bytes);
+    let mut frames = Vec::new();
+    while let Some(frame) = decoder.decode(&mut inbound, limits)? {
+        frames.push(frame);
+    }
+    Ok(frames)
+}
+
+#[test]
+fn reassembles_fragments_with_a_ping_between() {
+    let mut bytes = server_frame(0x01, "héllo ".as_bytes());
+    bytes.extend(server_frame(0x89, b"p"));
+    bytes.extend(server_frame(0x80, b"world"));
+    let frames = decode_all(&bytes, &Limits::default()).unwrap();
+    assert_eq!(
+        frames,
+        [
+            Frame::Ping("p".into()),
+            Frame::Message(Message::text("héllo world"))
+        ]
+    );
+}
+
+#[test]
+fn utf8_split_across_fragments_is_accepted_and_bad_utf8_fails_fast() {
+    let euro = "€".as_bytes(); // three bytes
+    let mut bytes = server_frame(0x01, &euro[..1]);
+    bytes.extend(server_frame(0x80, &euro[1..]));
+    let frames = decode_all(&bytes, &Limits::default()).unwrap();
+    assert_eq!(frames, [Frame::Message(Message::text("€"))]);
+
+    // The first fragment is already invalid: fail without waiting for the rest.
+    let bad_start = server_frame(0x01, &[0xce, 0xba, 0xff]);
+    assert!(matches!(
+        decode_all(&bad_start, &Limits::default()),
+        Err(WireError::InvalidUtf8)
+    ));
+    // A message that ends inside a sequence is invalid too.
+    let mut truncated = server_frame(0x01, b"ok");
+    truncated.extend(server_frame(0x80, &euro[..2]));
+    assert!(matches!(
+        decode_all(&truncated, &Limits::default()),
+        Err(WireError::InvalidUtf8)
+    ));
+}
+
+#[test]
+fn invalid_utf8_fails_as_its_bytes_arrive_not_when_the_frame_ends() {
+    let euro = "€".as_bytes();
+    // A 1000-byte text frame whose first 20 bytes are here, bad at byte 10.
+    let mut payload = vec![b'a'; 1000];
+    payload[10] = 0xff;
+    let frame = server_frame(0x81, &payload);
+    let err = decode_all(&frame[..24], &Limits::default()).unwrap_err();
+    assert!(matches!(err, WireError::InvalidUtf8));
+    // Valid so far, chunk by chunk: no error, nothing consumed.
+    let mut good = vec![b'a'; 998];
+    good.splice(500..500, euro.iter().copied());
+    let frame = server_frame(0x81, &good[..1000]);
+    let mut decoder = Decoder::default();
+    let mut inbound = BytesMut::new();
+    for chunk in frame[..frame.len() - 1].chunks(7) {
+        inbound.extend_from_slice(chunk);
+        assert_eq!(
+            decoder.decode(&mut inbound, &Limits::default()).unwrap(),
+            None
+        );
+    }
+    // A continuation finishing the first fragment's open sequence, then bad.
+    let mut bytes = server_frame(0x01, &euro[..1]);
+    let mut rest = euro[1..].to_vec();
+    rest.extend_from_slice(&[b'b', 0xc0, b'c']);
+    rest.resize(300, b'd');
+    bytes.extend(&server_frame(0x80, &rest)[..10]);
+    let err = decode_all(&bytes, &Limits::default()).unwrap_err();
+    assert!(matches!(err, WireError::InvalidUtf8));
+    // ... and one breaking it at once.
+    let mut bytes = server_frame(0x01, &euro[..2]);
+    bytes.extend(&server_frame(0x80, &[b'x'; 300])[..6]);
+    assert!(matches!(
+        decode_all(&bytes, &Limits::default()),
+        Err(WireError::InvalidUtf8)
+    ));
+    // ... and one still leaving it open: wait.
+    let mut bytes = server_frame(0x01, &euro[..1]);
+    bytes.extend(&server_frame(0x80, &[0x82, 0xac, b'x'])[..2]);
+    assert!(decode_all(&bytes, &Limits::default()).unwrap().is_empty());
+}
+
+#[test]
+fn protocol_violations_map_to_1002() {
+    let cases: [(&str, Vec<u8>); 7] = [
+        ("reserved bits", server_frame(0xC1, b"x")),
+        ("reserved opcode", server_frame(0x83, b"")),
+        ("masked", vec![0x81, 0x81, 1, 2, 3, 4, 0]),
+        ("fragmented ping", server_frame(0x09, b"")),
+        ("long ping", server_frame(0x89, &[0; 126])),
+        ("lone continuation", server_frame(0x80, b"x")),
+        ("top-bit length", {
+            let mut head = vec![0x82, 127];
+            head.extend_from_slice(&(1u64 << 63 | 5).to_be_bytes());
+            head
+        }),
+    ];
+    for (what, bytes) in cases {
+        let err = decode_all(&bytes, &Limits::default()).unwrap_err();
+        assert_eq!(
+            err.close_code(),
+            Some(CloseCode::PROTOCOL_ERROR),
+            "{what}: {err}"
+        );
+    }
+}
+
+#[test]
+fn close_frames_are_validated() {
+    let ok = server_frame(0x88, &[0x03, 0xe8, b'b', b'y', b'e']);
+    let frames = decode_all(&ok, &Limits::default()).unwrap();
+    assert_eq!(
+        frames,
+        [Frame::Close(Some(CloseFrame {
+            code: CloseCode::NORMAL,
+            reason: "bye".into()
+        }))]
+    );
+    assert_eq!(
+        decode_all(&server_frame(0x88, b""), &Limits::default()).unwrap(),
+        [Frame::Close(None)]
+    );
+    for code in [0u16, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000] {
+        let bytes = server_frame(0x88, &code.to_be_bytes());
+        let err = decode_all(&bytes, &Limits::default()).unwrap_err();
+        assert!(
+            matches!(err, WireError::PeerCloseCode(c) if c == code),
+            "{code}"
+        );
+    }
+    let bad_reason = server_frame(0x88, &[0x03, 0xe8, 0xff]);
+    assert!(matches!(
+        decode_all(&bad_reason, &Limits::default()),
+        Err(WireError::InvalidUtf8)
+    ));
+    assert!(decode_all(&server_frame(0x88, &[0x03]), &Limits::default()).is_err());
+}
+
+#[test]
+fn limits_fail_on_the_header_before_the_payload_arrives() {
+    let limits = Limits {
+        max_frame_size: 100,
+        max_message_size: 150,
+    };
+    // Only the header of a 1 MiB frame: rejected at once, nothing buffered.
+    let header = &server_frame(0x82, &vec![0; 1 << 20])[..10];
+    let err = decode_all(header, &limits).unwrap_err();
+    assert!(matches!(err, WireError::FrameTooLarge { size, .. } if size == 1 << 20));
+    assert_eq!(err.close_code(), Some(CloseCode::MESSAGE_TOO_BIG));
+    // Two fragments within the frame limit but over the message limit.
+    let mut bytes = server_frame(0x02, &[0; 100]);
+    bytes.extend(server_frame(0x80, &[0; 100]));
+    let err = decode_all(&bytes, &limits).unwrap_err();
+    assert!(matches!(err, WireError::MessageTooLarge { size: 200, .. }));
+}
+
+#[test]
+fn incomplete_input_consumes_nothing() {
+    let bytes = server_frame(0x82, &[7; 300]);
+    for cut in 0..bytes.len() {
+        let mut decoder = Decoder::default();
+        let mut inbound = BytesMut::from(&bytes[..cut]);
+        assert_eq!(
+            decoder.decode(&mut inbound, &Limits::default()).unwrap(),
+            None
+        );
+        assert_eq!(inbound.len(), cut);
+    }
+}
