@@ -3,7 +3,11 @@
 //! and a peer's violation deferred while replies to what came before it
 //! may still leave.
 
-use super::*;
+use bytes::BytesMut;
+use tungstenite::protocol::frame::coding::{Control, OpCode};
+
+use super::frames::Frame;
+use super::{CloseCode, CloseFrame, MAX_UNSENT_PONGS, State, Text, Wire, WireError, WireEvent};
 
 impl Wire {
     /// With `true`, a peer's violation after the upgrade does not fail the

@@ -69,9 +69,8 @@ pub use rustls::RootCertStore;
 pub use text::{NotUtf8, Text};
 
 use compress::Deflater;
-use frames::{Decoder, Frame};
+use frames::Decoder;
 use handshake::{Handshake, Progress};
-use inflate::Inflater;
 pub(crate) use message::is_valid_wire_close_code;
 use outbuf::OutBuf;
 use proxy::Tunnel;

@@ -2,7 +2,11 @@
 //! opening (then TLS and the upgrade start through it) and, after the
 //! upgrade, permessage-deflate as agreed (RFC 7692).
 
-use super::*;
+use super::compress::Deflater;
+use super::handshake::Handshake;
+use super::inflate::Inflater;
+use super::tls::TlsLayer;
+use super::{PerMessageDeflate, State, Wire, WireError};
 
 impl Wire {
     /// From the upgrade on, frames may carry compressed messages (RFC 7692
