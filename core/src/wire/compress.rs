@@ -19,6 +19,9 @@ pub(crate) struct Deflater {
     scratch: Vec<u8>,
 }
 
+/// The tail a sync flush ends with, removed from each message (RFC 7692 §7.2.1).
+const SYNC_TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
+
 impl Deflater {
     pub(crate) fn new(config: &DeflateConfig, agreed: &PerMessageDeflate) -> Self {
         let bits = agreed.client_max_window_bits;
@@ -52,14 +55,26 @@ impl Deflater {
             state
                 .compress_vec(&payload[done..], out, FlushCompress::Sync)
                 .expect("deflate with a valid state and a sync flush cannot fail");
-            // A sync flush is complete once zlib leaves output space unused.
-            if (state.total_in() - start) as usize == payload.len() && out.len() < out.capacity() {
+            // The sync flush is complete once all input is in and zlib left
+            // output space unused. Its empty stored block (§7.2.1) ends the
+            // output, unless there was nothing to flush at all (an empty
+            // message right after a flush: zlib adds no second block).
+            let consumed = (state.total_in() - start) as usize == payload.len();
+            if consumed
+                && out.len() < out.capacity()
+                && (out.is_empty() || out.ends_with(&SYNC_TAIL))
+            {
                 break;
             }
             out.reserve(out.capacity().max(1024));
         }
-        debug_assert!(out.ends_with(&[0x00, 0x00, 0xff, 0xff]));
-        out.truncate(out.len().saturating_sub(4));
+        if out.ends_with(&SYNC_TAIL) {
+            out.truncate(out.len() - SYNC_TAIL.len());
+        } else {
+            // §7.2.3.6: an empty message is the single byte 0x00, the header
+            // of the empty stored block whose LEN/NLEN the tail supplies.
+            out.push(0x00);
+        }
         if self.no_context_takeover {
             state.reset();
         }
@@ -134,6 +149,22 @@ mod tests {
                 .compress(&[b'a'; 5000])
                 .is_none()
         );
+    }
+
+    /// Found by the property test: an empty message after a flush has
+    /// nothing to flush; its payload is empty and inflates to nothing.
+    #[test]
+    fn empty_messages_in_a_row_round_trip() {
+        for no_context in [false, true] {
+            let (mut d, mut i) = pair(9, no_context);
+            for message in [&b""[..], b"", b"x", b""] {
+                let compressed = d.compress(message).unwrap().to_vec();
+                let mut out = BytesMut::new();
+                i.inflate(&compressed, &mut out, 1 << 20).unwrap();
+                i.end_message(&mut out, 1 << 20).unwrap();
+                assert_eq!(&out[..], message);
+            }
+        }
     }
 
     #[test]
