@@ -2,7 +2,7 @@
 //! message back, then asks the server to write its report.
 //!
 //! ```text
-//! cargo run --release -p wsnova-tokio --example autobahn_client -- ws://127.0.0.1:9001
+//! cargo run --release -p wsnova-tokio --example tokio_autobahn_client -- ws://127.0.0.1:9001
 //! ```
 
 use std::time::Duration;

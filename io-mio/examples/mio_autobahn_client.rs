@@ -5,7 +5,7 @@
 //! next to the tokio driver's (`wsnova`) in the same report.
 //!
 //! ```text
-//! cargo run --release -p wsnova-mio --example autobahn_client -- ws://127.0.0.1:9001
+//! cargo run --release -p wsnova-mio --example mio_autobahn_client -- ws://127.0.0.1:9001
 //! ```
 
 use std::sync::mpsc::RecvTimeoutError;
