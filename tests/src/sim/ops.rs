@@ -260,6 +260,35 @@ pub fn heal_and_check(sim: &mut Sim<TestRpc>, observer: &mut Observer) {
             "{id:?} has no single outcome"
         );
     }
+    // The server's side: the live connection holds exactly the channels the
+    // client wants, and no request was executed twice (a 10028 refusal is not
+    // an execution, so its retry is legitimate).
+    let live = sim
+        .live_generation()
+        .expect("a live connection after healing");
+    let desired: std::collections::BTreeSet<String> = sim
+        .client
+        .desired_subscriptions()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        sim.server.subscriptions(live),
+        desired,
+        "server holds other channels"
+    );
+    let mut executed = BTreeMap::new();
+    for r in sim.server.received.iter().filter(|r| !r.rate_limited) {
+        if let Some(id) =
+            r.id.filter(|id| observer.requests.contains(&RequestId(*id)))
+        {
+            *executed.entry(id).or_insert(0u32) += 1;
+        }
+    }
+    let twice: Vec<_> = executed.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        twice.is_empty(),
+        "requests executed twice by the server: {twice:?}"
+    );
     // Then a clean close: no reconnect, Closed last.
     sim.client
         .close(sim.now, CloseCode::NORMAL, "bye")

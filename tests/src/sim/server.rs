@@ -64,6 +64,10 @@ pub struct Received {
     pub params: Value,
     /// Whether the connection was authenticated when it arrived.
     pub authed: bool,
+    /// The request's id, if it had a numeric one.
+    pub id: Option<u64>,
+    /// Whether the server refused it with 10028 (not executed: a retry is legitimate).
+    pub rate_limited: bool,
 }
 
 struct Conn {
@@ -225,6 +229,8 @@ impl FakeServer {
             method: method.clone(),
             params: params.clone(),
             authed,
+            id: id.as_u64(),
+            rate_limited: false,
         });
         if method.ends_with("/unsubscribe") && self.behaviour.swallow_unsubscribes > 0 {
             self.behaviour.swallow_unsubscribes -= 1;
@@ -234,6 +240,9 @@ impl FakeServer {
             && self.behaviour.too_many_requests > 0;
         let answer = if limited {
             self.behaviour.too_many_requests -= 1;
+            if let Some(last) = self.received.last_mut() {
+                last.rate_limited = true;
+            }
             Some(Err((10028, "too_many_requests".to_string())))
         } else if (self.conns[&generation].token_expired && method.starts_with("private/"))
             || (method.ends_with("/subscribe")
