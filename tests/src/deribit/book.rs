@@ -37,6 +37,8 @@ pub(crate) struct Book {
     pub(super) high: f64,
     pub(super) low: f64,
     pub(super) volume_usd: f64,
+    /// The price index of the instrument's currency (kept by the market).
+    pub(crate) index_price: f64,
     trades: VecDeque<Value>,
     pub trade_seq: u64,
 }
@@ -55,6 +57,7 @@ impl Book {
             high: spec.start_price,
             low: spec.start_price,
             volume_usd: 0.0,
+            index_price: round2(spec.start_price * 0.9999),
             trades: VecDeque::new(),
             trade_seq: 0,
         };
@@ -180,6 +183,20 @@ impl Book {
             side.insert(tick, available - amount);
         }
         let price = self.price(tick);
+        *trade_id += 1;
+        self.record_trade(price, amount, !sell, *trade_id, mark);
+    }
+
+    /// Records a trade at `price` (the public tape, last price and 24 h
+    /// statistics): `(trade_seq, tick_direction)`.
+    pub(crate) fn record_trade(
+        &mut self,
+        price: f64,
+        amount: f64,
+        taker_buys: bool,
+        trade_id: u64,
+        mark: f64,
+    ) -> (u64, u8) {
         let tick_direction = match price.partial_cmp(&self.last_price) {
             Some(std::cmp::Ordering::Greater) => 0,
             Some(std::cmp::Ordering::Less) => 2,
@@ -190,7 +207,6 @@ impl Book {
         self.low = self.low.min(price);
         self.volume_usd += amount;
         self.trade_seq += 1;
-        *trade_id += 1;
         self.trades.push_back(json!({
             "trade_seq": self.trade_seq,
             "trade_id": trade_id.to_string(),
@@ -198,15 +214,58 @@ impl Book {
             "tick_direction": tick_direction,
             "price": price,
             "mark_price": mark,
-            "index_price": round2(mark * 0.9999),
+            "index_price": self.index_price,
             "instrument_name": self.spec.name,
-            "direction": if sell { "sell" } else { "buy" },
+            "direction": if taker_buys { "buy" } else { "sell" },
             "amount": amount,
             "contracts": amount / self.spec.contract_size,
         }));
         if self.trades.len() > TRADE_HISTORY {
             self.trades.pop_front();
         }
+        (self.trade_seq, tick_direction)
+    }
+
+    fn ticks(&self, price: f64) -> i64 {
+        (price / self.spec.tick).round() as i64
+    }
+
+    /// The levels a taker `buy` (the asks) or sell (the bids) can trade
+    /// with, best first, within `limit` if any: `(price, amount)`.
+    pub(crate) fn levels_for_taker(&self, buy: bool, limit: Option<f64>) -> Vec<(f64, f64)> {
+        let within = |t: &i64| match limit {
+            None => true,
+            Some(l) if buy => self.price(*t) <= l + 1e-9,
+            Some(l) => self.price(*t) >= l - 1e-9,
+        };
+        let level = |(t, a): (&i64, &f64)| (self.price(*t), *a);
+        if buy {
+            let asks = self.asks.iter().take_while(|(t, _)| within(t));
+            asks.map(level).collect()
+        } else {
+            let bids = self.bids.iter().rev().take_while(|(t, _)| within(t));
+            bids.map(level).collect()
+        }
+    }
+
+    /// Takes `amount` at `price` off the side a taker `buy` (asks) or sell
+    /// (bids) trades with; an emptied level is deleted.
+    pub(crate) fn consume(&mut self, buy: bool, price: f64, amount: f64) {
+        let tick = self.ticks(price);
+        let side = if buy { &mut self.asks } else { &mut self.bids };
+        if let Some(left) = side.get_mut(&tick) {
+            *left -= amount;
+            if *left < 1e-9 {
+                side.remove(&tick);
+            }
+        }
+    }
+
+    /// Replaces every level (prices rounded to the tick).
+    pub(crate) fn set_levels(&mut self, bids: &[(f64, f64)], asks: &[(f64, f64)]) {
+        self.bids = bids.iter().map(|&(p, a)| (self.ticks(p), a)).collect();
+        self.asks = asks.iter().map(|&(p, a)| (self.ticks(p), a)).collect();
+        self.timestamp = now_ms();
     }
 
     /// Trades with a `trade_seq` above `seq`, oldest first.
