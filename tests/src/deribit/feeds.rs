@@ -71,13 +71,23 @@ pub(crate) fn portfolio(st: &State, account: &str, currency: &str) -> Value {
     ] {
         out.insert(name.into(), zero.clone());
     }
+    // Margins and delta from the positions (the summary reports none).
+    let held = account::positions(st, account, &json!({"currency": currency}));
+    let held = held.as_array().cloned().unwrap_or_default();
+    let sum = |field: &str| -> f64 { held.iter().filter_map(|p| p[field].as_f64()).sum() };
+    let (initial, maintenance) = (sum("initial_margin"), sum("maintenance_margin"));
+    let equity = summary["equity"].as_f64().unwrap_or(0.0);
+    out.insert("initial_margin".into(), initial.into());
+    out.insert("maintenance_margin".into(), maintenance.into());
+    out.insert("available_funds".into(), (equity - initial).into());
+    let delta = sum("delta");
+    out.insert("delta_total".into(), delta.into());
     let index = format!("{}_usd", currency.to_lowercase());
     out.insert("futures_session_upl".into(), number("session_upl"));
-    out.insert("projected_initial_margin".into(), number("initial_margin"));
-    let maintenance = number("maintenance_margin");
-    out.insert("projected_maintenance_margin".into(), maintenance);
-    out.insert("projected_delta_total".into(), number("delta_total"));
-    out.insert("delta_total_map".into(), json!({ index: number("delta_total") }));
+    out.insert("projected_initial_margin".into(), initial.into());
+    out.insert("projected_maintenance_margin".into(), maintenance.into());
+    out.insert("projected_delta_total".into(), delta.into());
+    out.insert("delta_total_map".into(), json!({ index: delta }));
     for map in ["options_gamma_map", "options_theta_map", "options_vega_map"] {
         out.insert(map.into(), json!({}));
     }

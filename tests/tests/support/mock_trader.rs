@@ -24,6 +24,9 @@ pub const BTC: &str = "BTC-PERPETUAL";
 pub struct Trader {
     pub client: Client,
     pub events: Events,
+    /// Notifications read while looking for another channel's: `(channel,
+    /// data)`, oldest first.
+    backlog: Vec<(String, Value)>,
 }
 
 impl Trader {
@@ -38,7 +41,11 @@ impl Trader {
             .await
             .expect("connect in time")
             .expect("connect");
-        Trader { client, events }
+        Trader {
+            client,
+            events,
+            backlog: Vec::new(),
+        }
     }
 
     /// A request's result, or the server's error.
@@ -78,15 +85,25 @@ impl Trader {
         self.next_where(channel, |_| true).await
     }
 
-    /// The data of the next notification on `channel` that `pred` accepts.
+    /// The data of the next notification on `channel` that `pred` accepts
+    /// (other channels' notifications are kept for later; this channel's
+    /// that `pred` refuses are dropped).
     pub async fn next_where(&mut self, channel: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        while let Some(i) = self.backlog.iter().position(|(c, _)| c == channel) {
+            let (_, data) = self.backlog.remove(i);
+            if pred(&data) {
+                return data;
+            }
+        }
         let deadline = tokio::time::Instant::now() + STEP;
         loop {
             let event = tokio::time::timeout_at(deadline, self.events.next()).await;
             match event {
-                Ok(Some(Event::Notification { channel: c, data })) if c == channel => {
+                Ok(Some(Event::Notification { channel: c, data })) => {
                     let data: Value = data.parse().expect("JSON");
-                    if pred(&data) {
+                    if c != channel {
+                        self.backlog.push((c, data));
+                    } else if pred(&data) {
                         return data;
                     }
                 }
