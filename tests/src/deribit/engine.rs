@@ -313,6 +313,15 @@ fn maker_fills(st: &mut State) -> Vec<OrderUpdate> {
         };
         let buy = o.direction == "buy";
         let spec = spec(&o.instrument).expect("listed");
+        let book = st.market.book(spec.name).expect("listed");
+        let crosses = if buy {
+            book.best_ask().is_some_and(|(ask, _)| ask <= price)
+        } else {
+            book.best_bid().is_some_and(|(bid, _)| bid >= price)
+        };
+        if !crosses {
+            continue;
+        }
         let mut remaining = o.amount - o.filled_amount;
         if o.reduce_only {
             remaining = remaining.min(reducible(st, &o.account, spec, buy));

@@ -158,16 +158,16 @@ impl Market {
         market
     }
 
-    /// Runs the steps due by `now`.
-    pub(crate) fn advance(&mut self, now: Instant) {
+    /// Runs the steps due by `now`; whether the market moved.
+    pub(crate) fn advance(&mut self, now: Instant) -> bool {
         let due = now.saturating_duration_since(self.last_step).as_nanos() / self.step.as_nanos();
         let due = u32::try_from(due).unwrap_or(u32::MAX);
         if due == 0 {
-            return;
+            return false;
         }
         if self.frozen {
             self.last_step = now;
-            return;
+            return false;
         }
         for _ in 0..due.min(MAX_STEPS) {
             for book in &mut self.books {
@@ -181,6 +181,7 @@ impl Market {
         } else {
             self.last_step + self.step * due
         };
+        true
     }
 
     /// Unpinned indices follow their book's mark price; books learn their

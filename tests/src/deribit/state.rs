@@ -128,8 +128,9 @@ impl State {
     /// Moves the market on to `now`, then lets the matching engine react
     /// (resting orders the book crossed fill, triggers fire).
     pub(crate) fn advance(&mut self, now: Instant) {
-        self.market.advance(now);
-        self.react();
+        if self.market.advance(now) {
+            self.react();
+        }
     }
 
     /// Lets the matching engine react to the market as it is now.

@@ -12,6 +12,10 @@
 //!   trigger follows the price up and fires when the price falls back by the
 //!   offset.
 //!
+//! Triggers are checked after every step of the simulated market and at
+//! once when a test pins an index or lays out a book
+//! (`MockDeribit::set_index_price`, `MockDeribit::set_book`).
+//!
 //! A trigger already reached when placed is refused with 11036
 //! `invalid_trigger_price` ("invalid trigger price in relation to the last
 //! trade, index or market price").
