@@ -53,7 +53,10 @@ async fn a_fill_reaches_user_trades_orders_changes_and_portfolio() {
     // user.orders (raw): one order object.
     let note = trader.next("user.orders.BTC-PERPETUAL.raw").await;
     assert_fields("order", &note, &ORDER_FIELDS);
-    assert_eq!((note["order_id"].clone(), note["order_state"].clone()), (order_id.clone(), json!("filled")));
+    assert_eq!(
+        (note["order_id"].clone(), note["order_state"].clone()),
+        (order_id.clone(), json!("filled"))
+    );
 
     // user.changes: the order, its trades and the position, together.
     let change = trader.next("user.changes.BTC-PERPETUAL.raw").await;
@@ -78,11 +81,23 @@ async fn a_fill_reaches_user_trades_orders_changes_and_portfolio() {
         "spot_reserve",
     ];
     assert_fields("portfolio", &portfolio, &currency_portfolio);
-    for field in ["total_pl", "session_upl", "projected_initial_margin", "delta_total", "options_value"] {
-        assert!(portfolio[field].is_number(), "portfolio.{field}: {portfolio}");
+    for field in [
+        "total_pl",
+        "session_upl",
+        "projected_initial_margin",
+        "delta_total",
+        "options_value",
+    ] {
+        assert!(
+            portfolio[field].is_number(),
+            "portfolio.{field}: {portfolio}"
+        );
     }
     assert_eq!(portfolio["currency"], "BTC");
-    assert!(portfolio["maintenance_margin"].as_f64().unwrap() > 0.0, "the position needs margin");
+    assert!(
+        portfolio["maintenance_margin"].as_f64().unwrap() > 0.0,
+        "the position needs margin"
+    );
 }
 
 #[tokio::test]
@@ -101,18 +116,28 @@ async fn interval_channels_aggregate_into_arrays_and_by_currency() {
         trades.extend(batch.as_array().expect("an array").iter().cloned());
     }
     assert_eq!(trades.len(), 2);
-    assert!(trades.iter().all(|t| t["instrument_name"] == BTC && t["amount"] == 10.0));
+    assert!(
+        trades
+            .iter()
+            .all(|t| t["instrument_name"] == BTC && t["amount"] == 10.0)
+    );
     let change = trader.next("user.changes.any.any.100ms").await;
     assert_eq!(change["instrument_name"], BTC);
     assert!(change["orders"].as_array().is_some_and(|o| !o.is_empty()));
     // ETH trades do not reach a BTC channel.
     trader
-        .ok("private/buy", json!({"instrument_name": "ETH-PERPETUAL", "amount": 1, "type": "market"}))
+        .ok(
+            "private/buy",
+            json!({"instrument_name": "ETH-PERPETUAL", "amount": 1, "type": "market"}),
+        )
         .await;
     trader.ok("private/buy", market_buy(10.0)).await;
     let batch = trader.next("user.trades.future.BTC.100ms").await;
     let batch = batch.as_array().expect("an array");
-    assert!(batch.iter().all(|t| t["instrument_name"] == BTC), "{batch:?}");
+    assert!(
+        batch.iter().all(|t| t["instrument_name"] == BTC),
+        "{batch:?}"
+    );
 }
 
 #[tokio::test]
@@ -125,10 +150,16 @@ async fn the_price_index_ticks_with_the_pinned_price() {
         .next_where("deribit_price_index.btc_usd", |d| d["price"] == 61_234.5)
         .await;
     assert_eq!(tick["index_name"], "btc_usd");
-    assert!(tick["timestamp"].as_u64().is_some_and(|t| t > 1_600_000_000_000));
+    assert!(
+        tick["timestamp"]
+            .as_u64()
+            .is_some_and(|t| t > 1_600_000_000_000)
+    );
     assert_eq!(tick.as_object().map(|o| o.len()), Some(3), "{tick}");
     // The ticker reports the same index.
-    let ticker = trader.ok("public/ticker", json!({"instrument_name": BTC})).await;
+    let ticker = trader
+        .ok("public/ticker", json!({"instrument_name": BTC}))
+        .await;
     assert_eq!(ticker["index_price"], 61_234.5);
     assert!(!mock.set_index_price("doge_usd", 1.0), "unknown index");
 }
@@ -156,18 +187,28 @@ async fn platform_state_and_announcements_reach_their_subscribers() {
     let mock = MockDeribit::start(MockConfig::default());
     let mut trader = Trader::connect(&mock).await;
     trader
-        .subscribe(&["platform_state", "platform_state.public_methods_state", "announcements"])
+        .subscribe(&[
+            "platform_state",
+            "platform_state.public_methods_state",
+            "announcements",
+        ])
         .await;
     mock.set_platform_locked("btc_usd", true);
     let state = trader.next("platform_state").await;
     assert_eq!(state, json!({"price_index": "btc_usd", "locked": true}));
     mock.set_public_methods_allowed(false);
     let public = trader.next("platform_state.public_methods_state").await;
-    assert_eq!(public, json!({"allow_unauthenticated_public_requests": false}));
+    assert_eq!(
+        public,
+        json!({"allow_unauthenticated_public_requests": false})
+    );
     let id = mock.announce("Maintenance", "At 08:00 UTC", true);
     let note = trader.next("announcements").await;
     assert_eq!(note["id"], id);
-    assert_eq!((note["title"].as_str(), note["body"].as_str()), (Some("Maintenance"), Some("At 08:00 UTC")));
+    assert_eq!(
+        (note["title"].as_str(), note["body"].as_str()),
+        (Some("Maintenance"), Some("At 08:00 UTC"))
+    );
     assert_eq!(note["important"], true);
     for field in ["action", "publication_timestamp", "confirmation", "unread"] {
         assert!(note.get(field).is_some(), "announcement lacks {field}");
@@ -179,10 +220,15 @@ async fn private_channels_need_private_subscribe() {
     let mock = MockDeribit::start(MockConfig::default());
     let trader = Trader::connect(&mock).await;
     // The adapter sends user.* through private/subscribe: confirmed.
-    trader.subscribe(&["user.portfolio.eth", "user.trades.ETH-PERPETUAL.100ms"]).await;
+    trader
+        .subscribe(&["user.portfolio.eth", "user.trades.ETH-PERPETUAL.100ms"])
+        .await;
     // Through public/subscribe they are left out of the confirmation.
     let result = trader
-        .ok("public/subscribe", json!({"channels": ["user.changes.any.any.raw", "quote.ETH-PERPETUAL"]}))
+        .ok(
+            "public/subscribe",
+            json!({"channels": ["user.changes.any.any.raw", "quote.ETH-PERPETUAL"]}),
+        )
         .await;
     assert_eq!(result, json!(["quote.ETH-PERPETUAL"]));
 }

@@ -29,7 +29,10 @@ fn amounts(trades: &Value) -> Vec<(f64, f64)> {
 
 async fn top_ask(trader: &Trader) -> Value {
     let book = trader
-        .ok("public/get_order_book", json!({"instrument_name": BTC, "depth": 1}))
+        .ok(
+            "public/get_order_book",
+            json!({"instrument_name": BTC, "depth": 1}),
+        )
         .await;
     book["asks"][0].clone()
 }
@@ -47,7 +50,10 @@ async fn a_market_order_walks_the_depth_level_by_level() {
         [(60_010.0, 50.0), (60_020.0, 70.0), (60_030.0, 30.0)]
     );
     let o = &placed["order"];
-    assert_eq!((o["order_state"].as_str(), o["filled_amount"].as_f64()), (Some("filled"), Some(150.0)));
+    assert_eq!(
+        (o["order_state"].as_str(), o["filled_amount"].as_f64()),
+        (Some("filled"), Some(150.0))
+    );
     let average = (50.0 * 60_010.0 + 70.0 * 60_020.0 + 30.0 * 60_030.0) / 150.0;
     assert!((o["average_price"].as_f64().unwrap() - average).abs() < 1e-6);
     // The liquidity it took is gone from the book.
@@ -61,13 +67,18 @@ async fn post_only_that_would_cross_is_refused_or_repriced() {
     known_market(&mock);
     let trader = Trader::connect(&mock).await;
     let crossing = json!({"price": 60_020.0, "post_only": true, "reject_post_only": true});
-    let code = trader.refused("private/buy", order(BTC, 10.0, crossing)).await;
+    let code = trader
+        .refused("private/buy", order(BTC, 10.0, crossing))
+        .await;
     assert_eq!(code, 11054, "post_only_reject");
     assert!(mock.orders().is_empty(), "a refused order is not recorded");
 
     // Without reject_post_only it is re-priced just inside the spread.
     let repriced = trader
-        .ok("private/buy", order(BTC, 10.0, json!({"price": 60_020.0, "post_only": true})))
+        .ok(
+            "private/buy",
+            order(BTC, 10.0, json!({"price": 60_020.0, "post_only": true})),
+        )
         .await;
     let o = &repriced["order"];
     assert_eq!(o["order_state"], "open");
@@ -78,7 +89,10 @@ async fn post_only_that_would_cross_is_refused_or_repriced() {
     assert_eq!(top_ask(&trader).await, json!([60_010.0, 50.0]));
     // Sells mirror it: one tick above the best bid.
     let sell = trader
-        .ok("private/sell", order(BTC, 10.0, json!({"price": 59_000.0, "post_only": true})))
+        .ok(
+            "private/sell",
+            order(BTC, 10.0, json!({"price": 59_000.0, "post_only": true})),
+        )
         .await;
     assert_eq!(sell["order"]["price"], 59_990.5);
 }
@@ -90,7 +104,10 @@ async fn immediate_or_cancel_keeps_its_fills_and_leaves_nothing_resting() {
     let trader = Trader::connect(&mock).await;
     let ioc = json!({"price": 60_020.0, "time_in_force": "immediate_or_cancel"});
     let placed = trader.ok("private/buy", order(BTC, 200.0, ioc)).await;
-    assert_eq!(amounts(&placed["trades"]), [(60_010.0, 50.0), (60_020.0, 70.0)]);
+    assert_eq!(
+        amounts(&placed["trades"]),
+        [(60_010.0, 50.0), (60_020.0, 70.0)]
+    );
     let o = &placed["order"];
     assert_eq!(o["order_state"], "cancelled");
     assert_eq!(o["filled_amount"], 120.0);
@@ -106,16 +123,25 @@ async fn fill_or_kill_fills_all_at_once_or_nothing() {
     known_market(&mock);
     let trader = Trader::connect(&mock).await;
     let fok = json!({"price": 60_020.0, "time_in_force": "fill_or_kill"});
-    let killed = trader.ok("private/buy", order(BTC, 200.0, fok.clone())).await;
+    let killed = trader
+        .ok("private/buy", order(BTC, 200.0, fok.clone()))
+        .await;
     assert_eq!(killed["order"]["order_state"], "cancelled");
     assert_eq!(killed["order"]["filled_amount"], 0.0);
     assert_eq!(killed["trades"], json!([]));
-    assert_eq!(top_ask(&trader).await, json!([60_010.0, 50.0]), "the book is untouched");
+    assert_eq!(
+        top_ask(&trader).await,
+        json!([60_010.0, 50.0]),
+        "the book is untouched"
+    );
     assert_eq!(mock.position_size(DEFAULT_CLIENT_ID, BTC), 0.0);
 
     let filled = trader.ok("private/buy", order(BTC, 120.0, fok)).await;
     assert_eq!(filled["order"]["order_state"], "filled");
-    assert_eq!(amounts(&filled["trades"]), [(60_010.0, 50.0), (60_020.0, 70.0)]);
+    assert_eq!(
+        amounts(&filled["trades"]),
+        [(60_010.0, 50.0), (60_020.0, 70.0)]
+    );
 }
 
 #[tokio::test]
@@ -125,20 +151,28 @@ async fn reduce_only_never_grows_a_position() {
     let trader = Trader::connect(&mock).await;
     let reduce = json!({"type": "market", "reduce_only": true});
     // Nothing to reduce: refused, and no position appears.
-    let code = trader.refused("private/sell", order(BTC, 50.0, reduce.clone())).await;
+    let code = trader
+        .refused("private/sell", order(BTC, 50.0, reduce.clone()))
+        .await;
     assert_eq!(code, 11030);
     assert_eq!(mock.position_size(DEFAULT_CLIENT_ID, BTC), 0.0);
 
-    trader.ok("private/buy", order(BTC, 100.0, json!({"type": "market"}))).await;
+    trader
+        .ok("private/buy", order(BTC, 100.0, json!({"type": "market"})))
+        .await;
     assert_eq!(mock.position_size(DEFAULT_CLIENT_ID, BTC), 100.0);
     // Selling 300 reduce-only only closes the 100: it never turns short.
-    let closed = trader.ok("private/sell", order(BTC, 300.0, reduce.clone())).await;
+    let closed = trader
+        .ok("private/sell", order(BTC, 300.0, reduce.clone()))
+        .await;
     assert_eq!(closed["order"]["amount"], 100.0, "cut to the position");
     assert_eq!(closed["order"]["reduce_only"], true);
     assert_eq!(closed["order"]["order_state"], "filled");
     assert_eq!(mock.position_size(DEFAULT_CLIENT_ID, BTC), 0.0);
     // A reduce-only buy on a flat position would open one: refused.
-    let code = trader.refused("private/buy", order(BTC, 10.0, reduce)).await;
+    let code = trader
+        .refused("private/buy", order(BTC, 10.0, reduce))
+        .await;
     assert_eq!(code, 11030);
     assert_eq!(mock.position_size(DEFAULT_CLIENT_ID, BTC), 0.0);
 }
@@ -150,7 +184,10 @@ async fn a_resting_order_fills_as_maker_when_the_market_crosses_it() {
     let mut trader = Trader::connect(&mock).await;
     trader.subscribe(&["user.trades.BTC-PERPETUAL.raw"]).await;
     let placed = trader
-        .ok("private/buy", order(BTC, 30.0, json!({"price": 60_000.0, "label": "maker"})))
+        .ok(
+            "private/buy",
+            order(BTC, 30.0, json!({"price": 60_000.0, "label": "maker"})),
+        )
         .await;
     assert_eq!(placed["order"]["order_state"], "open");
     // Someone offers 20 at 59,995: it trades with the resting bid.
@@ -164,7 +201,10 @@ async fn a_resting_order_fills_as_maker_when_the_market_crosses_it() {
     assert_eq!(trade["state"], "open", "10 still rest");
     assert_eq!(trade["label"], "maker");
     let record = mock.orders().into_iter().next().expect("the order");
-    assert_eq!((record.state.as_str(), record.filled_amount), ("open", 20.0));
+    assert_eq!(
+        (record.state.as_str(), record.filled_amount),
+        ("open", 20.0)
+    );
 }
 
 #[tokio::test]
@@ -175,14 +215,20 @@ async fn a_stop_market_fires_when_the_index_crosses_its_trigger() {
     trader.subscribe(&["user.orders.BTC-PERPETUAL.raw"]).await;
     // A stop buy below the index would fire at once: refused.
     let wrong = json!({"type": "stop_market", "trigger": "index_price", "trigger_price": 59_000.0});
-    assert_eq!(trader.refused("private/buy", order(BTC, 40.0, wrong)).await, 11036);
+    assert_eq!(
+        trader.refused("private/buy", order(BTC, 40.0, wrong)).await,
+        11036
+    );
 
     let stop = json!({"type": "stop_market", "trigger": "index_price", "trigger_price": 60_500.0});
     let placed = trader.ok("private/buy", order(BTC, 40.0, stop)).await;
     let o = &placed["order"];
     let stop_id = o["order_id"].as_str().expect("an id").to_owned();
     assert!(stop_id.starts_with("SMIB-"), "{stop_id}");
-    assert_eq!((o["order_state"].as_str(), o["triggered"].as_bool()), (Some("untriggered"), Some(false)));
+    assert_eq!(
+        (o["order_state"].as_str(), o["triggered"].as_bool()),
+        (Some("untriggered"), Some(false))
+    );
     assert_eq!(o["price"], "market_price");
 
     mock.set_index_price("btc_usd", 60_499.5);
@@ -194,16 +240,23 @@ async fn a_stop_market_fires_when_the_index_crosses_its_trigger() {
     assert_eq!(orders[0].state, "triggered");
     let child = &orders[1];
     assert_eq!(child.trigger_order_id.as_deref(), Some(stop_id.as_str()));
-    assert_eq!((child.order_type.as_str(), child.state.as_str()), ("market", "filled"));
+    assert_eq!(
+        (child.order_type.as_str(), child.state.as_str()),
+        ("market", "filled")
+    );
     assert_eq!(child.average_price, 60_010.0, "it bought at the best ask");
     // The subscriber sees the stop fire and the order it made fill.
     let note = trader
-        .next_where("user.orders.BTC-PERPETUAL.raw", |o| o["order_state"] == "triggered")
+        .next_where("user.orders.BTC-PERPETUAL.raw", |o| {
+            o["order_state"] == "triggered"
+        })
         .await;
     assert_eq!(note["order_id"], stop_id.as_str());
     assert_eq!(note["triggered"], true);
     let filled = trader
-        .next_where("user.orders.BTC-PERPETUAL.raw", |o| o["order_state"] == "filled")
+        .next_where("user.orders.BTC-PERPETUAL.raw", |o| {
+            o["order_state"] == "filled"
+        })
         .await;
     assert_eq!(filled["trigger_order_id"], stop_id.as_str());
 }
@@ -213,7 +266,8 @@ async fn a_trailing_stop_follows_the_index_and_fires_on_the_pullback() {
     let mock = MockDeribit::start(MockConfig::default());
     known_market(&mock);
     let trader = Trader::connect(&mock).await;
-    let trailing = json!({"type": "trailing_stop", "trigger": "index_price", "trigger_offset": 100.0});
+    let trailing =
+        json!({"type": "trailing_stop", "trigger": "index_price", "trigger_offset": 100.0});
     let placed = trader.ok("private/sell", order(BTC, 50.0, trailing)).await;
     let o = &placed["order"];
     assert_eq!(o["order_state"], "untriggered");
@@ -230,10 +284,16 @@ async fn a_trailing_stop_follows_the_index_and_fires_on_the_pullback() {
     mock.set_index_price("btc_usd", 60_200.0);
     let orders = mock.orders();
     assert_eq!(orders[0].state, "triggered");
-    assert_eq!((orders[1].state.as_str(), orders[1].average_price), ("filled", 59_990.0));
+    assert_eq!(
+        (orders[1].state.as_str(), orders[1].average_price),
+        ("filled", 59_990.0)
+    );
     assert_eq!(mock.position_size(DEFAULT_CLIENT_ID, BTC), -50.0);
     // The open orders no longer list it.
-    assert_eq!(trader.ok("private/get_open_orders", json!({})).await, json!([]));
+    assert_eq!(
+        trader.ok("private/get_open_orders", json!({})).await,
+        json!([])
+    );
 }
 
 #[tokio::test]
@@ -242,10 +302,16 @@ async fn a_take_limit_rests_its_limit_once_triggered_and_can_be_cancelled_before
     known_market(&mock);
     let trader = Trader::connect(&mock).await;
     let take = json!({"type": "take_limit", "trigger": "index_price", "trigger_price": 59_500.0, "price": 59_000.0});
-    let first = trader.ok("private/buy", order(BTC, 10.0, take.clone())).await;
+    let first = trader
+        .ok("private/buy", order(BTC, 10.0, take.clone()))
+        .await;
     let id = first["order"]["order_id"].as_str().unwrap().to_owned();
     let open = trader.ok("private/get_open_orders", json!({})).await;
-    assert_eq!(open[0]["order_id"], id.as_str(), "untriggered orders are open orders");
+    assert_eq!(
+        open[0]["order_id"],
+        id.as_str(),
+        "untriggered orders are open orders"
+    );
     let cancelled = trader.ok("private/cancel", json!({"order_id": id})).await;
     assert_eq!(cancelled["order_state"], "cancelled");
     assert_eq!(cancelled["cancel_reason"], "user_request");
@@ -254,7 +320,10 @@ async fn a_take_limit_rests_its_limit_once_triggered_and_can_be_cancelled_before
     mock.set_index_price("btc_usd", 59_400.0);
     let orders = mock.orders();
     let child = orders.last().expect("the triggered order");
-    assert_eq!((child.order_type.as_str(), child.state.as_str()), ("limit", "open"));
+    assert_eq!(
+        (child.order_type.as_str(), child.state.as_str()),
+        ("limit", "open")
+    );
     assert_eq!(child.price, Some(59_000.0), "below the asks: it rests");
 }
 
@@ -268,7 +337,9 @@ async fn cancel_on_disconnect_cancels_only_the_connection_s_orders() {
     let gone = leaving.ok("private/buy", rest(59_000.0)).await["order"]["order_id"].clone();
     let kept = staying.ok("private/buy", rest(59_100.0)).await["order"]["order_id"].clone();
     let scope = json!({"scope": "account"});
-    leaving.ok("private/enable_cancel_on_disconnect", scope).await;
+    leaving
+        .ok("private/enable_cancel_on_disconnect", scope)
+        .await;
     leaving.client.close().await.expect("closed");
     assert!(mock.wait_until(STEP, |s| !s.cancel_on_disconnect.is_empty()));
 
@@ -276,8 +347,19 @@ async fn cancel_on_disconnect_cancels_only_the_connection_s_orders() {
     assert_eq!(firing.cancelled, [gone.as_str().unwrap()]);
     assert_eq!(firing.reason, EndReason::ClientClosed);
     let open = staying.ok("private/get_open_orders", json!({})).await;
-    let open: Vec<&Value> = open.as_array().unwrap().iter().map(|o| &o["order_id"]).collect();
+    let open: Vec<&Value> = open
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| &o["order_id"])
+        .collect();
     assert_eq!(open, [&kept], "another connection's order stays");
-    let record = mock.orders().into_iter().find(|o| o.order_id == gone.as_str().unwrap());
-    assert_eq!(record.and_then(|o| o.cancel_reason).as_deref(), Some("cancel_on_disconnect"));
+    let record = mock
+        .orders()
+        .into_iter()
+        .find(|o| o.order_id == gone.as_str().unwrap());
+    assert_eq!(
+        record.and_then(|o| o.cancel_reason).as_deref(),
+        Some("cancel_on_disconnect")
+    );
 }

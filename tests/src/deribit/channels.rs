@@ -62,7 +62,10 @@ impl Kind {
     pub(super) fn is_private(&self) -> bool {
         matches!(
             self,
-            Kind::UserOrders(_) | Kind::UserTrades(_) | Kind::UserChanges(_) | Kind::UserPortfolio(_)
+            Kind::UserOrders(_)
+                | Kind::UserTrades(_)
+                | Kind::UserChanges(_)
+                | Kind::UserPortfolio(_)
         )
     }
 
@@ -187,14 +190,32 @@ mod tests {
     #[test]
     fn the_new_channel_names() {
         let kind = |name: &str| parse(name).map(|c| c.kind);
-        assert!(matches!(kind("user.trades.BTC-PERPETUAL.raw"), Some(Kind::UserTrades(_))));
-        assert!(matches!(kind("user.trades.future.BTC.100ms"), Some(Kind::UserTrades(_))));
-        assert!(matches!(kind("user.changes.any.any.raw"), Some(Kind::UserChanges(_))));
-        assert_eq!(kind("user.portfolio.btc"), Some(Kind::UserPortfolio("BTC".into())));
+        assert!(matches!(
+            kind("user.trades.BTC-PERPETUAL.raw"),
+            Some(Kind::UserTrades(_))
+        ));
+        assert!(matches!(
+            kind("user.trades.future.BTC.100ms"),
+            Some(Kind::UserTrades(_))
+        ));
+        assert!(matches!(
+            kind("user.changes.any.any.raw"),
+            Some(Kind::UserChanges(_))
+        ));
+        assert_eq!(
+            kind("user.portfolio.btc"),
+            Some(Kind::UserPortfolio("BTC".into()))
+        );
         assert_eq!(kind("quote.ETH-PERPETUAL"), Some(Kind::Quote));
-        assert_eq!(kind("deribit_price_index.btc_usd"), Some(Kind::PriceIndex("btc_usd".into())));
+        assert_eq!(
+            kind("deribit_price_index.btc_usd"),
+            Some(Kind::PriceIndex("btc_usd".into()))
+        );
         assert_eq!(kind("platform_state"), Some(Kind::PlatformState));
-        assert_eq!(kind("platform_state.public_methods_state"), Some(Kind::PlatformState));
+        assert_eq!(
+            kind("platform_state.public_methods_state"),
+            Some(Kind::PlatformState)
+        );
         assert_eq!(kind("announcements"), Some(Kind::Announcements));
         assert!(parse("deribit_price_index.doge_usd").is_none());
         assert!(parse("user.portfolio.xyz").is_none());

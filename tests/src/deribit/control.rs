@@ -73,7 +73,10 @@ impl MockDeribit {
     /// `account` in `instrument`; 0 when it never traded.
     pub fn position_size(&self, account: &str, instrument: &str) -> f64 {
         self.shared.with(|st| {
-            let position = st.positions.iter().find(|((a, i), _)| a == account && *i == instrument);
+            let position = st
+                .positions
+                .iter()
+                .find(|((a, i), _)| a == account && *i == instrument);
             position.map_or(0.0, |(_, p)| p.size)
         })
     }
@@ -83,7 +86,10 @@ impl MockDeribit {
         self.shared.with(|st| {
             st.next_id += 1;
             let id = st.next_id;
-            st.publish("announcements", &feeds::announcement(id, title, body, important));
+            st.publish(
+                "announcements",
+                &feeds::announcement(id, title, body, important),
+            );
             id
         })
     }
@@ -98,7 +104,8 @@ impl MockDeribit {
     /// Publishes a `platform_state.public_methods_state` notification.
     pub fn set_public_methods_allowed(&self, allowed: bool) {
         let data = serde_json::json!({"allow_unauthenticated_public_requests": allowed});
-        self.shared.with(|st| st.publish("platform_state.public_methods_state", &data));
+        self.shared
+            .with(|st| st.publish("platform_state.public_methods_state", &data));
     }
 
     /// Cancels every live order placed through connection `conn` (what
@@ -107,7 +114,8 @@ impl MockDeribit {
         self.shared.with(|st| {
             let updates = orders::cancel_orders_of_connection(st, conn);
             st.broadcast(&updates);
-            let id = |u: &orders::OrderUpdate| u.order["order_id"].as_str().unwrap_or("").to_owned();
+            let id =
+                |u: &orders::OrderUpdate| u.order["order_id"].as_str().unwrap_or("").to_owned();
             updates.iter().map(id).collect()
         })
     }
@@ -118,7 +126,8 @@ impl MockDeribit {
         self.shared.with(|st| {
             let updates = orders::cancel_orders_of_account(st, account, reason);
             st.broadcast(&updates);
-            let id = |u: &orders::OrderUpdate| u.order["order_id"].as_str().unwrap_or("").to_owned();
+            let id =
+                |u: &orders::OrderUpdate| u.order["order_id"].as_str().unwrap_or("").to_owned();
             updates.iter().map(id).collect()
         })
     }

@@ -250,7 +250,8 @@ pub(crate) fn fill(st: &mut State, index: usize, price: f64, amount: f64, maker:
     let book = st.market.book_mut(spec.name).expect("listed");
     let mark = book.mark_price();
     let index_price = book.index_price;
-    let (trade_seq, tick_direction) = book.record_trade(price, amount, buy != maker, trade_id, mark);
+    let (trade_seq, tick_direction) =
+        book.record_trade(price, amount, buy != maker, trade_id, mark);
     let order_type = if o.order_type == "market" || o.order_type.ends_with("_market") {
         "market"
     } else {
@@ -326,9 +327,10 @@ fn maker_fills(st: &mut State) -> Vec<OrderUpdate> {
         if o.reduce_only {
             remaining = remaining.min(reducible(st, &o.account, spec, buy));
         }
-        let crossing = st.market.book(spec.name).map_or_else(Vec::new, |b| {
-            b.levels_for_taker(buy, Some(price))
-        });
+        let crossing = st
+            .market
+            .book(spec.name)
+            .map_or_else(Vec::new, |b| b.levels_for_taker(buy, Some(price)));
         let mut trades = Vec::new();
         for (level, amount) in crossing {
             let take = amount.min(remaining);

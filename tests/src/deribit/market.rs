@@ -215,7 +215,10 @@ impl Market {
 
     /// The index `name`'s price.
     pub(crate) fn index(&self, name: &str) -> Option<f64> {
-        self.indices.iter().find(|i| i.name == name).map(|i| i.price)
+        self.indices
+            .iter()
+            .find(|i| i.name == name)
+            .map(|i| i.price)
     }
 
     /// The book of `instrument`.

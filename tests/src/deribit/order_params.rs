@@ -108,7 +108,10 @@ pub(crate) fn parse(params: &Value, buy: bool) -> Result<OrderRequest, RpcError>
         Some(p) if p > 0.0 && needs_price => Some(p),
         Some(_) if needs_price => return Err(RpcError::invalid_params("price", "must be > 0")),
         None if needs_price => {
-            return Err(RpcError::invalid_params("price", "required for this order type"));
+            return Err(RpcError::invalid_params(
+                "price",
+                "required for this order type",
+            ));
         }
         _ => None,
     };
@@ -183,9 +186,8 @@ fn trigger_params(request: &mut OrderRequest, params: &Value) -> Result<(), RpcE
         request.trigger_offset = Some(offset);
     } else {
         let price = number(params, "trigger_price").filter(|p| *p > 0.0);
-        let price = price.ok_or_else(|| {
-            RpcError::invalid_params("trigger_price", "required positive number")
-        })?;
+        let price = price
+            .ok_or_else(|| RpcError::invalid_params("trigger_price", "required positive number"))?;
         request.trigger_price = Some(price);
     }
     Ok(())
@@ -205,17 +207,27 @@ mod tests {
                 .extend(extra.as_object().unwrap().clone());
             parse(&p, true)
         };
-        assert_eq!(with(json!({})).unwrap_err().code, -32602, "limit needs a price");
+        assert_eq!(
+            with(json!({})).unwrap_err().code,
+            -32602,
+            "limit needs a price"
+        );
         assert!(with(json!({"type": "market"})).is_ok());
-        let ioc_post = json!({"price": 1.0, "post_only": true, "time_in_force": "immediate_or_cancel"});
+        let ioc_post =
+            json!({"price": 1.0, "post_only": true, "time_in_force": "immediate_or_cancel"});
         assert_eq!(with(ioc_post).unwrap_err().code, 11047);
         let market_post = json!({"type": "market", "post_only": true});
         assert_eq!(with(market_post).unwrap_err().code, 11055);
         let stop = json!({"type": "stop_market", "trigger_price": 61000.0});
         assert_eq!(with(stop).unwrap_err().code, -32602, "trigger is required");
-        let stop = json!({"type": "stop_market", "trigger_price": 61000.0, "trigger": "index_price"});
+        let stop =
+            json!({"type": "stop_market", "trigger_price": 61000.0, "trigger": "index_price"});
         assert!(with(stop).unwrap().is_trigger());
         let trailing = json!({"type": "trailing_stop", "trigger": "index_price"});
-        assert_eq!(with(trailing).unwrap_err().code, -32602, "an offset is required");
+        assert_eq!(
+            with(trailing).unwrap_err().code,
+            -32602,
+            "an offset is required"
+        );
     }
 }

@@ -153,7 +153,10 @@ pub const TRADE_FIELDS: [&str; 15] = [
 /// Panics unless `object` has every field of `fields`.
 pub fn assert_fields(what: &str, object: &Value, fields: &[&str]) {
     for field in fields {
-        assert!(object.get(*field).is_some(), "{what} lacks {field}: {object}");
+        assert!(
+            object.get(*field).is_some(),
+            "{what} lacks {field}: {object}"
+        );
     }
 }
 
