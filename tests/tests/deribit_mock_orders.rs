@@ -363,3 +363,38 @@ async fn cancel_on_disconnect_cancels_only_the_connection_s_orders() {
         Some("cancel_on_disconnect")
     );
 }
+
+#[tokio::test]
+async fn a_stop_on_the_mark_price_fires_when_the_book_moves() {
+    let mock = MockDeribit::start(MockConfig::default());
+    known_market(&mock);
+    let trader = Trader::connect(&mock).await;
+    // The mark price is the book's mid: 60,000.
+    let stop = json!({"type": "stop_market", "trigger": "mark_price", "trigger_price": 59_900.0});
+    let placed = trader.ok("private/sell", order(BTC, 20.0, stop)).await;
+    assert!(placed["order"]["order_id"].as_str().unwrap().starts_with("SMMS-"));
+    // The index falling does not move a mark-price stop.
+    mock.set_index_price("btc_usd", 59_000.0);
+    assert_eq!(mock.orders()[0].state, "untriggered");
+    // The book falling (mid 59,825) does.
+    assert!(mock.set_book(BTC, &[(59_800.0, 100.0)], &[(59_850.0, 100.0)]));
+    let orders = mock.orders();
+    assert_eq!(orders[0].state, "triggered");
+    assert_eq!((orders[1].state.as_str(), orders[1].average_price), ("filled", 59_800.0));
+}
+
+#[tokio::test]
+async fn good_til_day_rests_and_limits_take_then_rest() {
+    let mock = MockDeribit::start(MockConfig::default());
+    known_market(&mock);
+    let trader = Trader::connect(&mock).await;
+    let gtd = json!({"price": 60_015.0, "time_in_force": "good_til_day"});
+    let placed = trader.ok("private/buy", order(BTC, 80.0, gtd)).await;
+    // 50 taken at 60,010; the other 30 rest at the limit.
+    assert_eq!(amounts(&placed["trades"]), [(60_010.0, 50.0)]);
+    let o = &placed["order"];
+    assert_eq!((o["order_state"].as_str(), o["filled_amount"].as_f64()), (Some("open"), Some(50.0)));
+    assert_eq!(o["time_in_force"], "good_til_day");
+    let open = trader.ok("private/get_open_orders", json!({})).await;
+    assert_eq!(open[0]["order_id"], o["order_id"]);
+}
