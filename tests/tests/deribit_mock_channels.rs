@@ -12,6 +12,7 @@
 mod support;
 
 use serde_json::{Value, json};
+use wsnova_adapters::deribit::{Order, OrderResult, Position, Trade};
 use wsnova_tests::deribit::{MockConfig, MockDeribit};
 
 use support::{BTC, ORDER_FIELDS, TRADE_FIELDS, Trader, assert_fields, known_market};
@@ -49,10 +50,17 @@ async fn a_fill_reaches_user_trades_orders_changes_and_portfolio() {
         assert!(trade["matching_id"].is_null());
     }
     assert_eq!(trades[1]["state"], "filled");
+    // The adapter's typed views read them.
+    let typed: Vec<Trade> = serde_json::from_value(Value::from(trades.clone())).expect("trades");
+    assert_eq!(typed[0].liquidity.as_deref(), Some("T"));
+    let result: OrderResult = serde_json::from_value(placed.clone()).expect("an order result");
+    assert_eq!(result.trades.len(), 2);
 
     // user.orders (raw): one order object.
     let note = trader.next("user.orders.BTC-PERPETUAL.raw").await;
     assert_fields("order", &note, &ORDER_FIELDS);
+    let typed: Order = serde_json::from_value(note.clone()).expect("an order");
+    assert_eq!(typed.filled_amount, Some(60.0));
     assert_eq!(
         (note["order_id"].clone(), note["order_state"].clone()),
         (order_id.clone(), json!("filled"))
@@ -65,6 +73,9 @@ async fn a_fill_reaches_user_trades_orders_changes_and_portfolio() {
     assert_eq!(change["trades"].as_array().map(Vec::len), Some(2));
     assert_eq!(change["positions"][0]["size"], 60.0);
     assert_eq!(change["positions"][0]["direction"], "buy");
+    let position: Position =
+        serde_json::from_value(change["positions"][0].clone()).expect("a position");
+    assert_eq!(position.instrument_name, BTC);
 
     // user.portfolio.btc: the currency's balances and margins.
     let portfolio = trader.next("user.portfolio.btc").await;

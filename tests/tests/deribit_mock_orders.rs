@@ -372,7 +372,12 @@ async fn a_stop_on_the_mark_price_fires_when_the_book_moves() {
     // The mark price is the book's mid: 60,000.
     let stop = json!({"type": "stop_market", "trigger": "mark_price", "trigger_price": 59_900.0});
     let placed = trader.ok("private/sell", order(BTC, 20.0, stop)).await;
-    assert!(placed["order"]["order_id"].as_str().unwrap().starts_with("SMMS-"));
+    assert!(
+        placed["order"]["order_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("SMMS-")
+    );
     // The index falling does not move a mark-price stop.
     mock.set_index_price("btc_usd", 59_000.0);
     assert_eq!(mock.orders()[0].state, "untriggered");
@@ -380,7 +385,10 @@ async fn a_stop_on_the_mark_price_fires_when_the_book_moves() {
     assert!(mock.set_book(BTC, &[(59_800.0, 100.0)], &[(59_850.0, 100.0)]));
     let orders = mock.orders();
     assert_eq!(orders[0].state, "triggered");
-    assert_eq!((orders[1].state.as_str(), orders[1].average_price), ("filled", 59_800.0));
+    assert_eq!(
+        (orders[1].state.as_str(), orders[1].average_price),
+        ("filled", 59_800.0)
+    );
 }
 
 #[tokio::test]
@@ -393,7 +401,10 @@ async fn good_til_day_rests_and_limits_take_then_rest() {
     // 50 taken at 60,010; the other 30 rest at the limit.
     assert_eq!(amounts(&placed["trades"]), [(60_010.0, 50.0)]);
     let o = &placed["order"];
-    assert_eq!((o["order_state"].as_str(), o["filled_amount"].as_f64()), (Some("open"), Some(50.0)));
+    assert_eq!(
+        (o["order_state"].as_str(), o["filled_amount"].as_f64()),
+        (Some("open"), Some(50.0))
+    );
     assert_eq!(o["time_in_force"], "good_til_day");
     let open = trader.ok("private/get_open_orders", json!({})).await;
     assert_eq!(open[0]["order_id"], o["order_id"]);
