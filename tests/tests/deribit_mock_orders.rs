@@ -87,14 +87,16 @@ async fn post_only_that_would_cross_is_refused_or_repriced() {
     assert_eq!(o["reject_post_only"], false);
     assert_eq!(repriced["trades"], json!([]), "it took nothing");
     assert_eq!(top_ask(&trader).await, json!([60_010.0, 50.0]));
-    // Sells mirror it: one tick above the best bid.
+    // Sells mirror it: one tick above the best bid, which is now the
+    // resting buy at 60,009.5 (resting orders are in the book).
     let sell = trader
         .ok(
             "private/sell",
             order(BTC, 10.0, json!({"price": 59_000.0, "post_only": true})),
         )
         .await;
-    assert_eq!(sell["order"]["price"], 59_990.5);
+    assert_eq!(sell["order"]["price"], 60_010.0);
+    assert_eq!(sell["order"]["order_state"], "open");
 }
 
 #[tokio::test]
@@ -408,4 +410,55 @@ async fn good_til_day_rests_and_limits_take_then_rest() {
     assert_eq!(o["time_in_force"], "good_til_day");
     let open = trader.ok("private/get_open_orders", json!({})).await;
     assert_eq!(open[0]["order_id"], o["order_id"]);
+}
+
+#[tokio::test]
+async fn resting_orders_show_in_the_book_and_fill_another_account_s_taker() {
+    let config = MockConfig::default().with_account("taker", "taker-secret");
+    let mock = MockDeribit::start(config);
+    known_market(&mock);
+    let mut maker = Trader::connect(&mock).await;
+    maker.subscribe(&["user.trades.BTC-PERPETUAL.raw"]).await;
+    let placed = maker
+        .ok("private/sell", order(BTC, 30.0, json!({"price": 60_005.0})))
+        .await;
+    let maker_order = placed["order"]["order_id"].clone();
+    // The resting ask is the new best ask, as book subscribers see it.
+    assert_eq!(top_ask(&maker).await, json!([60_005.0, 30.0]));
+    // Its own account's market buy passes over it (no self-trade)...
+    let own = maker
+        .ok("private/buy", order(BTC, 10.0, json!({"type": "market"})))
+        .await;
+    assert_eq!(amounts(&own["trades"]), [(60_010.0, 10.0)]);
+
+    // ...another account's takes it first, then the market's 60,010.
+    let taker = Trader::connect_as(&mock, "taker", "taker-secret").await;
+    let taken = taker
+        .ok("private/buy", order(BTC, 50.0, json!({"type": "market"})))
+        .await;
+    assert_eq!(
+        amounts(&taken["trades"]),
+        [(60_005.0, 30.0), (60_010.0, 20.0)]
+    );
+    let fills = maker
+        .next_where("user.trades.BTC-PERPETUAL.raw", |t| {
+            t[0]["liquidity"] == "M"
+        })
+        .await;
+    assert_eq!(fills[0]["order_id"], maker_order);
+    assert_eq!(
+        (fills[0]["price"].as_f64(), fills[0]["amount"].as_f64()),
+        (Some(60_005.0), Some(30.0))
+    );
+    assert_eq!(mock.position_size("taker", BTC), 50.0);
+    assert_eq!(
+        mock.position_size(DEFAULT_CLIENT_ID, BTC),
+        -20.0,
+        "sold 30, bought 10"
+    );
+    assert_eq!(
+        top_ask(&maker).await,
+        json!([60_010.0, 20.0]),
+        "gone from the book"
+    );
 }

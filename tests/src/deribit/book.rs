@@ -28,8 +28,13 @@ const TRADE_HISTORY: usize = 200;
 /// One instrument's book and statistics.
 pub(crate) struct Book {
     pub spec: &'static Spec,
+    /// The simulated market's own liquidity.
     pub(super) bids: Side,
     pub(super) asks: Side,
+    /// Users' resting limit orders, summed per level (kept in step with the
+    /// order list by [`Book::set_own`]); the book shown is both.
+    own_bids: Side,
+    own_asks: Side,
     pub change_id: u64,
     pub timestamp: u64,
     pub(super) last_price: f64,
@@ -50,6 +55,8 @@ impl Book {
             spec,
             bids: Side::new(),
             asks: Side::new(),
+            own_bids: Side::new(),
+            own_asks: Side::new(),
             change_id,
             timestamp: now_ms(),
             last_price: spec.start_price,
@@ -78,15 +85,48 @@ impl Book {
 
     /// Best bid `(price, amount)`.
     pub(crate) fn best_bid(&self) -> Option<(f64, f64)> {
-        self.bids
-            .iter()
-            .next_back()
-            .map(|(&t, &a)| (self.price(t), a))
+        let bids = self.shown(true);
+        let best = bids.iter().next_back();
+        best.map(|(&t, &a)| (self.price(t), a))
     }
 
     /// Best ask `(price, amount)`.
     pub(crate) fn best_ask(&self) -> Option<(f64, f64)> {
-        self.asks.iter().next().map(|(&t, &a)| (self.price(t), a))
+        let asks = self.shown(false);
+        let best = asks.iter().next();
+        best.map(|(&t, &a)| (self.price(t), a))
+    }
+
+    /// The side shown to subscribers: the market's levels plus the users'
+    /// resting orders.
+    pub(super) fn shown(&self, bid: bool) -> Side {
+        let (market, own) = if bid {
+            (&self.bids, &self.own_bids)
+        } else {
+            (&self.asks, &self.own_asks)
+        };
+        let mut side = market.clone();
+        for (tick, amount) in own {
+            *side.entry(*tick).or_default() += amount;
+        }
+        side
+    }
+
+    /// Replaces the users' resting orders `(price, amount)` per side;
+    /// whether the book shown changed.
+    pub(crate) fn set_own(&mut self, bids: &[(f64, f64)], asks: &[(f64, f64)]) -> bool {
+        let sum = |levels: &[(f64, f64)]| {
+            let mut side = Side::new();
+            for &(price, amount) in levels {
+                *side.entry(self.ticks(price)).or_default() += amount;
+            }
+            side
+        };
+        let (bids, asks) = (sum(bids), sum(asks));
+        let changed = bids != self.own_bids || asks != self.own_asks;
+        self.own_bids = bids;
+        self.own_asks = asks;
+        changed
     }
 
     /// Mid price (last price if a side is empty).
@@ -230,8 +270,9 @@ impl Book {
         (price / self.spec.tick).round() as i64
     }
 
-    /// The levels a taker `buy` (the asks) or sell (the bids) can trade
-    /// with, best first, within `limit` if any: `(price, amount)`.
+    /// The market's levels (users' orders aside) a taker `buy` (the asks) or
+    /// sell (the bids) can trade with, best first, within `limit` if any:
+    /// `(price, amount)`.
     pub(crate) fn levels_for_taker(&self, buy: bool, limit: Option<f64>) -> Vec<(f64, f64)> {
         let within = |t: &i64| match limit {
             None => true,
@@ -281,8 +322,8 @@ impl Book {
     pub(crate) fn view(&self) -> BookView {
         BookView {
             change_id: self.change_id,
-            bids: self.bids.clone(),
-            asks: self.asks.clone(),
+            bids: self.shown(true),
+            asks: self.shown(false),
         }
     }
 
@@ -291,8 +332,8 @@ impl Book {
     pub(crate) fn diff(&self, old: Option<&BookView>) -> (Vec<Value>, Vec<Value>) {
         let empty = Side::new();
         let (old_bids, old_asks) = old.map_or((&empty, &empty), |v| (&v.bids, &v.asks));
-        let bids = self.side_diff(old_bids, &self.bids, true);
-        let asks = self.side_diff(old_asks, &self.asks, false);
+        let bids = self.side_diff(old_bids, &self.shown(true), true);
+        let asks = self.side_diff(old_asks, &self.shown(false), false);
         (bids, asks)
     }
 

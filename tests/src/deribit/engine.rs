@@ -15,12 +15,16 @@
 //! * market orders take what the book has; the rest is cancelled;
 //!   `market_limit` rests the rest as a limit at the last fill's price.
 //!
-//! Resting limit orders fill as makers when the simulated market crosses
-//! them ([`on_market`]). Trigger orders live in [`super::triggers`].
+//! Resting limit orders are shown in the book (book, quote and ticker
+//! channels); they fill as makers when another account's order takes them
+//! (before the market's liquidity at the same price) or when the simulated
+//! market crosses them ([`on_market`]). An account's taker passes over its
+//! own resting orders (no self-trade). Trigger orders live in
+//! [`super::triggers`].
 
 use serde_json::{Value, json};
 
-use super::market::{Spec, spec};
+use super::market::{INSTRUMENTS, Spec, spec};
 use super::order_params::{OrderRequest, parse, reject};
 use super::orders::{OrderUpdate, Position, order_json};
 use super::rpc::{RpcError, now_ms};
@@ -65,7 +69,9 @@ pub(crate) fn place(
     let trades = if request.post_only {
         Vec::new()
     } else {
-        execute(st, index)
+        let (trades, makers) = execute(st, index);
+        st.broadcast(&makers);
+        trades
     };
     Ok(update(st, index, trades))
 }
@@ -161,9 +167,20 @@ fn reprice_post_only(st: &State, request: &mut OrderRequest) -> Result<(), RpcEr
     Ok(())
 }
 
-/// Runs order `index` as a taker against the book, then settles it by its
-/// time in force; the user trades it made.
-pub(crate) fn execute(st: &mut State, index: usize) -> Vec<Value> {
+/// Where a taker's liquidity comes from at one price.
+enum Source {
+    /// Another account's resting order (at its index in the order list).
+    Resting(usize),
+    /// The simulated market's level.
+    Market,
+}
+
+/// Runs order `index` as a taker against the book — other accounts'
+/// resting orders first at each price (they rested before), then the
+/// market's liquidity — and settles it by its time in force: the user
+/// trades it made, and the changes of the resting orders it filled.
+/// Orders of the taker's own account are passed over (no self-trade).
+pub(crate) fn execute(st: &mut State, index: usize) -> (Vec<Value>, Vec<OrderUpdate>) {
     let o = &st.stats.orders[index];
     let buy = o.direction == "buy";
     let spec = spec(&o.instrument).expect("listed");
@@ -176,28 +193,103 @@ pub(crate) fn execute(st: &mut State, index: usize) -> Vec<Value> {
     if o.reduce_only {
         remaining = remaining.min(reducible(st, &o.account, spec, buy));
     }
-    let levels = st
-        .market
-        .book(spec.name)
-        .map_or_else(Vec::new, |b| b.levels_for_taker(buy, limit));
-    let available: f64 = levels.iter().map(|l| l.1).sum();
     let fok = o.time_in_force == "fill_or_kill";
+    let sources = liquidity(st, index, limit);
+    let available: f64 = sources.iter().map(|s| s.2).sum();
     let mut trades = Vec::new();
+    let mut makers = Vec::new();
     if !(fok && available + 1e-9 < remaining) {
-        for (price, amount) in levels {
+        for (source, price, amount) in sources {
             let take = amount.min(remaining);
             if take < 1e-9 {
                 break;
             }
-            if let Some(book) = st.market.book_mut(spec.name) {
-                book.consume(buy, price, take);
+            match source {
+                Source::Resting(maker) => {
+                    let trade = fill(st, maker, price, take, true, false);
+                    let m = &mut st.stats.orders[maker];
+                    if m.amount - m.filled_amount < 1e-9 {
+                        m.state = "filled".to_owned();
+                    }
+                    makers.push(update(st, maker, vec![trade]));
+                }
+                Source::Market => {
+                    if let Some(book) = st.market.book_mut(spec.name) {
+                        book.consume(buy, price, take);
+                    }
+                }
             }
-            trades.push(fill(st, index, price, take, false));
+            trades.push(fill(st, index, price, take, false, true));
             remaining -= take;
         }
     }
     settle(st, index);
-    trades
+    (trades, makers)
+}
+
+/// The liquidity taker order `index` can reach within `limit`, best price
+/// first: `(source, price, amount)`.
+fn liquidity(st: &State, index: usize, limit: Option<f64>) -> Vec<(Source, f64, f64)> {
+    let o = &st.stats.orders[index];
+    let buy = o.direction == "buy";
+    let within = |p: f64| match limit {
+        None => true,
+        Some(l) if buy => p <= l + 1e-9,
+        Some(l) => p >= l - 1e-9,
+    };
+    let mut sources: Vec<(Source, f64, f64)> = Vec::new();
+    for (i, m) in st.stats.orders.iter().enumerate() {
+        let resting = m.state == "open" && m.instrument == o.instrument;
+        let opposite = m.direction != o.direction && m.account != o.account;
+        let Some(price) = m.price.filter(|&p| resting && opposite && within(p)) else {
+            continue;
+        };
+        let mut rest = m.amount - m.filled_amount;
+        if m.reduce_only {
+            let spec = spec(&m.instrument).expect("listed");
+            rest = rest.min(reducible(st, &m.account, spec, !buy));
+        }
+        if rest > 1e-9 {
+            sources.push((Source::Resting(i), price, rest));
+        }
+    }
+    let book = st.market.book(&o.instrument);
+    let market = book.map_or_else(Vec::new, |b| b.levels_for_taker(buy, limit));
+    sources.extend(market.into_iter().map(|(p, a)| (Source::Market, p, a)));
+    // Best price first; at one price resting orders (in time order) before
+    // the market's level. The sort is stable.
+    sources.sort_by(|a, b| {
+        let by_price = if buy {
+            a.1.total_cmp(&b.1)
+        } else {
+            b.1.total_cmp(&a.1)
+        };
+        let rank = |s: &Source| matches!(s, Source::Market);
+        by_price.then(rank(&a.0).cmp(&rank(&b.0)))
+    });
+    sources
+}
+
+/// Shows the users' resting limit orders in their books (after any change
+/// of the order list).
+pub(crate) fn show_resting_orders(st: &mut State) {
+    for spec in INSTRUMENTS.iter() {
+        let (mut bids, mut asks) = (Vec::new(), Vec::new());
+        for o in &st.stats.orders {
+            let resting = o.state == "open" && o.instrument == spec.name;
+            let rest = o.amount - o.filled_amount;
+            let Some(price) = o.price.filter(|_| resting && rest > 1e-9) else {
+                continue;
+            };
+            let side = if o.direction == "buy" {
+                &mut bids
+            } else {
+                &mut asks
+            };
+            side.push((price, rest));
+        }
+        st.market.set_own(spec.name, &bids, &asks);
+    }
 }
 
 /// After matching: `filled`, or the rest rests (`open`) or is cancelled as
@@ -228,7 +320,14 @@ fn settle(st: &mut State, index: usize) {
 
 /// Fills `amount` of order `index` at `price` (`maker`: it rested): the
 /// order, the position and the public tape; the user trade.
-pub(crate) fn fill(st: &mut State, index: usize, price: f64, amount: f64, maker: bool) -> Value {
+pub(crate) fn fill(
+    st: &mut State,
+    index: usize,
+    price: f64,
+    amount: f64,
+    maker: bool,
+    tape: bool,
+) -> Value {
     let trade_id = st.market.next_trade_id();
     let o = &mut st.stats.orders[index];
     let spec = spec(&o.instrument).expect("listed");
@@ -250,8 +349,12 @@ pub(crate) fn fill(st: &mut State, index: usize, price: f64, amount: f64, maker:
     let book = st.market.book_mut(spec.name).expect("listed");
     let mark = book.mark_price();
     let index_price = book.index_price;
-    let (trade_seq, tick_direction) =
-        book.record_trade(price, amount, buy != maker, trade_id, mark);
+    let (trade_seq, tick_direction) = if tape {
+        book.record_trade(price, amount, buy != maker, trade_id, mark)
+    } else {
+        // The other side of a trade already on the tape.
+        (book.trade_seq, 1)
+    };
     let order_type = if o.order_type == "market" || o.order_type.ends_with("_market") {
         "market"
     } else {
@@ -340,7 +443,7 @@ fn maker_fills(st: &mut State) -> Vec<OrderUpdate> {
             if let Some(book) = st.market.book_mut(spec.name) {
                 book.consume(buy, level, take);
             }
-            trades.push(fill(st, index, price, take, true));
+            trades.push(fill(st, index, price, take, true, true));
             remaining -= take;
         }
         if trades.is_empty() {

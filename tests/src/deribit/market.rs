@@ -88,8 +88,14 @@ impl Book {
     /// The top `depth` levels per side as `[price, amount]`.
     pub(crate) fn top(&self, depth: usize) -> (Vec<Value>, Vec<Value>) {
         let level = |(&t, &a): (&i64, &f64)| json!([self.price(t), a]);
-        let bids = self.bids.iter().rev().take(depth).map(level).collect();
-        let asks = self.asks.iter().take(depth).map(level).collect();
+        let bids = self
+            .shown(true)
+            .iter()
+            .rev()
+            .take(depth)
+            .map(level)
+            .collect();
+        let asks = self.shown(false).iter().take(depth).map(level).collect();
         (bids, asks)
     }
 
@@ -234,6 +240,18 @@ impl Market {
         let book = self.books.iter_mut().find(|b| b.spec.name == instrument)?;
         book.change_id = change_id;
         Some(book)
+    }
+
+    /// Sets the users' resting orders shown in the book of `instrument`;
+    /// its `change_id` moves on when that changed the book.
+    pub(crate) fn set_own(&mut self, instrument: &str, bids: &[(f64, f64)], asks: &[(f64, f64)]) {
+        let Some(book) = self.books.iter_mut().find(|b| b.spec.name == instrument) else {
+            return;
+        };
+        if book.set_own(bids, asks) {
+            self.change_id += 1;
+            book.change_id = self.change_id;
+        }
     }
 
     /// A new trade id (shared by public and user trades).

@@ -97,6 +97,7 @@ impl State {
     /// Tells every live connection about changed orders (and the trades in
     /// each update's `result`, if any).
     pub(crate) fn broadcast(&mut self, updates: &[OrderUpdate]) {
+        engine::show_resting_orders(self);
         for u in updates {
             let trades = u.result.get("trades").and_then(Value::as_array);
             let change = AccountChange {

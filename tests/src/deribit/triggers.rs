@@ -171,7 +171,9 @@ pub(crate) fn check(st: &mut State) -> Vec<OrderUpdate> {
         let trades = if st.stats.orders[child].post_only {
             Vec::new()
         } else {
-            execute(st, child)
+            let (trades, makers) = execute(st, child);
+            updates.extend(makers);
+            trades
         };
         updates.push(update(st, child, trades));
     }

@@ -32,8 +32,13 @@ pub struct Trader {
 impl Trader {
     /// Connects to `mock` and waits until the session is ready.
     pub async fn connect(mock: &MockDeribit) -> Trader {
+        Trader::connect_as(mock, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET).await
+    }
+
+    /// [`connect`](Self::connect) with another of the mock's accounts.
+    pub async fn connect_as(mock: &MockDeribit, client_id: &str, secret: &str) -> Trader {
         let mut config = SessionConfig::new(&mock.url()).expect("a valid url");
-        config.credentials = Some(Credentials::new(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET));
+        config.credentials = Some(Credentials::new(client_id, secret));
         config.request_timeout = Duration::from_secs(5);
         config.connect_timeout = Duration::from_secs(2);
         let connect = Builder::from_config(config).connect(Deribit::new());
