@@ -173,6 +173,17 @@ async fn the_price_index_ticks_with_the_pinned_price() {
         .await;
     assert_eq!(ticker["index_price"], 61_234.5);
     assert!(!mock.set_index_price("doge_usd", 1.0), "unknown index");
+    // Released, it follows the book's mark price again.
+    assert!(mock.release_index_price("btc_usd"));
+    let book = trader
+        .ok("public/get_order_book", json!({"instrument_name": BTC}))
+        .await;
+    let mark = book["mark_price"].as_f64().expect("a mark price");
+    let index = mock.index_price("btc_usd").expect("the index");
+    assert!(
+        (index - mark).abs() < mark * 0.001,
+        "index {index} near mark {mark}"
+    );
 }
 
 #[tokio::test]

@@ -447,6 +447,10 @@ async fn resting_orders_show_in_the_book_and_fill_another_account_s_taker() {
         .await;
     assert_eq!(fills[0]["order_id"], maker_order);
     assert_eq!(
+        fills[0]["trade_id"], taken["trades"][0]["trade_id"],
+        "one trade, two sides"
+    );
+    assert_eq!(
         (fills[0]["price"].as_f64(), fills[0]["amount"].as_f64()),
         (Some(60_005.0), Some(30.0))
     );

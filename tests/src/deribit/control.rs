@@ -32,6 +32,19 @@ impl MockDeribit {
         })
     }
 
+    /// Lets the price index `index_name` follow its book's mark price again
+    /// (undoes [`set_index_price`](Self::set_index_price)); whether it
+    /// exists.
+    pub fn release_index_price(&self, index_name: &str) -> bool {
+        self.shared.with(|st| {
+            let known = st.market.release_index(index_name);
+            if known {
+                st.react();
+            }
+            known
+        })
+    }
+
     /// The price index `index_name`'s current price.
     pub fn index_price(&self, index_name: &str) -> Option<f64> {
         self.shared.with(|st| st.market.index(index_name))

@@ -204,9 +204,12 @@ pub(crate) fn execute(st: &mut State, index: usize) -> (Vec<Value>, Vec<OrderUpd
             if take < 1e-9 {
                 break;
             }
+            // Both sides of a trade share its id.
+            let trade_id = st.market.next_trade_id();
+            trades.push(fill(st, index, price, take, false, trade_id, true));
             match source {
                 Source::Resting(maker) => {
-                    let trade = fill(st, maker, price, take, true, false);
+                    let trade = fill(st, maker, price, take, true, trade_id, false);
                     let m = &mut st.stats.orders[maker];
                     if m.amount - m.filled_amount < 1e-9 {
                         m.state = "filled".to_owned();
@@ -219,7 +222,6 @@ pub(crate) fn execute(st: &mut State, index: usize) -> (Vec<Value>, Vec<OrderUpd
                     }
                 }
             }
-            trades.push(fill(st, index, price, take, false, true));
             remaining -= take;
         }
     }
@@ -318,7 +320,9 @@ fn settle(st: &mut State, index: usize) {
     }
 }
 
-/// Fills `amount` of order `index` at `price` (`maker`: it rested): the
+/// Fills `amount` of order `index` at `price` (`maker`: it rested) in trade
+/// `trade_id` (`tape`: record it on the public tape; the second side of a
+/// trade is not recorded twice): the
 /// order, the position and the public tape; the user trade.
 pub(crate) fn fill(
     st: &mut State,
@@ -326,9 +330,9 @@ pub(crate) fn fill(
     price: f64,
     amount: f64,
     maker: bool,
+    trade_id: u64,
     tape: bool,
 ) -> Value {
-    let trade_id = st.market.next_trade_id();
     let o = &mut st.stats.orders[index];
     let spec = spec(&o.instrument).expect("listed");
     let buy = o.direction == "buy";
@@ -443,7 +447,8 @@ fn maker_fills(st: &mut State) -> Vec<OrderUpdate> {
             if let Some(book) = st.market.book_mut(spec.name) {
                 book.consume(buy, level, take);
             }
-            trades.push(fill(st, index, price, take, true, true));
+            let trade_id = st.market.next_trade_id();
+            trades.push(fill(st, index, price, take, true, trade_id, true));
             remaining -= take;
         }
         if trades.is_empty() {

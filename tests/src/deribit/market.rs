@@ -219,6 +219,16 @@ impl Market {
         true
     }
 
+    /// Lets the index `name` follow its book again; whether it exists.
+    pub(crate) fn release_index(&mut self, name: &str) -> bool {
+        let Some(index) = self.indices.iter_mut().find(|i| i.name == name) else {
+            return false;
+        };
+        index.pinned = false;
+        self.follow_books();
+        true
+    }
+
     /// The index `name`'s price.
     pub(crate) fn index(&self, name: &str) -> Option<f64> {
         self.indices
