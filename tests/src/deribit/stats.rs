@@ -64,7 +64,7 @@ pub struct RequestRecord {
 
 /// An order placed through `private/buy` or `private/sell`, or created when
 /// a trigger order fired (kept up to date).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct OrderRecord {
     /// e.g. `BTC-17`.
     pub order_id: String,
