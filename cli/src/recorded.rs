@@ -57,7 +57,7 @@ struct Loop {
 }
 
 impl Loop {
-    async fn drive<A: Adapter, W: std::io::Write>(
+    async fn drive<A: Adapter, W: std::io::Write + Send + 'static>(
         &mut self,
         args: &Args,
         s: &mut RecordingSession<A, W>,
@@ -116,7 +116,7 @@ impl Loop {
     }
 
     /// Acts on one output; the exit code once the session has closed.
-    async fn on_output<A: Adapter, W: std::io::Write>(
+    async fn on_output<A: Adapter, W: std::io::Write + Send + 'static>(
         &mut self,
         args: &Args,
         s: &mut RecordingSession<A, W>,
@@ -218,7 +218,7 @@ impl Loop {
         None
     }
 
-    fn fail<A: Adapter, W: std::io::Write>(&mut self, s: &mut RecordingSession<A, W>, exit: Exit) {
+    fn fail<A: Adapter, W: std::io::Write + Send + 'static>(&mut self, s: &mut RecordingSession<A, W>, exit: Exit) {
         self.outcome.get_or_insert(exit);
         let _ = s.close(Instant::now(), CloseCode::NORMAL, "");
     }
