@@ -218,7 +218,11 @@ impl Loop {
         None
     }
 
-    fn fail<A: Adapter, W: std::io::Write + Send + 'static>(&mut self, s: &mut RecordingSession<A, W>, exit: Exit) {
+    fn fail<A: Adapter, W: std::io::Write + Send + 'static>(
+        &mut self,
+        s: &mut RecordingSession<A, W>,
+        exit: Exit,
+    ) {
         self.outcome.get_or_insert(exit);
         let _ = s.close(Instant::now(), CloseCode::NORMAL, "");
     }

@@ -193,7 +193,10 @@ impl<W: Write + Send + 'static> Tap for Recorder<W> {
 
     fn written(&mut self, g: u64, bytes: &[u8]) {
         if self.tls {
-            self.write(&Entry::OutRaw { g, len: bytes.len() });
+            self.write(&Entry::OutRaw {
+                g,
+                len: bytes.len(),
+            });
             return;
         }
         if self.outbound.0 != g {

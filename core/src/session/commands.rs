@@ -175,18 +175,24 @@ impl<A: Adapter + ?Sized> Session<A> {
         credentials: Credentials,
     ) -> Result<(), SessionError> {
         let client_id = credentials.client_id.clone();
-        self.recorded(now, Call::Authenticate { client_id: &client_id }, |s| {
-            s.command(now)?;
-            s.core.env.config.credentials = Some(credentials);
-            let phase = s.state();
-            if phase.is_past_auth() {
-                s.core
-                    .auth
-                    .start(&mut link_of!(s.core, s.adapter.as_dyn(), phase));
-            }
-            s.pump();
-            Ok(())
-        })
+        self.recorded(
+            now,
+            Call::Authenticate {
+                client_id: &client_id,
+            },
+            |s| {
+                s.command(now)?;
+                s.core.env.config.credentials = Some(credentials);
+                let phase = s.state();
+                if phase.is_past_auth() {
+                    s.core
+                        .auth
+                        .start(&mut link_of!(s.core, s.adapter.as_dyn(), phase));
+                }
+                s.pump();
+                Ok(())
+            },
+        )
     }
 
     /// Sends a WebSocket ping; `Event::Pong { rtt }` follows.

@@ -127,7 +127,16 @@ impl Connection {
             Ok(config) => (config, invalid),
             Err(err) => (options.session_config(), invalid.or(Some(err))),
         };
+        // Time zero of the recording is the session's: a replay starts both at once.
+        let recorder = options
+            .recording()
+            .map(|to| to.recorder(&config, now, |path| std::fs::File::create(path)))
+            .transpose();
+        let invalid = invalid.or_else(|| recorder.as_ref().err().cloned());
         let mut session: BoxedSession = Box::new(Session::new(config, adapter, now));
+        if let Ok(Some(recorder)) = recorder {
+            session.set_tap(recorder);
+        }
         if let Ok(since_epoch) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)
         {
             // The core has no clock; signed auth needs the wall-clock time.
