@@ -13,8 +13,8 @@ use mio::{Registry, Token};
 use serde::Serialize;
 use wsnova_core::driver::{Builder, ConnectError, Status, check_raw_params, encode_params};
 use wsnova_core::session::{
-    Adapter, BoxedSession, Credentials, Event, RequestError, RequestId, Session, SessionError,
-    SessionState,
+    Adapter, BoxedSession, Credentials, Event, HeartbeatConfig, RequestError, RequestId, Session,
+    SessionError, SessionState,
 };
 use wsnova_core::wire::CloseCode;
 
@@ -388,6 +388,13 @@ impl Connection {
     /// Sets credentials and authenticates (now if connected, and after every reconnect).
     pub fn authenticate(&mut self, credentials: Credentials) -> Result<(), SessionError> {
         self.command(|s, now| s.authenticate(now, credentials))
+    }
+
+    /// Changes pings, the pong deadline and the idle timeout on the live
+    /// connection and every later one, without a reconnect (see
+    /// `Session::set_heartbeat`); zero durations are refused.
+    pub fn set_heartbeat(&mut self, heartbeat: HeartbeatConfig) -> Result<(), SessionError> {
+        self.command(|s, now| s.set_heartbeat(now, heartbeat))
     }
 
     /// Sends a WebSocket ping; `Event::Pong { rtt }` follows.
