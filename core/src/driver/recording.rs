@@ -1,7 +1,7 @@
 //! Recording a driver's session: where to ([`RecordTo`], set with
 //! `Builder::record` or `Builder::record_to`), and the buffered
 //! [`Recorder`] a driver puts on the session it owns. The core opens no
-//! file: a driver passes its way of creating one (`std::fs::File::create`).
+//! file: a driver passes its way of creating one (`File::create`).
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -46,7 +46,7 @@ impl RecordTo {
 
     /// The recorder for a session of `config` started at `now`, writing
     /// through a [`RECORD_BUFFER`]-sized buffer; `create` opens a file
-    /// target (drivers pass `std::fs::File::create`). Fails with
+    /// target (drivers pass `|path| File::create(path)`). Fails with
     /// [`ConnectError::InvalidOption`] when the file cannot be created or
     /// the writer was taken by another connection.
     ///
@@ -56,8 +56,9 @@ impl RecordTo {
     /// use wsnova_core::session::SessionConfig;
     /// let config = SessionConfig::new("ws://127.0.0.1:9001/")?;
     /// let to = RecordTo::writer(Vec::new());
-    /// assert!(to.recorder(&config, Instant::now(), std::fs::File::create).is_ok());
-    /// assert!(to.recorder(&config, Instant::now(), std::fs::File::create).is_err(), "taken");
+    /// let create = |path: &std::path::Path| std::fs::File::create(path);
+    /// assert!(to.recorder(&config, Instant::now(), create).is_ok());
+    /// assert!(to.recorder(&config, Instant::now(), create).is_err(), "taken");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn recorder(
