@@ -26,7 +26,7 @@ impl<A: Adapter + ?Sized> Session<A> {
     /// Starts connecting (from `Idle`; a no-op otherwise).
     ///
     /// Fails with [`SessionError::Config`] before anything is dialled when
-    /// [`SessionConfig::validate`] finds a mistake
+    /// [`SessionConfig::validate`](super::SessionConfig::validate) finds a mistake
     /// (`tests/tests/config_fail_fast.rs` shows each).
     pub fn connect(&mut self, now: Instant) -> Result<(), SessionError> {
         self.recorded(now, Call::Connect, |s| {

@@ -8,6 +8,7 @@ use statig::blocking::{IntoStateMachineExt, StateMachine};
 use super::adapter::Adapter;
 use super::config::SessionConfig;
 use super::core::Core;
+use super::error::SessionError;
 use super::io::{Input, Output};
 use super::machine::{self, Ctx, Fsm};
 use super::state::SessionState;
@@ -273,6 +274,38 @@ impl<A: Adapter + ?Sized> Session<A> {
             {
                 break;
             }
+        }
+    }
+}
+
+/// The tap (see [`Tap`]).
+impl<A: Adapter + ?Sized> Session<A> {
+    /// Puts `tap` on the session (replacing any other): from now on it is
+    /// told every input, command and output. Drivers put a recorder
+    /// ([`crate::record::Recorder`]) here when asked to record.
+    pub fn set_tap(&mut self, tap: Box<dyn Tap>) {
+        self.tap = Some(tap);
+    }
+
+    /// Takes the tap off the session.
+    pub fn take_tap(&mut self) -> Option<Box<dyn Tap>> {
+        self.tap.take()
+    }
+
+    /// Whether a tap is on.
+    pub fn is_tapped(&self) -> bool {
+        self.tap.is_some()
+    }
+
+    /// Tells the tap (if any) about a command and its result.
+    pub(super) fn tell<T>(
+        &mut self,
+        now: Instant,
+        call: Call<'_>,
+        result: &Result<T, SessionError>,
+    ) {
+        if let Some(tap) = self.tap.as_mut() {
+            tap.command(now, &call, result.as_ref().map(|_| ()));
         }
     }
 }

@@ -1,4 +1,4 @@
-//! A [`Tap`] on a [`Session`]: something told every input, command and
+//! A [`Tap`] on a [`Session`](super::Session): something told every input, command and
 //! output as it passes, in the session's own order — the hook that
 //! recording ([`crate::record`]) is built on, so that a session recorded by
 //! a driver and one recorded by hand go through the same code.
@@ -6,10 +6,8 @@
 use std::any::Any;
 use std::time::Instant;
 
-use super::adapter::Adapter;
 use super::config::HeartbeatConfig;
 use super::error::SessionError;
-use super::handle::Session;
 use super::io::{Input, Output};
 
 /// A command given to a session, as a [`Tap`] sees it (borrowed: nothing
@@ -18,46 +16,46 @@ use super::io::{Input, Output};
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
 pub enum Call<'a> {
-    /// [`Session::connect`].
+    /// [`Session::connect`](super::Session::connect).
     Connect,
-    /// [`Session::send_text`].
+    /// [`Session::send_text`](super::Session::send_text).
     SendText(&'a str),
-    /// [`Session::send_binary`].
+    /// [`Session::send_binary`](super::Session::send_binary).
     SendBinary(&'a [u8]),
-    /// [`Session::request`] (and `request_json`): method and params text.
+    /// [`Session::request`](super::Session::request) (and `request_json`): method and params text.
     Request {
         /// The method.
         method: &'a str,
         /// The params as JSON text.
         params: &'a str,
     },
-    /// [`Session::subscribe`].
+    /// [`Session::subscribe`](super::Session::subscribe).
     Subscribe(&'a [&'a str]),
-    /// [`Session::unsubscribe`].
+    /// [`Session::unsubscribe`](super::Session::unsubscribe).
     Unsubscribe(&'a [&'a str]),
-    /// [`Session::authenticate`]: only the public part of the credentials.
+    /// [`Session::authenticate`](super::Session::authenticate): only the public part of the credentials.
     Authenticate {
         /// The client id.
         client_id: &'a str,
     },
-    /// [`Session::ping`].
+    /// [`Session::ping`](super::Session::ping).
     Ping,
-    /// [`Session::close`].
+    /// [`Session::close`](super::Session::close).
     Close {
         /// The close code.
         code: u16,
         /// The reason.
         reason: &'a str,
     },
-    /// [`Session::set_unix_time`].
+    /// [`Session::set_unix_time`](super::Session::set_unix_time).
     UnixTime(u64),
-    /// [`Session::set_reading_paused`].
+    /// [`Session::set_reading_paused`](super::Session::set_reading_paused).
     ReadingPaused(bool),
-    /// [`Session::set_heartbeat`].
+    /// [`Session::set_heartbeat`](super::Session::set_heartbeat).
     Heartbeat(&'a HeartbeatConfig),
 }
 
-/// Told everything that passes through a [`Session`], in order: inputs
+/// Told everything that passes through a [`Session`](super::Session), in order: inputs
 /// (before the session acts on them), timer calls that had something due,
 /// commands with their results, outputs as they are polled, and the bytes
 /// the driver wrote (before the session forgets them). It runs on the
@@ -98,37 +96,6 @@ pub trait Tap: Send {
     fn output(&mut self, output: &Output);
     /// `bytes` of the connection `generation` were written to the socket.
     fn written(&mut self, generation: u64, bytes: &[u8]);
-    /// The tap itself, to downcast after [`Session::take_tap`].
+    /// The tap itself, to downcast after [`Session::take_tap`](super::Session::take_tap).
     fn into_any(self: Box<Self>) -> Box<dyn Any + Send>;
-}
-
-impl<A: Adapter + ?Sized> Session<A> {
-    /// Puts `tap` on the session (replacing any other): from now on it is
-    /// told every input, command and output. Drivers put a recorder
-    /// ([`crate::record::Recorder`]) here when asked to record.
-    pub fn set_tap(&mut self, tap: Box<dyn Tap>) {
-        self.tap = Some(tap);
-    }
-
-    /// Takes the tap off the session.
-    pub fn take_tap(&mut self) -> Option<Box<dyn Tap>> {
-        self.tap.take()
-    }
-
-    /// Whether a tap is on.
-    pub fn is_tapped(&self) -> bool {
-        self.tap.is_some()
-    }
-
-    /// Tells the tap (if any) about a command and its result.
-    pub(super) fn tell<T>(
-        &mut self,
-        now: Instant,
-        call: Call<'_>,
-        result: &Result<T, SessionError>,
-    ) {
-        if let Some(tap) = self.tap.as_mut() {
-            tap.command(now, &call, result.as_ref().map(|_| ()));
-        }
-    }
 }
