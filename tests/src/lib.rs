@@ -37,6 +37,8 @@
 
 #[cfg(feature = "net")]
 pub mod bad_server;
+#[cfg(feature = "net")]
+pub mod binance;
 pub mod blocking;
 #[cfg(feature = "net")]
 pub mod certs;
