@@ -41,12 +41,16 @@ pub async fn run(args: &Args, builder: Builder, watched: Option<Watched>) -> Exi
             AdapterKind::Deribit => {
                 recorded::run(args, config, Deribit::new(), file, &printer).await
             }
+            AdapterKind::Binance => {
+                recorded::run(args, config, Binance::spot(), file, &printer).await
+            }
         };
     }
     let connected = match args.adapter {
         AdapterKind::Plain => builder.connect(Plain).await,
         AdapterKind::Jsonrpc => builder.connect(JsonRpc::new()).await,
         AdapterKind::Deribit => builder.connect(Deribit::new()).await,
+        AdapterKind::Binance => builder.connect(Binance::spot()).await,
     };
     let (client, events) = match connected {
         Ok(pair) => pair,
