@@ -317,3 +317,57 @@ async fn ten_subscribes_break_the_limit_unpaced_and_keep_it_paced() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn futures_streams_read_as_typed_events() {
+    let mock = MockBinance::start(MockConfig::usdm());
+    bounded("futures", async {
+        let streams = [
+            "btcusdt@kline_1m",
+            "btcusdt@markPrice@1s",
+            "btcusdt@bookTicker",
+            "btcusdt@depth",
+        ];
+        let (_client, mut events) = connect(&mock.combined_url(&streams), true).await;
+        let mut seen = std::collections::BTreeSet::new();
+        while seen.len() < streams.len() {
+            let Event::Notification { channel, data } =
+                until_event(&mut events, "a notification", |e| {
+                    matches!(e, Event::Notification { .. })
+                })
+                .await
+            else {
+                unreachable!()
+            };
+            let data = data.as_str();
+            match channel.as_str() {
+                "btcusdt@kline_1m" => {
+                    let k: binance::types::KlineEvent<'_> =
+                        serde_json::from_str(data).expect("a kline");
+                    assert_eq!((k.symbol, k.kline.interval), ("BTCUSDT", "1m"));
+                }
+                "btcusdt@markPrice@1s" => {
+                    let m: binance::types::MarkPrice<'_> =
+                        serde_json::from_str(data).expect("a mark price");
+                    assert!(m.next_funding_time > m.event_time);
+                }
+                "btcusdt@bookTicker" => {
+                    let t: binance::types::BookTicker<'_> =
+                        serde_json::from_str(data).expect("a book ticker");
+                    assert!(t.event_time.is_some(), "futures tickers carry E");
+                }
+                "btcusdt@depth" => {
+                    let d: binance::types::DepthDiff<'_> =
+                        serde_json::from_str(data).expect("a depth diff");
+                    assert_eq!(
+                        d.prev_final_update_id.map(|pu| pu + 1),
+                        Some(d.first_update_id)
+                    );
+                }
+                other => panic!("unexpected stream {other}"),
+            }
+            seen.insert(channel);
+        }
+    })
+    .await;
+}

@@ -1,7 +1,8 @@
 //! The simulated market: per symbol, a sequenced order book moved by a
 //! seeded generator. Each tick yields one diff-depth event (update ids
-//! `U..=u`, consecutive across events) and one trade, as Binance formats
-//! them; the book after every event is what a `depth` request returns.
+//! `U..=u`, consecutive across events), a trade, an aggregate trade, a
+//! book ticker, a 1-minute kline and (futures) a mark price, as Binance
+//! formats them; the book after every event is what a `depth` request returns.
 
 use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -91,7 +92,8 @@ impl Symbol {
 pub(crate) struct Tick {
     /// Lower-case symbol (the stream prefix).
     pub stream_symbol: String,
-    /// The events by stream kind (`depth`, `trade`, `aggTrade`, `bookTicker`).
+    /// The events by stream kind (`depth`, `trade`, `aggTrade`, `bookTicker`,
+    /// `kline_1m`, futures `markPrice`).
     pub events: Vec<(&'static str, Value)>,
 }
 
@@ -171,13 +173,28 @@ fn step(kind: MockMarket, rng: &mut StdRng, s: &mut Symbol) -> Tick {
         ticker["E"] = json!(now);
         ticker["T"] = json!(now);
     }
+    let minute = now - now % 60_000;
+    let p = price(trade_price);
+    let kline = json!({"e": "kline", "E": now, "s": s.name, "k": {"t": minute, "T": minute + 59_999, "s": s.name,
+        "i": "1m", "f": tid, "L": tid, "o": p, "c": p, "h": p, "l": p, "v": "0.010", "n": 1, "x": false,
+        "q": "1.000", "V": "0.005", "Q": "0.500", "B": "0"}});
+    let mut events = vec![
+        ("depth", depth),
+        ("trade", trade),
+        ("aggTrade", agg),
+        ("bookTicker", ticker),
+        ("kline_1m", kline),
+    ];
+    if kind == MockMarket::UsdM {
+        let next_funding = now - now % 28_800_000 + 28_800_000;
+        events.push((
+            "markPrice",
+            json!({"e": "markPriceUpdate", "E": now, "s": s.name, "p": p, "i": p,
+            "P": p, "r": "0.00010000", "T": next_funding}),
+        ));
+    }
     Tick {
         stream_symbol: s.name.to_ascii_lowercase(),
-        events: vec![
-            ("depth", depth),
-            ("trade", trade),
-            ("aggTrade", agg),
-            ("bookTicker", ticker),
-        ],
+        events,
     }
 }

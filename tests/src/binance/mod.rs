@@ -9,7 +9,7 @@
 //!   `GET_PROPERTY` and Binance's error messages. A seeded market moves every
 //!   [`MockConfig::tick`]: `<symbol>@depth` (also `@depth@100ms`: a
 //!   sequenced diff, `U`/`u`, futures `pu`), `@trade`, `@aggTrade`,
-//!   `@bookTicker`. The book behind the depth stream is readable
+//!   `@bookTicker`, `@kline_1m`, futures `@markPrice` (also `@markPrice@1s`). The book behind the depth stream is readable
 //!   ([`MockBinance::book`]) to compare with a client's.
 //! * The WebSocket API at `/ws-api/v3`: `ping`, `time`, `exchangeInfo`,
 //!   `depth`, and `order.place` / `order.cancel` with their signatures

@@ -168,7 +168,8 @@ pub(crate) fn matching<'a>(
 ) -> impl Iterator<Item = &'a String> {
     let prefix = format!("{symbol}@{kind}");
     streams.iter().filter(move |s| {
-        s.strip_prefix(prefix.as_str())
-            .is_some_and(|rest| rest.is_empty() || (kind == "depth" && rest.starts_with("@")))
+        s.strip_prefix(prefix.as_str()).is_some_and(|rest| {
+            rest.is_empty() || (matches!(kind, "depth" | "markPrice") && rest.starts_with('@'))
+        })
     })
 }
