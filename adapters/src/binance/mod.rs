@@ -44,7 +44,7 @@
 
 mod adapter;
 pub mod api;
-mod book;
+pub mod book;
 mod classify;
 mod limits;
 mod price;
