@@ -371,3 +371,31 @@ async fn futures_streams_read_as_typed_events() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_subscription_is_confirmed_late() {
+    let mock = MockBinance::start(MockConfig::default());
+    bounded("slow", async {
+        let (client, mut events) = connect(&mock.combined_url(&[]), true).await;
+        mock.faults().subscribe_delay(Duration::from_millis(600));
+        let early = client
+            .subscribe_timeout(&["btcusdt@trade"], Duration::from_millis(100))
+            .await;
+        assert!(matches!(early, Err(SubscribeError::Timeout)), "{early:?}");
+        // The stream stays wanted: the late answer confirms it.
+        until_event(
+            &mut events,
+            "Subscribed",
+            |e| matches!(e, Event::Subscribed { channels } if channels == &["btcusdt@trade"]),
+        )
+        .await;
+        until_event(
+            &mut events,
+            "a trade",
+            |e| matches!(e, Event::Notification { channel, .. } if channel == "btcusdt@trade"),
+        )
+        .await;
+        assert_eq!(mock.stats().subscribe_requests, 1);
+    })
+    .await;
+}
