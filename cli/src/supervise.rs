@@ -252,6 +252,7 @@ fn start(args: &RunArgs, spec: &ConnectionSpec) -> Result<Client, String> {
         AdapterKind::Plain => builder.spawn_without_waiting(Plain),
         AdapterKind::Jsonrpc => builder.spawn_without_waiting(JsonRpc::new()),
         AdapterKind::Deribit => builder.spawn_without_waiting(Deribit::new()),
+        AdapterKind::Binance => builder.spawn_without_waiting(Binance::spot()),
     };
     let (client, mut events) = started.map_err(|e| format!("connection {:?}: {e}", spec.name))?;
     let channels: Vec<&str> = spec.subscribe.iter().map(String::as_str).collect();
