@@ -54,6 +54,7 @@
 mod adapter;
 mod auth;
 mod backoff;
+mod batches;
 mod channels;
 mod codec;
 mod config;
@@ -92,6 +93,7 @@ pub use adapter::{
     classify_json_rpc, encode_json_rpc,
 };
 pub use backoff::{BackoffConfig, BackoffStrategy, Jitter};
+pub use batches::SubscribeLimits;
 pub use codec::{Codec, CodecError, Encoded};
 pub use config::{HeartbeatConfig, SessionConfig};
 pub use config_file::parse_duration;
