@@ -64,6 +64,8 @@ pub struct Received {
     pub params: Value,
     /// Whether the connection was authenticated when it arrived.
     pub authed: bool,
+    /// The size of the message as it arrived, in bytes.
+    pub bytes: usize,
 }
 
 struct Conn {
@@ -225,6 +227,7 @@ impl FakeServer {
             method: method.clone(),
             params: params.clone(),
             authed,
+            bytes: text.len(),
         });
         if method.ends_with("/unsubscribe") && self.behaviour.swallow_unsubscribes > 0 {
             self.behaviour.swallow_unsubscribes -= 1;
