@@ -8,7 +8,8 @@
 //! * Authentication (`public/auth` grants `client_credentials`,
 //!   `client_signature`, one-shot `refresh_token`), token expiry (13009).
 //! * Subscriptions with notifications from a simulated market
-//!   (`BTC-PERPETUAL`, `ETH-PERPETUAL`): `book.*` (snapshot, then changes
+//!   (`BTC-PERPETUAL`, `ETH-PERPETUAL`; 520 listed options whose channels
+//!   are confirmed but quiet, see [`option_names`]): `book.*` (snapshot, then changes
 //!   chained by `prev_change_id`), `trades.*`, `ticker.*`, private
 //!   `user.orders.*`; `raw` channels need authentication (13778).
 //! * Heartbeats (`public/set_heartbeat`, `test_request`s, enforced),
@@ -41,6 +42,7 @@ mod faults;
 mod heartbeat;
 mod market;
 mod methods;
+mod options;
 mod orders;
 mod outbox;
 mod ratelimit;
@@ -60,6 +62,7 @@ use tokio::sync::oneshot;
 
 pub use config::{Chaos, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, MockConfig, RateLimits};
 pub use faults::{FaultTarget, Faults, RefuseMode};
+pub use options::{EXPIRIES, option_names};
 pub use stats::{
     CodFiring, ConnId, ConnectionInfo, EndReason, FaultKind, FaultRecord, OrderRecord,
     RequestRecord, Stats,
