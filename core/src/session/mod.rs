@@ -82,6 +82,7 @@ mod sequence;
 mod state;
 mod stats;
 mod stop;
+mod subscribe_limits;
 mod subscriptions;
 mod telemetry;
 mod timers;
@@ -93,7 +94,6 @@ pub use adapter::{
     classify_json_rpc, encode_json_rpc,
 };
 pub use backoff::{BackoffConfig, BackoffStrategy, Jitter};
-pub use batches::SubscribeLimits;
 pub use codec::{Codec, CodecError, Encoded};
 pub use config::{HeartbeatConfig, SessionConfig};
 pub use config_file::parse_duration;
@@ -110,4 +110,5 @@ pub use ratelimit::RateLimitConfig;
 pub use state::SessionState;
 pub use stats::Stats;
 pub use stop::StopPolicy;
+pub use subscribe_limits::SubscribeLimits;
 pub use validate::ConfigError;
