@@ -295,3 +295,31 @@ fn a_restore_waits_for_paced_batches_before_ready() {
     );
     assert_eq!(sim.server.count("public/subscribe"), 10);
 }
+
+#[test]
+fn channels_asked_for_one_by_one_join_the_waiting_batch() {
+    // One request a second: the first channel goes at once, the other 29
+    // (asked for one by one meanwhile) wait together in one request.
+    let limits = SubscribeLimits::UNLIMITED.with_max_requests_per_second(1);
+    let mut sim = sim_with(limits);
+    sim.connect();
+    assert!(sim.run_until(
+        |s| s.client.state() == SessionState::Ready,
+        Duration::from_secs(1)
+    ));
+    for i in 0..30 {
+        sim.subscribe(&[&format!("ticker.{i:03}.100ms")]);
+    }
+    assert!(sim.run_until(
+        |s| s.client.confirmed_subscriptions().count() == 30,
+        Duration::from_secs(5)
+    ));
+    let sizes: Vec<usize> = sim
+        .server
+        .received
+        .iter()
+        .filter(|r| r.method == "public/subscribe")
+        .map(|r| channels_of(r).len())
+        .collect();
+    assert_eq!(sizes, [1, 29]);
+}

@@ -46,6 +46,7 @@ pub(crate) enum Kind {
 #[derive(Debug)]
 pub(crate) struct Batch {
     pub(crate) kind: Kind,
+    pub(crate) private: bool,
     pub(crate) channels: Vec<String>,
     pub(crate) request: OutgoingRequest,
 }
@@ -106,7 +107,8 @@ pub(crate) fn plan(
                 plan.unsupported.extend_from_slice(rest);
                 break;
             };
-            plan.batches.push(batch(kind, &rest[..cap], request));
+            plan.batches
+                .push(batch(kind, private, &rest[..cap], request));
             rest = &rest[cap..];
             continue;
         };
@@ -126,7 +128,8 @@ pub(crate) fn plan(
             break;
         };
         if size <= max_bytes {
-            plan.batches.push(batch(kind, &rest[..cap], request));
+            plan.batches
+                .push(batch(kind, private, &rest[..cap], request));
             rest = &rest[cap..];
             continue;
         }
@@ -148,15 +151,16 @@ pub(crate) fn plan(
                 _ => over = mid,
             }
         }
-        plan.batches.push(batch(kind, &rest[..fits], best));
+        plan.batches.push(batch(kind, private, &rest[..fits], best));
         rest = &rest[fits..];
     }
     plan
 }
 
-fn batch(kind: Kind, channels: &[String], request: OutgoingRequest) -> Batch {
+fn batch(kind: Kind, private: bool, channels: &[String], request: OutgoingRequest) -> Batch {
     Batch {
         kind,
+        private,
         channels: channels.to_vec(),
         request,
     }
@@ -177,6 +181,19 @@ impl Batches {
     /// Queues a batch behind the others.
     pub(crate) fn push(&mut self, batch: Batch) {
         self.queue.push_back(batch);
+    }
+
+    /// Takes back the last waiting batch if it is of this kind and privacy,
+    /// so that new channels join it instead of queueing a request of their
+    /// own (many small requests — e.g. one per channel after many gaps —
+    /// would each wait for a turn).
+    pub(crate) fn take_tail(&mut self, kind: Kind, private: bool) -> Option<Batch> {
+        let tail = self.queue.back()?;
+        if tail.kind == kind && tail.private == private {
+            self.queue.pop_back()
+        } else {
+            None
+        }
     }
 
     /// No batch waits.

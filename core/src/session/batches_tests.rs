@@ -107,6 +107,7 @@ fn pacing_allows_n_per_rolling_second() {
     for channels in names("c", 5).chunks(1) {
         q.push(batch(
             Kind::Subscribe,
+            false,
             channels,
             OutgoingRequest::new("sub", "{}"),
         ));
@@ -125,11 +126,20 @@ fn pacing_allows_n_per_rolling_second() {
     assert_eq!(q.next_at(t1 + WINDOW, per), None);
     q.push(batch(
         Kind::Subscribe,
+        false,
         &names("d", 1),
         OutgoingRequest::new("sub", "{}"),
     ));
     assert_eq!(q.next_at(t0 + WINDOW, per), Some(t1 + WINDOW));
     assert_eq!(q.next_at(t0, None), Some(t0), "no limit: at once");
+    // Only a tail of the same kind and privacy is taken back.
+    assert!(q.take_tail(Kind::Subscribe, true).is_none());
+    assert!(q.take_tail(Kind::Unsubscribe, false).is_none());
+    assert_eq!(
+        q.take_tail(Kind::Subscribe, false).unwrap().channels,
+        names("d", 1)
+    );
+    assert!(q.is_empty());
 }
 
 fn channel_name() -> impl Strategy<Value = String> {

@@ -96,6 +96,7 @@ impl Subscriptions {
             kind,
             channels,
             request,
+            ..
         }) = self.batches.pop_due(now, per_second)
         {
             tracing::debug!(count = channels.len(), ?kind, method = %request.method, "sending batch");
@@ -124,7 +125,19 @@ impl Subscriptions {
         private: bool,
     ) -> Vec<String> {
         let limits = link.adapter.subscribe_limits();
-        let plan = batches::plan(link.adapter, &limits, kind, private, channels);
+        // Channels join the last waiting batch of their kind (re-split together).
+        let mut joined: Vec<String> = match self.batches.take_tail(kind, private) {
+            Some(tail) => tail.channels,
+            None => Vec::new(),
+        };
+        let mut seen: std::collections::HashSet<&str> = joined.iter().map(String::as_str).collect();
+        let fresh: Vec<String> = channels
+            .iter()
+            .filter(|c| seen.insert(c.as_str()))
+            .cloned()
+            .collect();
+        joined.extend(fresh);
+        let plan = batches::plan(link.adapter, &limits, kind, private, &joined);
         for (channel, size) in plan.too_large {
             let max = limits.max_frame_bytes.unwrap_or(usize::MAX);
             let what = match kind {
@@ -149,7 +162,7 @@ impl Subscriptions {
         if plan.batches.len() > 1 {
             tracing::debug!(
                 batches = plan.batches.len(),
-                count = channels.len(),
+                count = joined.len(),
                 private,
                 "split into batches"
             );
