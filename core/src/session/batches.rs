@@ -23,6 +23,9 @@
 //!    driver passes in (the core reads no clock). The others wait in order;
 //!    a timer sends them. The window is kept across reconnects: services
 //!    count these limits per account, not per connection.
+//!    Channels asked for while a batch of their kind waits its turn join
+//!    it (and are split again with it), so many small requests — one per
+//!    channel after a burst of sequence gaps — do not each wait for a turn.
 //! 6. **Each batch is its own request** with its own confirmation; the
 //!    restore after a (re)connect ends — and `Ready` follows — only when
 //!    every batch, sent or still waiting, is answered.
