@@ -32,6 +32,8 @@
 //!   JSON-RPC exchange in virtual time, with faults.
 //! * [`deflate_peer`] — a scripted permessage-deflate server in memory
 //!   (compresses, fragments, inflates what the client sent).
+//! * [`fuzz_kit`] — what the fuzz targets share (a wire before and after a
+//!   valid upgrade, input fed in socket-sized chunks).
 //! * [`wire_pair`] — wsnova's [`Wire`](wsnova_core::wire::Wire) wired in
 //!   memory to the [`MemPeer`], optionally through a rustls server.
 
@@ -47,6 +49,7 @@ pub mod deflate_peer;
 pub mod deribit;
 #[cfg(feature = "net")]
 pub mod echo_server;
+pub mod fuzz_kit;
 pub mod hostile;
 pub mod mem_peer;
 #[cfg(feature = "net")]

@@ -127,8 +127,15 @@ fn the_callers_own_timeout_bounds_the_wait() {
     let server = EchoServer::start();
     let event_loop = EventLoop::new().unwrap();
     let (handle, _events) = connect(&event_loop, &server, STEP);
+    let started = std::time::Instant::now();
     let result = handle.request_timeout("silent", &(), Duration::from_millis(50));
+    let waited = started.elapsed();
     assert_eq!(result, Err(RequestError::Timeout));
+    // The caller's 50 ms, not the connection's 10 s default.
+    assert!(
+        waited >= Duration::from_millis(50) && waited < Duration::from_secs(2),
+        "{waited:?}"
+    );
     handle.close().unwrap();
 }
 

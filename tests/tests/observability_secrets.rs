@@ -127,7 +127,8 @@ async fn tracing_output_tells_the_story_and_never_carries_secrets() {
         )
         .await
         .expect("a private request");
-    assert!(summary.as_str().contains("equity") || !summary.as_str().is_empty());
+    let summary: serde_json::Value = serde_json::from_str(summary.as_str()).unwrap();
+    assert!(summary["equity"].is_number(), "{summary}");
 
     // Token refreshes (80 % of 2 s), twice.
     let refreshes_before = mock.request_count("public/auth");
@@ -177,7 +178,14 @@ async fn tracing_output_tells_the_story_and_never_carries_secrets() {
     assert!(client.status().authenticated);
     client.close().await.unwrap();
     drop(client);
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // Both sessions have logged their end before the output is read.
+    timeout(Duration::from_secs(5), async {
+        while capture.text().matches("session closed").count() < 2 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("both sessions log their close");
 
     let text = capture.text();
     if let Ok(path) = std::env::var("WSNOVA_TRACE_DUMP") {

@@ -244,6 +244,63 @@ mod tests {
         assert_eq!(run(zero, 0, 0, 1), [None]);
     }
 
+    /// Full jitter, base 100 ms, cap 1 s: each delay is uniform in
+    /// `[0, min(1 s, 100 ms × 2^(n−1))]`. The ceilings are written out from
+    /// that definition, not taken from `bounds()`, and the draws must come
+    /// near both ends, so a doubled or halved range fails.
+    #[test]
+    fn full_jitter_spans_its_literal_range() {
+        let ceilings_ms = [100, 200, 400, 800, 1000, 1000, 1000];
+        let c = config(BackoffStrategy::Jittered(Jitter::Full), None);
+        for (start, ceiling) in (0..).zip(ceilings_ms.map(ms)) {
+            let draws: Vec<Duration> = (0..400)
+                .map(|seed| run(c, seed, start, 1)[0].expect("no attempt limit"))
+                .collect();
+            let (lo, hi) = (draws.iter().min().unwrap(), draws.iter().max().unwrap());
+            assert!(
+                *hi <= ceiling,
+                "attempt {}: {hi:?} > {ceiling:?}",
+                start + 1
+            );
+            assert!(*hi >= ceiling * 9 / 10, "attempt {}: max {hi:?}", start + 1);
+            assert!(*lo <= ceiling / 10, "attempt {}: min {lo:?}", start + 1);
+        }
+    }
+
+    /// Decorrelated jitter, base 100 ms, cap 1 s: each delay is uniform in
+    /// `[100 ms, min(1 s, 3 × previous)]`, the first `previous` being the base.
+    #[test]
+    fn decorrelated_jitter_follows_its_literal_rule() {
+        let c = config(BackoffStrategy::Jittered(Jitter::Decorrelated), None);
+        let mut reached_cap = false;
+        for seed in 0..200 {
+            let mut previous = ms(100);
+            for delay in run(c, seed, 0, 12).into_iter().map(Option::unwrap) {
+                let ceiling = (previous * 3).min(ms(1000));
+                assert!(
+                    ms(100) <= delay && delay <= ceiling,
+                    "{delay:?} vs {ceiling:?}"
+                );
+                reached_cap |= delay >= ms(900);
+                previous = delay;
+            }
+        }
+        assert!(reached_cap, "the delays grow towards the cap");
+    }
+
+    #[test]
+    fn bounds_are_the_documented_ranges() {
+        let full = config(BackoffStrategy::Jittered(Jitter::Full), None);
+        assert_eq!(full.bounds(1), (ms(0), ms(100)));
+        assert_eq!(full.bounds(4), (ms(0), ms(800)));
+        assert_eq!(full.bounds(9), (ms(0), ms(1000)));
+        let exp = config(BackoffStrategy::Exponential, None);
+        assert_eq!(exp.bounds(3), (ms(400), ms(400)));
+        let dec = config(BackoffStrategy::Jittered(Jitter::Decorrelated), None);
+        assert_eq!(dec.bounds(2), (ms(100), ms(900)));
+        assert_eq!(dec.bounds(3), (ms(100), ms(1000)));
+    }
+
     #[test]
     fn default_is_full_jitter() {
         let c = BackoffConfig::default();

@@ -8,14 +8,23 @@
 //! * Authentication (`public/auth` grants `client_credentials`,
 //!   `client_signature`, one-shot `refresh_token`), token expiry (13009).
 //! * Subscriptions with notifications from a simulated market
-//!   (`BTC-PERPETUAL`, `ETH-PERPETUAL`; 520 listed options whose channels
-//!   are confirmed but quiet, see [`option_names`]): `book.*` (snapshot, then changes
-//!   chained by `prev_change_id`), `trades.*`, `ticker.*`, private
-//!   `user.orders.*`; `raw` channels need authentication (13778).
+//!   (`BTC-PERPETUAL`, `ETH-PERPETUAL`, indices `btc_usd`, `eth_usd`; 520
+//!   listed options whose channels are confirmed but quiet, see
+//!   [`option_names`]): `book.*` (snapshot, then changes chained by
+//!   `prev_change_id`), `trades.*`, `ticker.*`, `quote.*`,
+//!   `deribit_price_index.*`, `platform_state`, `announcements`, private
+//!   `user.orders.*`, `user.trades.*`, `user.changes.*`, `user.portfolio.*`;
+//!   `raw` channels need authentication (13778).
 //! * Heartbeats (`public/set_heartbeat`, `test_request`s, enforced),
 //!   credit-based rate limits (10028), a 32 kB message limit (-32600, close).
-//! * Orders (`private/buy`/`sell`/`cancel`…), positions, account summary,
-//!   cancel-on-disconnect, `private/logout`.
+//! * Orders (`private/buy`/`sell`/`cancel`…) matched against the book's
+//!   depth with time in force, post-only, reduce-only, and stop, take and
+//!   trailing orders on the index, mark or last price; positions, account
+//!   summary, cancel-on-disconnect, `private/logout`.
+//! * Test controls: pin an index ([`MockDeribit::set_index_price`]), freeze
+//!   the market and lay out a book ([`MockDeribit::freeze_market`],
+//!   [`MockDeribit::set_book`]), publish platform events
+//!   ([`MockDeribit::announce`], [`MockDeribit::set_platform_locked`]).
 //! * Fault injection through [`Faults`] (targeted) or [`Chaos`] (random,
 //!   seeded), and observability through [`Stats`].
 //!
@@ -37,12 +46,16 @@ mod book;
 mod channels;
 mod config;
 mod conn;
+mod control;
 mod dispatch;
+mod engine;
 mod faults;
+mod feeds;
 mod heartbeat;
 mod market;
 mod methods;
 mod options;
+mod order_params;
 mod orders;
 mod outbox;
 mod ratelimit;
@@ -51,6 +64,7 @@ mod server;
 mod state;
 mod stats;
 mod subscriptions;
+mod triggers;
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;

@@ -66,6 +66,10 @@ pub struct Received {
     pub authed: bool,
     /// The size of the message as it arrived, in bytes.
     pub bytes: usize,
+    /// The request's id, if it had a numeric one.
+    pub id: Option<u64>,
+    /// Whether the server refused it with 10028 (not executed: a retry is legitimate).
+    pub rate_limited: bool,
 }
 
 struct Conn {
@@ -228,6 +232,8 @@ impl FakeServer {
             params: params.clone(),
             authed,
             bytes: text.len(),
+            id: id.as_u64(),
+            rate_limited: false,
         });
         if method.ends_with("/unsubscribe") && self.behaviour.swallow_unsubscribes > 0 {
             self.behaviour.swallow_unsubscribes -= 1;
@@ -237,6 +243,9 @@ impl FakeServer {
             && self.behaviour.too_many_requests > 0;
         let answer = if limited {
             self.behaviour.too_many_requests -= 1;
+            if let Some(last) = self.received.last_mut() {
+                last.rate_limited = true;
+            }
             Some(Err((10028, "too_many_requests".to_string())))
         } else if (self.conns[&generation].token_expired && method.starts_with("private/"))
             || (method.ends_with("/subscribe")
