@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::value::RawValue;
 use wsnova_core::session::{
     Adapter, AuthContext, AuthToken, Credentials, DisconnectReason, Inbound, OutgoingRequest,
-    Policy, RpcError, Sequence,
+    Policy, RpcError, Sequence, SubscribeLimits,
 };
 
 use super::calls::{Call, EnableCancelOnDisconnect, SetHeartbeat};
@@ -100,5 +100,11 @@ impl Adapter for Deribit {
 
     fn disconnect_policy(&self, reason: &DisconnectReason) -> Policy {
         retry::disconnect_policy(&self.delays, reason)
+    }
+
+    /// Frames under 32 kB with a margin, about 3 subscribe requests per
+    /// second ([`SUBSCRIBE_LIMITS`](super::SUBSCRIBE_LIMITS)), unless changed.
+    fn subscribe_limits(&self) -> SubscribeLimits {
+        self.limits()
     }
 }

@@ -16,9 +16,12 @@
 //!   `public/set_heartbeat` goes out on every connect; each `test_request`
 //!   is answered with `public/test` at once (no queue, no rate limit).
 //! - **Subscriptions**: `public/subscribe` or `private/subscribe` by channel
-//!   (`user.*` and `raw`-interval channels need auth); only the channels in
-//!   the result list count as confirmed. Notifications carry the channel
-//!   and a borrowed slice of `data`.
+//!   (the account's channels — `user.*`, Block RFQ maker/taker, block trade
+//!   confirmations — and `raw`-interval channels need auth); only the
+//!   channels in the result list count as confirmed. The session splits
+//!   every (un)subscribe, replays included, into batches under Deribit's
+//!   frame limit and subscribe rate ([`SUBSCRIBE_LIMITS`]). Notifications
+//!   carry the channel and a borrowed slice of `data`.
 //! - **Order books**: `book.*` notifications report `change_id` /
 //!   `prev_change_id`; on a gap the session emits `Event::Gap` and
 //!   resubscribes the channel for a fresh snapshot ([`BookUpdate`]).
@@ -31,8 +34,8 @@
 //! - **Typed calls**: [`calls`] (method, params and result type per call).
 //!
 //! Deribit refuses frames larger than 32 kB ([`MAX_REQUEST_BYTES`]) with
-//! -32600: requests are far smaller, but keep batches of channels or
-//! `mass_quote` params under it.
+//! -32600: (un)subscribe requests are batched under it by the session; keep
+//! other large params (`mass_quote`) under it too.
 //!
 //! ```
 //! use std::time::Duration;
@@ -81,6 +84,7 @@ pub use costs::Credits;
 pub use error::{DeribitError, ErrorKind, code, codes};
 pub use orders::{Order, OrderParams, OrderPrice, OrderResult, OrderType, TimeInForce, Trade};
 pub use signature::signature;
+pub use subscriptions::SUBSCRIBE_LIMITS;
 pub use types::{Direction, Greeks, Instrument, OrderBook, Stats, Ticker, Version};
 
 /// The production endpoint.
@@ -130,6 +134,8 @@ pub struct Deribit {
     credits: Credits,
     delays: retry::Delays,
     private_prefixes: Vec<String>,
+    /// `None`: Deribit's [`SUBSCRIBE_LIMITS`].
+    subscribe_limits: Option<wsnova_core::session::SubscribeLimits>,
 }
 
 impl Deribit {

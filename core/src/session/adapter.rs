@@ -9,7 +9,9 @@ use serde_json::value::RawValue;
 
 use std::time::Duration;
 
-use super::{AuthToken, Codec, Credentials, DisconnectReason, Policy, RequestId, RpcError};
+use super::{
+    AuthToken, Codec, Credentials, DisconnectReason, Policy, RequestId, RpcError, SubscribeLimits,
+};
 use crate::wire::{Text, WireConfig, WireError};
 
 /// Views any adapter as `&dyn Adapter`, also where its type is generic and
@@ -276,6 +278,15 @@ pub trait Adapter: AsDynAdapter + Send + 'static {
             DisconnectReason::Wire(WireError::Proxy(err)) if err.is_permanent() => Policy::Stop,
             _ => Policy::Reconnect,
         }
+    }
+
+    /// The service's limits on (un)subscribe requests: bytes per frame,
+    /// channels per request, requests per second. The session splits every
+    /// subscribe and unsubscribe — first subscriptions and every replay after
+    /// a reconnect — into batches that fit, paces them, and reaches `Ready`
+    /// only when all are answered (see [`SubscribeLimits`]). Default: no limit.
+    fn subscribe_limits(&self) -> SubscribeLimits {
+        SubscribeLimits::UNLIMITED
     }
 }
 

@@ -297,6 +297,7 @@ impl Core {
                 let mut link = link_of!(self, adapter, phase);
                 self.sequences.on_resync_timer(&mut link, &mut self.subs);
             }
+            Timer::SubscribeBatch => self.subs.send_batches(&mut link_of!(self, adapter, phase)),
             Timer::Linger => {
                 if let Some(err) = self.transport.fail_deferred() {
                     out.lose(DisconnectReason::Wire(err), lost);
