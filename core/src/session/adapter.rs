@@ -9,7 +9,10 @@ use serde_json::value::RawValue;
 
 use std::time::Duration;
 
-use super::{AuthToken, Codec, Credentials, DisconnectReason, Policy, RequestId, RpcError};
+use super::{
+    AuthToken, Charge, Codec, Credentials, DisconnectReason, Policy, RateClass, RateLimitConfig,
+    RequestId, RpcError,
+};
 use crate::wire::{Text, WireConfig, WireError};
 
 /// Views any adapter as `&dyn Adapter`, also where its type is generic and
@@ -263,7 +266,9 @@ pub trait Adapter: AsDynAdapter + Send + 'static {
         Vec::new()
     }
 
-    /// The rate-limit cost of a request.
+    /// The rate-limit cost of a request in [`RateClass::DEFAULT`]; the
+    /// default [`rate_charge`](Self::rate_charge) uses it. Adapters with
+    /// several classes override `rate_charge` instead.
     fn cost(&self, _method: &str) -> u64 {
         1
     }
@@ -276,6 +281,48 @@ pub trait Adapter: AsDynAdapter + Send + 'static {
             DisconnectReason::Wire(WireError::Proxy(err)) if err.is_permanent() => Policy::Stop,
             _ => Policy::Reconnect,
         }
+    }
+
+    /// The rate-limit class a request for `method` is charged to, and its
+    /// cost there. Each class has its own token bucket and its own queue:
+    /// a class waiting for tokens never delays another. Default: the
+    /// [`cost`](Self::cost) in [`RateClass::DEFAULT`].
+    ///
+    /// ```
+    /// use wsnova_core::session::{Adapter, Charge, RateClass};
+    /// const ORDERS: RateClass = RateClass::new("orders");
+    /// struct Exchange;
+    /// impl Adapter for Exchange {
+    ///     fn rate_charge(&self, method: &str) -> Charge {
+    ///         match method {
+    ///             "buy" | "sell" | "cancel" => Charge::new(ORDERS, 1),
+    ///             _ => Charge::new(RateClass::DEFAULT, 1),
+    ///         }
+    ///     }
+    /// }
+    /// assert_eq!(Exchange.rate_charge("buy").class, ORDERS);
+    /// ```
+    fn rate_charge(&self, method: &str) -> Charge {
+        Charge::new(RateClass::DEFAULT, self.cost(method))
+    }
+
+    /// The limits the service documents, per class: enforced by default
+    /// (the configuration's [`RateLimits`](super::RateLimits) may override
+    /// or lift them). Default: none, no class is limited.
+    fn default_rate_limits(&self) -> Vec<(RateClass, RateLimitConfig)> {
+        Vec::new()
+    }
+
+    /// Whether this refusal means the server ended the session (Deribit's
+    /// 10028 `too_many_requests`: "the session is terminated"). The session
+    /// then drops the connection at once (never sends on it again),
+    /// spends every rate-limit token, reconnects after the adapter's
+    /// [`disconnect_policy`](Self::disconnect_policy) for
+    /// [`DisconnectReason::SessionEnded`], restores auth and subscriptions,
+    /// and sends the refused request again on the new connection (its
+    /// deadline still applies). Default: no error does.
+    fn ends_session(&self, _error: &RpcError) -> bool {
+        false
     }
 }
 

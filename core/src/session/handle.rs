@@ -46,10 +46,10 @@ use crate::wire::{CloseCode, WireError};
 /// # Ok::<(), wsnova_core::wire::WireError>(())
 /// ```
 pub struct Session<A: Adapter + ?Sized> {
-    core: Core,
+    pub(super) core: Core,
     fsm: StateMachine<Fsm>,
     // Last, so that `Session<A>` can be unsized to `Session<dyn Adapter>`.
-    adapter: A,
+    pub(super) adapter: A,
 }
 
 /// A session of any adapter, as drivers hold it.
@@ -164,9 +164,9 @@ impl<A: Adapter + ?Sized> Session<A> {
         self.core.auth.set_unix_time(now, unix_ms);
     }
 
-    /// Whole rate-limit tokens available at `now`; `None` without a rate limit.
+    /// Tokens of the default rate-limit class at `now`; `None`: unlimited.
     pub fn rate_limit_tokens(&mut self, now: Instant) -> Option<u64> {
-        self.core.outbound.bucket.as_mut().map(|b| b.available(now))
+        self.rate_limit_tokens_of(super::RateClass::DEFAULT, now)
     }
 
     /// Failed connection attempts in the current streak.
@@ -386,7 +386,7 @@ impl<A: Adapter + ?Sized> Session<A> {
         Ok(())
     }
 
-    fn command(&mut self, now: Instant) -> Result<(), SessionError> {
+    pub(super) fn command(&mut self, now: Instant) -> Result<(), SessionError> {
         if self.state() == SessionState::Closed {
             return Err(SessionError::Closed);
         }
@@ -464,7 +464,7 @@ impl<A: Adapter + ?Sized> Session<A> {
     }
 
     /// Runs lifecycle events raised by mechanisms, and the wire's events, until quiet.
-    fn pump(&mut self) {
+    pub(super) fn pump(&mut self) {
         self.run();
         self.core.update_levels();
     }
