@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use wsnova_core::session::{RateClass, RateLimits};
 
 use wsnova_core::session::{
     ConfigError, Plain, RateLimitConfig, Session, SessionConfig, SessionError, SessionState,
@@ -193,10 +194,13 @@ fn refresh_at_must_be_a_fraction_in_zero_to_one() {
 #[test]
 fn a_rate_limit_of_zero_capacity_or_interval_is_refused() {
     let mut c = config();
-    c.rate_limit = Some(RateLimitConfig {
-        capacity: 0,
-        ..rate_limit()
-    });
+    c.rate_limits = RateLimits::default().with(
+        RateClass::DEFAULT,
+        RateLimitConfig {
+            capacity: 0,
+            ..rate_limit()
+        },
+    );
     assert_refused(
         c,
         ConfigError::ZeroSize {
@@ -205,10 +209,13 @@ fn a_rate_limit_of_zero_capacity_or_interval_is_refused() {
         "rate_limit.capacity = 0: it must be greater than zero",
     );
     let mut c = config();
-    c.rate_limit = Some(RateLimitConfig {
-        refill_interval: Duration::ZERO,
-        ..rate_limit()
-    });
+    c.rate_limits = RateLimits::default().with(
+        RateClass::DEFAULT,
+        RateLimitConfig {
+            refill_interval: Duration::ZERO,
+            ..rate_limit()
+        },
+    );
     assert_refused(
         c,
         zero("rate_limit.refill_interval"),

@@ -8,6 +8,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use wsnova_core::session::{RateClass, RateLimits};
 use wsnova_tokio::Connect as _;
 
 use futures_util::StreamExt;
@@ -64,7 +65,7 @@ fn config(mock: &MockDeribit, adapter: &Deribit) -> SessionConfig {
     };
     config.backoff = BACKOFF;
     config.stable_after = Duration::from_millis(100);
-    config.rate_limit = Some(adapter.rate_limit(1024));
+    config.rate_limits = RateLimits::default().with(RateClass::DEFAULT, adapter.rate_limit(1024));
     config
 }
 

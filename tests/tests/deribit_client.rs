@@ -15,6 +15,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use wsnova_core::session::{RateClass, RateLimits};
 use wsnova_tokio::Connect as _;
 
 use futures_util::{SinkExt, StreamExt};
@@ -65,7 +66,7 @@ fn config(url: &str, adapter: &Deribit, secret: &str) -> SessionConfig {
         max_attempts: None,
     };
     config.stable_after = Duration::from_millis(100);
-    config.rate_limit = Some(adapter.rate_limit(256));
+    config.rate_limits = RateLimits::default().with(RateClass::DEFAULT, adapter.rate_limit(256));
     config
 }
 

@@ -286,7 +286,9 @@ impl FileConfig {
                 refill_interval: file.refill_interval.0,
                 queue_capacity: file.queue_capacity,
             };
-            config.rate_limits.set(super::RateClass::DEFAULT, Some(limit));
+            config
+                .rate_limits
+                .set(super::RateClass::DEFAULT, Some(limit));
         }
         config.validate()?;
         Ok(config)

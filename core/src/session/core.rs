@@ -199,7 +199,9 @@ impl Core {
         self.subs.on_connection_lost();
         self.sequences.on_connection_lost();
         let outbound = &mut self.outbound;
-        outbound.held.requeue_all(self.env.now, &mut outbound.queues);
+        outbound
+            .held
+            .requeue_all(self.env.now, &mut outbound.queues);
         for (id, purpose) in self.requests.take_sent() {
             if purpose == Purpose::User {
                 self.env.out.emit(Event::RequestFailed {

@@ -139,7 +139,10 @@ impl Core {
                             }
                             Err(pending)
                                 if adapter.ends_session(error)
-                                    && !matches!(pending.purpose, Purpose::Auth | Purpose::Refresh) =>
+                                    && !matches!(
+                                        pending.purpose,
+                                        Purpose::Auth | Purpose::Refresh
+                                    ) =>
                             {
                                 let reason = DisconnectReason::SessionEnded(error.clone());
                                 self.env.out.lose(reason, Initiator::Remote);

@@ -151,12 +151,16 @@ impl Link<'_> {
     pub(crate) fn send_user_message(&mut self, kind: Payload) -> bool {
         let class = RateClass::DEFAULT;
         let now = self.env.now;
-        self.outbound.queues.lane_mut(class, now).items.push_back(Queued {
-            kind,
-            cost: 0,
-            class,
-            control: false,
-        });
+        self.outbound
+            .queues
+            .lane_mut(class, now)
+            .items
+            .push_back(Queued {
+                kind,
+                cost: 0,
+                class,
+                control: false,
+            });
         self.pump();
         if self.user_queue_overflows(class) {
             self.outbound.queues.lane_mut(class, now).items.pop_back();
@@ -206,7 +210,12 @@ impl Link<'_> {
                 control_blocked = Some(class);
                 break;
             }
-            let item = self.outbound.queues.control.pop_front().expect("front exists");
+            let item = self
+                .outbound
+                .queues
+                .control
+                .pop_front()
+                .expect("front exists");
             self.write_now(item.kind);
         }
         if self.phase.is_ready() {

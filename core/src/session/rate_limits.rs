@@ -4,12 +4,12 @@
 
 use std::time::Instant;
 
+use super::Adapter;
 use super::core::link_of;
 use super::error::SessionError;
 use super::handle::Session;
 use super::rate_classes::{RateClass, RateLimits};
 use super::validate::check_class_limit;
-use super::Adapter;
 
 impl<A: Adapter + ?Sized> Session<A> {
     /// Replaces the rate limits from `now` on, without a reconnect: e.g.
@@ -39,7 +39,11 @@ impl<A: Adapter + ?Sized> Session<A> {
     /// assert_eq!(session.rate_limits().get(RateClass::DEFAULT), Some(Some(limit)), "unchanged");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn set_rate_limits(&mut self, now: Instant, limits: RateLimits) -> Result<(), SessionError> {
+    pub fn set_rate_limits(
+        &mut self,
+        now: Instant,
+        limits: RateLimits,
+    ) -> Result<(), SessionError> {
         self.command(now)?;
         limits.validate()?;
         let adapter = self.adapter.as_dyn();

@@ -227,7 +227,11 @@ mod tests {
         b.reconfigure(t0, config(3, 2, Duration::from_secs(1)));
         assert_eq!(b.available(t0), 3, "capped, no fresh burst");
         assert!(b.try_take(t0, 3));
-        assert_eq!(b.ready_at(t0, 2), Some(t0 + Duration::from_secs(1)), "new rate");
+        assert_eq!(
+            b.ready_at(t0, 2),
+            Some(t0 + Duration::from_secs(1)),
+            "new rate"
+        );
         b.reconfigure(t0, config(100, 2, Duration::from_secs(1)));
         assert_eq!(b.available(t0), 0, "a bigger bucket is not filled at once");
         assert_eq!(b.config().capacity, 100);
