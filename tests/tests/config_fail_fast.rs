@@ -192,7 +192,7 @@ fn refresh_at_must_be_a_fraction_in_zero_to_one() {
 }
 
 #[test]
-fn a_rate_limit_of_zero_capacity_or_interval_is_refused() {
+fn a_rate_limit_of_zero_capacity_or_interval_or_an_unnamed_class_is_refused() {
     let mut c = config();
     c.rate_limits = RateLimits::default().with(
         RateClass::DEFAULT,
@@ -203,14 +203,15 @@ fn a_rate_limit_of_zero_capacity_or_interval_is_refused() {
     );
     assert_refused(
         c,
-        ConfigError::ZeroSize {
-            field: "rate_limit.capacity",
+        ConfigError::ZeroRateLimit {
+            class: "default",
+            field: "capacity",
         },
-        "rate_limit.capacity = 0: it must be greater than zero",
+        "rate_limits.default.capacity = 0: it must be greater than zero",
     );
     let mut c = config();
     c.rate_limits = RateLimits::default().with(
-        RateClass::DEFAULT,
+        RateClass::new("matching_engine"),
         RateLimitConfig {
             refill_interval: Duration::ZERO,
             ..rate_limit()
@@ -218,9 +219,25 @@ fn a_rate_limit_of_zero_capacity_or_interval_is_refused() {
     );
     assert_refused(
         c,
-        zero("rate_limit.refill_interval"),
-        "rate_limit.refill_interval = 0s: it must be greater than zero",
+        ConfigError::ZeroRateLimit {
+            class: "matching_engine",
+            field: "refill_interval",
+        },
+        "rate_limits.matching_engine.refill_interval = 0s: it must be greater than zero",
     );
+    let mut c = config();
+    c.rate_limits = RateLimits::off().with(RateClass::new(""), rate_limit());
+    assert_refused(
+        c,
+        ConfigError::UnnamedRateClass,
+        "rate_limits: a class has an empty name",
+    );
+    // Lifting a class's limit, or every limit, is not a mistake.
+    let mut c = config();
+    c.rate_limits = RateLimits::default().without(RateClass::DEFAULT);
+    assert_eq!(c.validate(), Ok(()));
+    c.rate_limits = RateLimits::off();
+    assert_eq!(c.validate(), Ok(()));
 }
 
 #[test]

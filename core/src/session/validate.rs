@@ -107,7 +107,7 @@ pub enum ConfigError {
     },
     /// A rate-limit class's bucket would let nothing through (`capacity`)
     /// or refill in no time at all (`refill_interval`).
-    #[error("rate_limits.{class}.{field} = 0: it must be greater than zero")]
+    #[error("rate_limits.{class}.{field} = 0{unit}: it must be greater than zero", unit = if *field == "refill_interval" { "s" } else { "" })]
     ZeroRateLimit {
         /// The class's name, e.g. `default` or `matching_engine`.
         class: &'static str,
