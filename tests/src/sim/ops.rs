@@ -71,6 +71,7 @@ pub fn property_sim(start: std::time::Instant, seed: u64) -> Sim<TestRpc> {
     let adapter = TestRpc {
         heartbeat_interval: Some(10),
         costs: Vec::new(),
+        ..TestRpc::default()
     };
     let mut sim = Sim::with_start(adapter, start, |c| {
         c.seed = seed;
