@@ -29,6 +29,12 @@ const MATCHING_ENGINE: &[&str] = &[
     "private/execute_block_trade",
 ];
 
+/// Refill the buckets grant ahead of time, in seconds: a client pacing
+/// exactly at the rate by its own clock must not be refused because loopback
+/// scheduling delivered two requests a few milliseconds closer together than
+/// they were sent. Far less than one request at any documented rate.
+const JITTER_ALLOWANCE: f64 = 0.02;
+
 /// Which bucket a request is charged to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Class {
@@ -101,9 +107,7 @@ impl RateLimiter {
         let elapsed = now.saturating_duration_since(bucket.last).as_secs_f64();
         bucket.level = (bucket.level + elapsed * refill).min(capacity);
         bucket.last = now;
-        // A hair of slack for float rounding: a client pacing exactly at the
-        // rate must not be refused for 1e-12 of a request.
-        if bucket.level + 1e-9 >= cost {
+        if bucket.level + refill * JITTER_ALLOWANCE >= cost {
             bucket.level = (bucket.level - cost).max(0.0);
             true
         } else {
