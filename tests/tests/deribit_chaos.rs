@@ -35,6 +35,8 @@ const BACKOFF: BackoffConfig = BackoffConfig {
 };
 /// What the adapter asks for after a 503 (maintenance), shortened for the test.
 const MAINTENANCE: Duration = Duration::from_millis(150);
+/// The pause after 10028 ended the session (Deribit: wait for credits).
+const RATE_LIMITED: Duration = Duration::from_millis(120);
 const CHANNELS: [&str; 4] = [
     "ticker.BTC-PERPETUAL.100ms",
     "book.BTC-PERPETUAL.100ms",
@@ -110,7 +112,9 @@ struct BookChange {
 async fn the_session_survives_200_random_faults_with_nothing_lost_or_doubled() {
     let started = Instant::now();
     let mock = MockDeribit::start(MockConfig::default());
-    let adapter = Deribit::new().with_maintenance_delay(MAINTENANCE);
+    let adapter = Deribit::new()
+        .with_maintenance_delay(MAINTENANCE)
+        .with_rate_limit_delay(RATE_LIMITED);
     let (client, mut events) = timeout(
         Duration::from_secs(10),
         wsnova_tokio::Builder::from_config(config(&mock, &adapter))
@@ -270,10 +274,11 @@ async fn the_session_survives_200_random_faults_with_nothing_lost_or_doubled() {
     let seen = seen.lock().unwrap();
     for (delay, attempt) in &seen.delays {
         // Within the backoff policy's bounds, or exactly what the adapter
-        // asked for (a 503 means maintenance: wait at least that long).
+        // asked for (a 503 means maintenance, a 10028 ended the session:
+        // wait at least that long).
         let (lo, hi) = BACKOFF.bounds(*attempt);
         assert!(
-            *delay >= lo && (*delay <= hi || *delay == MAINTENANCE),
+            *delay >= lo && (*delay <= hi || *delay == MAINTENANCE || *delay == RATE_LIMITED),
             "delay {delay:?} for attempt {attempt} outside {lo:?}..={hi:?}"
         );
     }

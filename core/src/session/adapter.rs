@@ -266,9 +266,8 @@ pub trait Adapter: AsDynAdapter + Send + 'static {
         Vec::new()
     }
 
-    /// The rate-limit cost of a request in [`RateClass::DEFAULT`]; the
-    /// default [`rate_charge`](Self::rate_charge) uses it. Adapters with
-    /// several classes override `rate_charge` instead.
+    /// The rate-limit cost of a request; the default
+    /// [`rate_charge`](Self::rate_charge) charges it to [`RateClass::DEFAULT`].
     fn cost(&self, _method: &str) -> u64 {
         1
     }
@@ -283,10 +282,10 @@ pub trait Adapter: AsDynAdapter + Send + 'static {
         }
     }
 
-    /// The rate-limit class a request for `method` is charged to, and its
-    /// cost there. Each class has its own token bucket and its own queue:
-    /// a class waiting for tokens never delays another. Default: the
-    /// [`cost`](Self::cost) in [`RateClass::DEFAULT`].
+    /// The class a request for `method` is charged to, and its cost there.
+    /// Each class has its own token bucket and queue: one waiting for
+    /// tokens never delays another. Default: [`cost`](Self::cost) in
+    /// [`RateClass::DEFAULT`].
     ///
     /// ```
     /// use wsnova_core::session::{Adapter, Charge, RateClass};
@@ -294,10 +293,8 @@ pub trait Adapter: AsDynAdapter + Send + 'static {
     /// struct Exchange;
     /// impl Adapter for Exchange {
     ///     fn rate_charge(&self, method: &str) -> Charge {
-    ///         match method {
-    ///             "buy" | "sell" | "cancel" => Charge::new(ORDERS, 1),
-    ///             _ => Charge::new(RateClass::DEFAULT, 1),
-    ///         }
+    ///         let class = if method == "buy" { ORDERS } else { RateClass::DEFAULT };
+    ///         Charge::new(class, 1)
     ///     }
     /// }
     /// assert_eq!(Exchange.rate_charge("buy").class, ORDERS);
@@ -313,14 +310,12 @@ pub trait Adapter: AsDynAdapter + Send + 'static {
         Vec::new()
     }
 
-    /// Whether this refusal means the server ended the session (Deribit's
-    /// 10028 `too_many_requests`: "the session is terminated"). The session
-    /// then drops the connection at once (never sends on it again),
-    /// spends every rate-limit token, reconnects after the adapter's
+    /// Whether this refusal ends the server's session (Deribit's 10028: "the
+    /// session is terminated"). The session then drops the connection at
+    /// once, spends every token, reconnects after the
     /// [`disconnect_policy`](Self::disconnect_policy) for
     /// [`DisconnectReason::SessionEnded`], restores auth and subscriptions,
-    /// and sends the refused request again on the new connection (its
-    /// deadline still applies). Default: no error does.
+    /// and sends the request again there (its deadline still applies).
     fn ends_session(&self, _error: &RpcError) -> bool {
         false
     }
