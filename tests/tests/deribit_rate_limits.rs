@@ -110,8 +110,14 @@ async fn orders_at_the_tiers_rate_plus_burst_are_never_refused_beside_full_speed
             slowest < Duration::from_millis(800),
             "an order waited {slowest:?}"
         );
-        let market = timeout(STEP, market).await.expect("market in time").expect("joined");
-        assert!(market.iter().all(|r| r.is_ok()), "every market-data call answered");
+        let market = timeout(STEP, market)
+            .await
+            .expect("market in time")
+            .expect("joined");
+        assert!(
+            market.iter().all(|r| r.is_ok()),
+            "every market-data call answered"
+        );
 
         let stats = mock.stats();
         assert_eq!(stats.rate_limited, 0, "no 10028 at all");
@@ -157,7 +163,10 @@ async fn too_many_requests_ends_the_session_then_reconnect_replays_and_sends_aga
             stats.connections[&second].subscriptions.contains(CHANNEL),
             "subscriptions replayed on the new connection"
         );
-        assert_eq!(stats.connections[&second].account.as_deref(), Some(DEFAULT_CLIENT_ID));
+        assert_eq!(
+            stats.connections[&second].account.as_deref(),
+            Some(DEFAULT_CLIENT_ID)
+        );
 
         // The client saw why, and paused before reconnecting.
         let deadline = tokio::time::Instant::now() + STEP;

@@ -86,11 +86,7 @@ impl RateLimiter {
         let class = Class::of(method);
         // (capacity, refill per second, cost)
         let (capacity, refill, cost) = match class {
-            Class::MatchingEngine => (
-                limits.matching_engine_burst,
-                limits.matching_engine_rate,
-                1,
-            ),
+            Class::MatchingEngine => (limits.matching_engine_burst, limits.matching_engine_rate, 1),
             Class::Credits if is_subscribe(method) => {
                 (limits.bucket, limits.refill_per_sec, limits.subscribe_cost)
             }
@@ -155,8 +151,14 @@ mod tests {
         for _ in 0..20 {
             assert!(rl.charge(&limits, "a", "private/buy", t0));
         }
-        assert!(!rl.charge(&limits, "a", "private/cancel", t0), "burst spent");
-        assert!(!rl.charge(&limits, "a", "public/ticker", t0), "credits spent");
+        assert!(
+            !rl.charge(&limits, "a", "private/cancel", t0),
+            "burst spent"
+        );
+        assert!(
+            !rl.charge(&limits, "a", "public/ticker", t0),
+            "credits spent"
+        );
         // 200 ms: one more order at 5 per second.
         let t1 = t0 + Duration::from_millis(200);
         assert!(rl.charge(&limits, "a", "private/sell", t1));

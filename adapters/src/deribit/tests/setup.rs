@@ -9,9 +9,7 @@ use wsnova_core::session::{Adapter, DisconnectReason, Policy, Sequence};
 use wsnova_core::wire::{CloseCode, CloseFrame, RetryAfter, WireError};
 
 use super::{params, rpc_error};
-use crate::deribit::{
-    CancelScope, Credits, Deribit, MATCHING_ENGINE, NON_MATCHING_ENGINE, Tier,
-};
+use crate::deribit::{CancelScope, Credits, Deribit, MATCHING_ENGINE, NON_MATCHING_ENGINE, Tier};
 
 fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| s.to_string()).collect()
@@ -176,12 +174,26 @@ fn costs_follow_the_credit_model() {
     // Orders are charged to the matching engine's own bucket, one request each.
     assert_eq!(adapter.cost("private/buy"), 1);
     assert_eq!(adapter.rate_charge("private/buy").class, MATCHING_ENGINE);
-    assert_eq!(adapter.rate_charge("private/cancel_all").class, MATCHING_ENGINE);
-    assert_eq!(adapter.rate_charge("public/ticker").class, NON_MATCHING_ENGINE);
+    assert_eq!(
+        adapter.rate_charge("private/cancel_all").class,
+        MATCHING_ENGINE
+    );
+    assert_eq!(
+        adapter.rate_charge("public/ticker").class,
+        NON_MATCHING_ENGINE
+    );
     let declared = adapter.default_rate_limits();
     assert_eq!(declared.len(), 2, "both classes limited by default");
-    let me = declared.iter().find(|(c, _)| *c == MATCHING_ENGINE).unwrap().1;
-    assert_eq!((me.capacity, me.refill_amount), (20, 5), "Tier 4: burst 20, 5/s");
+    let me = declared
+        .iter()
+        .find(|(c, _)| *c == MATCHING_ENGINE)
+        .unwrap()
+        .1;
+    assert_eq!(
+        (me.capacity, me.refill_amount),
+        (20, 5),
+        "Tier 4: burst 20, 5/s"
+    );
     let limit = adapter.rate_limit(64);
     assert_eq!(
         (
@@ -201,7 +213,11 @@ fn costs_follow_the_credit_model() {
         .with_cost("public/get_instruments", 1_000)
         .with_cost("public/get_instruments", 2_000)
         .with_cost("private/sell", 333);
-    assert_eq!(custom.cost("private/sell"), 1, "an order stays a matching-engine request");
+    assert_eq!(
+        custom.cost("private/sell"),
+        1,
+        "an order stays a matching-engine request"
+    );
     let me = custom.credits().matching_engine_limit();
     assert_eq!((me.capacity, me.refill_amount), (100, 30));
     assert_eq!(custom.cost("public/get_instruments"), 2_000);
