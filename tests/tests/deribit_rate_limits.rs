@@ -123,6 +123,18 @@ async fn orders_at_the_tiers_rate_plus_burst_are_never_refused_beside_full_speed
         assert_eq!(stats.rate_limited, 0, "no 10028 at all");
         assert_eq!(stats.request_count(Buy::METHOD), burst + 2 * tier_rate);
         assert_eq!(stats.connections.len(), 1, "never terminated");
+
+        // The account reports the tier the client assumed by default.
+        let summary = client
+            .request("private/get_account_summary", &json!({"currency": "BTC"}))
+            .await
+            .expect("a summary");
+        let summary: serde_json::Value = serde_json::from_str(summary.as_str()).unwrap();
+        let reported = &summary["limits"]["matching_engine"]["trading"]["total"];
+        assert_eq!(
+            (reported["rate"].as_u64(), reported["burst"].as_u64()),
+            (Some(tier_rate), Some(burst))
+        );
         client.close().await.unwrap();
     })
     .await;
