@@ -85,7 +85,8 @@ impl Default for HeartbeatConfig {
 /// max_delay = "30s"
 /// max_attempts = 10         # omit to retry forever
 ///
-/// [rate_limit]              # the default class's limit; all four keys are required
+/// [rate_limit]              # the default class's limit (other classes: in code);
+///                           # all four keys are required; omit for the adapter's
 /// capacity = 20
 /// refill_amount = 20
 /// refill_interval = "1s"

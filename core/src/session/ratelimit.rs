@@ -6,7 +6,8 @@
 
 use std::time::{Duration, Instant};
 
-/// Token-bucket limits for outgoing requests.
+/// Token-bucket limits of one rate-limit class (see
+/// [`RateLimits`](super::RateLimits)).
 ///
 /// For example, `capacity: 10, refill_amount: 5, refill_interval: 1 s` allows
 /// a burst of 10 requests, then 5 per second (one every 200 ms) sustained.
@@ -21,7 +22,8 @@ pub struct RateLimitConfig {
     /// bucket is always full; intervals beyond `u64::MAX` nanoseconds
     /// (about 584 years) are treated as `u64::MAX` nanoseconds.
     pub refill_interval: Duration,
-    /// Requests that may wait for tokens; more are rejected.
+    /// Requests of this class that may wait for tokens while the session is
+    /// ready; more are refused with `RequestError::RateLimited`.
     pub queue_capacity: usize,
 }
 
