@@ -199,9 +199,7 @@ type Setter = fn(&Client, &SessionConfig) -> Result<(), SessionError>;
 fn live_setter(key: &str) -> Option<Setter> {
     match key {
         "heartbeat" => Some(|client, config| client.set_heartbeat(config.heartbeat)),
-        // Rate limits restart the connection until the session has a live
-        // setter for them; then this one line takes them live:
-        // "rate_limit" => Some(|client, config| client.set_rate_limits(config.rate_limit)),
+        "rate_limit" => Some(|client, config| client.set_rate_limits(config.rate_limits.clone())),
         _ => None,
     }
 }

@@ -23,7 +23,6 @@ const STREAM: &str = "btcusdt@depth@100ms";
 async fn connect(url: &str, adapter: Binance) -> (Client, Events) {
     let mut config = SessionConfig::new(url).expect("a valid url");
     config.request_timeout = Duration::from_secs(5);
-    config.rate_limit = Some(adapter.rate_limit(1024));
     timeout(STEP, Builder::from_config(config).connect(adapter))
         .await
         .expect("connect in time")

@@ -14,7 +14,7 @@ use serde_json::Value;
 use tokio::time::timeout;
 use wsnova_adapters::binance::{self, Binance};
 use wsnova_core::session::{
-    BackoffConfig, BackoffStrategy, Event, Jitter, RequestError, SessionConfig,
+    BackoffConfig, BackoffStrategy, Event, Jitter, RateLimits, RequestError, SessionConfig,
 };
 use wsnova_tests::binance::{EndReason, MockBinance, MockConfig, Stats};
 use wsnova_tokio::{Builder, Client, Connect as _, Events, SubscribeError};
@@ -41,8 +41,9 @@ fn config(url: &str, paced: bool) -> SessionConfig {
         max_attempts: None,
     };
     config.stable_after = Duration::from_millis(100);
-    if paced {
-        config.rate_limit = Some(Binance::spot().rate_limit(4096));
+    // Paced is the adapter's default; unpaced lifts it.
+    if !paced {
+        config.rate_limits = RateLimits::off();
     }
     config
 }

@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use tokio::time::timeout;
-use wsnova_adapters::deribit::{Deribit, MAX_REQUEST_BYTES};
+use wsnova_adapters::deribit::{Deribit, MAX_REQUEST_BYTES, NON_MATCHING_ENGINE};
 use wsnova_core::session::{
-    BackoffConfig, BackoffStrategy, Credentials, Event, SessionConfig, SessionState,
+    BackoffConfig, BackoffStrategy, Credentials, Event, RateLimits, SessionConfig, SessionState,
 };
 use wsnova_tests::deribit::{
     DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, EndReason, MockConfig, MockDeribit, option_names,
@@ -60,7 +60,7 @@ fn config(mock: &MockDeribit, adapter: &Deribit) -> SessionConfig {
         max_delay: Duration::from_millis(50),
         max_attempts: None,
     };
-    config.rate_limit = Some(adapter.rate_limit(4096));
+    config.rate_limits = RateLimits::default().with(NON_MATCHING_ENGINE, adapter.rate_limit(4096));
     config
 }
 

@@ -4,7 +4,9 @@
 use std::fmt::Write as _;
 
 use serde::Serialize;
-use wsnova_core::session::{Adapter, Inbound, OutgoingRequest, RequestId};
+use wsnova_core::session::{
+    Adapter, Inbound, OutgoingRequest, RateClass, RateLimitConfig, RequestId,
+};
 
 use super::{Binance, classify};
 
@@ -25,6 +27,13 @@ fn streams_request(method: &str, streams: &[String]) -> OutgoingRequest {
 }
 
 impl Adapter for Binance {
+    /// Binance's incoming-message limit per connection, on by default
+    /// ([`Binance::rate_limit`], queue of [`DEFAULT_QUEUE`](super::DEFAULT_QUEUE));
+    /// `RateLimits::off()` in the configuration lifts it.
+    fn default_rate_limits(&self) -> Vec<(RateClass, RateLimitConfig)> {
+        vec![(RateClass::DEFAULT, self.rate_limit(super::DEFAULT_QUEUE))]
+    }
+
     /// `{"id":n,"method":…,"params":…}`: the streams' control messages and
     /// the WebSocket API's requests share it; `params` is left out when
     /// empty (`LIST_SUBSCRIPTIONS`, `time`).

@@ -36,11 +36,15 @@
 //! let url = binance::combined_url(binance::SPOT_STREAM_URL, &["btcusdt@trade"]);
 //! assert_eq!(url, "wss://stream.binance.com:9443/stream?streams=btcusdt@trade");
 //! let mut config = SessionConfig::new(&url)?;
-//! config.rate_limit = Some(adapter.rate_limit(1024));
+//! // Binance's 5 messages a second are kept by default; lifting them:
+//! config.rate_limits = wsnova_core::session::RateLimits::off();
 //! let sub = adapter.subscribe_request(&["btcusdt@depth@100ms".into()], false).unwrap();
 //! assert_eq!((sub.method.as_str(), sub.params.as_str()), ("SUBSCRIBE", r#"["btcusdt@depth@100ms"]"#));
 //! # Ok::<(), wsnova_core::wire::WireError>(())
 //! ```
+
+/// Messages the default rate limit holds while they wait for tokens.
+pub const DEFAULT_QUEUE: usize = 4096;
 
 mod adapter;
 pub mod api;
@@ -151,6 +155,10 @@ impl Binance {
     }
 
     /// A token bucket that keeps the client's own messages within the
+    /// incoming-message limit: the adapter's default (with a queue of
+    /// [`DEFAULT_QUEUE`]); use this to choose another queue size.
+    ///
+    /// Keeps the client's own messages within the
     /// incoming-message limit, with one token of headroom per second for the
     /// pongs Binance counts too (use as `SessionConfig::rate_limit`).
     pub fn rate_limit(&self, queue_capacity: usize) -> RateLimitConfig {
