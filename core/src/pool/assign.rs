@@ -153,11 +153,17 @@ impl Assignment {
 
     /// Places pending channels on accepting connections with room (lowest
     /// id first, filling one before the next: fewest connections), at most
-    /// `max_per_conn` each. Returns what went where; the rest stays pending.
-    pub fn place(&mut self, max_per_conn: usize) -> Vec<(ConnId, Vec<String>)> {
+    /// `max_per_conn` each, counting `leaving(conn)` channels still on the
+    /// server there (unsubscribes not yet answered). Returns what went
+    /// where; the rest stays pending.
+    pub fn place(
+        &mut self,
+        max_per_conn: usize,
+        leaving: impl Fn(ConnId) -> usize,
+    ) -> Vec<(ConnId, Vec<String>)> {
         let mut placed = Vec::new();
         for (id, slot) in self.slots.iter_mut().filter(|(_, s)| s.accepting) {
-            let room = max_per_conn.saturating_sub(slot.channels.len());
+            let room = max_per_conn.saturating_sub(slot.channels.len() + leaving(*id));
             if room == 0 || self.pending.is_empty() {
                 continue;
             }

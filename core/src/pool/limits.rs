@@ -131,6 +131,13 @@ impl Window {
         }
     }
 
+    /// Takes back one event recorded at `at` (a reservation not used).
+    pub fn cancel(&mut self, at: Instant) {
+        if let Some(i) = self.taken.iter().rposition(|t| *t == at) {
+            self.taken.remove(i);
+        }
+    }
+
     /// When the next event will be allowed, if it is not at `now`.
     pub fn next_free(&mut self, now: Instant) -> Option<Instant> {
         if self.allows(now) {

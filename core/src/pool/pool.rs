@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::time::Instant;
 
 use crate::session::{
-    Adapter, CloseReason, Input, RequestId, Session, SessionConfig, SessionError,
+    Adapter, CloseReason, Input, RequestId, Session, SessionConfig, SessionError, SessionState,
 };
 use crate::wire::CloseCode;
 
@@ -130,10 +130,33 @@ impl<A: Adapter + Clone> Pool<A> {
 
     /// Runs every connection's due timers and the pool's own (rotations,
     /// budgets that free up). Calling it early does nothing.
+    ///
+    /// A lost connection's reconnect is a new connection too: while the
+    /// connection window is full, its backoff timer is held until the
+    /// window frees up (its queued requests' deadlines wait with it).
     pub fn handle_timeout(&mut self, now: Instant) {
-        for conn in self.conns.values_mut() {
-            if conn.session.poll_timeout().is_some_and(|t| t <= now) {
-                conn.session.handle_timeout(now);
+        let due: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.session.poll_timeout().is_some_and(|t| t <= now))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in due {
+            let Some(conn) = self.conns.get_mut(&id) else {
+                continue;
+            };
+            let backing_off = conn.session.state() == SessionState::BackingOff;
+            if backing_off {
+                if !self.opens.try_take(now) {
+                    continue; // held: the window is full
+                }
+                conn.dial_counted = true;
+            }
+            conn.session.handle_timeout(now);
+            if backing_off && conn.session.state() == SessionState::BackingOff {
+                // Not the backoff timer after all: give the slot back.
+                self.opens.cancel(now);
+                conn.dial_counted = false;
             }
         }
         self.pump(now);
@@ -250,7 +273,14 @@ impl<A: Adapter + Clone> Pool<A> {
 
     /// When [`handle_timeout`](Self::handle_timeout) is next due.
     pub fn poll_timeout(&mut self) -> Option<Instant> {
-        let sessions = self.conns.values().filter_map(|c| c.session.poll_timeout());
+        let window = self.opens.free_at();
+        let sessions = self.conns.values().filter_map(|c| {
+            let due = c.session.poll_timeout()?;
+            match (c.session.state(), window) {
+                (SessionState::BackingOff, Some(free)) => Some(due.max(free)),
+                _ => Some(due),
+            }
+        });
         let own = self.own_deadline();
         sessions.chain(own).min()
     }
@@ -281,7 +311,7 @@ impl<A: Adapter + Clone> Pool<A> {
         session.connect(now)?;
         self.opens.record(now);
         let mut conn = Conn::new(session, role, self.limits.max_subscribe_messages_per_second);
-        conn.dialled = false;
+        conn.dial_counted = true;
         self.conns.insert(id, conn);
         self.assign.add_conn(id);
         if matches!(role, Role::Replacing(_)) {

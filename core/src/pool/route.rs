@@ -43,10 +43,10 @@ impl<A: Adapter + Clone> Pool<A> {
             Output::Event(event) => self.on_event(now, conn, event),
             Output::Dial { .. } => {
                 if let Some(c) = self.conns.get_mut(&conn) {
-                    if c.dialled {
+                    if !c.dial_counted {
                         self.opens.record(now); // a reconnect: a new connection too
                     }
-                    c.dialled = true;
+                    c.dial_counted = false;
                 }
                 self.out.push_back(PoolOutput::from_session(conn, output));
             }
@@ -62,6 +62,9 @@ impl<A: Adapter + Clone> Pool<A> {
     }
 
     fn on_event(&mut self, now: Instant, conn: ConnId, event: Event) {
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.observe(&event);
+        }
         let dismissed = self.conns.get(&conn).is_none_or(|c| c.role == Role::Dismissed);
         let lifecycle = matches!(
             event,
@@ -76,8 +79,10 @@ impl<A: Adapter + Clone> Pool<A> {
         }
         match event {
             Event::Connected => {
+                let adapter = &self.adapter;
                 if let Some(c) = self.conns.get_mut(&conn) {
                     c.born = Some(now);
+                    c.count_restore(now, adapter);
                 }
                 self.emit(conn, Event::Connected);
             }

@@ -38,7 +38,9 @@ impl<A: Adapter + Clone> Pool<A> {
     fn place_pending(&mut self, now: Instant) {
         let max = self.limits.streams();
         loop {
-            for (conn, channels) in self.assign.place(max) {
+            let conns = &self.conns;
+            let leaving = |id: ConnId| conns.get(&id).map_or(0, |c| c.leaving());
+            for (conn, channels) in self.assign.place(max, leaving) {
                 if let Some(c) = self.conns.get_mut(&conn) {
                     c.queue_subscribe(&channels);
                 }
@@ -91,7 +93,7 @@ impl<A: Adapter + Clone> Pool<A> {
                     && c.is_ready()
                     && self.assign.is_accepting(**id)
             })
-            .map(|(id, _)| max.saturating_sub(self.assign.load(*id)))
+            .map(|(id, c)| max.saturating_sub(self.assign.load(*id) + c.leaving()))
             .fold(0usize, usize::saturating_add);
         let moving: Vec<String> = self
             .assign

@@ -47,6 +47,8 @@ pub struct PoolSim<A: Adapter + Clone> {
     pub dials: Vec<(Instant, ConnId)>,
     /// Connections the server cut at their lifetime.
     pub cuts: u32,
+    /// When each of `server.received` arrived (same order).
+    pub received_at: Vec<Instant>,
     links: BTreeMap<(ConnId, u64), (Instant, Link)>,
     pending_dials: Vec<(Instant, ConnId, u64)>,
 }
@@ -68,6 +70,7 @@ impl<A: Adapter + Clone> PoolSim<A> {
             cut_after: None,
             dials: Vec::new(),
             cuts: 0,
+            received_at: Vec::new(),
             links: BTreeMap::new(),
             pending_dials: Vec::new(),
         }
@@ -108,6 +111,63 @@ impl<A: Adapter + Clone> PoolSim<A> {
                 link.server_gone = true;
             }
         }
+    }
+
+    /// The most (un)subscribe messages one socket received within any one
+    /// second.
+    pub fn max_subscribe_messages_per_second(&self) -> usize {
+        let mut per_socket: BTreeMap<u64, Vec<Instant>> = BTreeMap::new();
+        for (r, at) in self.server.received.iter().zip(&self.received_at) {
+            if r.method.ends_with("subscribe") {
+                per_socket.entry(r.generation).or_default().push(*at);
+            }
+        }
+        per_socket
+            .values()
+            .map(|times| {
+                (0..times.len())
+                    .map(|i| {
+                        times[i..]
+                            .iter()
+                            .take_while(|t| **t < times[i] + Duration::from_secs(1))
+                            .count()
+                    })
+                    .max()
+                    .unwrap_or(0)
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The most dials within any `window`.
+    pub fn max_dials_within(&self, window: Duration) -> usize {
+        (0..self.dials.len())
+            .map(|i| {
+                self.dials[i..]
+                    .iter()
+                    .take_while(|(t, _)| *t < self.dials[i].0 + window)
+                    .count()
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The most channels one open socket is subscribed to on the server.
+    pub fn max_streams_on_a_socket(&self) -> usize {
+        self.links
+            .keys()
+            .map(|(c, g)| self.server.subscriptions(server_key(*c, *g)).len())
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Channels subscribed on the server over all open sockets, with repeats.
+    pub fn server_subscriptions(&self) -> Vec<String> {
+        self.links
+            .iter()
+            .filter(|(_, (_, l))| !l.server_gone)
+            .flat_map(|((c, g), _)| self.server.subscriptions(server_key(*c, *g)))
+            .collect()
     }
 
     /// Sockets open on the server side now.
@@ -303,6 +363,8 @@ impl<A: Adapter + Clone> PoolSim<A> {
                     self.server.receive(key, &bytes);
                 }
             }
+            let arrived = self.server.received.len() - self.received_at.len();
+            self.received_at.extend(std::iter::repeat_n(self.now, arrived));
             let reply = self.server.take_output(key);
             if !reply.is_empty() {
                 link.to_client
