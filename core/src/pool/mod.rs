@@ -61,6 +61,8 @@ mod pool;
 mod rotation;
 mod route;
 mod settle;
+#[cfg(test)]
+mod tests;
 
 pub use assign::Assignment;
 pub use conn::Role;
