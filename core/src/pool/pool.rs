@@ -101,6 +101,11 @@ impl<A: Adapter + Clone> Pool<A> {
         &self.assign
     }
 
+    /// Channels confirmed for the application (on whichever connection).
+    pub fn confirmed_channels(&self) -> impl Iterator<Item = &str> {
+        self.confirmed.iter().map(String::as_str)
+    }
+
     /// The connection whose updates of `channel` reach the application.
     pub fn delivering(&self, channel: &str) -> Option<ConnId> {
         self.delivery.source(channel)
