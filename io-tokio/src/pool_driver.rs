@@ -150,7 +150,11 @@ pub(crate) async fn run<A: Adapter + Clone>(shared: Arc<PoolShared<A>>) {
     }
 }
 
-fn act(action: PoolOutput, sockets: &mut HashMap<ConnId, Socket>, tx: &mpsc::UnboundedSender<SocketEvent>) {
+fn act(
+    action: PoolOutput,
+    sockets: &mut HashMap<ConnId, Socket>,
+    tx: &mpsc::UnboundedSender<SocketEvent>,
+) {
     match action {
         PoolOutput::Dial {
             conn,
@@ -170,7 +174,9 @@ fn act(action: PoolOutput, sockets: &mut HashMap<ConnId, Socket>, tx: &mpsc::Unb
             generation,
             flush,
         } => {
-            if sockets.get(&conn).is_some_and(|s| s.generation == generation)
+            if sockets
+                .get(&conn)
+                .is_some_and(|s| s.generation == generation)
                 && let Some(socket) = sockets.remove(&conn)
             {
                 // Best effort: the writer sends it, then ends with its queue.
@@ -227,16 +233,37 @@ fn on_socket_event<A: Adapter + Clone>(
         }
         SocketEvent::Dialled(conn, generation, Err(err)) => {
             let error = err.to_string();
-            pool.handle_input(now(), conn, Input::ConnectFailed { generation, error: &error });
+            pool.handle_input(
+                now(),
+                conn,
+                Input::ConnectFailed {
+                    generation,
+                    error: &error,
+                },
+            );
         }
         SocketEvent::Data(conn, generation, data) => {
-            pool.handle_input(now(), conn, Input::Bytes { generation, data: &data });
+            pool.handle_input(
+                now(),
+                conn,
+                Input::Bytes {
+                    generation,
+                    data: &data,
+                },
+            );
         }
         SocketEvent::Eof(conn, generation) => {
             pool.handle_input(now(), conn, Input::Closed { generation });
         }
         SocketEvent::Failed(conn, generation, error) => {
-            pool.handle_input(now(), conn, Input::Failed { generation, error: &error });
+            pool.handle_input(
+                now(),
+                conn,
+                Input::Failed {
+                    generation,
+                    error: &error,
+                },
+            );
         }
     }
 }

@@ -43,7 +43,12 @@ fn a_killed_connections_subscriptions_are_confirmed_elsewhere_within_the_backoff
     assert!(sim.run_until(|s| s.confirmed_everywhere() == 12, Duration::from_secs(1)));
     assert_eq!(sim.serving().count(), 2, "12 channels at 10 per connection");
     // Leave room on the second connection for the first's channels.
-    let first: Vec<String> = sim.pool.assignment().channels(ConnId(1)).map(str::to_owned).collect();
+    let first: Vec<String> = sim
+        .pool
+        .assignment()
+        .channels(ConnId(1))
+        .map(str::to_owned)
+        .collect();
     assert_eq!(first.len(), 10);
     sim.unsubscribe(&refs(&first[..5]));
     sim.run_for(Duration::from_millis(50)); // the unsubscribe is answered
@@ -52,20 +57,26 @@ fn a_killed_connections_subscriptions_are_confirmed_elsewhere_within_the_backoff
     let killed_at = sim.now;
     sim.kill(ConnId(1));
     let moved = sim.run_until(
-        |s| {
-            s.confirmed_everywhere() == 7
-                && s.pool.assignment().channels(ConnId(2)).count() == 7
-        },
+        |s| s.confirmed_everywhere() == 7 && s.pool.assignment().channels(ConnId(2)).count() == 7,
         Duration::from_millis(999),
     );
-    assert!(moved, "not all confirmed on connection 2 within the backoff");
+    assert!(
+        moved,
+        "not all confirmed on connection 2 within the backoff"
+    );
     let took = sim.now - killed_at;
     assert!(took < Duration::from_millis(50), "took {took:?}");
     // Before the backoff ended, the lost connection had not dialled again.
-    assert!(sim.dials.iter().all(|(at, c)| *c != ConnId(1) || *at <= killed_at));
+    assert!(
+        sim.dials
+            .iter()
+            .all(|(at, c)| *c != ConnId(1) || *at <= killed_at)
+    );
     let moved_channels: Vec<&str> = first[5..].iter().map(String::as_str).collect();
     assert!(
-        moved_channels.iter().all(|c| sim.pool.delivering(c) == Some(ConnId(2))),
+        moved_channels
+            .iter()
+            .all(|c| sim.pool.delivering(c) == Some(ConnId(2))),
         "delivery did not follow"
     );
 
@@ -95,10 +106,17 @@ fn without_room_elsewhere_the_channels_come_back_with_the_reconnect() {
     let killed_at = sim.now;
     sim.kill(ConnId(1));
     sim.run_for(Duration::from_millis(900));
-    assert_eq!(sim.confirmed_everywhere(), 10, "no room: they wait for the reconnect");
+    assert_eq!(
+        sim.confirmed_everywhere(),
+        10,
+        "no room: they wait for the reconnect"
+    );
     assert!(sim.run_until(|s| s.confirmed_everywhere() == 20, Duration::from_secs(2)));
     let took = sim.now - killed_at;
-    assert!(took >= Duration::from_secs(1), "came back before the backoff: {took:?}");
+    assert!(
+        took >= Duration::from_secs(1),
+        "came back before the backoff: {took:?}"
+    );
     assert!(took < Duration::from_millis(1100), "{took:?}");
     assert_eq!(sim.pool.conns().count(), 2);
 }
@@ -132,5 +150,8 @@ fn requests_go_to_the_least_loaded_ready_connection_and_keep_the_pools_ids() {
         .filter(|r| r.method == "echo")
         .map(|r| r.generation)
         .collect();
-    assert!(echo_keys.iter().all(|k| *k == server_key(ConnId(2), 1)), "{echo_keys:?}");
+    assert!(
+        echo_keys.iter().all(|k| *k == server_key(ConnId(2), 1)),
+        "{echo_keys:?}"
+    );
 }

@@ -48,9 +48,16 @@ fn configure(c: &mut SessionConfig) {
 }
 
 fn check_limits(sim: &PoolSim<TestRpc>) -> Result<(), TestCaseError> {
-    prop_assert!(sim.max_streams_on_a_socket() <= 6, "streams: {}", sim.max_streams_on_a_socket());
+    prop_assert!(
+        sim.max_streams_on_a_socket() <= 6,
+        "streams: {}",
+        sim.max_streams_on_a_socket()
+    );
     let per_second = sim.max_subscribe_messages_per_second();
-    prop_assert!(per_second <= 3, "{per_second} (un)subscribe messages in a second");
+    prop_assert!(
+        per_second <= 3,
+        "{per_second} (un)subscribe messages in a second"
+    );
     let dials = sim.max_dials_within(LIMITS.per_window);
     prop_assert!(dials <= 4, "{dials} dials within the window");
     Ok(())

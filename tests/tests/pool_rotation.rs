@@ -8,9 +8,7 @@ use std::time::Duration;
 use serde_json::json;
 use serde_json::value::RawValue;
 use wsnova_core::pool::PoolLimits;
-use wsnova_core::session::{
-    Adapter, Event, Inbound, OutgoingRequest, Sequence,
-};
+use wsnova_core::session::{Adapter, Event, Inbound, OutgoingRequest, Sequence};
 use wsnova_tests::sim::{PoolSim, TestRpc};
 
 /// `TestRpc` with `trades.*` channels sequenced by `{"id": n, "prev": n-1}`.
@@ -66,9 +64,13 @@ fn limits(lifetime: Duration, margin: Duration) -> PoolLimits {
 #[test]
 fn twenty_rotations_lose_and_duplicate_no_update_of_a_sequenced_stream() {
     let lifetime = Duration::from_secs(3);
-    let mut sim = PoolSim::new(Sequenced::default(), limits(lifetime, Duration::from_secs(1)), |c| {
-        c.heartbeat.ping_interval = None;
-    });
+    let mut sim = PoolSim::new(
+        Sequenced::default(),
+        limits(lifetime, Duration::from_secs(1)),
+        |c| {
+            c.heartbeat.ping_interval = None;
+        },
+    );
     sim.cut_after = Some(lifetime);
     sim.connect();
     sim.subscribe(&["trades.BTC"]);
@@ -89,7 +91,10 @@ fn twenty_rotations_lose_and_duplicate_no_update_of_a_sequenced_stream() {
     sim.run_for(Duration::from_millis(100));
     let ids = ids_of(&sim.events, "trades.BTC");
     assert!(rotations_seen >= 20, "only {rotations_seen} rotations");
-    assert_eq!(sim.cuts, 0, "the server had to cut a connection: rotation came too late");
+    assert_eq!(
+        sim.cuts, 0,
+        "the server had to cut a connection: rotation came too late"
+    );
     let first = ids[0];
     let expected: Vec<u64> = (first..=sent).collect();
     let dups = ids.len() as i64 - {
@@ -101,15 +106,22 @@ fn twenty_rotations_lose_and_duplicate_no_update_of_a_sequenced_stream() {
     assert_eq!(dups, 0, "duplicates delivered");
     assert_eq!(ids, expected, "lost or reordered updates");
     assert!(first <= 2, "the stream started late: {first}");
-    assert!(sim.pool.duplicates_dropped() > 0, "the overlaps were never exercised");
+    assert!(
+        sim.pool.duplicates_dropped() > 0,
+        "the overlaps were never exercised"
+    );
 }
 
 #[test]
 fn a_stream_without_ids_switches_at_confirmation_within_a_narrow_window() {
     let lifetime = Duration::from_secs(2);
-    let mut sim = PoolSim::new(Sequenced::default(), limits(lifetime, Duration::from_millis(500)), |c| {
-        c.heartbeat.ping_interval = None;
-    });
+    let mut sim = PoolSim::new(
+        Sequenced::default(),
+        limits(lifetime, Duration::from_millis(500)),
+        |c| {
+            c.heartbeat.ping_interval = None;
+        },
+    );
     sim.cut_after = Some(lifetime);
     sim.connect();
     sim.subscribe(&["ticker.BTC"]);
@@ -132,6 +144,12 @@ fn a_stream_without_ids_switches_at_confirmation_within_a_narrow_window() {
     let duplicates = (ids.len() - unique.len()) as u64;
     let lost = sent - unique.len() as u64;
     // The documented window: at most one update per switch either way.
-    assert!(duplicates <= rotations, "{duplicates} duplicates in {rotations} rotations");
-    assert!(lost <= rotations, "{lost} of {sent} lost in {rotations} rotations");
+    assert!(
+        duplicates <= rotations,
+        "{duplicates} duplicates in {rotations} rotations"
+    );
+    assert!(
+        lost <= rotations,
+        "{lost} of {sent} lost in {rotations} rotations"
+    );
 }

@@ -91,5 +91,7 @@ async fn a_tokio_pool_spreads_channels_answers_requests_recovers_and_closes() {
         }
         assert!(matches!(last, Some(Event::Closed { .. })), "{last:?}");
     };
-    timeout(Duration::from_secs(30), test).await.expect("the test took too long");
+    timeout(Duration::from_secs(30), test)
+        .await
+        .expect("the test took too long");
 }

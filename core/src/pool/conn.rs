@@ -98,7 +98,11 @@ impl<A: Adapter> Conn<A> {
             SessionState::Restoring | SessionState::Ready
         );
         let ready = |queue: &BTreeSet<String>, blocked: &BTreeSet<String>| -> Vec<String> {
-            queue.iter().filter(|c| !blocked.contains(*c)).cloned().collect()
+            queue
+                .iter()
+                .filter(|c| !blocked.contains(*c))
+                .cloned()
+                .collect()
         };
         let unsubscribe = ready(&self.to_unsubscribe, &self.inflight_subscribe);
         if !unsubscribe.is_empty() && (!sends || self.messages.try_take(now)) {
@@ -160,7 +164,11 @@ impl<A: Adapter> Conn<A> {
         for _ in 0..(usize::from(private) + usize::from(public)) {
             self.messages.record(now);
         }
-        let desired: Vec<String> = self.session.desired_subscriptions().map(str::to_owned).collect();
+        let desired: Vec<String> = self
+            .session
+            .desired_subscriptions()
+            .map(str::to_owned)
+            .collect();
         self.inflight_subscribe.extend(desired);
     }
 

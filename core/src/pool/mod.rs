@@ -56,8 +56,8 @@
 mod assign;
 mod conn;
 pub mod delivery;
+mod handle;
 mod limits;
-mod pool;
 mod rotation;
 mod route;
 mod settle;
@@ -66,8 +66,8 @@ mod tests;
 
 pub use assign::Assignment;
 pub use conn::Role;
+pub use handle::Pool;
 pub use limits::{PoolLimits, Window};
-pub use pool::Pool;
 
 use crate::session::{Event, Output};
 

@@ -10,7 +10,7 @@ use crate::wire::CloseCode;
 
 use super::ConnId;
 use super::conn::Role;
-use super::pool::Pool;
+use super::handle::Pool;
 
 impl<A: Adapter + Clone> Pool<A> {
     /// Opens replacements for active connections whose time has come (as

@@ -11,7 +11,7 @@ use crate::session::{Adapter, CloseReason, Event, Output};
 use crate::wire::CloseCode;
 
 use super::conn::Role;
-use super::pool::Pool;
+use super::handle::Pool;
 use super::{ConnId, PoolOutput};
 
 impl<A: Adapter + Clone> Pool<A> {
@@ -65,7 +65,10 @@ impl<A: Adapter + Clone> Pool<A> {
         if let Some(c) = self.conns.get_mut(&conn) {
             c.observe(&event);
         }
-        let dismissed = self.conns.get(&conn).is_none_or(|c| c.role == Role::Dismissed);
+        let dismissed = self
+            .conns
+            .get(&conn)
+            .is_none_or(|c| c.role == Role::Dismissed);
         let lifecycle = matches!(
             event,
             Event::Connected
@@ -87,7 +90,11 @@ impl<A: Adapter + Clone> Pool<A> {
                 self.emit(conn, Event::Connected);
             }
             Event::Ready => {
-                if self.conns.get(&conn).is_some_and(|c| c.role == Role::Active) {
+                if self
+                    .conns
+                    .get(&conn)
+                    .is_some_and(|c| matches!(c.role, Role::Active | Role::Replacing(_)))
+                {
                     self.assign.set_accepting(conn, true);
                 }
                 self.emit(conn, Event::Ready);
@@ -129,7 +136,8 @@ impl<A: Adapter + Clone> Pool<A> {
                     channel: channel.clone(),
                     data,
                 };
-                self.delivery.on_update(conn, &channel, seq, event, &mut out);
+                self.delivery
+                    .on_update(conn, &channel, seq, event, &mut out);
                 let source = self.delivery.source(&channel).unwrap_or(conn);
                 for event in out {
                     self.emit(source, event);
@@ -194,7 +202,9 @@ impl<A: Adapter + Clone> Pool<A> {
                 self.assign.set_accepting(conn, false);
                 self.move_away(conn);
             }
-            Role::Replacing(_) | Role::Dismissed => {}
+            // Its own reconnect brings its channels back; the old one serves meanwhile.
+            Role::Replacing(_) => self.assign.set_accepting(conn, false),
+            Role::Dismissed => {}
         }
     }
 

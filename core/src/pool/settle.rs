@@ -10,7 +10,7 @@ use crate::wire::CloseCode;
 
 use super::ConnId;
 use super::conn::Role;
-use super::pool::Pool;
+use super::handle::Pool;
 
 impl<A: Adapter + Clone> Pool<A> {
     /// Brings the connections in line with the assignment.
@@ -76,7 +76,9 @@ impl<A: Adapter + Clone> Pool<A> {
             }
             conn.role = Role::Dismissed;
             self.assign.remove_conn(id);
-            let _ = conn.session.close(now, CloseCode::NORMAL, "no subscriptions left");
+            let _ = conn
+                .session
+                .close(now, CloseCode::NORMAL, "no subscriptions left");
         }
     }
 

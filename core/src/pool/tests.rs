@@ -134,7 +134,11 @@ fn a_new_connection_behind_the_old_one_takes_over_without_duplicates() {
     // The new one starts at 2: it overlaps, delivery switches, 2 and 3 drop.
     assert_eq!(feed(&mut d, 2, 2), Vec::<u64>::new());
     assert_eq!(d.source("t"), Some(ConnId(2)));
-    assert_eq!(feed(&mut d, 1, 4), Vec::<u64>::new(), "the old one is ignored");
+    assert_eq!(
+        feed(&mut d, 1, 4),
+        Vec::<u64>::new(),
+        "the old one is ignored"
+    );
     assert_eq!(feed(&mut d, 2, 3), Vec::<u64>::new());
     assert_eq!(feed(&mut d, 2, 4), [4]);
     assert_eq!(d.duplicates_dropped, 2);
@@ -166,7 +170,11 @@ fn losing_the_old_connection_mid_hand_over_releases_what_the_new_one_held() {
     assert_eq!(feed(&mut d, 2, 3), Vec::<u64>::new());
     let mut out = Vec::new();
     d.force_switch("t", &mut out);
-    assert_eq!(ids(&out), [3], "2 is lost with the old connection: a gap, not a hang");
+    assert_eq!(
+        ids(&out),
+        [3],
+        "2 is lost with the old connection: a gap, not a hang"
+    );
     assert_eq!(d.source("t"), Some(ConnId(2)));
 }
 

@@ -88,9 +88,7 @@ impl<A: Adapter + Clone> PoolSim<A> {
 
     /// `Pool::subscribe`.
     pub fn subscribe(&mut self, channels: &[&str]) {
-        self.pool
-            .subscribe(self.now, channels)
-            .expect("subscribe");
+        self.pool.subscribe(self.now, channels).expect("subscribe");
     }
 
     /// `Pool::unsubscribe`.
@@ -324,7 +322,11 @@ impl<A: Adapter + Clone> PoolSim<A> {
             did = true;
             self.pool.advance_transmit(conn, bytes.len());
             let at = self.now + self.latency;
-            if let Some((_, (_, link))) = self.links.range_mut((conn, 0)..=(conn, u64::MAX)).next_back() {
+            if let Some((_, (_, link))) = self
+                .links
+                .range_mut((conn, 0)..=(conn, u64::MAX))
+                .next_back()
+            {
                 link.to_server.push(at, Packet::Data(bytes));
             }
         }
@@ -364,7 +366,8 @@ impl<A: Adapter + Clone> PoolSim<A> {
                 }
             }
             let arrived = self.server.received.len() - self.received_at.len();
-            self.received_at.extend(std::iter::repeat_n(self.now, arrived));
+            self.received_at
+                .extend(std::iter::repeat_n(self.now, arrived));
             let reply = self.server.take_output(key);
             if !reply.is_empty() {
                 link.to_client

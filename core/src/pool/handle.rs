@@ -220,7 +220,10 @@ impl<A: Adapter + Clone> Pool<A> {
             Some(conn) => conn,
             None => self.open_conn(now, Role::Active)?,
         };
-        let c = self.conns.get_mut(&conn).ok_or(SessionError::NotConnected)?;
+        let c = self
+            .conns
+            .get_mut(&conn)
+            .ok_or(SessionError::NotConnected)?;
         let inner = c.session.request(now, method, params)?;
         let id = RequestId(self.next_request);
         self.next_request += 1;
@@ -231,7 +234,12 @@ impl<A: Adapter + Clone> Pool<A> {
 
     /// Closes every connection; a single `Event::Closed` (with `conn: None`)
     /// follows when all are closed.
-    pub fn close(&mut self, now: Instant, code: CloseCode, reason: &str) -> Result<(), SessionError> {
+    pub fn close(
+        &mut self,
+        now: Instant,
+        code: CloseCode,
+        reason: &str,
+    ) -> Result<(), SessionError> {
         self.check_open()?;
         self.closing = Some(CloseReason::User);
         for conn in self.conns.values_mut() {
@@ -318,10 +326,8 @@ impl<A: Adapter + Clone> Pool<A> {
         let mut conn = Conn::new(session, role, self.limits.max_subscribe_messages_per_second);
         conn.dial_counted = true;
         self.conns.insert(id, conn);
+        // A replacement takes new channels too: they simply start there.
         self.assign.add_conn(id);
-        if matches!(role, Role::Replacing(_)) {
-            self.assign.set_accepting(id, false);
-        }
         Ok(id)
     }
 }
