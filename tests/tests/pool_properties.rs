@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use proptest::prelude::*;
-use wsnova_core::pool::{ConnId, PoolLimits};
+use wsnova_core::pool::{ConnId, PoolLimits, Role};
 use wsnova_core::session::SessionConfig;
 use wsnova_tests::sim::{PoolSim, TestRpc};
 
@@ -125,5 +125,80 @@ proptest! {
             .count();
         prop_assert!(empty <= 1, "{empty} empty connections left open");
         prop_assert!(sim.pool.conns().count() >= desired.len().div_ceil(6).max(1));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// The same with rotations every few seconds: the overlap of a rotation
+    /// stays within the limits too, and between rotations every desired
+    /// channel is on exactly one live connection.
+    #[test]
+    fn limits_hold_across_rotations_and_channels_settle_between_them(
+        ops in proptest::collection::vec(op(), 1..20)
+    ) {
+        let limits = PoolLimits {
+            connection_lifetime: Some(Duration::from_secs(4)),
+            rotation_margin: Duration::from_secs(1),
+            ..LIMITS
+        };
+        let mut sim = PoolSim::new(TestRpc::default(), limits, configure);
+        sim.connect();
+        let mut desired = BTreeSet::new();
+        for op in ops {
+            match op {
+                Op::Subscribe(ids) => {
+                    let names: Vec<String> = ids.into_iter().map(channel).collect();
+                    desired.extend(names.iter().cloned());
+                    sim.subscribe(&names.iter().map(String::as_str).collect::<Vec<_>>());
+                }
+                Op::Unsubscribe(ids) => {
+                    let names: Vec<String> = ids.into_iter().map(channel).collect();
+                    for name in &names {
+                        desired.remove(name);
+                    }
+                    sim.unsubscribe(&names.iter().map(String::as_str).collect::<Vec<_>>());
+                }
+                Op::Kill(i) => {
+                    let conns: Vec<ConnId> = sim.pool.conns().collect();
+                    if !conns.is_empty() {
+                        sim.kill(conns[usize::from(i) % conns.len()]);
+                    }
+                }
+                Op::Wait(ms) => {
+                    for _ in 0..(ms / 50).max(1) {
+                        sim.run_for(Duration::from_millis(50));
+                        check_limits(&sim)?;
+                    }
+                }
+            }
+            check_limits(&sim)?;
+        }
+        for _ in 0..150 {
+            sim.run_for(Duration::from_millis(100));
+            check_limits(&sim)?;
+        }
+        // Find a moment between rotations, then check the placement.
+        let calm = |s: &PoolSim<TestRpc>| {
+            s.pool.conns().all(|c| s.pool.role(c) == Some(Role::Active))
+                && s.confirmed_everywhere() == s.pool.assignment().desired().len()
+        };
+        let mut found = false;
+        for _ in 0..100 {
+            if calm(&sim) {
+                found = true;
+                break;
+            }
+            sim.run_for(Duration::from_millis(20));
+            check_limits(&sim)?;
+        }
+        prop_assert!(found, "never settled between rotations");
+        prop_assert_eq!(sim.pool.assignment().desired(), &desired);
+        let mut on_server = sim.server_subscriptions();
+        on_server.sort();
+        let expected: Vec<String> = desired.iter().cloned().collect();
+        prop_assert_eq!(on_server, expected);
+        prop_assert!(sim.pool.conns().map(|c| c.0).max().unwrap_or(0) > 3, "no rotation happened");
     }
 }
