@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::ConnId;
+use super::output::ConnId;
 
 /// One connection's share.
 #[derive(Debug, Default, Clone)]

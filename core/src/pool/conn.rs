@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use crate::session::{Adapter, Event, Session, SessionState};
 
-use super::ConnId;
 use super::limits::Window;
+use super::output::ConnId;
 
 /// A connection's part in the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -32,7 +32,7 @@ use std::collections::{HashMap, VecDeque};
 
 use crate::session::{Event, Sequence};
 
-use super::ConnId;
+use super::output::ConnId;
 
 /// An update held back during a hand-over.
 #[derive(Debug)]

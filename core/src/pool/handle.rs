@@ -13,7 +13,7 @@ use super::assign::Assignment;
 use super::conn::{Conn, Role};
 use super::delivery::Delivery;
 use super::limits::{PoolLimits, Window};
-use super::{ConnId, PoolOutput};
+use super::output::{ConnId, PoolOutput};
 
 /// One logical client over many [`Session`]s to one service (see the
 /// [module docs](super) for what it does and the run loop).

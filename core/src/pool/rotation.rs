@@ -8,9 +8,9 @@ use std::time::Instant;
 use crate::session::Adapter;
 use crate::wire::CloseCode;
 
-use super::ConnId;
 use super::conn::Role;
 use super::handle::Pool;
+use super::output::ConnId;
 
 impl<A: Adapter + Clone> Pool<A> {
     /// Opens replacements for active connections whose time has come (as

@@ -12,7 +12,7 @@ use crate::wire::CloseCode;
 
 use super::conn::Role;
 use super::handle::Pool;
-use super::{ConnId, PoolOutput};
+use super::output::{ConnId, PoolOutput};
 
 impl<A: Adapter + Clone> Pool<A> {
     /// Drains every session and settles the assignment, until quiet.

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use proptest::prelude::*;
 
 use super::delivery::Delivery;
-use super::{Assignment, ConnId};
+use super::{Assignment, output::ConnId};
 use crate::session::{Event, JsonText, Sequence};
 
 #[derive(Debug, Clone)]
