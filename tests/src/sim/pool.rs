@@ -231,8 +231,7 @@ impl<A: Adapter + Clone> PoolSim<A> {
         did
     }
 
-    /// Runs through every event and timer for `duration` of virtual time,
-    /// calling `tick` whenever the clock moves.
+    /// Runs through every event and timer for `duration` of virtual time.
     pub fn run_for(&mut self, duration: Duration) {
         let end = self.now + duration;
         self.run_until(|_| false, duration);
