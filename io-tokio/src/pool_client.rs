@@ -82,6 +82,11 @@ impl<A: Adapter + Clone> PoolClient<A> {
         let wake = Arc::new(Notify::new());
         let dropped_total = dropped_counter(config.connection_name());
         let mut pool = Pool::new(config, adapter, limits, now());
+        if let Ok(since_epoch) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)
+        {
+            // The core has no clock; signed auth needs the wall-clock time.
+            pool.set_unix_time(now(), since_epoch.as_millis() as u64);
+        }
         pool.connect(now()).map_err(|e| match e {
             SessionError::Config(e) => ConnectError::Invalid(e),
             other => ConnectError::InvalidOption(other.to_string()),

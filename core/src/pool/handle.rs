@@ -46,6 +46,8 @@ pub struct Pool<A: Adapter + Clone> {
     /// Set by `close` (or a connection that stopped for good): why the pool ends.
     pub(super) closing: Option<CloseReason>,
     pub(super) closed: bool,
+    /// The wall clock at an instant, for adapters that sign with it.
+    pub(super) unix_time: Option<(Instant, u64)>,
 }
 
 impl<A: Adapter + Clone> Pool<A> {
@@ -71,6 +73,7 @@ impl<A: Adapter + Clone> Pool<A> {
             started: false,
             closing: None,
             closed: false,
+            unix_time: None,
         }
     }
 
@@ -120,6 +123,16 @@ impl<A: Adapter + Clone> Pool<A> {
     /// Whether the pool has ended (its final `Closed` was emitted).
     pub fn is_closed(&self) -> bool {
         self.closed
+    }
+
+    /// Tells every connection, present and future, the wall-clock time
+    /// (milliseconds since the Unix epoch) at `now`, as
+    /// [`Session::set_unix_time`] does for one.
+    pub fn set_unix_time(&mut self, now: Instant, unix_ms: u64) {
+        self.unix_time = Some((now, unix_ms));
+        for conn in self.conns.values_mut() {
+            conn.session.set_unix_time(now, unix_ms);
+        }
     }
 
     // ---- input --------------------------------------------------------
@@ -321,6 +334,9 @@ impl<A: Adapter + Clone> Pool<A> {
         config.seed = config.seed.wrapping_add(id.0);
         config.name = Some(format!("{}#{}", self.config.connection_name(), id.0));
         let mut session = Session::new(config, self.adapter.clone(), now);
+        if let Some((at, unix_ms)) = self.unix_time {
+            session.set_unix_time(at, unix_ms);
+        }
         session.connect(now)?;
         self.opens.record(now);
         let mut conn = Conn::new(session, role, self.limits.max_subscribe_messages_per_second);
