@@ -15,6 +15,7 @@
 #![warn(missing_docs)]
 
 pub mod driver;
+pub mod pool;
 
 /// The types an application touches, whichever driver it runs on: both
 /// drivers re-export exactly this set (`pub use wsnova_core::api::*`), so a

@@ -26,11 +26,14 @@ mod client;
 mod dial;
 mod driver;
 mod events;
+mod pool_client;
+mod pool_driver;
 mod shared;
 
 pub use builder::{Connect, connect, spawn_without_waiting};
 pub use client::Client;
 pub use events::Events;
+pub use pool_client::PoolClient;
 /// The core types an application touches (the same set in both drivers).
 pub use wsnova_core::api::*;
 

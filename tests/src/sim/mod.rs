@@ -19,6 +19,7 @@
 mod adapter;
 mod link;
 pub mod ops;
+mod pool;
 mod server;
 mod stale;
 
@@ -30,6 +31,7 @@ use wsnova_core::session::{
 
 pub use adapter::TestRpc;
 pub use link::{Chunking, Link, Packet};
+pub use pool::{PoolSim, server_key};
 pub use server::{FakeServer, Received, ServerBehaviour};
 pub use stale::StaleSnapshot;
 

@@ -1,0 +1,157 @@
+//! Failover in a pool: a lost connection's channels move to connections
+//! with room and are confirmed there within the backoff; what does not fit
+//! comes back with the lost connection's own reconnect; requests go to the
+//! least loaded ready connection.
+
+use std::time::Duration;
+
+use wsnova_core::pool::{ConnId, PoolLimits};
+use wsnova_core::session::{BackoffConfig, BackoffStrategy, Event, SessionConfig};
+use wsnova_tests::sim::{PoolSim, TestRpc, server_key};
+
+fn names(range: std::ops::Range<usize>) -> Vec<String> {
+    range.map(|i| format!("ticker.{i:02}")).collect()
+}
+
+fn refs(names: &[String]) -> Vec<&str> {
+    names.iter().map(String::as_str).collect()
+}
+
+/// A one-second backoff without jitter, so "within the backoff" is exact.
+fn configure(c: &mut SessionConfig) {
+    c.backoff = BackoffConfig {
+        strategy: BackoffStrategy::Exponential,
+        base: Duration::from_secs(1),
+        ..BackoffConfig::default()
+    };
+    c.heartbeat.ping_interval = None;
+}
+
+fn ten_per_connection() -> PoolLimits {
+    PoolLimits {
+        max_streams_per_connection: Some(10),
+        ..PoolLimits::default()
+    }
+}
+
+#[test]
+fn a_killed_connections_subscriptions_are_confirmed_elsewhere_within_the_backoff() {
+    let mut sim = PoolSim::new(TestRpc::default(), ten_per_connection(), configure);
+    sim.connect();
+    let all = names(0..12);
+    sim.subscribe(&refs(&all));
+    assert!(sim.run_until(|s| s.confirmed_everywhere() == 12, Duration::from_secs(1)));
+    assert_eq!(sim.serving().count(), 2, "12 channels at 10 per connection");
+    // Leave room on the second connection for the first's channels.
+    let first: Vec<String> = sim
+        .pool
+        .assignment()
+        .channels(ConnId(1))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(first.len(), 10);
+    sim.unsubscribe(&refs(&first[..5]));
+    sim.run_for(Duration::from_millis(50)); // the unsubscribe is answered
+    assert_eq!(sim.confirmed_everywhere(), 7);
+
+    let killed_at = sim.now;
+    sim.kill(ConnId(1));
+    let moved = sim.run_until(
+        |s| s.confirmed_everywhere() == 7 && s.pool.assignment().channels(ConnId(2)).count() == 7,
+        Duration::from_millis(999),
+    );
+    assert!(
+        moved,
+        "not all confirmed on connection 2 within the backoff"
+    );
+    let took = sim.now - killed_at;
+    assert!(took < Duration::from_millis(50), "took {took:?}");
+    // Before the backoff ended, the lost connection had not dialled again.
+    assert!(
+        sim.dials
+            .iter()
+            .all(|(at, c)| *c != ConnId(1) || *at <= killed_at)
+    );
+    let moved_channels: Vec<&str> = first[5..].iter().map(String::as_str).collect();
+    assert!(
+        moved_channels
+            .iter()
+            .all(|c| sim.pool.delivering(c) == Some(ConnId(2))),
+        "delivery did not follow"
+    );
+
+    // Its reconnect comes back empty, and an empty connection is closed.
+    sim.run_for(Duration::from_secs(3));
+    assert_eq!(sim.pool.conns().collect::<Vec<_>>(), vec![ConnId(2)]);
+    assert_eq!(sim.confirmed_everywhere(), 7);
+    // The application saw each channel subscribed once, never unsubscribed by the move.
+    let unsubscribed: usize = sim
+        .events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Event::Unsubscribed { channels } => Some(channels.len()),
+            _ => None,
+        })
+        .sum();
+    assert_eq!(unsubscribed, 5, "only the five the application dropped");
+}
+
+#[test]
+fn without_room_elsewhere_the_channels_come_back_with_the_reconnect() {
+    let mut sim = PoolSim::new(TestRpc::default(), ten_per_connection(), configure);
+    sim.connect();
+    let all = names(0..20);
+    sim.subscribe(&refs(&all));
+    assert!(sim.run_until(|s| s.confirmed_everywhere() == 20, Duration::from_secs(1)));
+    let killed_at = sim.now;
+    sim.kill(ConnId(1));
+    sim.run_for(Duration::from_millis(900));
+    assert_eq!(
+        sim.confirmed_everywhere(),
+        10,
+        "no room: they wait for the reconnect"
+    );
+    assert!(sim.run_until(|s| s.confirmed_everywhere() == 20, Duration::from_secs(2)));
+    let took = sim.now - killed_at;
+    assert!(
+        took >= Duration::from_secs(1),
+        "came back before the backoff: {took:?}"
+    );
+    assert!(took < Duration::from_millis(1100), "{took:?}");
+    assert_eq!(sim.pool.conns().count(), 2);
+}
+
+#[test]
+fn requests_go_to_the_least_loaded_ready_connection_and_keep_the_pools_ids() {
+    let mut sim = PoolSim::new(TestRpc::default(), ten_per_connection(), configure);
+    sim.connect();
+    let all = names(0..12);
+    sim.subscribe(&refs(&all));
+    assert!(sim.run_until(|s| s.confirmed_everywhere() == 12, Duration::from_secs(1)));
+    let a = sim.pool.request(sim.now, "echo", r#"{"n":1}"#).unwrap();
+    let b = sim.pool.request(sim.now, "echo", r#"{"n":2}"#).unwrap();
+    assert_ne!(a, b);
+    sim.run_for(Duration::from_millis(50));
+    let responses: Vec<_> = sim
+        .events
+        .iter()
+        .filter_map(|(conn, e)| match e {
+            Event::Response { id, result } => Some((*conn, *id, result.as_str().to_owned())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(responses.len(), 2, "{responses:?}");
+    assert!(responses.contains(&(Some(ConnId(2)), a, r#"{"n":1}"#.to_owned())));
+    assert!(responses.contains(&(Some(ConnId(2)), b, r#"{"n":2}"#.to_owned())));
+    let echo_keys: Vec<u64> = sim
+        .server
+        .received
+        .iter()
+        .filter(|r| r.method == "echo")
+        .map(|r| r.generation)
+        .collect();
+    assert!(
+        echo_keys.iter().all(|k| *k == server_key(ConnId(2), 1)),
+        "{echo_keys:?}"
+    );
+}
