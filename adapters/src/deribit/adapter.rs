@@ -101,4 +101,11 @@ impl Adapter for Deribit {
     fn disconnect_policy(&self, reason: &DisconnectReason) -> Policy {
         retry::disconnect_policy(&self.delays, reason)
     }
+
+    /// `private/logout`: "the WebSocket connection is closed immediately
+    /// after the request is processed" (Deribit API v2), so the session
+    /// ends with it instead of reconnecting.
+    fn is_terminal(&self, method: &str) -> bool {
+        method == super::calls::Logout::METHOD
+    }
 }

@@ -87,6 +87,10 @@ pub enum Inbound<'a> {
         /// The answer to send (bypasses queues and rate limits).
         reply: OutgoingRequest,
     },
+    /// A platform keep-alive that needs no answer (e.g. Deribit's
+    /// `heartbeat` of type `heartbeat`): its bytes proved the connection
+    /// alive; the application does not see it.
+    KeepAlive,
     /// Anything else: delivered to the application as `Event::Message`.
     Other,
 }
@@ -276,6 +280,18 @@ pub trait Adapter: AsDynAdapter + Send + 'static {
             DisconnectReason::Wire(WireError::Proxy(err)) if err.is_permanent() => Policy::Stop,
             _ => Policy::Reconnect,
         }
+    }
+
+    /// Whether a request ends the session on the server's side (e.g.
+    /// Deribit's `private/logout`, after which the server closes the
+    /// connection). Once such a request is written, the session stops
+    /// sending the application's requests and waits for the server to close
+    /// (at most `close_timeout`, then it closes the socket itself); the
+    /// session then ends with `CloseReason::User`, never reconnecting.
+    /// Without a response first, the request's outcome is a `null` result.
+    /// Default: none.
+    fn is_terminal(&self, _method: &str) -> bool {
+        false
     }
 }
 

@@ -9,6 +9,7 @@
 use super::adapter::{Adapter, OutgoingRequest};
 use super::codec::Encoded;
 use super::env::Env;
+use super::outbox::Ev;
 use super::event::{Event, RequestError, RequestId};
 use super::queue::{Payload, Queued, Queues};
 use super::ratelimit::TokenBucket;
@@ -200,7 +201,18 @@ impl Link<'_> {
                 &mut queues.user
             };
             let item = queue.pop_front().expect("front exists");
+            let terminal = match &item.kind {
+                Payload::Request { id, request } if self.adapter.is_terminal(&request.method) => {
+                    Some(*id)
+                }
+                _ => None,
+            };
             self.write_now(item.kind);
+            if let Some(id) = terminal {
+                // Nothing of the application's follows a request that ends the session.
+                self.env.out.raise(Ev::Terminal(id));
+                break;
+            }
         }
         self.env.timers.clear(Timer::Refill);
     }
