@@ -13,8 +13,12 @@
 //!   `user.orders.*`; `raw` channels need authentication (13778).
 //! * Heartbeats (`public/set_heartbeat`, `test_request`s, enforced),
 //!   credit-based rate limits (10028), a 32 kB message limit (-32600, close).
-//! * Orders (`private/buy`/`sell`/`cancel`…), positions, account summary,
-//!   cancel-on-disconnect, `private/logout`.
+//! * Orders (`private/buy`/`sell`/`edit`/`cancel`…, the cancel variants,
+//!   `close_position`), order state, open orders and history, user trades,
+//!   positions, account summaries, cancel-on-disconnect per connection and
+//!   per account, `private/logout` (closes the session, no cancel).
+//! * Reference data: index price, the public tape, book summaries,
+//!   instruments, currencies, `public/status`.
 //! * Fault injection through [`Faults`] (targeted) or [`Chaos`] (random,
 //!   seeded), and observability through [`Stats`].
 //!
@@ -34,21 +38,27 @@ mod armed;
 mod auth;
 mod book;
 mod channels;
+mod cod;
 mod config;
 mod conn;
 mod dispatch;
 mod faults;
+mod filters;
 mod heartbeat;
 mod market;
 mod methods;
+mod order_edits;
 mod orders;
+mod queries;
 mod outbox;
 mod ratelimit;
+mod reference;
 mod rpc;
 mod server;
 mod state;
 mod stats;
 mod subscriptions;
+mod trade_log;
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;

@@ -253,8 +253,9 @@ pub(crate) fn cancel_on_disconnect(
     scope: &str,
     reason: EndReason,
 ) -> Vec<OrderUpdate> {
-    let whole_account = scope == "account";
-    let updates = cancel_where(st, account, |o| whole_account || o.conn == conn);
+    // Whatever the scope: "Cancel-on-Disconnect does not affect orders
+    // created by other connections" (`private/enable_cancel_on_disconnect`).
+    let updates = cancel_where(st, account, |o| o.conn == conn);
     st.stats.cancel_on_disconnect.push(CodFiring {
         conn,
         account: account.to_owned(),

@@ -10,11 +10,13 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::armed::{Fault, FaultPlan};
 use super::auth::AuthStore;
+use super::cod::AccountDefaults;
 use super::config::MockConfig;
 use super::market::{Market, Spec};
 use super::orders::{OrderUpdate, Position};
 use super::ratelimit::RateLimiter;
 use super::stats::{ConnId, FaultKind, FaultRecord, RequestRecord, Stats};
+use super::trade_log::TradeLog;
 
 /// What the server or the test tells a connection task.
 #[derive(Debug)]
@@ -43,6 +45,10 @@ pub(crate) struct State {
     pub next_conn: ConnId,
     /// Order and trade id counter.
     pub next_id: u64,
+    /// The accounts' trades (`private/get_user_trades_by_*`).
+    pub user_trades: TradeLog,
+    /// Accounts whose new connections start with cancel-on-disconnect on.
+    pub cod_defaults: AccountDefaults,
 }
 
 impl State {
@@ -78,6 +84,7 @@ impl State {
 
     /// Tells every live connection about changed orders.
     pub(crate) fn broadcast(&mut self, updates: &[OrderUpdate]) {
+        self.user_trades.record(updates);
         for u in updates {
             for tx in self.conns.values() {
                 let _ = tx.send(ConnEvent::Order {
@@ -115,6 +122,8 @@ impl Shared {
             plan: FaultPlan::new(seed),
             next_conn: 1,
             next_id: 1000,
+            user_trades: TradeLog::default(),
+            cod_defaults: AccountDefaults::default(),
         };
         Arc::new(Shared {
             config,
