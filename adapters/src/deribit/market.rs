@@ -121,8 +121,10 @@ pub struct Currency {
     pub min_confirmations: u32,
     /// The withdrawal fee.
     pub withdrawal_fee: f64,
-    /// Whether it counts in the cross-collateral pool.
-    pub in_cross_collateral_pool: bool,
+    /// Whether it counts in the cross-collateral pool (required by the
+    /// schema, absent from the documentation's example).
+    #[serde(default)]
+    pub in_cross_collateral_pool: Option<bool>,
     /// The smallest withdrawal fee.
     #[serde(default)]
     pub min_withdrawal_fee: Option<f64>,

@@ -3,6 +3,7 @@
 mod auth;
 mod calls;
 mod classify;
+mod surface;
 mod setup;
 
 use serde_json::Value;
