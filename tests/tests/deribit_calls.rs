@@ -73,12 +73,27 @@ async fn reference_calls_answer_with_the_documented_shapes() {
     .await;
     assert_eq!(summaries.len(), 1, "{summaries:?}");
     let btc = &summaries[0];
-    assert_eq!((btc.instrument_name.as_str(), btc.base_currency.as_str()), (BTC, "BTC"));
+    assert_eq!(
+        (btc.instrument_name.as_str(), btc.base_currency.as_str()),
+        (BTC, "BTC")
+    );
     let (bid, ask) = (btc.bid_price.unwrap(), btc.ask_price.unwrap());
     assert!(bid < ask && btc.mid_price.unwrap() > bid && btc.mark_price > 0.0);
 
-    let instrument = call(&client, &GetInstrument { instrument_name: ETH.into() }).await;
-    assert_eq!((instrument.instrument_name.as_str(), instrument.kind.as_str()), (ETH, "future"));
+    let instrument = call(
+        &client,
+        &GetInstrument {
+            instrument_name: ETH.into(),
+        },
+    )
+    .await;
+    assert_eq!(
+        (
+            instrument.instrument_name.as_str(),
+            instrument.kind.as_str()
+        ),
+        (ETH, "future")
+    );
     let currencies = call(&client, &GetCurrencies {}).await;
     let names: Vec<_> = currencies.iter().map(|c| c.currency.as_str()).collect();
     assert_eq!(names, ["BTC", "ETH"]);
@@ -96,8 +111,15 @@ async fn reference_calls_answer_with_the_documented_shapes() {
         assert!(tokio::time::Instant::now() < deadline, "no public trades");
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    assert!(tape.trades.iter().all(|t| t.instrument_name == BTC && t.price > 0.0));
-    assert!(tape.trades[0].trade_seq > tape.trades[1].trade_seq, "newest first");
+    assert!(
+        tape.trades
+            .iter()
+            .all(|t| t.instrument_name == BTC && t.price > 0.0)
+    );
+    assert!(
+        tape.trades[0].trade_seq > tape.trades[1].trade_seq,
+        "newest first"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -108,14 +130,26 @@ async fn open_orders_are_read_edited_and_cancelled_by_id_label_instrument_and_cu
     let b = rest(&client, BTC, 1_010.0, "b").await;
     let e = rest(&client, ETH, 10.0, "e").await;
 
-    let state = call(&client, &GetOrderState { order_id: a.clone() }).await;
-    assert_eq!((state.order_state.as_str(), state.price), ("open", OrderPrice::Limit(1_000.0)));
+    let state = call(
+        &client,
+        &GetOrderState {
+            order_id: a.clone(),
+        },
+    )
+    .await;
+    assert_eq!(
+        (state.order_state.as_str(), state.price),
+        ("open", OrderPrice::Limit(1_000.0))
+    );
     let by_label = GetOrderStateByLabel {
         currency: "BTC".into(),
         label: Some("b".into()),
     };
     let labelled = call(&client, &by_label).await;
-    assert_eq!(labelled.iter().map(|o| &o.order_id).collect::<Vec<_>>(), [&b]);
+    assert_eq!(
+        labelled.iter().map(|o| &o.order_id).collect::<Vec<_>>(),
+        [&b]
+    );
 
     assert_eq!(call(&client, &GetOpenOrders::default()).await.len(), 3);
     let limits = GetOpenOrders {
@@ -132,7 +166,11 @@ async fn open_orders_are_read_edited_and_cancelled_by_id_label_instrument_and_cu
         instrument_name: BTC.into(),
         order_type: None,
     };
-    let mut ids: Vec<_> = call(&client, &on_btc).await.into_iter().map(|o| o.order_id).collect();
+    let mut ids: Vec<_> = call(&client, &on_btc)
+        .await
+        .into_iter()
+        .map(|o| o.order_id)
+        .collect();
     ids.sort();
     let mut want = vec![a.clone(), b.clone()];
     want.sort();
@@ -147,13 +185,27 @@ async fn open_orders_are_read_edited_and_cancelled_by_id_label_instrument_and_cu
     // Edit by id, then by label: same order, new amount and price.
     let edited = call(&client, &Edit::new(&a).amount(20.0).price(1_005.0)).await;
     assert_eq!(edited.order.order_id, a);
-    assert_eq!((edited.order.amount, edited.order.price), (Some(20.0), OrderPrice::Limit(1_005.0)));
+    assert_eq!(
+        (edited.order.amount, edited.order.price),
+        (Some(20.0), OrderPrice::Limit(1_005.0))
+    );
     assert!(edited.trades.is_empty());
     let relabelled = call(&client, &EditByLabel::new("b", BTC).price(1_002.0)).await;
-    assert_eq!((relabelled.order.order_id.as_str(), relabelled.order.price), (b.as_str(), OrderPrice::Limit(1_002.0)));
-    let now = call(&client, &GetOrderState { order_id: a.clone() }).await;
+    assert_eq!(
+        (relabelled.order.order_id.as_str(), relabelled.order.price),
+        (b.as_str(), OrderPrice::Limit(1_002.0))
+    );
+    let now = call(
+        &client,
+        &GetOrderState {
+            order_id: a.clone(),
+        },
+    )
+    .await;
     assert_eq!(now.price, OrderPrice::Limit(1_005.0), "the edit stayed");
-    let gone = client.request(Edit::METHOD, &Edit::new("BTC-0").price(1.0)).await;
+    let gone = client
+        .request(Edit::METHOD, &Edit::new("BTC-0").price(1.0))
+        .await;
     assert_eq!(code(&gone.unwrap_err()), Some(10004), "order_not_found");
 
     // The cancels, each counting what it cancelled.
@@ -184,22 +236,51 @@ async fn fills_show_in_trades_position_and_history_and_close_position_flattens()
     let trades = call(&client, &GetUserTradesByInstrument::new(BTC)).await;
     assert!(!trades.has_more);
     assert_eq!(trades.trades.len(), bought.trades.len());
-    assert!(trades.trades.iter().all(|t| t.order_id.as_deref() == Some(&*bought.order.order_id)));
+    assert!(
+        trades
+            .trades
+            .iter()
+            .all(|t| t.order_id.as_deref() == Some(&*bought.order.order_id))
+    );
     let in_eth = call(&client, &GetUserTradesByCurrency::new("ETH")).await;
     assert!(in_eth.trades.is_empty(), "{in_eth:?}");
 
-    let position = call(&client, &GetPosition { instrument_name: BTC.into() }).await;
+    let position = call(
+        &client,
+        &GetPosition {
+            instrument_name: BTC.into(),
+        },
+    )
+    .await;
     assert_eq!((position.direction, position.size), (Direction::Buy, 10.0));
 
     let closed = call(&client, &ClosePosition::market(BTC)).await;
-    assert_eq!((closed.order.direction, closed.order.order_state.as_str()), (Direction::Sell, "filled"));
-    let flat = call(&client, &GetPosition { instrument_name: BTC.into() }).await;
+    assert_eq!(
+        (closed.order.direction, closed.order.order_state.as_str()),
+        (Direction::Sell, "filled")
+    );
+    let flat = call(
+        &client,
+        &GetPosition {
+            instrument_name: BTC.into(),
+        },
+    )
+    .await;
     assert_eq!((flat.direction, flat.size), (Direction::Zero, 0.0));
-    let nothing = client.request(ClosePosition::METHOD, &ClosePosition::market(ETH)).await;
-    assert_eq!(code(&nothing.unwrap_err()), Some(-32602), "no position to close");
+    let nothing = client
+        .request(ClosePosition::METHOD, &ClosePosition::market(ETH))
+        .await;
+    assert_eq!(
+        code(&nothing.unwrap_err()),
+        Some(-32602),
+        "no position to close"
+    );
 
     let by_currency = call(&client, &GetUserTradesByCurrency::new("BTC")).await;
-    assert_eq!(by_currency.trades.len(), bought.trades.len() + closed.trades.len());
+    assert_eq!(
+        by_currency.trades.len(),
+        bought.trades.len() + closed.trades.len()
+    );
     let history = call(&client, &GetOrderHistoryByCurrency::new("BTC")).await;
     let ids: Vec<_> = history.iter().map(|o| o.order_id.as_str()).collect();
     assert_eq!(ids.len(), 2, "{ids:?}");
@@ -218,18 +299,34 @@ async fn account_calls_and_server_times() {
 
     let account = call(&client, &GetAccountSummaries::default()).await;
     assert_eq!(account.username, DEFAULT_CLIENT_ID);
-    let currencies: Vec<_> = account.summaries.iter().map(|s| s.currency.as_str()).collect();
-    assert!(currencies.contains(&"BTC") && currencies.contains(&"ETH"), "{currencies:?}");
+    let currencies: Vec<_> = account
+        .summaries
+        .iter()
+        .map(|s| s.currency.as_str())
+        .collect();
+    assert!(
+        currencies.contains(&"BTC") && currencies.contains(&"ETH"),
+        "{currencies:?}"
+    );
     assert!(account.summaries.iter().all(|s| s.equity > 0.0));
 
     let cod = call(&client, &GetCancelOnDisconnect::default()).await;
-    assert_eq!((cod.scope, cod.enabled), (Some(CancelScope::Connection), Some(false)));
+    assert_eq!(
+        (cod.scope, cod.enabled),
+        (Some(CancelScope::Connection), Some(false))
+    );
 
     // The server's timestamps travel with every result.
-    let result = client.request(GetTime::METHOD, &GetTime {}).await.expect("the time");
+    let result = client
+        .request(GetTime::METHOD, &GetTime {})
+        .await
+        .expect("the time");
     let times = ServerTimes::of(&result).expect("an envelope");
     let (us_in, us_out) = (times.us_in.expect("usIn"), times.us_out.expect("usOut"));
-    assert!(us_out >= us_in && times.us_diff == Some(us_out - us_in), "{times:?}");
+    assert!(
+        us_out >= us_in && times.us_diff == Some(us_out - us_in),
+        "{times:?}"
+    );
     assert_eq!(times.testnet, Some(true));
     assert!(GetTime::parse(&result).expect("a time") > 1_600_000_000_000);
 }

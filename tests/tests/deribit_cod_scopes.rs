@@ -58,10 +58,15 @@ async fn the_default_scope_is_the_connection_and_other_connections_do_not_inheri
     assert!(!enabled(&a, Some(CancelScope::Account)).await);
 
     let (b, _b_events) = connect(&mock).await;
-    assert!(!enabled(&b, None).await, "a new connection starts without it");
+    assert!(
+        !enabled(&b, None).await,
+        "a new connection starts without it"
+    );
     let conn_a = mock.stats().connections.keys().next().copied().unwrap();
     assert_eq!(
-        mock.stats().connections[&conn_a].cancel_on_disconnect.as_deref(),
+        mock.stats().connections[&conn_a]
+            .cancel_on_disconnect
+            .as_deref(),
         Some("connection")
     );
 }
@@ -90,10 +95,16 @@ async fn the_account_scope_starts_new_connections_with_it_and_each_cancels_only_
     let stats = mock.stats();
     let firings = &stats.cancel_on_disconnect;
     assert_eq!(firings.len(), 1, "{firings:?}");
-    assert_eq!((firings[0].conn, firings[0].reason), (conn_b, EndReason::Fault));
+    assert_eq!(
+        (firings[0].conn, firings[0].reason),
+        (conn_b, EndReason::Fault)
+    );
     assert_eq!(firings[0].cancelled, std::slice::from_ref(&order_b));
     let a_state = call(&a, &GetOrderState { order_id: order_a }).await;
-    assert_eq!(a_state.order_state, "open", "a's order is not b's to cancel");
+    assert_eq!(
+        a_state.order_state, "open",
+        "a's order is not b's to cancel"
+    );
 
     // Disabled on the account: connections opened later start without it.
     let off = DisableCancelOnDisconnect {

@@ -49,7 +49,14 @@ async fn plain_heartbeats_are_not_delivered_as_messages() {
             _ => {}
         }
     };
-    assert_eq!(first.as_str(), MARKER, "the heartbeats before it were not delivered");
+    assert_eq!(
+        first.as_str(),
+        MARKER,
+        "the heartbeats before it were not delivered"
+    );
     client.close().await.expect("closed");
-    tokio::time::timeout(STEP, server).await.expect("server done").expect("no panic");
+    tokio::time::timeout(STEP, server)
+        .await
+        .expect("server done")
+        .expect("no panic");
 }

@@ -43,17 +43,18 @@ fn resting() -> Buy {
 /// logout; no cancel-on-disconnect; the resting order still open.
 fn assert_logged_out(mock: &MockDeribit, order_id: &str) {
     assert!(
-        mock.wait_until(STEP, |s| s
-            .connections
-            .values()
-            .all(|c| c.ended.is_some())),
+        mock.wait_until(STEP, |s| s.connections.values().all(|c| c.ended.is_some())),
         "the mock closed the connection"
     );
     let stats = mock.stats();
     assert_eq!(stats.connections_accepted, 1, "no reconnect");
     let only = stats.connections.values().next().expect("one connection");
     assert_eq!(only.ended, Some(EndReason::Logout));
-    assert!(stats.cancel_on_disconnect.is_empty(), "{:?}", stats.cancel_on_disconnect);
+    assert!(
+        stats.cancel_on_disconnect.is_empty(),
+        "{:?}",
+        stats.cancel_on_disconnect
+    );
     let order = stats.orders.iter().find(|o| o.order_id == order_id);
     assert_eq!(order.map(|o| o.state.as_str()), Some("open"));
 }
@@ -93,7 +94,10 @@ async fn tokio_logout_ends_the_session_without_a_reconnect_and_keeps_orders() {
         .await
         .expect("connect in time")
         .expect("connect");
-    let placed = client.request(Buy::METHOD, &resting()).await.expect("placed");
+    let placed = client
+        .request(Buy::METHOD, &resting())
+        .await
+        .expect("placed");
     let order_id = Buy::parse(&placed).expect("an order").order.order_id;
 
     let result = tokio::time::timeout(STEP, client.request(Logout::METHOD, &Logout::default()))
@@ -123,7 +127,9 @@ fn mio_logout_ends_the_session_without_a_reconnect_and_keeps_orders() {
 
     let mock = MockDeribit::start(MockConfig::default());
     let event_loop = EventLoop::new().expect("an event loop");
-    let (handle, events) = event_loop.connect(config(&mock), adapter()).expect("connect");
+    let (handle, events) = event_loop
+        .connect(config(&mock), adapter())
+        .expect("connect");
     let placed = handle.request(Buy::METHOD, &resting()).expect("placed");
     let order_id = Buy::parse(&placed).expect("an order").order.order_id;
 

@@ -89,7 +89,9 @@ pub use book::{
 pub use classify::ServerTimes;
 pub use costs::Credits;
 pub use error::{DeribitError, ErrorKind, code, codes};
-pub use market::{BookSummary, Currency, IndexPrice, Locked, PlatformStatus, PublicTrade, PublicTrades};
+pub use market::{
+    BookSummary, Currency, IndexPrice, Locked, PlatformStatus, PublicTrade, PublicTrades,
+};
 pub use order_params::{Advanced, LinkedOrderType, OrderParams, OtocoOrder, TriggerFillCondition};
 pub use orders::{Order, OrderPrice, OrderResult, OrderType, TimeInForce, Trade, UserTrades};
 pub use signature::signature;

@@ -244,7 +244,10 @@ impl Core {
     /// A request that ends the session was written: the server's close is
     /// awaited under the close deadline, and is that request's outcome.
     pub(crate) fn await_terminal_close(&mut self, id: RequestId) {
-        tracing::debug!(id = id.0, "terminal request sent: awaiting the server's close");
+        tracing::debug!(
+            id = id.0,
+            "terminal request sent: awaiting the server's close"
+        );
         self.requests.set_terminal(id);
         let at = self.env.now + self.env.config.close_timeout;
         self.env.timers.set(Timer::Close, at);

@@ -9,8 +9,8 @@
 use super::adapter::{Adapter, OutgoingRequest};
 use super::codec::Encoded;
 use super::env::Env;
-use super::outbox::Ev;
 use super::event::{Event, RequestError, RequestId};
+use super::outbox::Ev;
 use super::queue::{Payload, Queued, Queues};
 use super::ratelimit::TokenBucket;
 use super::requests::{Purpose, Requests};

@@ -39,9 +39,14 @@ pub(crate) fn is_public(method: &str) -> bool {
 
 /// Whether `method` is a private method the mock knows.
 pub(crate) fn is_private(method: &str) -> bool {
-    [PRIVATE, queries::METHODS, order_edits::METHODS, cod::METHODS]
-        .iter()
-        .any(|list| list.contains(&method))
+    [
+        PRIVATE,
+        queries::METHODS,
+        order_edits::METHODS,
+        cod::METHODS,
+    ]
+    .iter()
+    .any(|list| list.contains(&method))
 }
 
 fn instrument(params: &Value) -> Result<&'static Spec, RpcError> {

@@ -53,7 +53,10 @@ pub(crate) fn handle(
             match live.as_slice() {
                 [] => Err(RpcError::new(10004)),
                 [index] => edit(st, *index, params),
-                _ => Err(RpcError::invalid_params("label", "more than one open order")),
+                _ => Err(RpcError::invalid_params(
+                    "label",
+                    "more than one open order",
+                )),
             }
         }
         "private/cancel_all_by_instrument" => {
@@ -106,7 +109,10 @@ fn edit(
             return Err(RpcError::invalid_params("amount", &reason));
         }
         if amount < o.filled_amount {
-            return Err(RpcError::invalid_params("amount", "below the filled amount"));
+            return Err(RpcError::invalid_params(
+                "amount",
+                "below the filled amount",
+            ));
         }
     }
     let price = number("price");
@@ -161,7 +167,10 @@ fn close_position(
         .get(&(account.to_owned(), spec.name))
         .map_or(0.0, |p| p.size);
     if size.abs() < 1e-9 {
-        return Err(RpcError::invalid_params("instrument_name", "no position to close"));
+        return Err(RpcError::invalid_params(
+            "instrument_name",
+            "no position to close",
+        ));
     }
     let direction = if size > 0.0 { "sell" } else { "buy" };
     let mut order = json!({

@@ -40,13 +40,19 @@ pub(crate) fn handle(
         "private/get_order_state" => {
             let id = required(params, "order_id")?;
             let mut found = orders.filter(|o| o.order_id == id);
-            found.next().map(order_json).ok_or_else(|| RpcError::new(10004))
+            found
+                .next()
+                .map(order_json)
+                .ok_or_else(|| RpcError::new(10004))
         }
         "private/get_order_state_by_label" => {
             let currency = required(params, "currency")?;
             let label = optional(params, "label").unwrap_or("");
             let found = orders.filter(|o| currency_of(o) == currency && o.label == label);
-            Ok(newest_first(found).map(order_json).collect::<Vec<_>>().into())
+            Ok(newest_first(found)
+                .map(order_json)
+                .collect::<Vec<_>>()
+                .into())
         }
         "private/get_open_orders"
         | "private/get_open_orders_by_instrument"
@@ -116,7 +122,11 @@ fn newest_first<'a>(
     orders: impl Iterator<Item = &'a OrderRecord>,
 ) -> impl Iterator<Item = &'a OrderRecord> {
     let mut all: Vec<_> = orders.collect();
-    all.sort_by(|a, b| b.updated_ms.cmp(&a.updated_ms).then(b.order_id.cmp(&a.order_id)));
+    all.sort_by(|a, b| {
+        b.updated_ms
+            .cmp(&a.updated_ms)
+            .then(b.order_id.cmp(&a.order_id))
+    });
     all.into_iter()
 }
 
@@ -135,12 +145,7 @@ fn flat(st: &State, name: &str) -> Value {
 
 /// `private/get_user_trades_by_*`: `{trades, has_more}`, newest first
 /// unless `sorting` is `asc`.
-fn user_trades(
-    st: &State,
-    method: &str,
-    account: &str,
-    params: &Value,
-) -> Result<Value, RpcError> {
+fn user_trades(st: &State, method: &str, account: &str, params: &Value) -> Result<Value, RpcError> {
     let (instrument, currency) = scope(params, method)?;
     let count = count(params, 10, 1000)?;
     let num = |name| params.get(name).and_then(Value::as_u64);
@@ -177,11 +182,18 @@ fn user_trades(
 /// `private/get_account_summaries`: the account and one summary per currency.
 fn summaries(st: &State, account: &str, params: &Value) -> Result<Value, RpcError> {
     if params.get("subaccount_id").is_some() {
-        return Err(RpcError::invalid_params("subaccount_id", "no such subaccount"));
+        return Err(RpcError::invalid_params(
+            "subaccount_id",
+            "no such subaccount",
+        ));
     }
     let mut list = Vec::new();
     for currency in ["BTC", "ETH", "USDC", "USDT"] {
-        list.push(account::account_summary(st, account, &json!({"currency": currency}))?);
+        list.push(account::account_summary(
+            st,
+            account,
+            &json!({"currency": currency}),
+        )?);
     }
     Ok(json!({
         "id": 1, "username": account, "system_name": account, "type": "main",

@@ -3,8 +3,8 @@
 mod auth;
 mod calls;
 mod classify;
-mod surface;
 mod setup;
+mod surface;
 
 use serde_json::Value;
 use wsnova_core::session::{JsonText, OutgoingRequest, RpcError};

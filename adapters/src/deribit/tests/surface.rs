@@ -24,7 +24,9 @@ const EXAMPLES: &str = include_str!("result_examples.json");
 /// The documented result example of `C::METHOD`, parsed as `C::Result`.
 fn example<C: Call>() -> C::Result {
     let all: Value = serde_json::from_str(EXAMPLES).expect("the examples are JSON");
-    let result = all.get(C::METHOD).unwrap_or_else(|| panic!("no example of {}", C::METHOD));
+    let result = all
+        .get(C::METHOD)
+        .unwrap_or_else(|| panic!("no example of {}", C::METHOD));
     let text = JsonText::from_string(result.to_string());
     C::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", C::METHOD))
 }
@@ -58,7 +60,10 @@ fn account_and_reference_results_parse_the_documented_examples() {
     let summaries = example::<GetAccountSummaries>();
     assert!(!summaries.summaries.is_empty());
     let cod = example::<GetCancelOnDisconnect>();
-    assert_eq!((cod.scope, cod.enabled), (Some(CancelScope::Account), Some(false)));
+    assert_eq!(
+        (cod.scope, cod.enabled),
+        (Some(CancelScope::Account), Some(false))
+    );
     let tape = example::<GetLastTradesByInstrument>();
     assert!(tape.trades.iter().all(|t| t.price > 0.0));
     example::<GetBookSummaryByCurrency>();
@@ -108,9 +113,15 @@ fn every_order_param_serializes_under_its_documented_name() {
             }],
         })
     );
-    let stop = OrderParams::triggered("ETH-PERPETUAL", 5.0, OrderType::StopLimit, "index_price", 2_900.0)
-        .price(2_890.0)
-        .trigger_offset(50.0);
+    let stop = OrderParams::triggered(
+        "ETH-PERPETUAL",
+        5.0,
+        OrderType::StopLimit,
+        "index_price",
+        2_900.0,
+    )
+    .price(2_890.0)
+    .trigger_offset(50.0);
     let sent: Value = serde_json::to_value(&stop).unwrap();
     assert_eq!(
         sent,
