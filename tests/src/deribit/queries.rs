@@ -171,7 +171,7 @@ fn user_trades(st: &State, method: &str, account: &str, params: &Value) -> Resul
         .collect();
     let ascending = optional(params, "sorting") == Some("asc");
     let ordered: Vec<&Value> = if ascending {
-        matching.iter().copied().collect()
+        matching.to_vec()
     } else {
         matching.iter().rev().copied().collect()
     };
