@@ -288,8 +288,9 @@ pub trait Adapter: AsDynAdapter + Send + 'static {
     /// sending the application's requests and waits for the server to close
     /// (at most `close_timeout`, then it closes the socket itself); the
     /// session then ends with `CloseReason::User`, never reconnecting.
-    /// Without a response first, the request's outcome is a `null` result.
-    /// Default: none.
+    /// Without a response first, the request's outcome is a `null` result;
+    /// a response (e.g. a refusal) is its outcome as usual, and the session
+    /// still ends. Default: none.
     fn is_terminal(&self, _method: &str) -> bool {
         false
     }
