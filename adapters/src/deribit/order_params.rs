@@ -170,6 +170,8 @@ pub struct OrderParams {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time_in_force: Option<TimeInForce>,
     /// The amount shown in the book (iceberg orders; the rest is hidden).
+    /// Deribit: at least 100 times the instrument's minimum amount, and the
+    /// hidden part less than 100 times the shown one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub display_amount: Option<f64>,
     /// Only add liquidity.
@@ -196,7 +198,9 @@ pub struct OrderParams {
     /// Under market maker protection.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mmp: Option<bool>,
-    /// The server refuses the request after this time (ms since the Unix epoch).
+    /// The matching engine takes it only before this time (ms since the
+    /// Unix epoch, in the server's clock: see `GetTime`); later Deribit
+    /// answers `timed_out`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_until: Option<u64>,
     /// How it links to other orders.

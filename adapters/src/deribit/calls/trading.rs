@@ -48,7 +48,9 @@ pub struct Edit {
     /// Under market maker protection.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mmp: Option<bool>,
-    /// The server refuses the request after this time (ms since the Unix epoch).
+    /// The matching engine takes it only before this time (ms since the
+    /// Unix epoch, in the server's clock: see `GetTime`); later Deribit
+    /// answers `timed_out`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_until: Option<u64>,
     /// New shown amount (iceberg orders).
@@ -115,7 +117,9 @@ pub struct EditByLabel {
     /// Under market maker protection.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mmp: Option<bool>,
-    /// The server refuses the request after this time (ms since the Unix epoch).
+    /// The matching engine takes it only before this time (ms since the
+    /// Unix epoch, in the server's clock: see `GetTime`); later Deribit
+    /// answers `timed_out`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_until: Option<u64>,
 }
