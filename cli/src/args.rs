@@ -145,9 +145,8 @@ pub struct Args {
 
     /// Records the session to FILE as JSON Lines (every input, command and
     /// output; secrets redacted) for `wsnova replay` or a test
-    /// (`wsnova_core::record::replay`). Runs on the CLI's own loop: no
-    /// status line, no --metrics.
-    #[arg(long, value_name = "FILE", conflicts_with = "metrics")]
+    /// (`wsnova_core::record::replay`).
+    #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
 
     /// No status line on stderr, even on a terminal.

@@ -19,7 +19,6 @@ mod health;
 mod insecure;
 mod options;
 mod output;
-mod recorded;
 mod replay_server;
 mod run;
 mod status;

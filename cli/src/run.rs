@@ -14,7 +14,6 @@ use crate::args::{AdapterKind, Args};
 use crate::exit::Exit;
 use crate::health::Watched;
 use crate::output::{Printer, close_text, describe};
-use crate::recorded;
 use crate::status::StatusLine;
 
 /// How long the close handshake and the last events may take at the end.
@@ -24,25 +23,12 @@ const CLOSE_GRACE: Duration = Duration::from_secs(10);
 pub async fn run(args: &Args, builder: Builder, watched: Option<Watched>) -> Exit {
     let status = StatusLine::new(args.quiet);
     let printer = Printer::new(args.json, args.binary, args.print_ping_rtts, status.clone());
-    if let Some(path) = &args.record {
-        let file = match std::fs::File::create(path) {
-            Ok(file) => file,
-            Err(error) => {
-                printer.stderr(&format!("--record {}: {error}", path.display()));
-                return Exit::Usage;
-            }
-        };
-        let config = builder.session_config();
-        return match args.adapter {
-            AdapterKind::Plain => recorded::run(args, config, Plain, file, &printer).await,
-            AdapterKind::Jsonrpc => {
-                recorded::run(args, config, JsonRpc::new(), file, &printer).await
-            }
-            AdapterKind::Deribit => {
-                recorded::run(args, config, Deribit::new(), file, &printer).await
-            }
-        };
-    }
+    // `--record` is the drivers' own recording (`Builder::record`): the
+    // file is created when the connection starts.
+    let builder = match &args.record {
+        Some(path) => builder.record(path),
+        None => builder,
+    };
     let connected = match args.adapter {
         AdapterKind::Plain => builder.connect(Plain).await,
         AdapterKind::Jsonrpc => builder.connect(JsonRpc::new()).await,

@@ -1,8 +1,8 @@
 //! `wsnova run FILE`: runs every connection of a config file and follows
 //! the file. On a change, subscriptions are added and removed on the live
-//! connections (no reconnect); a connection whose adapter, credentials or
-//! session table changed is restarted (the core has no live setter for
-//! heartbeats, rate limits or timeouts, so those need a reconnect); new
+//! connections, and heartbeat settings are applied to them (no reconnect:
+//! [`live_setter`] lists what is taken live); a connection whose adapter,
+//! credentials or any other session setting changed is restarted; new
 //! names start, removed names close. A file that fails to load is
 //! reported and the running set stays as it is.
 
@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use wsnova_tokio::prelude::*;
+use wsnova_tokio::{SessionConfig, SessionError};
 
 use crate::args::{AdapterKind, BinaryFormat};
 use crate::config::{ConfigFile, ConnectionSpec};
@@ -36,6 +37,9 @@ struct RunArgs {
     /// Serves /metrics, /healthz and /readyz (200 when every connection is Ready).
     #[arg(long, value_name = "ADDR")]
     metrics: Option<SocketAddr>,
+    /// Prints each pong's round-trip time (pings: `ping_interval` in the file).
+    #[arg(long)]
+    print_ping_rtts: bool,
     /// How often the file is checked for changes.
     #[arg(long, value_name = "DURATION", default_value = "1s",
           value_parser = wsnova_tokio::core::session::parse_duration)]
@@ -130,10 +134,11 @@ async fn apply(
         let restart = match wanted.get(name.as_str()) {
             None => true,
             Some(spec) => {
-                let old = &running[&name].spec;
+                let conn = &running[&name];
+                let old = &conn.spec;
                 old.adapter != spec.adapter
                     || old.credentials != spec.credentials
-                    || old.session != spec.session
+                    || !apply_live(&name, &conn.client, &old.session, spec)
             }
         };
         if restart {
@@ -185,6 +190,58 @@ async fn apply(
     *watched.lock().unwrap_or_else(|e| e.into_inner()) = clients;
 }
 
+/// A live setter: applies one session key's new value to a running connection.
+type Setter = fn(&Client, &SessionConfig) -> Result<(), SessionError>;
+
+/// The `[connection.session]` keys a running connection takes without a
+/// reconnect, each with its setter; a change of any other key restarts
+/// the connection (docs/cli.md says which).
+fn live_setter(key: &str) -> Option<Setter> {
+    match key {
+        "heartbeat" => Some(|client, config| client.set_heartbeat(config.heartbeat)),
+        // Rate limits restart the connection until the session has a live
+        // setter for them; then this one line takes them live:
+        // "rate_limit" => Some(|client, config| client.set_rate_limits(config.rate_limit)),
+        _ => None,
+    }
+}
+
+/// Applies the changes from `old` to `spec.session` to the running
+/// `client` when every changed key has a live setter; `false` (nothing
+/// applied) when the connection must restart.
+fn apply_live(name: &str, client: &Client, old: &toml::Value, spec: &ConnectionSpec) -> bool {
+    let empty = toml::map::Map::new();
+    let (old, new) = match (old.as_table(), spec.session.as_table()) {
+        (Some(old), Some(new)) => (old, new),
+        _ => (&empty, &empty),
+    };
+    let changed: Vec<&String> = old
+        .keys()
+        .chain(new.keys().filter(|k| !old.contains_key(*k)))
+        .filter(|k| old.get(*k) != new.get(*k))
+        .collect();
+    let Some(setters) = changed
+        .iter()
+        .map(|key| live_setter(key))
+        .collect::<Option<Vec<Setter>>>()
+    else {
+        return false;
+    };
+    let Ok(config) = spec.session_config() else {
+        return false;
+    };
+    for (key, setter) in changed.iter().zip(setters) {
+        match setter(client, &config) {
+            Ok(()) => eprintln!("wsnova run: {name:?}: {key} applied without a reconnect"),
+            Err(error) => {
+                eprintln!("wsnova run: {name:?}: {key} refused ({error}): restarting");
+                return false;
+            }
+        }
+    }
+    true
+}
+
 /// Starts one connection (retrying until it comes up) and its printer.
 fn start(args: &RunArgs, spec: &ConnectionSpec) -> Result<Client, String> {
     let mut builder = Builder::from_config(spec.session_config()?).retry_initial_connect(true);
@@ -201,8 +258,13 @@ fn start(args: &RunArgs, spec: &ConnectionSpec) -> Result<Client, String> {
     if !channels.is_empty() {
         let _ = client.subscribe_nowait(&channels);
     }
-    let printer =
-        Printer::new(args.json, BinaryFormat::Hex, false, StatusLine::new(true)).named(&spec.name);
+    let printer = Printer::new(
+        args.json,
+        BinaryFormat::Hex,
+        args.print_ping_rtts,
+        StatusLine::new(true),
+    )
+    .named(&spec.name);
     tokio::spawn(async move {
         while let Some(event) = events.recv().await {
             if printer.event(&event).is_err() {

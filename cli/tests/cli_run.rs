@@ -78,6 +78,66 @@ fn a_reload_swaps_a_subscription_without_reconnecting() {
 }
 
 #[test]
+fn a_reload_turns_pings_on_without_reconnecting() {
+    let mock = MockDeribit::start(MockConfig::default());
+    let file = std::env::temp_dir().join(format!("wsnova-cli-hb-{}.toml", std::process::id()));
+    let with_pings = |interval: &str| {
+        format!(
+            "{}[connection.session.heartbeat]\nping_interval = \"{interval}\"\n",
+            config(&mock.url(), BTC)
+        )
+    };
+    std::fs::write(&file, with_pings("off")).unwrap();
+    let mut child = wsnova(&[
+        "run",
+        file.to_str().unwrap(),
+        "--json",
+        "--print-ping-rtts",
+        "--reload-every",
+        "20ms",
+    ])
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    let (tx, lines) = mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap_or_default()).is_err() {
+                break;
+            }
+        }
+    });
+    // Ready and subscribed, pings off: no pong can have come.
+    let mut seen = vec![until(&lines, "a BTC notification", |e| e["channel"] == BTC)];
+    seen.extend(
+        lines
+            .try_iter()
+            .map(|l| serde_json::from_str::<Value>(&l).unwrap()),
+    );
+    assert!(seen.iter().all(|e| e["event"] != "pong"), "{seen:?}");
+
+    std::fs::write(&file, with_pings("50ms")).unwrap();
+    let pong = until(&lines, "a pong after the reload", |e| e["event"] == "pong");
+    assert_eq!(pong["connection"], "mock");
+    // Still the same connection: no `connected` again, one accepted by the mock.
+    until(&lines, "a BTC notification after the pong", |e| {
+        e["channel"] == BTC
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_file(&file);
+    let reconnected: Vec<String> = lines
+        .try_iter()
+        .filter(|l| l.contains("\"connected\""))
+        .collect();
+    assert!(reconnected.is_empty(), "{reconnected:?}");
+    assert_eq!(mock.connections_accepted(), 1, "the reload reconnected");
+}
+
+#[test]
 fn a_bad_config_file_is_a_usage_error() {
     let file = std::env::temp_dir().join(format!("wsnova-cli-bad-{}.toml", std::process::id()));
     std::fs::write(

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 use wsnova_core::driver::{LagPolicy, Status, SubscribeError, check_raw_params, encode_params};
-use wsnova_core::session::{Credentials, JsonText, RequestError, SessionError};
+use wsnova_core::session::{Credentials, HeartbeatConfig, JsonText, RequestError, SessionError};
 use wsnova_core::wire::CloseCode;
 
 use crate::connection::Connection;
@@ -305,6 +305,13 @@ impl Handle {
     /// Sets credentials and authenticates (now if connected, and after every reconnect).
     pub fn authenticate(&self, credentials: Credentials) -> Result<(), SessionError> {
         self.command(move |c| c.authenticate(credentials))
+    }
+
+    /// Changes pings, the pong deadline and the idle timeout on the live
+    /// connection and every later one, without a reconnect (see
+    /// `Session::set_heartbeat`); zero durations are refused.
+    pub fn set_heartbeat(&self, heartbeat: HeartbeatConfig) -> Result<(), SessionError> {
+        self.command(move |c| c.set_heartbeat(heartbeat))
     }
 
     /// Pings and waits for the pong: the round-trip time. Fails with

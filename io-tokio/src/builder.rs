@@ -30,7 +30,7 @@ pub async fn connect<A: Adapter>(
     let options = options.into();
     options.validate()?;
     let config = options.session_config_with_env(env_vars())?;
-    let (client, events, first) = spawn(options, config, adapter);
+    let (client, events, first) = spawn(options, config, adapter)?;
     match first.await {
         Ok(Ok(())) => Ok((client, events)),
         Ok(Err(failure)) => Err(failure.into()),
@@ -47,7 +47,7 @@ pub fn spawn_without_waiting<A: Adapter>(
     let options = options.into();
     options.validate()?;
     let config = options.session_config_with_env(env_vars())?;
-    let (client, events, _) = spawn(options, config, adapter);
+    let (client, events, _) = spawn(options, config, adapter)?;
     Ok((client, events))
 }
 
@@ -105,11 +105,14 @@ fn spawn<A: Adapter>(
     options: Builder,
     config: SessionConfig,
     adapter: A,
-) -> (
-    Client,
-    Events,
-    oneshot::Receiver<crate::shared::FirstOutcome>,
-) {
+) -> Result<
+    (
+        Client,
+        Events,
+        oneshot::Receiver<crate::shared::FirstOutcome>,
+    ),
+    ConnectError,
+> {
     let (capacity, policy) = (options.capacity(), options.policy());
     let fail_fast = !options.retries_initial();
     let dial_to = options
@@ -117,6 +120,11 @@ fn spawn<A: Adapter>(
         .map(|(host, port)| (host.to_owned(), port));
     let addresses = options.address_override().to_vec();
     let now = now();
+    // Time zero of the recording is the session's: a replay starts both at once.
+    let recorder = options
+        .recording()
+        .map(|to| to.recorder(&config, now, |path| std::fs::File::create(path)))
+        .transpose()?;
     // One span per connection (name, URL), one child per dial (its
     // generation), entered around every session call. The endpoint's
     // Debug leaves out the query, which may hold secrets.
@@ -127,6 +135,9 @@ fn spawn<A: Adapter>(
     );
     let entered = root_span.enter();
     let mut session: BoxedSession = Box::new(Session::new(config, adapter, now));
+    if let Some(recorder) = recorder {
+        session.set_tap(recorder);
+    }
     if let Ok(since_epoch) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
         // The core has no clock; signed auth needs the wall-clock time.
         session.set_unix_time(now, since_epoch.as_millis() as u64);
@@ -159,5 +170,5 @@ fn spawn<A: Adapter>(
     };
     let shared = Shared::new(inner, wake);
     tokio::spawn(driver::run(shared.clone()));
-    (Client::new(shared), Events::new(subscriber), first_rx)
+    Ok((Client::new(shared), Events::new(subscriber), first_rx))
 }

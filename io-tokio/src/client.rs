@@ -6,7 +6,9 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::sync::oneshot;
 use wsnova_core::driver::{Status, SubscribeError, check_raw_params, encode_params};
-use wsnova_core::session::{Adapter, Credentials, JsonText, RequestError, Session, SessionError};
+use wsnova_core::session::{
+    Adapter, Credentials, HeartbeatConfig, JsonText, RequestError, Session, SessionError,
+};
 use wsnova_core::wire::CloseCode;
 
 use crate::driver::{HIGH_WATER, now};
@@ -303,6 +305,13 @@ impl Client {
     /// Sets credentials and authenticates (now if connected, and after every reconnect).
     pub async fn authenticate(&self, credentials: Credentials) -> Result<(), SessionError> {
         self.command(|s| s.authenticate(now(), credentials))
+    }
+
+    /// Changes pings, the pong deadline and the idle timeout on the live
+    /// connection and every later one, without a reconnect (see
+    /// `Session::set_heartbeat`); zero durations are refused.
+    pub fn set_heartbeat(&self, heartbeat: HeartbeatConfig) -> Result<(), SessionError> {
+        self.command(|s| s.set_heartbeat(now(), heartbeat))
     }
 
     /// Pings and waits for the pong: the round-trip time. Fails with

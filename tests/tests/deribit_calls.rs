@@ -330,3 +330,50 @@ async fn account_calls_and_server_times() {
     assert_eq!(times.testnet, Some(true));
     assert!(GetTime::parse(&result).expect("a time") > 1_600_000_000_000);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trailing_stop_is_placed_edited_found_by_type_and_cancelled_by_type() {
+    let mock = MockDeribit::start(MockConfig::default());
+    let (client, _events) = connect(&mock).await;
+    let stop = OrderParams::trailing_stop(BTC, 10.0, "index_price", 100.0).label("trail");
+    let placed = call(&client, &Sell(stop)).await.order;
+    assert_eq!(placed.order_state, "untriggered");
+    assert_eq!(
+        (placed.order_type.as_str(), placed.trigger_offset),
+        ("trailing_stop", Some(100.0))
+    );
+    let _limit = rest(&client, BTC, 1_000.0, "plain").await;
+
+    let mut wider = Edit::new(&placed.order_id);
+    wider.trigger_offset = Some(250.0);
+    let edited = call(&client, &wider).await.order;
+    assert_eq!(edited.trigger_offset, Some(250.0));
+    let state = call(
+        &client,
+        &GetOrderState {
+            order_id: placed.order_id.clone(),
+        },
+    )
+    .await;
+    assert_eq!(state.trigger_offset, Some(250.0), "the edit stayed");
+
+    let of_type = |t: &str| GetOpenOrdersByInstrument {
+        instrument_name: BTC.into(),
+        order_type: Some(t.into()),
+    };
+    assert_eq!(call(&client, &of_type("trailing_all")).await.len(), 1);
+    assert_eq!(call(&client, &of_type("trigger_all")).await.len(), 1);
+    assert!(call(&client, &of_type("stop_all")).await.is_empty());
+    assert_eq!(call(&client, &of_type("limit")).await.len(), 1);
+
+    let trailing = CancelAllByInstrument {
+        instrument_name: BTC.into(),
+        order_type: Some("trailing_stop".into()),
+    };
+    assert_eq!(call(&client, &trailing).await, 1);
+    assert_eq!(
+        call(&client, &GetOpenOrders::default()).await.len(),
+        1,
+        "the limit stays"
+    );
+}

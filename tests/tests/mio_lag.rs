@@ -245,12 +245,26 @@ fn dropping_the_consumer_reading_waits_for_resumes_reading_at_once() {
         handle.send_binary(vec![7; 32 * 1024]).unwrap();
     }
     wait_for_messages_in(&handle, 1);
-    // Only waiting can show that reading stopped.
+    // Only waiting can show that reading stopped: the count holds still
+    // across a second wait, far below what was sent.
     std::thread::sleep(Duration::from_millis(300));
     let stalled = handle.status().stats.messages_in;
-    assert!(stalled < LARGE_COUNT as u64, "reading stopped at {stalled}");
+    std::thread::sleep(Duration::from_millis(300));
+    let still = handle.status().stats.messages_in;
+    assert_eq!(
+        stalled, still,
+        "reading went on while the consumer was full"
+    );
+    assert!(
+        stalled < LARGE_COUNT as u64 / 2,
+        "reading stopped only at {stalled}"
+    );
     drop(events); // the only consumer, full: reading stopped for it
+    let dropped_at = std::time::Instant::now();
     wait_for_messages_in(&handle, LARGE_COUNT as u64);
+    // At once: the 2 MiB left take far less than the 10 s bound of the wait.
+    let resumed_in = dropped_at.elapsed();
+    assert!(resumed_in < Duration::from_secs(2), "{resumed_in:?}");
     handle.close().unwrap();
 }
 

@@ -209,24 +209,6 @@ fn requests_in_flight_at_close_fail_exactly_once_with_closed() {
 }
 
 #[test]
-fn requests_in_flight_at_close_get_exactly_one_outcome() {
-    let mut sim = ready_sim(|_| {});
-    let ids = [sim.request("silent", "{}"), sim.request("silent", "{}")];
-    sim.run_for(Duration::from_millis(10));
-    assert_eq!(sim.server.count("silent"), 2, "both were sent");
-
-    close(&mut sim);
-    assert!(sim.run_until(is_closed, LIMIT));
-    sim.run_for(HOUR); // well past the request timeout
-    for id in ids {
-        let got = outcomes(&sim.events, id);
-        assert_eq!(got.len(), 1, "{id:?}: {got:?}");
-        assert!(matches!(got[0], Event::RequestFailed { .. }), "{got:?}");
-    }
-    assert_eq!(sim.client.pending_requests(), 0);
-}
-
-#[test]
 fn requests_queued_while_backing_off_fail_exactly_once_with_closed() {
     let mut sim = backing_off_sim();
     let ids = [sim.request("echo", "{}"), sim.request("echo", "{}")];

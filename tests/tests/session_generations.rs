@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use wsnova_core::session::{Event, Input, SessionConfig, SessionState, Stats};
+use wsnova_core::session::{Event, Input, SessionConfig, SessionState};
 use wsnova_tests::sim::{Sim, TestRpc};
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -39,69 +39,6 @@ fn reconnect(sim: &mut Sim<TestRpc>) {
     sim.take_events();
 }
 
-/// An unmasked server text frame carrying `text` (short payloads only).
-fn server_text_frame(text: &str) -> Vec<u8> {
-    assert!(text.len() < 126);
-    let mut frame = vec![0x81, text.len() as u8];
-    frame.extend_from_slice(text.as_bytes());
-    frame
-}
-
-/// An unmasked server close frame with code 1001.
-fn server_close_frame() -> Vec<u8> {
-    vec![0x88, 0x02, 0x03, 0xE9]
-}
-
-/// What must not change when stale input arrives.
-#[derive(Debug, PartialEq)]
-struct Snapshot {
-    state: SessionState,
-    generation: u64,
-    live: Option<u64>,
-    dials: usize,
-    stats: Stats,
-    pending_requests: usize,
-}
-
-fn snapshot(sim: &Sim<TestRpc>) -> Snapshot {
-    Snapshot {
-        state: sim.client.state(),
-        generation: sim.client.generation(),
-        live: sim.live_generation(),
-        dials: sim.dials.len(),
-        stats: sim.client.stats(),
-        pending_requests: sim.client.pending_requests(),
-    }
-}
-
-/// Feeds every kind of input, tagged with `generation`, straight to the client.
-fn feed_stale(sim: &mut Sim<TestRpc>, generation: u64) {
-    let now = sim.now;
-    let notification =
-        r#"{"jsonrpc":"2.0","method":"subscription","params":{"channel":"ticker.A","data":1}}"#;
-    let response = r#"{"jsonrpc":"2.0","id":1,"result":"stale"}"#;
-    let inputs = [
-        server_text_frame(notification),
-        server_text_frame(response),
-        server_close_frame(),
-        b"garbage that would fail any live connection".to_vec(),
-    ];
-    for data in &inputs {
-        sim.client
-            .handle_input(now, Input::Bytes { generation, data });
-    }
-    sim.client
-        .handle_input(now, Input::Connected { generation });
-    sim.client.handle_input(
-        now,
-        Input::ConnectFailed {
-            generation,
-            error: "late refusal",
-        },
-    );
-    sim.client.handle_input(now, Input::Closed { generation });
-}
-
 #[test]
 fn stale_input_after_a_reconnect_changes_nothing() {
     let mut sim = ready_sim(|_| {});
@@ -109,11 +46,11 @@ fn stale_input_after_a_reconnect_changes_nothing() {
     assert_eq!(sim.client.generation(), 2);
     sim.run_for(Duration::from_millis(100));
     sim.take_events();
-    let before = snapshot(&sim);
+    let before = sim.stale_snapshot();
 
-    feed_stale(&mut sim, 1);
+    sim.feed_stale(1);
     assert_eq!(sim.client.poll_output(), None, "no output at all");
-    assert_eq!(snapshot(&sim), before);
+    assert_eq!(sim.stale_snapshot(), before);
 
     // Nor later: the current connection stays up and nothing is redialed.
     sim.run_for(Duration::from_secs(60));
@@ -145,22 +82,22 @@ fn stale_input_while_backing_off_neither_connects_nor_dials() {
     assert!(sim.run_until(has_disconnected, LIMIT));
     sim.take_events();
     assert_eq!(sim.client.state(), SessionState::BackingOff);
-    let before = snapshot(&sim);
+    let before = sim.stale_snapshot();
 
     // The generation that was just lost is now stale too.
-    feed_stale(&mut sim, 1);
+    sim.feed_stale(1);
     assert_eq!(sim.client.poll_output(), None);
-    assert_eq!(snapshot(&sim), before);
+    assert_eq!(sim.stale_snapshot(), before);
     assert_eq!(sim.client.state(), SessionState::BackingOff);
 }
 
 #[test]
 fn input_for_a_future_generation_is_ignored() {
     let mut sim = ready_sim(|_| {});
-    let before = snapshot(&sim);
-    feed_stale(&mut sim, 7);
+    let before = sim.stale_snapshot();
+    sim.feed_stale(7);
     assert_eq!(sim.client.poll_output(), None);
-    assert_eq!(snapshot(&sim), before);
+    assert_eq!(sim.stale_snapshot(), before);
 }
 
 #[test]
@@ -225,12 +162,12 @@ fn never_more_than_one_live_transport_across_many_losses() {
 #[test]
 fn duplicate_connected_for_the_live_generation_is_ignored() {
     let mut sim = ready_sim(|_| {});
-    let before = snapshot(&sim);
+    let before = sim.stale_snapshot();
     let now = sim.now;
     sim.client
         .handle_input(now, Input::Connected { generation: 1 });
     assert_eq!(sim.client.poll_output(), None);
-    assert_eq!(snapshot(&sim), before);
+    assert_eq!(sim.stale_snapshot(), before);
     let id = sim.request("echo", "{}");
     sim.drive();
     assert!(

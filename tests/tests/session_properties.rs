@@ -23,6 +23,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::Ping),
         1 => any::<u8>().prop_map(Op::Rechunk),
         1 => any::<bool>().prop_map(Op::PauseReading),
+        2 => any::<u8>().prop_map(Op::Stale),
     ]
 }
 

@@ -347,31 +347,3 @@ async fn oversized_messages_with_retries_do_not_busy_loop() {
         )
     });
 }
-
-/// At most one connection per base delay, plus the first: 1 + 1000 / 50.
-const BASE_RATE_BOUND: usize = 21;
-
-// These hold today and after the fix above: whatever the streak does, a
-// retry never comes sooner than the base delay (no hot loop).
-#[tokio::test]
-async fn invalid_utf8_with_retries_redials_no_faster_than_the_base_delay() {
-    let (accepted, events) = connections_in_one_second(invalid_utf8(), None).await;
-    assert!(accepted <= BASE_RATE_BOUND, "{accepted} connections in 1 s");
-    assert_losses(&events, |r| {
-        *r == DisconnectReason::Wire(WireError::InvalidUtf8)
-    });
-}
-
-#[tokio::test]
-async fn oversized_messages_with_retries_redial_no_faster_than_the_base_delay() {
-    let (accepted, events) = connections_in_one_second(oversized(), Some(small_limits())).await;
-    assert!(accepted <= BASE_RATE_BOUND, "{accepted} connections in 1 s");
-    assert_losses(&events, |r| {
-        matches!(
-            r,
-            DisconnectReason::Wire(
-                WireError::MessageTooLarge { .. } | WireError::FrameTooLarge { .. }
-            )
-        )
-    });
-}

@@ -254,12 +254,26 @@ async fn dropping_the_consumer_reading_waits_for_resumes_reading_at_once() {
         client.send_binary(vec![7; 32 * 1024]).await.unwrap();
     }
     wait_for_messages_in(&client, 1).await;
-    // Only waiting can show that reading stopped.
+    // Only waiting can show that reading stopped: the count holds still
+    // across a second wait, far below what was sent.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let stalled = client.status().stats.messages_in;
-    assert!(stalled < LARGE_COUNT as u64, "reading stopped at {stalled}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let still = client.status().stats.messages_in;
+    assert_eq!(
+        stalled, still,
+        "reading went on while the consumer was full"
+    );
+    assert!(
+        stalled < LARGE_COUNT as u64 / 2,
+        "reading stopped only at {stalled}"
+    );
     drop(events); // the only consumer, full: reading stopped for it
+    let dropped_at = std::time::Instant::now();
     wait_for_messages_in(&client, LARGE_COUNT as u64).await;
+    // At once: the 2 MiB left take far less than the 10 s bound of the wait.
+    let resumed_in = dropped_at.elapsed();
+    assert!(resumed_in < Duration::from_secs(2), "{resumed_in:?}");
     timeout(STEP, client.close()).await.unwrap().unwrap();
 }
 

@@ -3,9 +3,11 @@
 //! `wsnova_mio::Builder` are this type, so the two APIs cannot drift apart.
 
 use core::net::SocketAddr;
+use std::io::Write;
+use std::path::PathBuf;
 use std::time::Duration;
 
-use super::ConnectError;
+use super::{ConnectError, RecordTo};
 use crate::session::{
     BackoffConfig, Credentials, HeartbeatConfig, RateLimitConfig, SessionConfig, StopPolicy,
 };
@@ -62,6 +64,7 @@ pub struct Builder {
     retry_initial: bool,
     dial_to: Option<(String, u16)>,
     addresses: Vec<SocketAddr>,
+    record: Option<RecordTo>,
 }
 
 impl From<SessionConfig> for Builder {
@@ -85,6 +88,7 @@ impl Builder {
             retry_initial: false,
             dial_to: None,
             addresses: Vec::new(),
+            record: None,
         }
     }
 
@@ -317,6 +321,32 @@ impl Builder {
         self
     }
 
+    /// Records the session to the file at `path` (created when the
+    /// connection starts) as JSON Lines: every input, command and output,
+    /// secrets redacted — what `wsnova --record FILE` writes, and what
+    /// `wsnova replay` and [`record::replay`](crate::record::replay) read.
+    /// Lines are buffered (64 KiB) and flushed when the session closes and,
+    /// while it runs, at most once a second. A file that cannot be created
+    /// fails `connect`.
+    ///
+    /// ```
+    /// use wsnova_core::driver::Builder;
+    /// let builder = Builder::new("ws://127.0.0.1:9001/")?.record("/tmp/session.jsonl");
+    /// assert!(builder.recording().is_some());
+    /// # Ok::<(), wsnova_core::wire::WireError>(())
+    /// ```
+    pub fn record(mut self, path: impl Into<PathBuf>) -> Self {
+        self.record = Some(RecordTo::file(path));
+        self
+    }
+
+    /// [`record`](Self::record) to any writer instead of a file; the first
+    /// connection started with this builder (or a clone) takes it.
+    pub fn record_to(mut self, writer: impl Write + Send + 'static) -> Self {
+        self.record = Some(RecordTo::writer(writer));
+        self
+    }
+
     // ---- event delivery -------------------------------------------------
 
     /// Capacity of each event consumer's queue (default 1024; at least 1).
@@ -359,6 +389,12 @@ impl Builder {
     /// The `host:port` to dial instead of the URL's, if set.
     pub fn dial_override(&self) -> Option<(&str, u16)> {
         self.dial_to.as_ref().map(|(h, p)| (h.as_str(), *p))
+    }
+
+    /// Where the session is recorded, if asked: the driver puts
+    /// [`RecordTo::recorder`] on the session it starts.
+    pub fn recording(&self) -> Option<&RecordTo> {
+        self.record.as_ref()
     }
 
     /// The addresses to dial instead of resolving, if set.

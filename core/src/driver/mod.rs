@@ -15,11 +15,13 @@
 //! - [`HappyEyeballs`] and [`sort_addresses`]: which address to dial next
 //!   and when (RFC 8305), for both drivers' dialing.
 //! - [`encode_params`]: `request`'s params, serialized once for both drivers.
+//! - [`RecordTo`]: where a driver records its session (`Builder::record`).
 
 mod builder;
 mod event_queue;
 mod eyeballs;
 mod params;
+mod recording;
 mod status;
 mod waiters;
 
@@ -27,5 +29,6 @@ pub use builder::{Builder, DEFAULT_EVENT_CAPACITY, LagPolicy, entropy_seed};
 pub use event_queue::EventQueue;
 pub use eyeballs::{CONNECTION_ATTEMPT_DELAY, HappyEyeballs, sort_addresses};
 pub use params::{check_raw_params, encode_params};
+pub use recording::{RECORD_BUFFER, RecordTo};
 pub use status::{ConnectError, ConnectFailure, Status};
 pub use waiters::{Reply, ReplyChannel, SubscribeError, Waiters};

@@ -1,12 +1,12 @@
 //! One line of a recording (JSON Lines): an input, a command, or something
 //! the session produced. Times are microseconds since the session began.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
 use super::pieces::{Piece, REDACTED, redact_text};
-use crate::session::{Event, Output};
+use crate::session::{Call, Event, Output};
 
 /// The recording format's version, in its header.
 pub const FORMAT_VERSION: u32 = 1;
@@ -174,9 +174,57 @@ pub enum Command {
         /// Paused or not.
         paused: bool,
     },
+    /// `set_heartbeat` (durations in microseconds; `None`: off).
+    Heartbeat {
+        /// `ping_interval`.
+        ping_interval_us: Option<u64>,
+        /// `pong_timeout`.
+        pong_timeout_us: u64,
+        /// `idle_timeout`.
+        idle_timeout_us: Option<u64>,
+    },
 }
 
 impl Command {
+    /// The recording of a command a session's tap saw, secrets redacted.
+    pub fn from_call(call: &Call<'_>) -> Command {
+        let channels = |c: &[&str]| c.iter().map(|c| c.to_string()).collect();
+        match *call {
+            Call::Connect => Command::Connect,
+            Call::SendText(text) => Command::SendText {
+                text: redact_text(text),
+            },
+            Call::SendBinary(data) => Command::SendBinary {
+                base64: data_encoding::BASE64.encode(data),
+            },
+            Call::Request { method, params } => Command::request(method, params),
+            Call::Subscribe(c) => Command::Subscribe {
+                channels: channels(c),
+            },
+            Call::Unsubscribe(c) => Command::Unsubscribe {
+                channels: channels(c),
+            },
+            Call::Authenticate { client_id } => Command::Authenticate {
+                client_id: client_id.to_owned(),
+            },
+            Call::Ping => Command::Ping,
+            Call::Close { code, reason } => Command::Close {
+                code,
+                reason: reason.to_owned(),
+            },
+            Call::UnixTime(ms) => Command::UnixTime { ms },
+            Call::ReadingPaused(paused) => Command::ReadingPaused { paused },
+            Call::Heartbeat(heartbeat) => {
+                let us = |d: Duration| d.as_micros() as u64;
+                Command::Heartbeat {
+                    ping_interval_us: heartbeat.ping_interval.map(us),
+                    pong_timeout_us: us(heartbeat.pong_timeout),
+                    idle_timeout_us: heartbeat.idle_timeout.map(us),
+                }
+            }
+        }
+    }
+
     /// A request's command, its params redacted for auth methods.
     pub fn request(method: &str, params: &str) -> Command {
         let params = if method.ends_with("auth") {

@@ -49,5 +49,5 @@ mod replay;
 
 pub use entry::{Command, Entry, FORMAT_VERSION, output_line};
 pub use pieces::{Piece, REDACTED, redact_text};
-pub use recorder::RecordingSession;
+pub use recorder::{Recorder, RecordingSession};
 pub use replay::{Divergence, RecordingHeader, ReplayReport, header, replay};

@@ -8,7 +8,9 @@ use data_encoding::BASE64;
 
 use super::entry::{Command, Entry, output_line};
 use super::pieces::{Piece, PieceStream, REDACTED};
-use crate::session::{Adapter, Credentials, Input, Session, SessionConfig, SessionError};
+use crate::session::{
+    Adapter, Credentials, HeartbeatConfig, Input, Session, SessionConfig, SessionError,
+};
 use crate::wire::CloseCode;
 
 /// Where a replay first differed from its recording.
@@ -226,6 +228,18 @@ fn apply<A: Adapter>(
             session.set_reading_paused(now, paused);
             Ok(())
         }
+        Command::Heartbeat {
+            ping_interval_us,
+            pong_timeout_us,
+            idle_timeout_us,
+        } => session.set_heartbeat(
+            now,
+            HeartbeatConfig {
+                ping_interval: ping_interval_us.map(Duration::from_micros),
+                pong_timeout: Duration::from_micros(pong_timeout_us),
+                idle_timeout: idle_timeout_us.map(Duration::from_micros),
+            },
+        ),
     }
 }
 

@@ -136,6 +136,8 @@ impl Auth {
                 tracing::warn!(%error, fatal, refresh = purpose == Purpose::Refresh, "authentication failed");
                 self.token = None;
                 link.fail_awaiting_auth();
+                let kind = if fatal { "fatal" } else { "rejected" };
+                link.env.out.telemetry.auth_failure(kind);
                 link.env.out.emit(Event::AuthFailed {
                     error: error.clone(),
                     fatal,
@@ -174,6 +176,7 @@ impl Auth {
             return false;
         }
         self.replaced_for_refused_token = true;
+        out.telemetry.auth_failure("token_refused");
         tracing::warn!(
             code = error.code,
             error = %error.message,

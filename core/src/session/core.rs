@@ -348,8 +348,12 @@ impl Core {
                     error: RequestError::Timeout,
                 })
             }
-            Purpose::Auth => out.lose(auth_failed("authentication timed out"), Initiator::Library),
+            Purpose::Auth => {
+                out.telemetry.auth_failure("timeout");
+                out.lose(auth_failed("authentication timed out"), Initiator::Library)
+            }
             Purpose::Refresh => {
+                out.telemetry.auth_failure("timeout");
                 out.lose(auth_failed("token refresh timed out"), Initiator::Library)
             }
             Purpose::Subscribe(channels) => self.subs.on_subscribe_expired(&mut link, &channels),

@@ -3,22 +3,17 @@
 
 use std::time::Instant;
 
-use serde::Serialize;
 use statig::blocking::{IntoStateMachineExt, StateMachine};
 
-use super::adapter::{Adapter, OutgoingRequest};
+use super::adapter::Adapter;
 use super::config::SessionConfig;
-use super::core::{Core, link_of};
-use super::credentials::Credentials;
+use super::core::Core;
 use super::error::SessionError;
-use super::event::RequestId;
 use super::io::{Input, Output};
-use super::machine::{self, Ctx, Fsm, State};
-use super::outbox::Ev;
-use super::queue::Payload;
+use super::machine::{self, Ctx, Fsm};
 use super::state::SessionState;
 use super::stats::Stats;
-use crate::wire::{CloseCode, WireError};
+use super::tap::{Call, Tap};
 
 /// One logical connection to a service, across any number of reconnects.
 ///
@@ -46,10 +41,12 @@ use crate::wire::{CloseCode, WireError};
 /// # Ok::<(), wsnova_core::wire::WireError>(())
 /// ```
 pub struct Session<A: Adapter + ?Sized> {
-    core: Core,
-    fsm: StateMachine<Fsm>,
+    pub(super) core: Core,
+    pub(super) fsm: StateMachine<Fsm>,
+    /// Told every input, command and output (recording), if set.
+    pub(super) tap: Option<Box<dyn Tap>>,
     // Last, so that `Session<A>` can be unsized to `Session<dyn Adapter>`.
-    adapter: A,
+    pub(super) adapter: A,
 }
 
 /// A session of any adapter, as drivers hold it.
@@ -63,6 +60,7 @@ impl<A: Adapter> Session<A> {
             adapter,
             core,
             fsm: Fsm::default().state_machine(),
+            tap: None,
         }
     }
 }
@@ -162,6 +160,7 @@ impl<A: Adapter + ?Sized> Session<A> {
     /// timestamp. The core has no clock: drivers call this once.
     pub fn set_unix_time(&mut self, now: Instant, unix_ms: u64) {
         self.core.auth.set_unix_time(now, unix_ms);
+        self.tell(now, Call::UnixTime(unix_ms), &Ok(()));
     }
 
     /// Whole rate-limit tokens available at `now`; `None` without a rate limit.
@@ -178,6 +177,9 @@ impl<A: Adapter + ?Sized> Session<A> {
 
     /// Feeds what the driver saw. Input of an older generation is ignored.
     pub fn handle_input(&mut self, now: Instant, input: Input<'_>) {
+        if let Some(tap) = self.tap.as_mut() {
+            tap.input(now, &input);
+        }
         self.core.env.now = now;
         let phase = self.state();
         self.core.handle_input(input, phase);
@@ -187,6 +189,10 @@ impl<A: Adapter + ?Sized> Session<A> {
     /// Acts on every timer and request deadline due at `now`. Calling it
     /// early does nothing.
     pub fn handle_timeout(&mut self, now: Instant) {
+        let due = self.tap.is_some() && self.poll_timeout().is_some_and(|at| at <= now);
+        if let Some(tap) = self.tap.as_mut().filter(|_| due) {
+            tap.timeout(now);
+        }
         self.core.env.now = now;
         while let Some(timer) = self.core.env.timers.pop_expired(now) {
             let phase = self.state();
@@ -202,241 +208,20 @@ impl<A: Adapter + ?Sized> Session<A> {
         }
     }
 
-    // ---- commands -----------------------------------------------------
-
-    /// Starts connecting (from `Idle`; a no-op otherwise).
-    ///
-    /// Fails with [`SessionError::Config`] before anything is dialled when
-    /// [`SessionConfig::validate`] finds a mistake
-    /// (`tests/tests/config_fail_fast.rs` shows each).
-    pub fn connect(&mut self, now: Instant) -> Result<(), SessionError> {
-        self.command(now)?;
-        self.core.env.config.validate()?;
-        self.core.env.out.raise(Ev::Connect);
-        self.pump();
-        Ok(())
-    }
-
-    /// Sends a text message once ready (queued until then).
-    pub fn send_text(&mut self, now: Instant, text: &str) -> Result<(), SessionError> {
-        self.command(now)?;
-        if self.try_send_text_direct(text) {
-            return Ok(());
-        }
-        self.send_message(Payload::Text(text.to_owned()))
-    }
-
-    /// Sends a binary message once ready (queued until then).
-    pub fn send_binary(&mut self, now: Instant, data: &[u8]) -> Result<(), SessionError> {
-        self.command(now)?;
-        if self.try_send_binary_direct(data) {
-            return Ok(());
-        }
-        self.send_message(Payload::Binary(data.to_vec()))
-    }
-
-    /// Frames a text message into the transmit buffer at once when the
-    /// session is ready and nothing is queued ahead of it; `false` (nothing
-    /// done) otherwise, and then [`send_text`](Self::send_text) takes it.
-    /// Nothing time-dependent happens on this path, so it needs no clock: a
-    /// driver sending many small messages saves a clock read per message.
-    ///
-    /// ```
-    /// use std::time::Instant;
-    /// use wsnova_core::session::{Plain, Session, SessionConfig};
-    /// let mut session = Session::new(SessionConfig::new("ws://127.0.0.1:9001/")?, Plain, Instant::now());
-    /// let text = "hello";
-    /// if !session.try_send_text_direct(text) {
-    ///     session.send_text(Instant::now(), text)?; // not ready yet: queued
-    /// }
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn try_send_text_direct(&mut self, text: &str) -> bool {
-        let ready = self.is_ready();
-        self.core.send_direct(ready, Some(text), &[])
-    }
-
-    /// [`try_send_text_direct`](Self::try_send_text_direct) for a binary message.
-    pub fn try_send_binary_direct(&mut self, data: &[u8]) -> bool {
-        let ready = self.is_ready();
-        self.core.send_direct(ready, None, data)
-    }
-
-    /// The machine is in `Ready` (a match on its state: no clock, no work).
-    fn is_ready(&self) -> bool {
-        matches!(self.fsm.state(), State::Ready {})
-    }
-
-    fn send_message(&mut self, payload: Payload) -> Result<(), SessionError> {
-        let phase = self.state();
-        let queued = self
-            .core
-            .send_message(self.adapter.as_dyn(), payload, phase);
-        self.pump();
-        if queued {
-            Ok(())
-        } else {
-            Err(SessionError::QueueFull)
-        }
-    }
-
-    /// Sends a request with `params` given as JSON text. Exactly one outcome
-    /// follows: `Event::Response` or `Event::RequestFailed`.
-    pub fn request(
-        &mut self,
-        now: Instant,
-        method: &str,
-        params: &str,
-    ) -> Result<RequestId, SessionError> {
-        self.command(now)?;
-        let request = OutgoingRequest::new(method, params);
-        let phase = self.state();
-        let id = link_of!(self.core, self.adapter.as_dyn(), phase).send_user_request(request);
-        self.pump();
-        Ok(id)
-    }
-
-    /// [`request`](Self::request) with params serialized from any `Serialize`.
-    pub fn request_json<P: Serialize + ?Sized>(
-        &mut self,
-        now: Instant,
-        method: &str,
-        params: &P,
-    ) -> Result<RequestId, SessionError> {
-        let params = serde_json::to_string(params)
-            .map_err(|e| SessionError::InvalidParams(e.to_string()))?;
-        self.request(now, method, &params)
-    }
-
-    /// Adds channels to the desired set; they are subscribed now if the
-    /// connection is past authentication, else on the next restore.
-    pub fn subscribe(&mut self, now: Instant, channels: &[&str]) -> Result<(), SessionError> {
-        self.command(now)?;
-        let channels: Vec<String> = channels.iter().map(|c| c.to_string()).collect();
-        let phase = self.state();
-        let mut link = link_of!(self.core, self.adapter.as_dyn(), phase);
-        self.core.subs.subscribe(&mut link, &channels);
-        self.pump();
-        Ok(())
-    }
-
-    /// Removes channels from the desired set and unsubscribes confirmed ones.
-    pub fn unsubscribe(&mut self, now: Instant, channels: &[&str]) -> Result<(), SessionError> {
-        self.command(now)?;
-        let channels: Vec<String> = channels.iter().map(|c| c.to_string()).collect();
-        let phase = self.state();
-        let mut link = link_of!(self.core, self.adapter.as_dyn(), phase);
-        self.core.subs.unsubscribe(&mut link, &channels);
-        self.pump();
-        Ok(())
-    }
-
-    /// Sets the credentials; authenticates now when connected, and after every reconnect.
-    pub fn authenticate(
-        &mut self,
-        now: Instant,
-        credentials: Credentials,
-    ) -> Result<(), SessionError> {
-        self.command(now)?;
-        self.core.env.config.credentials = Some(credentials);
-        let phase = self.state();
-        if phase.is_past_auth() {
-            self.core
-                .auth
-                .start(&mut link_of!(self.core, self.adapter.as_dyn(), phase));
-        }
-        self.pump();
-        Ok(())
-    }
-
-    /// Sends a WebSocket ping; `Event::Pong { rtt }` follows.
-    pub fn ping(&mut self, now: Instant) -> Result<(), SessionError> {
-        self.command(now)?;
-        let phase = self.state();
-        if !self.core.ping(phase) {
-            return Err(SessionError::NotConnected);
-        }
-        Ok(())
-    }
-
-    /// Closes for good: a close handshake if connected, no reconnect ever.
-    ///
-    /// A code an endpoint may not send (e.g. 1006) or a reason over 123 bytes
-    /// is refused and changes nothing.
-    pub fn close(
-        &mut self,
-        now: Instant,
-        code: CloseCode,
-        reason: &str,
-    ) -> Result<(), SessionError> {
-        self.command(now)?;
-        let code = u16::from(code);
-        // Refused here, before anything changes (RFC 6455 §7.4.1).
-        if code != 1005 && !crate::wire::is_valid_wire_close_code(code) {
-            return Err(WireError::InvalidCloseCode(code).into());
-        }
-        if reason.len() > 123 {
-            return Err(WireError::ControlPayloadTooLong(reason.len() + 2).into());
-        }
-        self.core.env.out.raise(Ev::Close {
-            code,
-            reason: reason.to_owned(),
-        });
-        self.pump();
-        Ok(())
-    }
-
-    fn command(&mut self, now: Instant) -> Result<(), SessionError> {
-        if self.state() == SessionState::Closed {
-            return Err(SessionError::Closed);
-        }
-        self.core.env.now = now;
-        Ok(())
-    }
-
-    /// Tells the session the driver stopped reading because the application's
-    /// consumer is full (not because the server does not read: then every
-    /// deadline runs). While paused, the deadlines only reading can meet
-    /// (connect, pong, idle) and the core's own requests are suspended, so a
-    /// slow consumer never makes a healthy connection look dead; pings wait.
-    /// On resume each moves on by the time spent paused (never further than
-    /// a full period from `now`). Application requests' deadlines keep running.
-    ///
-    /// ```
-    /// use std::time::{Duration, Instant};
-    /// use wsnova_core::session::{Plain, Input, Output, Session, SessionConfig};
-    /// let mut config = SessionConfig::new("ws://127.0.0.1:9001/")?;
-    /// config.connect_timeout = Duration::from_secs(5);
-    /// let t0 = Instant::now();
-    /// let mut session = Session::new(config, Plain, t0);
-    /// session.connect(t0)?;
-    /// let Some(Output::Dial { generation, .. }) = session.poll_output() else { panic!() };
-    /// session.handle_input(t0, Input::Connected { generation });
-    /// assert_eq!(session.poll_timeout(), Some(t0 + Duration::from_secs(5)));
-    ///
-    /// session.set_reading_paused(t0, true); // the upgrade's answer cannot be read
-    /// assert_eq!(session.poll_timeout(), None);
-    /// let later = t0 + Duration::from_secs(60);
-    /// session.set_reading_paused(later, false);
-    /// assert_eq!(session.poll_timeout(), Some(later + Duration::from_secs(5)));
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn set_reading_paused(&mut self, now: Instant, paused: bool) {
-        let core = &mut self.core;
-        core.env.now = now;
-        core.heartbeat
-            .set_reading_paused(&mut core.env, &mut core.requests, paused);
-    }
-
     // ---- output -------------------------------------------------------
 
     /// The next thing to do or report.
     pub fn poll_output(&mut self) -> Option<Output> {
-        self.core
+        let output = self
+            .core
             .env
             .out
             .pop_output()
-            .or_else(|| self.core.transport.poll_transmit_announcement())
+            .or_else(|| self.core.transport.poll_transmit_announcement())?;
+        if let Some(tap) = self.tap.as_mut() {
+            tap.output(&output);
+        }
+        Some(output)
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) is next due; `None` when nothing is armed.
@@ -460,11 +245,16 @@ impl<A: Adapter + ?Sized> Session<A> {
     /// Records that the socket accepted `n` bytes of [`pending_transmit`](Self::pending_transmit).
     pub fn advance_transmit(&mut self, n: usize) {
         let core = &mut self.core;
+        if let Some(tap) = self.tap.as_mut() {
+            let generation = core.transport.generation();
+            let pending = core.transport.pending_transmit();
+            tap.written(generation, &pending[..n.min(pending.len())]);
+        }
         core.transport.advance_transmit(&mut core.env.out, n);
     }
 
     /// Runs lifecycle events raised by mechanisms, and the wire's events, until quiet.
-    fn pump(&mut self) {
+    pub(super) fn pump(&mut self) {
         self.run();
         self.core.update_levels();
     }
@@ -484,6 +274,38 @@ impl<A: Adapter + ?Sized> Session<A> {
             {
                 break;
             }
+        }
+    }
+}
+
+/// The tap (see [`Tap`]).
+impl<A: Adapter + ?Sized> Session<A> {
+    /// Puts `tap` on the session (replacing any other): from now on it is
+    /// told every input, command and output. Drivers put a recorder
+    /// ([`crate::record::Recorder`]) here when asked to record.
+    pub fn set_tap(&mut self, tap: Box<dyn Tap>) {
+        self.tap = Some(tap);
+    }
+
+    /// Takes the tap off the session.
+    pub fn take_tap(&mut self) -> Option<Box<dyn Tap>> {
+        self.tap.take()
+    }
+
+    /// Whether a tap is on.
+    pub fn is_tapped(&self) -> bool {
+        self.tap.is_some()
+    }
+
+    /// Tells the tap (if any) about a command and its result.
+    pub(super) fn tell<T>(
+        &mut self,
+        now: Instant,
+        call: Call<'_>,
+        result: &Result<T, SessionError>,
+    ) {
+        if let Some(tap) = self.tap.as_mut() {
+            tap.command(now, &call, result.as_ref().map(|_| ()));
         }
     }
 }

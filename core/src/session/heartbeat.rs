@@ -6,6 +6,7 @@
 use std::collections::VecDeque;
 use std::time::Instant;
 
+use super::config::HeartbeatConfig;
 use super::env::Env;
 use super::event::Event;
 use super::requests::Requests;
@@ -52,6 +53,33 @@ impl Heartbeat {
         }
         if let Some(idle) = env.config.heartbeat.idle_timeout {
             env.timers.set(Timer::Idle, env.now + idle);
+        }
+    }
+
+    /// New settings (`Session::set_heartbeat`); on an `open` connection
+    /// the timers follow at once, else the next upgrade arms them.
+    pub(crate) fn reconfigure(&mut self, env: &mut Env, heartbeat: HeartbeatConfig, open: bool) {
+        env.config.heartbeat = heartbeat;
+        if !open {
+            return;
+        }
+        let now = env.now;
+        let heartbeat = &env.config.heartbeat;
+        match heartbeat.ping_interval {
+            Some(interval) => {
+                let next = now + interval;
+                let at = env.timers.get(Timer::Ping).map_or(next, |at| at.min(next));
+                env.timers.set(Timer::Ping, at);
+            }
+            None => env.timers.clear(Timer::Ping),
+        }
+        if let Some(&(_, oldest)) = self.outstanding.front() {
+            env.timers
+                .set(Timer::PongDeadline, oldest + heartbeat.pong_timeout);
+        }
+        match heartbeat.idle_timeout {
+            Some(idle) => env.timers.set(Timer::Idle, now + idle),
+            None => env.timers.clear(Timer::Idle),
         }
     }
 

@@ -51,6 +51,7 @@ impl Sequences {
             Some(last) => {
                 let expected = *last;
                 self.last.remove(channel);
+                link.env.out.telemetry.sequence_gap();
                 link.env.out.emit(Event::Gap {
                     channel: channel.to_owned(),
                     expected,

@@ -188,6 +188,24 @@ impl Telemetry {
         .increment(1);
     }
 
+    /// A sequenced channel skipped updates (rare: registered here).
+    pub(crate) fn sequence_gap(&self) {
+        metrics::counter!("wsnova_sequence_gaps_total", "connection" => self.connection.clone())
+            .increment(1);
+    }
+
+    /// Authentication (or a token refresh) failed: `kind` is `rejected`
+    /// (refused, retried), `fatal` (refused for good), `timeout` (no
+    /// answer) or `token_refused` (the token refused after a refresh).
+    pub(crate) fn auth_failure(&self, kind: &'static str) {
+        metrics::counter!(
+            "wsnova_auth_failures_total",
+            "connection" => self.connection.clone(),
+            "kind" => kind
+        )
+        .increment(1);
+    }
+
     /// Subscriptions, tokens and queued items, set only when they changed.
     pub(crate) fn levels(
         &mut self,

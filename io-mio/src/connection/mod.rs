@@ -13,8 +13,8 @@ use mio::{Registry, Token};
 use serde::Serialize;
 use wsnova_core::driver::{Builder, ConnectError, Status, check_raw_params, encode_params};
 use wsnova_core::session::{
-    Adapter, BoxedSession, Credentials, Event, RequestError, RequestId, Session, SessionError,
-    SessionState,
+    Adapter, BoxedSession, Credentials, Event, HeartbeatConfig, RequestError, RequestId, Session,
+    SessionError, SessionState,
 };
 use wsnova_core::wire::CloseCode;
 
@@ -127,7 +127,16 @@ impl Connection {
             Ok(config) => (config, invalid),
             Err(err) => (options.session_config(), invalid.or(Some(err))),
         };
+        // Time zero of the recording is the session's: a replay starts both at once.
+        let recorder = options
+            .recording()
+            .map(|to| to.recorder(&config, now, |path| std::fs::File::create(path)))
+            .transpose();
+        let invalid = invalid.or_else(|| recorder.as_ref().err().cloned());
         let mut session: BoxedSession = Box::new(Session::new(config, adapter, now));
+        if let Ok(Some(recorder)) = recorder {
+            session.set_tap(recorder);
+        }
         if let Ok(since_epoch) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)
         {
             // The core has no clock; signed auth needs the wall-clock time.
@@ -379,6 +388,13 @@ impl Connection {
     /// Sets credentials and authenticates (now if connected, and after every reconnect).
     pub fn authenticate(&mut self, credentials: Credentials) -> Result<(), SessionError> {
         self.command(|s, now| s.authenticate(now, credentials))
+    }
+
+    /// Changes pings, the pong deadline and the idle timeout on the live
+    /// connection and every later one, without a reconnect (see
+    /// `Session::set_heartbeat`); zero durations are refused.
+    pub fn set_heartbeat(&mut self, heartbeat: HeartbeatConfig) -> Result<(), SessionError> {
+        self.command(|s, now| s.set_heartbeat(now, heartbeat))
     }
 
     /// Sends a WebSocket ping; `Event::Pong { rtt }` follows.

@@ -28,8 +28,13 @@ const TRADE_HISTORY: usize = 200;
 /// One instrument's book and statistics.
 pub(crate) struct Book {
     pub spec: &'static Spec,
+    /// The simulated market's own liquidity.
     pub(super) bids: Side,
     pub(super) asks: Side,
+    /// Users' resting limit orders, summed per level (kept in step with the
+    /// order list by [`Book::set_own`]); the book shown is both.
+    own_bids: Side,
+    own_asks: Side,
     pub change_id: u64,
     pub timestamp: u64,
     pub(super) last_price: f64,
@@ -37,6 +42,8 @@ pub(crate) struct Book {
     pub(super) high: f64,
     pub(super) low: f64,
     pub(super) volume_usd: f64,
+    /// The price index of the instrument's currency (kept by the market).
+    pub(crate) index_price: f64,
     trades: VecDeque<Value>,
     pub trade_seq: u64,
 }
@@ -48,6 +55,8 @@ impl Book {
             spec,
             bids: Side::new(),
             asks: Side::new(),
+            own_bids: Side::new(),
+            own_asks: Side::new(),
             change_id,
             timestamp: now_ms(),
             last_price: spec.start_price,
@@ -55,6 +64,7 @@ impl Book {
             high: spec.start_price,
             low: spec.start_price,
             volume_usd: 0.0,
+            index_price: round2(spec.start_price * 0.9999),
             trades: VecDeque::new(),
             trade_seq: 0,
         };
@@ -75,15 +85,48 @@ impl Book {
 
     /// Best bid `(price, amount)`.
     pub(crate) fn best_bid(&self) -> Option<(f64, f64)> {
-        self.bids
-            .iter()
-            .next_back()
-            .map(|(&t, &a)| (self.price(t), a))
+        let bids = self.shown(true);
+        let best = bids.iter().next_back();
+        best.map(|(&t, &a)| (self.price(t), a))
     }
 
     /// Best ask `(price, amount)`.
     pub(crate) fn best_ask(&self) -> Option<(f64, f64)> {
-        self.asks.iter().next().map(|(&t, &a)| (self.price(t), a))
+        let asks = self.shown(false);
+        let best = asks.iter().next();
+        best.map(|(&t, &a)| (self.price(t), a))
+    }
+
+    /// The side shown to subscribers: the market's levels plus the users'
+    /// resting orders.
+    pub(super) fn shown(&self, bid: bool) -> Side {
+        let (market, own) = if bid {
+            (&self.bids, &self.own_bids)
+        } else {
+            (&self.asks, &self.own_asks)
+        };
+        let mut side = market.clone();
+        for (tick, amount) in own {
+            *side.entry(*tick).or_default() += amount;
+        }
+        side
+    }
+
+    /// Replaces the users' resting orders `(price, amount)` per side;
+    /// whether the book shown changed.
+    pub(crate) fn set_own(&mut self, bids: &[(f64, f64)], asks: &[(f64, f64)]) -> bool {
+        let sum = |levels: &[(f64, f64)]| {
+            let mut side = Side::new();
+            for &(price, amount) in levels {
+                *side.entry(self.ticks(price)).or_default() += amount;
+            }
+            side
+        };
+        let (bids, asks) = (sum(bids), sum(asks));
+        let changed = bids != self.own_bids || asks != self.own_asks;
+        self.own_bids = bids;
+        self.own_asks = asks;
+        changed
     }
 
     /// Mid price (last price if a side is empty).
@@ -180,6 +223,20 @@ impl Book {
             side.insert(tick, available - amount);
         }
         let price = self.price(tick);
+        *trade_id += 1;
+        self.record_trade(price, amount, !sell, *trade_id, mark);
+    }
+
+    /// Records a trade at `price` (the public tape, last price and 24 h
+    /// statistics): `(trade_seq, tick_direction)`.
+    pub(crate) fn record_trade(
+        &mut self,
+        price: f64,
+        amount: f64,
+        taker_buys: bool,
+        trade_id: u64,
+        mark: f64,
+    ) -> (u64, u8) {
         let tick_direction = match price.partial_cmp(&self.last_price) {
             Some(std::cmp::Ordering::Greater) => 0,
             Some(std::cmp::Ordering::Less) => 2,
@@ -190,7 +247,6 @@ impl Book {
         self.low = self.low.min(price);
         self.volume_usd += amount;
         self.trade_seq += 1;
-        *trade_id += 1;
         self.trades.push_back(json!({
             "trade_seq": self.trade_seq,
             "trade_id": trade_id.to_string(),
@@ -198,15 +254,59 @@ impl Book {
             "tick_direction": tick_direction,
             "price": price,
             "mark_price": mark,
-            "index_price": round2(mark * 0.9999),
+            "index_price": self.index_price,
             "instrument_name": self.spec.name,
-            "direction": if sell { "sell" } else { "buy" },
+            "direction": if taker_buys { "buy" } else { "sell" },
             "amount": amount,
             "contracts": amount / self.spec.contract_size,
         }));
         if self.trades.len() > TRADE_HISTORY {
             self.trades.pop_front();
         }
+        (self.trade_seq, tick_direction)
+    }
+
+    fn ticks(&self, price: f64) -> i64 {
+        (price / self.spec.tick).round() as i64
+    }
+
+    /// The market's levels (users' orders aside) a taker `buy` (the asks) or
+    /// sell (the bids) can trade with, best first, within `limit` if any:
+    /// `(price, amount)`.
+    pub(crate) fn levels_for_taker(&self, buy: bool, limit: Option<f64>) -> Vec<(f64, f64)> {
+        let within = |t: &i64| match limit {
+            None => true,
+            Some(l) if buy => self.price(*t) <= l + 1e-9,
+            Some(l) => self.price(*t) >= l - 1e-9,
+        };
+        let level = |(t, a): (&i64, &f64)| (self.price(*t), *a);
+        if buy {
+            let asks = self.asks.iter().take_while(|(t, _)| within(t));
+            asks.map(level).collect()
+        } else {
+            let bids = self.bids.iter().rev().take_while(|(t, _)| within(t));
+            bids.map(level).collect()
+        }
+    }
+
+    /// Takes `amount` at `price` off the side a taker `buy` (asks) or sell
+    /// (bids) trades with; an emptied level is deleted.
+    pub(crate) fn consume(&mut self, buy: bool, price: f64, amount: f64) {
+        let tick = self.ticks(price);
+        let side = if buy { &mut self.asks } else { &mut self.bids };
+        if let Some(left) = side.get_mut(&tick) {
+            *left -= amount;
+            if *left < 1e-9 {
+                side.remove(&tick);
+            }
+        }
+    }
+
+    /// Replaces every level (prices rounded to the tick).
+    pub(crate) fn set_levels(&mut self, bids: &[(f64, f64)], asks: &[(f64, f64)]) {
+        self.bids = bids.iter().map(|&(p, a)| (self.ticks(p), a)).collect();
+        self.asks = asks.iter().map(|&(p, a)| (self.ticks(p), a)).collect();
+        self.timestamp = now_ms();
     }
 
     /// Trades with a `trade_seq` above `seq`, oldest first.
@@ -222,8 +322,8 @@ impl Book {
     pub(crate) fn view(&self) -> BookView {
         BookView {
             change_id: self.change_id,
-            bids: self.bids.clone(),
-            asks: self.asks.clone(),
+            bids: self.shown(true),
+            asks: self.shown(false),
         }
     }
 
@@ -232,8 +332,8 @@ impl Book {
     pub(crate) fn diff(&self, old: Option<&BookView>) -> (Vec<Value>, Vec<Value>) {
         let empty = Side::new();
         let (old_bids, old_asks) = old.map_or((&empty, &empty), |v| (&v.bids, &v.asks));
-        let bids = self.side_diff(old_bids, &self.bids, true);
-        let asks = self.side_diff(old_asks, &self.asks, false);
+        let bids = self.side_diff(old_bids, &self.shown(true), true);
+        let asks = self.side_diff(old_asks, &self.shown(false), false);
         (bids, asks)
     }
 

@@ -139,16 +139,18 @@ impl Conn {
                     });
                 }
             },
-            ConnEvent::Order {
-                account,
-                instrument,
-                order,
-            } => {
-                if self.faults.stalled || self.account.as_deref() != Some(account.as_str()) {
+            ConnEvent::Account(change) => {
+                if self.faults.stalled || self.account.as_deref() != Some(change.account.as_str()) {
                     return;
                 }
-                let notes = self.subs.on_order(&order, instrument, now);
+                let notes = self.subs.on_change(&change, now);
                 self.push_notifications(notes);
+            }
+            ConnEvent::Public { channel, data } => {
+                if !self.faults.stalled {
+                    let notes = self.subs.on_public(&channel, &data);
+                    self.push_notifications(notes);
+                }
             }
         }
     }
@@ -231,7 +233,7 @@ impl Conn {
             let (subs, faults) = (&mut self.subs, &mut self.faults);
             let mut gaps = 0;
             let notes = shared.with(|st| {
-                st.market.advance(now);
+                st.advance(now);
                 let mut lose = || {
                     faults.lose_change() && {
                         gaps += 1;

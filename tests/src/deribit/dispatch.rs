@@ -190,7 +190,7 @@ fn subscriptions(
         if method.ends_with("/unsubscribe") {
             Ok(conn.subs.unsubscribe(&names).into())
         } else {
-            st.market.advance(now);
+            st.advance(now);
             let private = method.starts_with("private/");
             conn.subs
                 .subscribe(&names, private, authenticated, &st.market, now)

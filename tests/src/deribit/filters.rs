@@ -7,10 +7,7 @@ use super::market::spec;
 use super::rpc::RpcError;
 use super::stats::OrderRecord;
 
-/// Whether an order still rests or waits for its trigger.
-pub(crate) fn is_live(o: &OrderRecord) -> bool {
-    o.state == "open" || o.state == "untriggered"
-}
+pub(crate) use super::orders::is_live;
 
 /// A required string param.
 pub(crate) fn required<'a>(params: &'a Value, name: &str) -> Result<&'a str, RpcError> {

@@ -94,7 +94,7 @@ pub(crate) fn public(
     params: &Value,
     now: Instant,
 ) -> Result<Value, RpcError> {
-    st.market.advance(now);
+    st.advance(now);
     match method {
         "public/ticker" => {
             let spec = instrument(params)?;
@@ -147,7 +147,7 @@ pub(crate) fn private(
     account: &str,
     params: &Value,
 ) -> Result<Value, RpcError> {
-    st.market.advance(Instant::now());
+    st.advance(Instant::now());
     match method {
         "private/buy" | "private/sell" => {
             let direction = if method == "private/buy" {

@@ -8,17 +8,27 @@
 //! * Authentication (`public/auth` grants `client_credentials`,
 //!   `client_signature`, one-shot `refresh_token`), token expiry (13009).
 //! * Subscriptions with notifications from a simulated market
-//!   (`BTC-PERPETUAL`, `ETH-PERPETUAL`): `book.*` (snapshot, then changes
-//!   chained by `prev_change_id`), `trades.*`, `ticker.*`, private
-//!   `user.orders.*`; `raw` channels need authentication (13778).
+//!   (`BTC-PERPETUAL`, `ETH-PERPETUAL`, indices `btc_usd`, `eth_usd`):
+//!   `book.*` (snapshot, then changes chained by `prev_change_id`),
+//!   `trades.*`, `ticker.*`, `quote.*`, `deribit_price_index.*`,
+//!   `platform_state`, `announcements`, private `user.orders.*`,
+//!   `user.trades.*`, `user.changes.*`, `user.portfolio.*`; `raw` channels
+//!   need authentication (13778).
 //! * Heartbeats (`public/set_heartbeat`, `test_request`s, enforced),
 //!   credit-based rate limits (10028), a 32 kB message limit (-32600, close).
-//! * Orders (`private/buy`/`sell`/`edit`/`cancel`…, the cancel variants,
-//!   `close_position`), order state, open orders and history, user trades,
-//!   positions, account summaries, cancel-on-disconnect per connection and
-//!   per account, `private/logout` (closes the session, no cancel).
+//! * Orders (`private/buy`/`sell`/`cancel`…) matched against the book's
+//!   depth with time in force, post-only, reduce-only, and stop, take and
+//!   trailing orders on the index, mark or last price; `private/edit`,
+//!   `edit_by_label`, the cancel variants, `close_position`; order state,
+//!   open orders and history, user trades, positions, account summaries;
+//!   cancel-on-disconnect per connection and per account; `private/logout`
+//!   (closes the session, no cancel).
 //! * Reference data: index price, the public tape, book summaries,
 //!   instruments, currencies, `public/status`.
+//! * Test controls: pin an index ([`MockDeribit::set_index_price`]), freeze
+//!   the market and lay out a book ([`MockDeribit::freeze_market`],
+//!   [`MockDeribit::set_book`]), publish platform events
+//!   ([`MockDeribit::announce`], [`MockDeribit::set_platform_locked`]).
 //! * Fault injection through [`Faults`] (targeted) or [`Chaos`] (random,
 //!   seeded), and observability through [`Stats`].
 //!
@@ -41,13 +51,17 @@ mod channels;
 mod cod;
 mod config;
 mod conn;
+mod control;
 mod dispatch;
+mod engine;
 mod faults;
+mod feeds;
 mod filters;
 mod heartbeat;
 mod market;
 mod methods;
 mod order_edits;
+mod order_params;
 mod orders;
 mod outbox;
 mod queries;
@@ -59,6 +73,7 @@ mod state;
 mod stats;
 mod subscriptions;
 mod trade_log;
+mod triggers;
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;

@@ -132,6 +132,13 @@ fn edit(
     if let Some(price) = price {
         o.price = Some(price);
     }
+    // A trigger order's trigger price, a trailing stop's distance.
+    if let (Some(_), Some(trigger_price)) = (&o.trigger, number("trigger_price")) {
+        o.trigger_price = Some(trigger_price);
+    }
+    if let (Some(_), Some(offset)) = (o.trigger_offset, number("trigger_offset")) {
+        o.trigger_offset = Some(offset);
+    }
     o.updated_ms = now_ms();
     let mut order = order_json(o);
     order["replaced"] = true.into();

@@ -1,10 +1,12 @@
-//! Orders, fills against the simulated top of book, positions, the account
-//! summary and cancel-on-disconnect.
+//! Orders: their JSON, cancelling them (by id, by a filter, by connection
+//! for cancel-on-disconnect, by account); placing and matching them is the
+//! [`engine`](super::engine)'s.
 
 use serde_json::{Value, json};
 
+use super::engine;
 use super::market::{Spec, spec};
-use super::rpc::{RpcError, now_ms, round2};
+use super::rpc::{RpcError, now_ms};
 use super::state::State;
 use super::stats::{CodFiring, ConnId, EndReason, OrderRecord};
 
@@ -15,7 +17,8 @@ pub(crate) struct Position {
     pub(super) average_price: f64,
 }
 
-/// An order that changed, for the response and `user.orders` subscribers.
+/// An order that changed, for the response and the `user.*` subscribers.
+/// A `result` with `trades` (`{order, trades}`) reports fills too.
 pub(crate) struct OrderUpdate {
     pub result: Value,
     pub account: String,
@@ -23,10 +26,11 @@ pub(crate) struct OrderUpdate {
     pub order: Value,
 }
 
-/// The `order` object of responses and notifications.
+/// The `order` object of responses and notifications (the `order` schema
+/// of Deribit's API v2 description).
 pub(crate) fn order_json(o: &OrderRecord) -> Value {
     let contract_size = spec(&o.instrument).map_or(1.0, |s| s.contract_size);
-    json!({
+    let mut order = json!({
         "order_id": o.order_id,
         "order_state": o.state,
         "order_type": o.order_type,
@@ -38,25 +42,47 @@ pub(crate) fn order_json(o: &OrderRecord) -> Value {
         "price": o.price.map_or(json!("market_price"), Value::from),
         "average_price": o.average_price,
         "label": o.label,
-        "time_in_force": "good_til_cancelled",
-        "post_only": false,
-        "reduce_only": false,
+        "time_in_force": o.time_in_force,
+        "post_only": o.post_only,
+        "reduce_only": o.reduce_only,
         "api": true,
         "web": false,
+        "mobile": false,
+        "mmp": false,
         "replaced": false,
         "is_liquidation": false,
         "risk_reducing": false,
         "max_show": o.amount,
         "creation_timestamp": o.created_ms,
         "last_update_timestamp": o.updated_ms,
-    })
+    });
+    let fields = order.as_object_mut().expect("an object");
+    if o.post_only {
+        // "present only when post_only is true"
+        fields.insert("reject_post_only".into(), o.reject_post_only.into());
+    }
+    if let Some(trigger) = &o.trigger {
+        fields.insert("trigger".into(), trigger.as_str().into());
+        fields.insert("trigger_price".into(), o.trigger_price.into());
+        let triggered = o.trigger_order_id.is_some() || o.state == "triggered";
+        fields.insert("triggered".into(), triggered.into());
+    }
+    if let Some(offset) = o.trigger_offset {
+        fields.insert("trigger_offset".into(), offset.into());
+        let reference = o.trigger_reference_price;
+        fields.insert("trigger_reference_price".into(), reference.into());
+    }
+    if let Some(parent) = &o.trigger_order_id {
+        fields.insert("trigger_order_id".into(), parent.as_str().into());
+    }
+    if let Some(reason) = &o.cancel_reason {
+        fields.insert("cancel_reason".into(), reason.as_str().into());
+    }
+    order
 }
 
-fn number(params: &Value, name: &str) -> Option<f64> {
-    params.get(name).and_then(Value::as_f64)
-}
-
-/// `private/buy` (`direction` "buy") and `private/sell`.
+/// `private/buy` (`direction` "buy") and `private/sell`: see
+/// [`engine`](super::engine).
 pub(crate) fn place(
     st: &mut State,
     conn: ConnId,
@@ -64,134 +90,21 @@ pub(crate) fn place(
     direction: &str,
     params: &Value,
 ) -> Result<OrderUpdate, RpcError> {
-    let name = params.get("instrument_name").and_then(Value::as_str);
-    let name = name.ok_or_else(|| RpcError::invalid_params("instrument_name", "required"))?;
-    let spec = spec(name)
-        .ok_or_else(|| RpcError::invalid_params("instrument_name", "unknown instrument"))?;
-    let amount = number(params, "amount")
-        .or_else(|| Some(number(params, "contracts")? * spec.contract_size))
-        .filter(|a| *a > 0.0)
-        .ok_or_else(|| RpcError::invalid_params("amount", "required positive number"))?;
-    let lots = amount / spec.contract_size;
-    if (lots - lots.round()).abs() > 1e-9 {
-        let reason = format!("must be a multiple of contract size {}", spec.contract_size);
-        return Err(RpcError::invalid_params("amount", &reason));
-    }
-    let order_type = params
-        .get("type")
-        .and_then(Value::as_str)
-        .unwrap_or("limit");
-    let price = number(params, "price");
-    match (order_type, price) {
-        ("limit", Some(p)) if p > 0.0 => {}
-        ("limit", _) => {
-            return Err(RpcError::invalid_params(
-                "price",
-                "required for limit orders",
-            ));
-        }
-        ("market", _) => {}
-        _ => return Err(RpcError::invalid_params("type", "unsupported order type")),
-    }
-    let label = params.get("label").and_then(Value::as_str).unwrap_or("");
-    if label.len() > 64 {
-        return Err(RpcError::invalid_params("label", "at most 64 characters"));
-    }
-    let tif = params.get("time_in_force").and_then(Value::as_str);
-    let book = st
-        .market
-        .book(name)
-        .expect("every listed instrument has a book");
-    let buy = direction == "buy";
-    let top = if buy {
-        book.best_ask()
-    } else {
-        book.best_bid()
-    };
-    let fill = top.map(|(p, _)| p).filter(|&top| match price {
-        None => true,
-        Some(limit) if buy => top <= limit,
-        Some(limit) => top >= limit,
-    });
-    let (mark, index) = (book.mark_price(), round2(book.mark_price() * 0.9999));
-    st.next_id += 1;
-    let now = now_ms();
-    let order_id = format!("{}-{}", spec.currency, st.next_id);
-    let state = match (fill, tif) {
-        (Some(_), _) => "filled",
-        (None, Some("immediate_or_cancel" | "fill_or_kill")) => "cancelled",
-        (None, _) => "open",
-    };
-    let record = OrderRecord {
-        order_id: order_id.clone(),
-        conn,
-        account: account.to_owned(),
-        instrument: name.to_owned(),
-        direction: direction.to_owned(),
-        amount,
-        filled_amount: if fill.is_some() { amount } else { 0.0 },
-        price,
-        average_price: fill.unwrap_or(0.0),
-        order_type: order_type.to_owned(),
-        label: label.to_owned(),
-        state: state.to_owned(),
-        created_ms: now,
-        updated_ms: now,
-    };
-    let order = order_json(&record);
-    st.stats.orders.push(record);
-    let mut trades = Vec::new();
-    if let Some(fill_price) = fill {
-        let position = st
-            .positions
-            .entry((account.to_owned(), spec.name))
-            .or_default();
-        apply_fill(position, if buy { amount } else { -amount }, fill_price);
-        st.next_id += 1;
-        trades.push(json!({
-            "trade_id": format!("{}-{}", spec.currency, st.next_id),
-            "trade_seq": st.next_id,
-            "timestamp": now,
-            "tick_direction": 1,
-            "state": "filled",
-            "order_id": order_id,
-            "order_type": order_type,
-            "instrument_name": name,
-            "direction": direction,
-            "price": fill_price,
-            "amount": amount,
-            "liquidity": "T",
-            "fee": amount / fill_price * 0.0005,
-            "fee_currency": spec.currency,
-            "mark_price": mark,
-            "index_price": index,
-            "matching_id": null,
-            "post_only": false,
-            "reduce_only": false,
-        }));
-    }
-    Ok(OrderUpdate {
-        result: json!({"order": order, "trades": trades}),
-        account: account.to_owned(),
-        instrument: spec,
-        order,
-    })
+    engine::place(st, conn, account, direction, params)
 }
 
-fn apply_fill(p: &mut Position, delta: f64, price: f64) {
-    let new_size = p.size + delta;
-    if p.size == 0.0 || p.size.signum() != new_size.signum() {
-        p.average_price = if new_size == 0.0 { 0.0 } else { price };
-    } else if delta.signum() == p.size.signum() {
-        p.average_price = (p.average_price * p.size + price * delta) / new_size;
-    }
-    p.size = new_size;
+/// Whether an order can still be cancelled (it rests or waits for its
+/// trigger).
+pub(crate) fn is_live(o: &OrderRecord) -> bool {
+    o.state == "open" || o.state == "untriggered"
 }
 
-/// Cancels the open order at `index` of the order list.
-fn cancel_at(st: &mut State, index: usize) -> OrderUpdate {
+/// Cancels the live order at `index` of the order list, for `reason`
+/// (`cancel_reason`: `user_request`, `cancel_on_disconnect`, …).
+fn cancel_at(st: &mut State, index: usize, reason: &str) -> OrderUpdate {
     let o = &mut st.stats.orders[index];
     o.state = "cancelled".to_owned();
+    o.cancel_reason = Some(reason.to_owned());
     o.updated_ms = now_ms();
     let order = order_json(o);
     OrderUpdate {
@@ -216,36 +129,66 @@ pub(crate) fn cancel(
         .iter()
         .position(|o| o.order_id == id && o.account == account);
     let index = found.ok_or_else(|| RpcError::new(10004))?;
-    if st.stats.orders[index].state != "open" {
+    if !is_live(&st.stats.orders[index]) {
         return Err(RpcError::new(11044));
     }
-    Ok(cancel_at(st, index))
+    Ok(cancel_at(st, index, "user_request"))
 }
 
-/// Cancels the open orders of `account` that `keep` selects.
+/// Cancels the live orders of `account` that `keep` selects (at the user's
+/// request).
 pub(crate) fn cancel_where(
     st: &mut State,
     account: &str,
     keep: impl Fn(&OrderRecord) -> bool,
 ) -> Vec<OrderUpdate> {
-    let open = |o: &OrderRecord| o.state == "open" && o.account == account && keep(o);
-    let indices: Vec<usize> = (0..st.stats.orders.len())
-        .filter(|&i| open(&st.stats.orders[i]))
-        .collect();
-    indices.into_iter().map(|i| cancel_at(st, i)).collect()
+    cancel_matching(st, "user_request", |o| o.account == account && keep(o))
 }
 
-/// `private/get_open_orders`.
+fn cancel_matching(
+    st: &mut State,
+    reason: &str,
+    select: impl Fn(&OrderRecord) -> bool,
+) -> Vec<OrderUpdate> {
+    let live = |o: &OrderRecord| is_live(o) && select(o);
+    let indices: Vec<usize> = (0..st.stats.orders.len())
+        .filter(|&i| live(&st.stats.orders[i]))
+        .collect();
+    let cancel = |i| cancel_at(st, i, reason);
+    indices.into_iter().map(cancel).collect()
+}
+
+/// Cancels every live order (resting or untriggered) placed through
+/// connection `conn`, with `cancel_reason` `cancel_on_disconnect`. Deribit
+/// (`private/enable_cancel_on_disconnect`): "Cancel-on-Disconnect does not
+/// affect orders created by other connections"; the `account` scope only
+/// makes every new connection start with it enabled.
+pub(crate) fn cancel_orders_of_connection(st: &mut State, conn: ConnId) -> Vec<OrderUpdate> {
+    cancel_matching(st, "cancel_on_disconnect", |o| o.conn == conn)
+}
+
+/// Cancels every live order of `account`, from any connection, for
+/// `reason`.
+pub(crate) fn cancel_orders_of_account(
+    st: &mut State,
+    account: &str,
+    reason: &str,
+) -> Vec<OrderUpdate> {
+    cancel_matching(st, reason, |o| o.account == account)
+}
+
+/// `private/get_open_orders`: resting and untriggered orders.
 pub(crate) fn open_orders(st: &State, account: &str) -> Value {
     let open = st
         .stats
         .orders
         .iter()
-        .filter(|o| o.state == "open" && o.account == account);
+        .filter(|o| is_live(o) && o.account == account);
     open.map(order_json).collect::<Vec<_>>().into()
 }
 
-/// Cancel-on-disconnect: cancels and records.
+/// Cancel-on-disconnect of connection `conn` (enabled with `scope`): cancels
+/// the orders placed through it and records the firing.
 pub(crate) fn cancel_on_disconnect(
     st: &mut State,
     conn: ConnId,
@@ -253,9 +196,7 @@ pub(crate) fn cancel_on_disconnect(
     scope: &str,
     reason: EndReason,
 ) -> Vec<OrderUpdate> {
-    // Whatever the scope: "Cancel-on-Disconnect does not affect orders
-    // created by other connections" (`private/enable_cancel_on_disconnect`).
-    let updates = cancel_where(st, account, |o| o.conn == conn);
+    let updates = cancel_orders_of_connection(st, conn);
     st.stats.cancel_on_disconnect.push(CodFiring {
         conn,
         account: account.to_owned(),

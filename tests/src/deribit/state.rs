@@ -12,6 +12,8 @@ use super::armed::{Fault, FaultPlan};
 use super::auth::AuthStore;
 use super::cod::AccountDefaults;
 use super::config::MockConfig;
+use super::engine;
+use super::feeds;
 use super::market::{Market, Spec};
 use super::orders::{OrderUpdate, Position};
 use super::ratelimit::RateLimiter;
@@ -23,12 +25,28 @@ use super::trade_log::TradeLog;
 pub(crate) enum ConnEvent {
     /// An injected fault.
     Fault(Fault),
-    /// An order of `account` changed (for `user.orders.*`).
-    Order {
-        account: String,
-        instrument: &'static Spec,
-        order: Value,
-    },
+    /// Orders, trades and a position of an account changed (for the
+    /// `user.*` channels).
+    Account(Arc<AccountChange>),
+    /// A platform-wide event for the channel named (`announcements`,
+    /// `platform_state`, …).
+    Public { channel: String, data: Value },
+}
+
+/// What one change did to an account: the `user.orders`, `user.trades`,
+/// `user.changes` and `user.portfolio` notifications are cut from it.
+#[derive(Debug)]
+pub(crate) struct AccountChange {
+    pub account: String,
+    pub instrument: &'static Spec,
+    /// `order` objects.
+    pub orders: Vec<Value>,
+    /// `user_trade` objects.
+    pub trades: Vec<Value>,
+    /// The instrument's `position` (empty before the first trade).
+    pub positions: Vec<Value>,
+    /// The `user.portfolio` data of the instrument's currency.
+    pub portfolio: Value,
 }
 
 /// Everything behind the mutex.
@@ -82,18 +100,51 @@ impl State {
         }
     }
 
-    /// Tells every live connection about changed orders.
+    /// Tells every live connection about changed orders (and the trades in
+    /// each update's `result`, if any).
     pub(crate) fn broadcast(&mut self, updates: &[OrderUpdate]) {
         self.user_trades.record(updates);
+        engine::show_resting_orders(self);
         for u in updates {
+            let trades = u.result.get("trades").and_then(Value::as_array);
+            let change = AccountChange {
+                account: u.account.clone(),
+                instrument: u.instrument,
+                orders: vec![u.order.clone()],
+                trades: trades.cloned().unwrap_or_default(),
+                positions: feeds::positions(self, &u.account, u.instrument),
+                portfolio: feeds::portfolio(self, &u.account, u.instrument.currency),
+            };
+            let change = Arc::new(change);
             for tx in self.conns.values() {
-                let _ = tx.send(ConnEvent::Order {
-                    account: u.account.clone(),
-                    instrument: u.instrument,
-                    order: u.order.clone(),
-                });
+                let _ = tx.send(ConnEvent::Account(Arc::clone(&change)));
             }
         }
+    }
+
+    /// Sends `data` to the subscribers of the public `channel`.
+    pub(crate) fn publish(&mut self, channel: &str, data: &Value) {
+        for tx in self.conns.values() {
+            let event = ConnEvent::Public {
+                channel: channel.to_owned(),
+                data: data.clone(),
+            };
+            let _ = tx.send(event);
+        }
+    }
+
+    /// Moves the market on to `now`, then lets the matching engine react
+    /// (resting orders the book crossed fill, triggers fire).
+    pub(crate) fn advance(&mut self, now: Instant) {
+        if self.market.advance(now) {
+            self.react();
+        }
+    }
+
+    /// Lets the matching engine react to the market as it is now.
+    pub(crate) fn react(&mut self) {
+        let updates = engine::on_market(self);
+        self.broadcast(&updates);
     }
 }
 

@@ -62,8 +62,9 @@ pub struct RequestRecord {
     pub at: Instant,
 }
 
-/// An order placed through `private/buy` or `private/sell` (kept up to date).
-#[derive(Debug, Clone, PartialEq)]
+/// An order placed through `private/buy` or `private/sell`, or created when
+/// a trigger order fired (kept up to date).
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct OrderRecord {
     /// e.g. `BTC-17`.
     pub order_id: String,
@@ -79,16 +80,40 @@ pub struct OrderRecord {
     pub amount: f64,
     /// Filled amount.
     pub filled_amount: f64,
-    /// Limit price (`None` for market orders).
+    /// Limit price (`None` for market orders and untriggered market-type
+    /// trigger orders).
     pub price: Option<f64>,
     /// Average fill price (0 when unfilled).
     pub average_price: f64,
-    /// `limit` or `market`.
+    /// `limit`, `market`, `stop_limit`, `stop_market`, `take_limit`,
+    /// `take_market`, `market_limit` or `trailing_stop`.
     pub order_type: String,
     /// The user's label (empty if none).
     pub label: String,
-    /// `open`, `filled` or `cancelled`.
+    /// `open`, `filled`, `rejected`, `cancelled`, `untriggered` or
+    /// `triggered`.
     pub state: String,
+    /// `good_til_cancelled`, `good_til_day`, `fill_or_kill` or
+    /// `immediate_or_cancel`.
+    pub time_in_force: String,
+    /// Post-only (never takes liquidity).
+    pub post_only: bool,
+    /// With `post_only`: refuse rather than re-price when it would take.
+    pub reject_post_only: bool,
+    /// Reduce-only (never grows the position).
+    pub reduce_only: bool,
+    /// `index_price`, `mark_price` or `last_price` (trigger orders).
+    pub trigger: Option<String>,
+    /// Trigger price (trigger orders; a trailing stop's moves with the peak).
+    pub trigger_price: Option<f64>,
+    /// A trailing stop's distance from the peak.
+    pub trigger_offset: Option<f64>,
+    /// The trigger's price when a trailing stop was placed.
+    pub trigger_reference_price: Option<f64>,
+    /// For an order a trigger order created: that trigger order's id.
+    pub trigger_order_id: Option<String>,
+    /// Why it was cancelled (`user_request`, `cancel_on_disconnect`, …).
+    pub cancel_reason: Option<String>,
     /// Creation time, ms since the epoch.
     pub created_ms: u64,
     /// Last update time, ms since the epoch.

@@ -13,8 +13,10 @@ use serde_json::{Value, json};
 
 use super::book::BookView;
 use super::channels::{Channel, Interval, Kind, parse};
-use super::market::{Market, Spec};
+use super::feeds;
+use super::market::Market;
 use super::rpc::{RpcError, notification};
+use super::state::AccountChange;
 
 /// One subscription's state.
 struct Sub {
@@ -23,6 +25,8 @@ struct Sub {
     view: Option<BookView>,
     trade_seq: u64,
     pending: Vec<Value>,
+    /// `quote` and `deribit_price_index`: the data last sent (no timestamp).
+    last: Option<Value>,
 }
 
 /// A connection's subscriptions, by channel name.
@@ -41,7 +45,7 @@ impl Subs {
 
     fn period(&self, iv: Interval) -> Duration {
         match iv {
-            Interval::Raw => self.raw_period,
+            Interval::Raw | Interval::Event => self.raw_period,
             Interval::Every(d) => d,
         }
     }
@@ -65,14 +69,13 @@ impl Subs {
         }
         let mut done = Vec::new();
         for (name, channel) in parsed {
-            let user = matches!(channel.kind, Kind::UserOrders(_));
-            if user && !private {
+            if channel.kind.is_private() && !private {
                 continue;
             }
             if !self.map.contains_key(name) {
                 let book = market.book(channel.instrument);
                 let next_due = match channel.kind {
-                    Kind::UserOrders(_) => None,
+                    ref k if k.on_events() => None,
                     Kind::Trades => Some(now + self.period(channel.interval)),
                     _ => Some(now),
                 };
@@ -82,6 +85,7 @@ impl Subs {
                     next_due,
                     view: None,
                     pending: Vec::new(),
+                    last: None,
                 };
                 self.map.insert(name.clone(), sub);
             }
@@ -125,14 +129,14 @@ impl Subs {
                 continue;
             };
             let period = match sub.channel.interval {
-                Interval::Raw => self.raw_period,
+                Interval::Raw | Interval::Event => self.raw_period,
                 Interval::Every(d) => d,
             };
             if let Some(data) = due_data(sub, market, lose) {
                 out.push(notification(name, data));
             }
             sub.next_due = match sub.channel.kind {
-                Kind::UserOrders(_) => None,
+                ref k if k.on_events() => (!sub.pending.is_empty()).then(|| now + period),
                 _ if due + period > now => Some(due + period),
                 _ => Some(now + period),
             };
@@ -140,38 +144,79 @@ impl Subs {
         out
     }
 
-    /// An order changed: `raw` subscribers get it now (one object), the
-    /// others at their next tick (an array).
-    pub(crate) fn on_order(
-        &mut self,
-        order: &Value,
-        instrument: &Spec,
-        now: Instant,
-    ) -> Vec<String> {
+    /// An account changed: `raw` subscribers of the `user.*` channels get
+    /// it now, the others at their next tick; `user.portfolio` at once.
+    pub(crate) fn on_change(&mut self, change: &AccountChange, now: Instant) -> Vec<String> {
         let mut out = Vec::new();
+        let instrument = change.instrument;
         for (name, sub) in &mut self.map {
-            let Kind::UserOrders(filter) = &sub.channel.kind else {
-                continue;
+            // What this channel gets: one or more notification data.
+            let data: Vec<Value> = match &sub.channel.kind {
+                Kind::UserOrders(f) if f.matches(instrument) => change.orders.clone(),
+                Kind::UserTrades(f) if f.matches(instrument) && !change.trades.is_empty() => {
+                    vec![Value::from(change.trades.clone())]
+                }
+                Kind::UserChanges(f) if f.matches(instrument) => vec![feeds::change(
+                    instrument.name,
+                    &change.orders,
+                    &change.trades,
+                    &change.positions,
+                )],
+                Kind::UserPortfolio(c) if c == "ANY" || c == instrument.currency => {
+                    out.push(notification(name, change.portfolio.clone()));
+                    continue;
+                }
+                _ => continue,
             };
-            if !filter.matches(instrument) {
-                continue;
-            }
             match sub.channel.interval {
-                Interval::Raw => out.push(notification(name, order.clone())),
+                Interval::Raw | Interval::Event => {
+                    out.extend(data.into_iter().map(|d| notification(name, d)));
+                }
                 Interval::Every(d) => {
-                    sub.pending.push(order.clone());
+                    if let Kind::UserTrades(_) = sub.channel.kind {
+                        sub.pending.extend(change.trades.iter().cloned());
+                    } else {
+                        sub.pending.extend(data);
+                    }
                     sub.next_due = sub.next_due.or(Some(now + d));
                 }
             }
         }
         out
     }
+
+    /// A platform-wide event: the subscribers of `channel` get it now.
+    pub(crate) fn on_public(&mut self, channel: &str, data: &Value) -> Vec<String> {
+        match self.map.get(channel) {
+            Some(_) => vec![notification(channel, data.clone())],
+            None => Vec::new(),
+        }
+    }
 }
 
 /// The data of a due notification, if there is anything to send.
 fn due_data(sub: &mut Sub, market: &Market, lose: &mut dyn FnMut() -> bool) -> Option<Value> {
-    if let Kind::UserOrders(_) = sub.channel.kind {
-        return (!sub.pending.is_empty()).then(|| Value::from(std::mem::take(&mut sub.pending)));
+    match &sub.channel.kind {
+        Kind::UserOrders(_) | Kind::UserTrades(_) => {
+            let pending = std::mem::take(&mut sub.pending);
+            return (!pending.is_empty()).then(|| Value::from(pending));
+        }
+        Kind::UserChanges(_) => {
+            // One instrument per notification; the others wait a tick.
+            let first = sub.pending.first()?["instrument_name"].clone();
+            let (same, rest) = std::mem::take(&mut sub.pending)
+                .into_iter()
+                .partition::<Vec<_>, _>(|c| c["instrument_name"] == first);
+            sub.pending = rest;
+            return Some(feeds::merge_changes(&same));
+        }
+        Kind::PriceIndex(index) => {
+            let index = index.clone();
+            let price = market.index(&index)?;
+            return fresh(sub, json!(price)).then(|| feeds::index(&index, price));
+        }
+        k if k.on_events() => return None,
+        _ => {}
     }
     let book = market.book(sub.channel.instrument)?;
     match sub.channel.kind {
@@ -219,6 +264,21 @@ fn due_data(sub: &mut Sub, market: &Market, lose: &mut dyn FnMut() -> bool) -> O
             (!trades.is_empty()).then(|| trades.into())
         }
         Kind::Ticker => Some(book.ticker()),
-        Kind::UserOrders(_) => None,
+        Kind::Quote => {
+            let data = feeds::quote(book);
+            let mut top = data.clone();
+            top["timestamp"] = Value::Null;
+            fresh(sub, top).then_some(data)
+        }
+        _ => None,
     }
+}
+
+/// Whether `data` differs from what `sub` sent last (then it is noted).
+fn fresh(sub: &mut Sub, data: Value) -> bool {
+    if sub.last.as_ref() == Some(&data) {
+        return false;
+    }
+    sub.last = Some(data);
+    true
 }

@@ -20,6 +20,7 @@ mod adapter;
 mod link;
 pub mod ops;
 mod server;
+mod stale;
 
 use std::time::{Duration, Instant};
 
@@ -30,6 +31,7 @@ use wsnova_core::session::{
 pub use adapter::TestRpc;
 pub use link::{Chunking, Link, Packet};
 pub use server::{FakeServer, Received, ServerBehaviour};
+pub use stale::StaleSnapshot;
 
 /// The client, the server, the network between them and a virtual clock.
 pub struct Sim<A: Adapter> {

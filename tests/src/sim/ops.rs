@@ -44,6 +44,9 @@ pub enum Op {
     Rechunk(u8),
     /// The client stops reading (a full event consumer), or resumes.
     PauseReading(bool),
+    /// Input from a dead socket: every kind, tagged with generation
+    /// `current − 1 − n % 3` (when there is one). It must change nothing.
+    Stale(u8),
 }
 
 /// Channels the operations use.
@@ -222,6 +225,7 @@ pub fn apply(sim: &mut Sim<TestRpc>, observer: &mut Observer, op: &Op) {
             let _ = sim.client.ping(sim.now);
         }
         Op::PauseReading(paused) => sim.pause_reading(*paused),
+        Op::Stale(n) => feed_stale(sim, *n),
         Op::Rechunk(seed) => {
             sim.chunking = Chunking::Random {
                 state: u64::from(*seed) * 0x9E37_79B9 + 1,
@@ -231,6 +235,23 @@ pub fn apply(sim: &mut Sim<TestRpc>, observer: &mut Observer, op: &Op) {
     }
     sim.run_for(Duration::from_millis(20));
     observer.check(sim);
+}
+
+/// Feeds stale input and checks that it changed nothing.
+fn feed_stale(sim: &mut Sim<TestRpc>, n: u8) {
+    let Some(generation) = sim.client.generation().checked_sub(1 + u64::from(n % 3)) else {
+        return;
+    };
+    if generation == 0 || sim.live_generation() == Some(generation) {
+        return;
+    }
+    let before = sim.stale_snapshot();
+    sim.feed_stale(generation);
+    assert_eq!(
+        sim.stale_snapshot(),
+        before,
+        "stale generation {generation} changed state"
+    );
 }
 
 /// Heals the network, waits for every deadline, and checks the end state:
