@@ -11,6 +11,10 @@
 //!   token refresh, heartbeats, public/private subscriptions, order book gap
 //!   detection, credit-based rate limits and typed calls ([`deribit::calls`]).
 //!
+//! - [`Binance`]: Binance's spot and USD-M futures market streams (raw and
+//!   combined), its WebSocket API with HMAC-SHA256 and Ed25519 signing, typed
+//!   stream events and a local order book ([`binance::OrderBook`]).
+//!
 //! ```
 //! use wsnova_adapters::{JsonRpc, SubscriptionStyle};
 //!
@@ -25,8 +29,10 @@
 
 #![forbid(unsafe_code)]
 
+pub mod binance;
 pub mod deribit;
 pub mod json_rpc;
 
+pub use binance::Binance;
 pub use deribit::Deribit;
 pub use json_rpc::{JsonRpc, SubscriptionStyle, rpc_error_code};

@@ -49,16 +49,16 @@ pub struct Args {
     #[arg(long)]
     pub no_compress: bool,
 
-    /// The protocol on top of WebSocket: plain (none), jsonrpc or deribit.
+    /// The protocol on top of WebSocket: plain (none), jsonrpc, deribit or binance.
     #[arg(long, value_enum, default_value_t = AdapterKind::Plain)]
     pub adapter: AdapterKind,
 
-    /// Subscribes to a channel once connected (repeatable; jsonrpc, deribit).
+    /// Subscribes to a channel once connected (repeatable; jsonrpc, deribit, binance).
     #[arg(long = "subscribe", value_name = "CHANNEL")]
     pub subscribe: Vec<String>,
 
     /// Sends a request once connected and prints its result (repeatable;
-    /// jsonrpc, deribit): METHOD and its params as JSON ("{}" or "[]").
+    /// jsonrpc, deribit, binance): METHOD and its params as JSON ("{}" or "[]").
     #[arg(long = "request", num_args = 2, value_names = ["METHOD", "JSON"])]
     pub request: Vec<String>,
 
@@ -164,6 +164,8 @@ pub enum AdapterKind {
     Jsonrpc,
     /// Deribit's API v2.
     Deribit,
+    /// Binance's market streams and WebSocket API (spot or USD-M: the URL decides).
+    Binance,
 }
 
 /// The `--binary` choices.

@@ -6,7 +6,7 @@
 //! ```toml
 //! [[connection]]
 //! name = "deribit"
-//! adapter = "deribit"                    # plain | jsonrpc | deribit
+//! adapter = "deribit"                    # plain | jsonrpc | deribit | binance
 //! subscribe = ["ticker.BTC-PERPETUAL.100ms"]
 //! credentials = { client_id_env = "DERIBIT_ID", client_secret_env = "DERIBIT_SECRET" }
 //! # or: credentials = { file = "/run/secrets/deribit" }  (id, then secret, one per line)

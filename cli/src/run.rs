@@ -33,6 +33,7 @@ pub async fn run(args: &Args, builder: Builder, watched: Option<Watched>) -> Exi
         AdapterKind::Plain => builder.connect(Plain).await,
         AdapterKind::Jsonrpc => builder.connect(JsonRpc::new()).await,
         AdapterKind::Deribit => builder.connect(Deribit::new()).await,
+        AdapterKind::Binance => builder.connect(Binance::spot()).await,
     };
     let (client, events) = match connected {
         Ok(pair) => pair,

@@ -199,9 +199,7 @@ type Setter = fn(&Client, &SessionConfig) -> Result<(), SessionError>;
 fn live_setter(key: &str) -> Option<Setter> {
     match key {
         "heartbeat" => Some(|client, config| client.set_heartbeat(config.heartbeat)),
-        // Rate limits restart the connection until the session has a live
-        // setter for them; then this one line takes them live:
-        // "rate_limit" => Some(|client, config| client.set_rate_limits(config.rate_limit)),
+        "rate_limit" => Some(|client, config| client.set_rate_limits(config.rate_limits.clone())),
         _ => None,
     }
 }
@@ -252,6 +250,7 @@ fn start(args: &RunArgs, spec: &ConnectionSpec) -> Result<Client, String> {
         AdapterKind::Plain => builder.spawn_without_waiting(Plain),
         AdapterKind::Jsonrpc => builder.spawn_without_waiting(JsonRpc::new()),
         AdapterKind::Deribit => builder.spawn_without_waiting(Deribit::new()),
+        AdapterKind::Binance => builder.spawn_without_waiting(Binance::spot()),
     };
     let (client, mut events) = started.map_err(|e| format!("connection {:?}: {e}", spec.name))?;
     let channels: Vec<&str> = spec.subscribe.iter().map(String::as_str).collect();

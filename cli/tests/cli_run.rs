@@ -150,3 +150,69 @@ fn a_bad_config_file_is_a_usage_error() {
     assert_eq!(result.code(), 2, "{result:?}");
     assert!(result.stderr.contains("unknown"), "{result:?}");
 }
+
+#[test]
+fn a_reload_changes_rate_limits_without_reconnecting() {
+    let mock = MockDeribit::start(MockConfig::default());
+    let file = std::env::temp_dir().join(format!("wsnova-cli-rl-{}.toml", std::process::id()));
+    let with_limit = |capacity: u32| {
+        format!(
+            "{}[connection.session.rate_limit]\ncapacity = {capacity}\nrefill_amount = 10000\n\
+             refill_interval = \"1s\"\nqueue_capacity = 64\n",
+            config(&mock.url(), BTC)
+        )
+    };
+    std::fs::write(&file, with_limit(50_000)).unwrap();
+    let mut child = wsnova(&[
+        "run",
+        file.to_str().unwrap(),
+        "--json",
+        "--reload-every",
+        "20ms",
+    ])
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let (tx, lines) = mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap_or_default()).is_err() {
+                break;
+            }
+        }
+    });
+    let (err_tx, err_lines) = mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            if err_tx.send(line.unwrap_or_default()).is_err() {
+                break;
+            }
+        }
+    });
+    until(&lines, "a BTC notification", |e| e["channel"] == BTC);
+
+    std::fs::write(&file, with_limit(20_000)).unwrap();
+    let deadline = Instant::now() + RUN;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = err_lines
+            .recv_timeout(left)
+            .expect("the reload is reported in time");
+        assert!(!line.contains("restarting"), "{line}");
+        if line.contains("rate_limit applied without a reconnect") {
+            break;
+        }
+    }
+    // The same connection goes on.
+    until(&lines, "a BTC notification after the reload", |e| {
+        e["channel"] == BTC
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_file(&file);
+    assert_eq!(mock.connections_accepted(), 1, "the reload reconnected");
+}

@@ -25,8 +25,8 @@ pub mod api {
     };
     pub use crate::session::{
         Adapter, BackoffConfig, CloseReason, Codec, ConfigError, Credentials, DisconnectReason,
-        Event, HeartbeatConfig, Initiator, JsonText, Plain, RateLimitConfig, RequestError,
-        RequestId, RpcError, SessionConfig, SessionError, SessionState, Stats,
+        Event, HeartbeatConfig, Initiator, JsonText, Plain, RateClass, RateLimitConfig, RateLimits,
+        RequestError, RequestId, RpcError, SessionConfig, SessionError, SessionState, Stats,
     };
     pub use crate::wire::{
         CloseCode, DeflateConfig, Limits, Message, PerMessageDeflate, RootCertStore, Text,

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 use wsnova_core::driver::{LagPolicy, Status, SubscribeError, check_raw_params, encode_params};
-use wsnova_core::session::{Credentials, HeartbeatConfig, JsonText, RequestError, SessionError};
+use wsnova_core::session::{
+    Credentials, HeartbeatConfig, JsonText, RateLimits, RequestError, SessionError,
+};
 use wsnova_core::wire::CloseCode;
 
 use crate::connection::Connection;
@@ -312,6 +314,12 @@ impl Handle {
     /// `Session::set_heartbeat`); zero durations are refused.
     pub fn set_heartbeat(&self, heartbeat: HeartbeatConfig) -> Result<(), SessionError> {
         self.command(move |c| c.set_heartbeat(heartbeat))
+    }
+
+    /// Changes the rate limits live, without a reconnect (see
+    /// `Session::set_rate_limits`); an invalid limit is refused and changes nothing.
+    pub fn set_rate_limits(&self, limits: RateLimits) -> Result<(), SessionError> {
+        self.command(move |c| c.set_rate_limits(limits))
     }
 
     /// Pings and waits for the pong: the round-trip time. Fails with

@@ -61,14 +61,14 @@ pub use wsnova_core::api::*;
 /// adapter, driving a session by hand).
 pub use wsnova_core as core;
 
-/// The platform adapters: `JsonRpc`, `Deribit` (feature `adapters`).
+/// The platform adapters: `JsonRpc`, `Deribit`, `Binance` (feature `adapters`).
 #[cfg(feature = "adapters")]
 pub use wsnova_adapters as adapters;
 
 /// What most programs need: `use wsnova_mio::prelude::*;`.
 pub mod prelude {
     #[cfg(feature = "adapters")]
-    pub use crate::adapters::{Deribit, JsonRpc};
+    pub use crate::adapters::{Binance, Deribit, JsonRpc};
     pub use crate::{
         Builder, ConnectOn, Credentials, Event, EventLoop, Events, Handle, LagPolicy, Message,
         Plain, SubscribeError,

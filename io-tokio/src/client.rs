@@ -7,7 +7,8 @@ use serde::Serialize;
 use tokio::sync::oneshot;
 use wsnova_core::driver::{Status, SubscribeError, check_raw_params, encode_params};
 use wsnova_core::session::{
-    Adapter, Credentials, HeartbeatConfig, JsonText, RequestError, Session, SessionError,
+    Adapter, Credentials, HeartbeatConfig, JsonText, RateLimits, RequestError, Session,
+    SessionError,
 };
 use wsnova_core::wire::CloseCode;
 
@@ -312,6 +313,13 @@ impl Client {
     /// `Session::set_heartbeat`); zero durations are refused.
     pub fn set_heartbeat(&self, heartbeat: HeartbeatConfig) -> Result<(), SessionError> {
         self.command(|s| s.set_heartbeat(now(), heartbeat))
+    }
+
+    /// Changes the rate limits live, without a reconnect (see
+    /// `Session::set_rate_limits`: each class keeps its current tokens, capped
+    /// at the new capacity); an invalid limit is refused and changes nothing.
+    pub fn set_rate_limits(&self, limits: RateLimits) -> Result<(), SessionError> {
+        self.command(|s| s.set_rate_limits(now(), limits))
     }
 
     /// Pings and waits for the pong: the round-trip time. Fails with

@@ -16,6 +16,7 @@
 
 use std::error::Error;
 use std::time::{Duration, Instant};
+use wsnova_core::session::{RateClass, RateLimits};
 
 use wsnova_tests::deribit::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, MockConfig, MockDeribit};
 use wsnova_tokio::SessionConfig;
@@ -96,7 +97,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
 
     let adapter = Deribit::new().with_heartbeat(Duration::from_secs(10));
     let mut config = SessionConfig::new(&url)?;
-    config.rate_limit = Some(adapter.rate_limit(256));
+    config.rate_limits = RateLimits::default().with(RateClass::DEFAULT, adapter.rate_limit(256));
     config.credentials = Some(credentials);
     let started = Instant::now();
     let (client, mut events) = wsnova_tokio::Builder::from_config(config)

@@ -13,6 +13,12 @@
 //!   wrong upgrades, `Retry-After`, half-open, ping floods while never
 //!   reading, fragment storms, resets; and a child-process client runner
 //!   that reports events and peak RSS.
+//! * [`binance`] — a mock Binance: market streams (raw and combined) with a
+//!   sequenced depth stream whose book a test can read, the WebSocket API
+//!   with verified HMAC and Ed25519 signatures, and Binance's limits and
+//!   faults (lifetime cut, 5 messages per second, 1024 streams, pings with
+//!   a pong deadline, dropped or reordered depth events, refused or slow
+//!   subscriptions).
 //! * [`certs`] — a throw-away PKI: a self-signed CA and a server certificate
 //!   it signed, ready-made rustls configs.
 //! * [`echo_server`] — a real WebSocket echo server (plain or TLS) on an
@@ -39,6 +45,8 @@
 
 #[cfg(feature = "net")]
 pub mod bad_server;
+#[cfg(feature = "net")]
+pub mod binance;
 pub mod blocking;
 #[cfg(feature = "net")]
 pub mod certs;

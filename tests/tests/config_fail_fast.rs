@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use wsnova_core::session::{RateClass, RateLimits};
 
 use wsnova_core::session::{
     ConfigError, Plain, RateLimitConfig, Session, SessionConfig, SessionError, SessionState,
@@ -191,29 +192,52 @@ fn refresh_at_must_be_a_fraction_in_zero_to_one() {
 }
 
 #[test]
-fn a_rate_limit_of_zero_capacity_or_interval_is_refused() {
+fn a_rate_limit_of_zero_capacity_or_interval_or_an_unnamed_class_is_refused() {
     let mut c = config();
-    c.rate_limit = Some(RateLimitConfig {
-        capacity: 0,
-        ..rate_limit()
-    });
-    assert_refused(
-        c,
-        ConfigError::ZeroSize {
-            field: "rate_limit.capacity",
+    c.rate_limits = RateLimits::default().with(
+        RateClass::DEFAULT,
+        RateLimitConfig {
+            capacity: 0,
+            ..rate_limit()
         },
-        "rate_limit.capacity = 0: it must be greater than zero",
     );
-    let mut c = config();
-    c.rate_limit = Some(RateLimitConfig {
-        refill_interval: Duration::ZERO,
-        ..rate_limit()
-    });
     assert_refused(
         c,
-        zero("rate_limit.refill_interval"),
-        "rate_limit.refill_interval = 0s: it must be greater than zero",
+        ConfigError::ZeroRateLimit {
+            class: "default",
+            field: "capacity",
+        },
+        "rate_limits.default.capacity = 0: it must be greater than zero",
     );
+    let mut c = config();
+    c.rate_limits = RateLimits::default().with(
+        RateClass::new("matching_engine"),
+        RateLimitConfig {
+            refill_interval: Duration::ZERO,
+            ..rate_limit()
+        },
+    );
+    assert_refused(
+        c,
+        ConfigError::ZeroRateLimit {
+            class: "matching_engine",
+            field: "refill_interval",
+        },
+        "rate_limits.matching_engine.refill_interval = 0s: it must be greater than zero",
+    );
+    let mut c = config();
+    c.rate_limits = RateLimits::off().with(RateClass::new(""), rate_limit());
+    assert_refused(
+        c,
+        ConfigError::UnnamedRateClass,
+        "rate_limits: a class has an empty name",
+    );
+    // Lifting a class's limit, or every limit, is not a mistake.
+    let mut c = config();
+    c.rate_limits = RateLimits::default().without(RateClass::DEFAULT);
+    assert_eq!(c.validate(), Ok(()));
+    c.rate_limits = RateLimits::off();
+    assert_eq!(c.validate(), Ok(()));
 }
 
 #[test]

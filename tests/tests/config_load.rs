@@ -75,13 +75,13 @@ fn a_full_toml_file_sets_every_key() {
     assert_eq!(c.backoff.max_delay, Duration::from_secs(3600));
     assert_eq!(c.backoff.max_attempts, Some(3));
     assert_eq!(
-        c.rate_limit,
-        Some(RateLimitConfig {
+        c.rate_limits.get(wsnova_core::session::RateClass::DEFAULT),
+        Some(Some(RateLimitConfig {
             capacity: 20,
             refill_amount: 5,
             refill_interval: Duration::from_secs(1),
             queue_capacity: 50,
-        })
+        }))
     );
     assert!(c.credentials.is_none());
 }
@@ -113,8 +113,8 @@ fn assert_same(a: &SessionConfig, b: &SessionConfig) {
         (b.queue_capacity, b.refresh_at)
     );
     assert_eq!(
-        (a.heartbeat, a.backoff, a.rate_limit),
-        (b.heartbeat, b.backoff, b.rate_limit)
+        (a.heartbeat, a.backoff, &a.rate_limits),
+        (b.heartbeat, b.backoff, &b.rate_limits)
     );
     assert_eq!((&a.name, &a.credentials), (&b.name, &b.credentials));
     assert_eq!(a.fail_before_first_ready, b.fail_before_first_ready);

@@ -8,6 +8,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use wsnova_core::session::{RateClass, RateLimits};
 use wsnova_tokio::Connect as _;
 
 use futures_util::StreamExt;
@@ -34,6 +35,8 @@ const BACKOFF: BackoffConfig = BackoffConfig {
 };
 /// What the adapter asks for after a 503 (maintenance), shortened for the test.
 const MAINTENANCE: Duration = Duration::from_millis(150);
+/// The pause after 10028 ended the session (Deribit: wait for credits).
+const RATE_LIMITED: Duration = Duration::from_millis(120);
 const CHANNELS: [&str; 4] = [
     "ticker.BTC-PERPETUAL.100ms",
     "book.BTC-PERPETUAL.100ms",
@@ -67,7 +70,7 @@ fn config(mock: &MockDeribit, adapter: &Deribit) -> SessionConfig {
     };
     config.backoff = BACKOFF;
     config.stable_after = Duration::from_millis(100);
-    config.rate_limit = Some(adapter.rate_limit(1024));
+    config.rate_limits = RateLimits::default().with(RateClass::DEFAULT, adapter.rate_limit(1024));
     config
 }
 
@@ -112,7 +115,9 @@ struct BookChange {
 async fn the_session_survives_200_random_faults_with_nothing_lost_or_doubled() {
     let started = Instant::now();
     let mock = MockDeribit::start(MockConfig::default());
-    let adapter = Deribit::new().with_maintenance_delay(MAINTENANCE);
+    let adapter = Deribit::new()
+        .with_maintenance_delay(MAINTENANCE)
+        .with_rate_limit_delay(RATE_LIMITED);
     let (client, mut events) = timeout(
         Duration::from_secs(10),
         wsnova_tokio::Builder::from_config(config(&mock, &adapter))
@@ -275,7 +280,8 @@ async fn the_session_survives_200_random_faults_with_nothing_lost_or_doubled() {
     let seen = seen.lock().unwrap();
     for (delay, attempt) in &seen.delays {
         // Within the backoff policy's bounds, or exactly what the adapter
-        // asked for (a 503 means maintenance: wait at least that long).
+        // asked for (a 503 means maintenance, a 10028 ended the session:
+        // wait at least that long).
         // Full jitter, base 10 ms, cap 200 ms: uniform in
         // [0, min(200 ms, 10 ms × 2^(attempt − 1))], written out by hand.
         let ceiling_ms = [10, 20, 40, 80, 160]
@@ -284,7 +290,7 @@ async fn the_session_survives_200_random_faults_with_nothing_lost_or_doubled() {
             .unwrap_or(200);
         let ceiling = Duration::from_millis(ceiling_ms);
         assert!(
-            *delay <= ceiling || *delay == MAINTENANCE,
+            *delay <= ceiling || *delay == MAINTENANCE || *delay == RATE_LIMITED,
             "delay {delay:?} for attempt {attempt} above {ceiling:?}"
         );
     }

@@ -121,8 +121,9 @@ async fn expired_token_gets_13009_until_refreshed() {
     assert_eq!(mock.faults().conn(id).expire_token(), 1);
     assert!(mock.wait_until(STEP, |s| s.fault_count(FaultKind::ExpireToken) == 1));
     let e = c.error("private/get_positions", json!({})).await;
+    // Deribit documents one message for 13009: `unauthorized`.
     assert_eq!(code(&e), 13009);
-    assert_eq!(e["data"]["reason"], "token has expired");
+    assert_eq!(e["message"], "unauthorized");
     let grant = json!({"grant_type": "refresh_token", "refresh_token": auth["refresh_token"]});
     c.result("public/auth", grant).await;
     assert!(
@@ -303,12 +304,13 @@ async fn answered_test_requests_keep_the_connection() {
 }
 
 #[tokio::test]
-async fn credits_run_out_with_10028() {
+async fn credits_run_out_with_10028_and_the_session_is_terminated() {
     let limits = RateLimits {
         bucket: 2_000,
         refill_per_sec: 1,
         cost: 500,
         subscribe_cost: 1_500,
+        ..RateLimits::default()
     };
     let mock = MockDeribit::start(MockConfig {
         rate_limits: Some(limits),
@@ -323,6 +325,9 @@ async fn credits_run_out_with_10028() {
         (code(&e), e["message"].as_str()),
         (10028, Some("too_many_requests"))
     );
+    // Deribit then terminates the session.
+    let id = mock.connection_by_peer(c.local).expect("known");
+    assert!(mock.wait_until(STEP, |s| s.end_reason(id) == Some(EndReason::RateLimited)));
     // Subscriptions cost more: 2,000 credits buy one.
     let mut c = connect(&mock).await;
     c.result(

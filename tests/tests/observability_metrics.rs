@@ -9,6 +9,7 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
+use wsnova_core::session::{RateClass, RateLimits};
 use wsnova_tokio::Connect as _;
 
 use futures_util::StreamExt;
@@ -112,7 +113,8 @@ fn prometheus_scrape_shows_the_key_series_moving() {
         let adapter = Deribit::new();
         let mut config = SessionConfig::new(&mock.url()).expect("a valid url");
         config.credentials = Some(Credentials::new(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET));
-        config.rate_limit = Some(adapter.rate_limit(256));
+        config.rate_limits =
+            RateLimits::default().with(RateClass::DEFAULT, adapter.rate_limit(256));
         config.request_timeout = Duration::from_secs(5);
         config.stable_after = Duration::ZERO;
         let (client, mut events) = timeout(

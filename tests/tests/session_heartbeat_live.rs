@@ -141,3 +141,41 @@ fn a_recorded_heartbeat_change_replays_and_is_compared() {
     replay(&recording, config, wsnova_core::session::Plain)
         .unwrap_or_else(|d| panic!("diverged: {d}"));
 }
+
+#[test]
+fn a_recorded_rate_limit_change_replays_and_an_unknown_class_diverges() {
+    use wsnova_core::session::{RateClass, RateLimitConfig, RateLimits};
+    let config = SessionConfig::new("ws://127.0.0.1:9/").unwrap();
+    let start = std::time::Instant::now();
+    let mut session = RecordingSession::new(
+        config.clone(),
+        wsnova_core::session::Plain,
+        start,
+        Vec::new(),
+    );
+    session.connect(start).unwrap();
+    while session.poll_output().is_some() {}
+    let limit = RateLimitConfig {
+        capacity: 7,
+        refill_amount: 3,
+        refill_interval: Duration::from_millis(250),
+        queue_capacity: 9,
+    };
+    session
+        .set_rate_limits(start, RateLimits::default().with(RateClass::DEFAULT, limit))
+        .unwrap();
+    while session.poll_output().is_some() {}
+    let recording = String::from_utf8(session.finish().unwrap()).unwrap();
+    assert!(recording.contains("\"op\":\"rate_limits\""), "{recording}");
+    assert!(
+        recording.contains("\"refill_interval_us\":250000"),
+        "{recording}"
+    );
+    replay(&recording, config.clone(), wsnova_core::session::Plain)
+        .unwrap_or_else(|d| panic!("diverged: {d}"));
+    // A class the adapter does not declare cannot be restored: the replayed
+    // command fails where the recorded one succeeded.
+    let renamed = recording.replace("\"class\":\"default\"", "\"class\":\"orders\"");
+    assert_ne!(renamed, recording, "the class is recorded by name");
+    assert!(replay(&renamed, config, wsnova_core::session::Plain).is_err());
+}

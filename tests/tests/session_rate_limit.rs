@@ -4,6 +4,7 @@
 //! the refill deadline in `poll_timeout`.
 
 use std::time::{Duration, Instant};
+use wsnova_core::session::{RateClass, RateLimits};
 
 use serde_json::{Value, json};
 use wsnova_core::session::{
@@ -27,7 +28,7 @@ fn limit(queue_capacity: usize) -> RateLimitConfig {
 /// then 1/s, with a request timeout long enough for the queue to drain.
 fn ready_sim(configure: impl FnOnce(&mut SessionConfig)) -> Sim<TestRpc> {
     let mut sim = Sim::new(TestRpc::default(), |config| {
-        config.rate_limit = Some(limit(100));
+        config.rate_limits = RateLimits::default().with(RateClass::DEFAULT, limit(100));
         config.request_timeout = Duration::from_secs(120);
         configure(config);
     });
@@ -162,7 +163,9 @@ fn queued_requests_survive_a_reconnect_and_keep_their_ids() {
 
 #[test]
 fn overflow_beyond_the_limiters_queue_fails_with_rate_limited() {
-    let mut sim = ready_sim(|config| config.rate_limit = Some(limit(3)));
+    let mut sim = ready_sim(|config| {
+        config.rate_limits = RateLimits::default().with(RateClass::DEFAULT, limit(3))
+    });
     // 5 leave with the burst, 3 wait, the last 2 do not fit.
     let ids = burst(&mut sim, 0, 10);
     assert!(sim.run_until(
@@ -201,7 +204,7 @@ fn overflow_beyond_the_limiters_queue_fails_with_rate_limited() {
 #[test]
 fn tokens_never_exceed_capacity() {
     let mut sim = Sim::new(TestRpc::default(), |config| {
-        config.rate_limit = Some(limit(100));
+        config.rate_limits = RateLimits::default().with(RateClass::DEFAULT, limit(100));
         config.request_timeout = Duration::from_secs(120);
     });
     assert_eq!(sim.client.rate_limit_tokens(sim.now), Some(CAPACITY));
@@ -270,7 +273,7 @@ fn costly_requests_wait_for_enough_tokens_and_impossible_ones_are_refused() {
         ..TestRpc::default()
     };
     let mut sim = Sim::new(adapter, |config| {
-        config.rate_limit = Some(limit(100));
+        config.rate_limits = RateLimits::default().with(RateClass::DEFAULT, limit(100));
         config.request_timeout = Duration::from_secs(120);
     });
     sim.connect();
@@ -329,7 +332,9 @@ fn costly_requests_wait_for_enough_tokens_and_impossible_ones_are_refused() {
 #[test]
 
 fn zero_limiter_queue_still_sends_what_the_tokens_allow() {
-    let mut sim = ready_sim(|config| config.rate_limit = Some(limit(0)));
+    let mut sim = ready_sim(|config| {
+        config.rate_limits = RateLimits::default().with(RateClass::DEFAULT, limit(0))
+    });
     // Nothing may wait: the burst goes out, the rest is refused at once.
     let ids = burst(&mut sim, 0, 7);
     sim.run_for(Duration::from_millis(100));
@@ -356,10 +361,13 @@ fn a_queued_request_that_expires_does_not_hold_up_the_cheaper_one_behind_it() {
         ..TestRpc::default()
     };
     let mut sim = Sim::new(adapter, |config| {
-        config.rate_limit = Some(RateLimitConfig {
-            capacity: 3,
-            ..limit(100)
-        });
+        config.rate_limits = RateLimits::default().with(
+            RateClass::DEFAULT,
+            RateLimitConfig {
+                capacity: 3,
+                ..limit(100)
+            },
+        );
         config.request_timeout = 2 * SECOND;
         config.heartbeat.ping_interval = None;
     });

@@ -4,6 +4,7 @@
 //! heartbeats that jump the queue.
 
 use std::time::Duration;
+use wsnova_core::session::{RateClass, RateLimits};
 
 use serde_json::{Value, json};
 use wsnova_core::session::{
@@ -338,12 +339,15 @@ fn queue_overflow_while_disconnected_fails_the_extra_request_with_queue_full() {
 #[test]
 fn platform_heartbeat_is_answered_at_once_even_behind_rate_limited_requests() {
     let mut sim = ready_sim(|config| {
-        config.rate_limit = Some(RateLimitConfig {
-            capacity: 1,
-            refill_amount: 1,
-            refill_interval: Duration::from_secs(10),
-            queue_capacity: 100,
-        });
+        config.rate_limits = RateLimits::default().with(
+            RateClass::DEFAULT,
+            RateLimitConfig {
+                capacity: 1,
+                refill_amount: 1,
+                refill_interval: Duration::from_secs(10),
+                queue_capacity: 100,
+            },
+        );
         config.request_timeout = Duration::from_secs(120);
     });
     let ids: Vec<RequestId> = (0..4)

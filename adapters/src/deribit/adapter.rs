@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use serde_json::value::RawValue;
 use wsnova_core::session::{
-    Adapter, AuthContext, AuthToken, Credentials, DisconnectReason, Inbound, OutgoingRequest,
-    Policy, RpcError, Sequence,
+    Adapter, AuthContext, AuthToken, Charge, Credentials, DisconnectReason, Inbound,
+    OutgoingRequest, Policy, RateClass, RateLimitConfig, RpcError, Sequence, SubscribeLimits,
 };
 
 use super::calls::{Call, EnableCancelOnDisconnect, SetHeartbeat};
@@ -100,6 +100,28 @@ impl Adapter for Deribit {
 
     fn disconnect_policy(&self, reason: &DisconnectReason) -> Policy {
         retry::disconnect_policy(&self.delays, reason)
+    }
+
+    /// Frames under 32 kB with a margin, about 3 subscribe requests per
+    /// second ([`SUBSCRIBE_LIMITS`](super::SUBSCRIBE_LIMITS)), unless changed.
+    fn subscribe_limits(&self) -> SubscribeLimits {
+        self.limits()
+    }
+
+    /// Matching-engine requests to their tier's bucket, the rest to the credits.
+    fn rate_charge(&self, method: &str) -> Charge {
+        self.credits.charge(method)
+    }
+
+    /// The documented limits: the credit pool and the account's tier
+    /// (by default the starting one, [`Tier::Tier4`](super::Tier::Tier4)).
+    fn default_rate_limits(&self) -> Vec<(RateClass, RateLimitConfig)> {
+        self.credits.limits()
+    }
+
+    /// 10028: Deribit terminates the session.
+    fn ends_session(&self, error: &RpcError) -> bool {
+        retry::ends_session(error)
     }
 
     /// `private/logout`: "the WebSocket connection is closed immediately

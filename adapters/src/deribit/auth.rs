@@ -8,7 +8,7 @@ use wsnova_core::session::{
     AuthContext, AuthToken, Credentials, OutgoingRequest, RpcError, Secret,
 };
 
-use super::error::{codes, data_fields};
+use super::error::codes;
 use super::signature::signature;
 
 /// The auth method.
@@ -152,17 +152,12 @@ pub(super) fn is_fatal(error: &RpcError) -> bool {
     )
 }
 
-/// 13009 about the token (`invalid_token`, or data naming the access token
-/// or an expiry): refresh or re-authenticate, then retry. A plain 13009
-/// `unauthorized` (never authenticated) is final: there is no token to renew.
+/// 13009: Deribit's error list documents it as `unauthorized`, "wrong or
+/// expired authorization token or bad signature" (e.g. a `connection`-scoped
+/// token used on another connection); older servers said `invalid_token`
+/// with `data.reason` "token has expired". Either way the session refreshes
+/// (or re-authenticates) and sends the request once more; a session without
+/// credentials has nothing to renew, so the refusal stands.
 pub(super) fn is_token_expired(error: &RpcError) -> bool {
-    if error.code != codes::UNAUTHORIZED {
-        return false;
-    }
-    if error.message == "invalid_token" {
-        return true;
-    }
-    data_fields(error.data.as_ref()).is_some_and(|d| {
-        d.param() == Some("access_token") || d.reason().is_some_and(|r| r.contains("expired"))
-    })
+    error.code == codes::UNAUTHORIZED
 }

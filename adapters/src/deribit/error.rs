@@ -15,7 +15,8 @@ use wsnova_core::session::{JsonText, RequestError, RpcError};
 pub mod codes {
     /// `order_not_found`.
     pub const ORDER_NOT_FOUND: i64 = 10004;
-    /// `too_many_requests`: out of rate-limit credits; back off and retry.
+    /// `too_many_requests`: out of rate-limit credits. Deribit terminates
+    /// the session: reconnect after credits refill.
     pub const TOO_MANY_REQUESTS: i64 = 10028;
     /// `retry`: send the request again.
     pub const RETRY: i64 = 10040;
@@ -33,7 +34,9 @@ pub mod codes {
     pub const INTERNAL_SERVER_ERROR: i64 = 11094;
     /// `invalid_credentials`: authentication cannot succeed with these credentials.
     pub const INVALID_CREDENTIALS: i64 = 13004;
-    /// `unauthorized` (not authenticated) or `invalid_token` (expired or unknown token).
+    /// `unauthorized`: "wrong or expired authorization token or bad
+    /// signature" (older servers: `invalid_token`). Refresh or authenticate
+    /// again, then retry.
     pub const UNAUTHORIZED: i64 = 13009;
     /// `temporarily_unavailable`: retry later.
     pub const TEMPORARILY_UNAVAILABLE: i64 = 13028;
@@ -71,7 +74,7 @@ pub fn code(error: &RequestError) -> Option<i64> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
-    /// 10028: out of rate-limit credits.
+    /// 10028: out of rate-limit credits; the server ended the session.
     TooManyRequests,
     /// 10040: retry.
     Retry,
@@ -169,7 +172,7 @@ pub struct DeribitError {
 
 /// The common shape of `data`.
 #[derive(Deserialize)]
-pub(super) struct Data {
+struct Data {
     #[serde(default)]
     reason: Option<String>,
     #[serde(default)]
@@ -206,20 +209,8 @@ impl DeribitError {
 }
 
 /// `data` read as `{reason?, param?}`, if it is an object.
-pub(super) fn data_fields(data: Option<&JsonText>) -> Option<Data> {
+fn data_fields(data: Option<&JsonText>) -> Option<Data> {
     serde_json::from_str(data?.as_str()).ok()
-}
-
-impl Data {
-    /// The reason, if any.
-    pub(super) fn reason(&self) -> Option<&str> {
-        self.reason.as_deref()
-    }
-
-    /// The param, if any.
-    pub(super) fn param(&self) -> Option<&str> {
-        self.param.as_deref()
-    }
 }
 
 impl From<RpcError> for DeribitError {

@@ -10,22 +10,33 @@
 //!   ([`AuthMethod::Signature`], HMAC-SHA256, see [`signature`]). The token's
 //!   `expires_in` is reported, and the session refreshes it with the
 //!   `refresh_token` grant before it expires. A request refused with 13009
-//!   `invalid_token` (expired) is sent once more after a refresh; 13004
+//!   (`unauthorized` as documented, or `invalid_token`) while the session
+//!   holds a token is sent once more after a refresh; 13004
 //!   `invalid_credentials` is fatal (no reconnect loop).
 //! - **Heartbeat**: with [`with_heartbeat`](Deribit::with_heartbeat),
 //!   `public/set_heartbeat` goes out on every connect; each `test_request`
 //!   is answered with `public/test` at once (no queue, no rate limit).
 //! - **Subscriptions**: `public/subscribe` or `private/subscribe` by channel
-//!   (`user.*` and `raw`-interval channels need auth); only the channels in
-//!   the result list count as confirmed. Notifications carry the channel
-//!   and a borrowed slice of `data`.
+//!   (the account's channels — `user.*`, Block RFQ maker/taker, block trade
+//!   confirmations — and `raw`-interval channels need auth); only the
+//!   channels in the result list count as confirmed. The session splits
+//!   every (un)subscribe, replays included, into batches under Deribit's
+//!   frame limit and subscribe rate ([`SUBSCRIBE_LIMITS`]). Notifications
+//!   carry the channel and a borrowed slice of `data`.
 //! - **Order books**: `book.*` notifications report `change_id` /
 //!   `prev_change_id`; on a gap the session emits `Event::Gap` and
 //!   resubscribes the channel for a fresh snapshot ([`BookUpdate`]).
-//! - **Rate limits**: request costs follow Deribit's credits ([`Credits`]);
-//!   use [`Deribit::rate_limit`] as `SessionConfig::rate_limit`. 10028
-//!   `too_many_requests` re-queues the request after a delay instead of
-//!   failing it.
+//! - **Rate limits**, on by default: two classes, each with its own bucket
+//!   and queue ([`Credits`]): [`MATCHING_ENGINE`] (orders, edits, cancels;
+//!   the account's [`Tier`], default the starting Tier 4: 5 per second,
+//!   bursts of 20; set yours with [`Deribit::with_tier`]) and
+//!   [`NON_MATCHING_ENGINE`] (500 credits a call from 50,000, 10,000 per
+//!   second). Orders never wait behind market data. 10028
+//!   `too_many_requests` ends the session, as Deribit does: the connection
+//!   is dropped, the session reconnects after a pause
+//!   ([`with_rate_limit_delay`](Deribit::with_rate_limit_delay)), restores
+//!   auth and subscriptions and sends the refused request again there,
+//!   never on the dead connection.
 //! - **Cancel on disconnect**: [`with_cancel_on_disconnect`](Deribit::with_cancel_on_disconnect)
 //!   sends `private/enable_cancel_on_disconnect` after auth on every connect
 //!   ([`CancelScope::Connection`] is the server's default; a dropped
@@ -39,8 +50,8 @@
 //!   response's `result`; [`ServerTimes`] reads them from a raw message.
 //!
 //! Deribit refuses frames larger than 32 kB ([`MAX_REQUEST_BYTES`]) with
-//! -32600: requests are far smaller, but keep batches of channels or
-//! `mass_quote` params under it.
+//! -32600: (un)subscribe requests are batched under it by the session; keep
+//! other large params (`mass_quote`) under it too.
 //!
 //! ```
 //! use std::time::Duration;
@@ -53,7 +64,8 @@
 //!     .with_cancel_on_disconnect(CancelScope::Connection);
 //! let mut config = SessionConfig::new(TESTNET_URL)?;
 //! config.credentials = Some(Credentials::new("client-id", "client-secret"));
-//! config.rate_limit = Some(adapter.rate_limit(1024));
+//! // Rate limits are on (Deribit's documented defaults); a bigger tier:
+//! let adapter = adapter.with_tier(wsnova_adapters::deribit::Tier::Tier2);
 //! // Session::new(config, adapter, now), or a driver's builder.
 //! # Ok::<(), wsnova_core::wire::WireError>(())
 //! ```
@@ -87,7 +99,7 @@ pub use book::{
     BookAction, BookChange, BookUpdate, BookUpdateKind, GroupedBook, Level, is_book_channel,
 };
 pub use classify::ServerTimes;
-pub use costs::Credits;
+pub use costs::{Credits, MATCHING_ENGINE, NON_MATCHING_ENGINE, Tier, is_matching_engine};
 pub use error::{DeribitError, ErrorKind, code, codes};
 pub use market::{
     BookSummary, Currency, IndexPrice, Locked, PlatformStatus, PublicTrade, PublicTrades,
@@ -95,6 +107,7 @@ pub use market::{
 pub use order_params::{Advanced, LinkedOrderType, OrderParams, OtocoOrder, TriggerFillCondition};
 pub use orders::{Order, OrderPrice, OrderResult, OrderType, TimeInForce, Trade, UserTrades};
 pub use signature::signature;
+pub use subscriptions::SUBSCRIBE_LIMITS;
 pub use types::{Direction, Greeks, Instrument, OrderBook, Stats, Ticker, Version};
 
 /// The production endpoint.
@@ -149,6 +162,8 @@ pub struct Deribit {
     credits: Credits,
     delays: retry::Delays,
     private_prefixes: Vec<String>,
+    /// `None`: Deribit's [`SUBSCRIBE_LIMITS`].
+    subscribe_limits: Option<wsnova_core::session::SubscribeLimits>,
 }
 
 impl Deribit {
@@ -201,14 +216,31 @@ impl Deribit {
         self
     }
 
+    /// Sets the account's matching-engine tier (default [`Tier::Tier4`]):
+    /// the limit orders, edits and cancels are held to.
+    ///
+    /// ```
+    /// use wsnova_adapters::deribit::{Deribit, MATCHING_ENGINE, Tier};
+    /// use wsnova_core::session::Adapter;
+    /// let adapter = Deribit::new().with_tier(Tier::Tier1);
+    /// let limits = adapter.default_rate_limits();
+    /// let (_, orders) = limits.iter().find(|(c, _)| *c == MATCHING_ENGINE).unwrap();
+    /// assert_eq!((orders.capacity, orders.refill_amount), (100, 30));
+    /// ```
+    pub fn with_tier(mut self, tier: Tier) -> Self {
+        self.credits.tier = tier;
+        self
+    }
+
     /// Sets the credits one method costs.
     pub fn with_cost(mut self, method: impl Into<String>, cost: u64) -> Self {
         self.credits = std::mem::take(&mut self.credits).with_cost(method, cost);
         self
     }
 
-    /// The wait before re-sending a request refused with 10028
-    /// `too_many_requests` or 10066 (default 500 ms).
+    /// The pause before reconnecting after 10028 `too_many_requests` ended
+    /// the session (and before re-sending after 10066
+    /// `too_many_concurrent_requests`); default 500 ms.
     pub fn with_rate_limit_delay(mut self, delay: Duration) -> Self {
         self.delays.rate_limited = delay;
         self
@@ -241,7 +273,10 @@ impl Deribit {
         &self.credits
     }
 
-    /// The session's token bucket for the credit model (`SessionConfig::rate_limit`).
+    /// The non-matching-engine bucket with room for `queue_capacity`
+    /// waiting requests: an override for
+    /// [`NON_MATCHING_ENGINE`] (`RateLimits::with`); the session applies
+    /// the default one by itself.
     pub fn rate_limit(&self, queue_capacity: usize) -> RateLimitConfig {
         self.credits.rate_limit(queue_capacity)
     }

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use super::{ConnectError, RecordTo};
 use crate::session::{
-    BackoffConfig, Credentials, HeartbeatConfig, RateLimitConfig, SessionConfig, StopPolicy,
+    BackoffConfig, Credentials, HeartbeatConfig, RateClass, RateLimitConfig, RateLimits,
+    SessionConfig, StopPolicy,
 };
 use crate::wire::{DeflateConfig, Limits, Proxy, RootCertStore, WireError};
 
@@ -242,9 +243,39 @@ impl Builder {
         self
     }
 
-    /// Token bucket for requests.
-    pub fn rate_limit(mut self, rate_limit: RateLimitConfig) -> Self {
-        self.config.rate_limit = Some(rate_limit);
+    /// Limits the default rate-limit class (every request the adapter does
+    /// not classify otherwise) by `rate_limit`; other classes keep their
+    /// limits. Shorthand for [`rate_limit_for`](Self::rate_limit_for)`(RateClass::DEFAULT, …)`.
+    pub fn rate_limit(self, rate_limit: RateLimitConfig) -> Self {
+        self.rate_limit_for(RateClass::DEFAULT, rate_limit)
+    }
+
+    /// Limits `class` by `limit`, overriding the adapter's declared limit
+    /// for it (e.g. Deribit's matching-engine tier of your account).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use wsnova_core::driver::Builder;
+    /// use wsnova_core::session::{RateClass, RateLimitConfig};
+    /// let tier = RateLimitConfig {
+    ///     capacity: 50, refill_amount: 20, refill_interval: Duration::from_secs(1), queue_capacity: 256,
+    /// };
+    /// let builder = Builder::new("wss://example.com/ws")?
+    ///     .rate_limit_for(RateClass::new("matching_engine"), tier);
+    /// let config = builder.config();
+    /// assert_eq!(config.rate_limits.get(RateClass::new("matching_engine")), Some(Some(tier)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn rate_limit_for(mut self, class: RateClass, limit: RateLimitConfig) -> Self {
+        self.config.rate_limits.set(class, Some(limit));
+        self
+    }
+
+    /// Replaces every rate-limit setting: the adapter's defaults with
+    /// overrides ([`RateLimits::default`]`.with(…)`), or none at all
+    /// ([`RateLimits::off`]).
+    pub fn rate_limits(mut self, rate_limits: RateLimits) -> Self {
+        self.config.rate_limits = rate_limits;
         self
     }
 

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use super::limits::{self, RecordedLimit};
 use super::pieces::{Piece, REDACTED, redact_text};
 use crate::session::{Call, Event, Output};
 
@@ -183,6 +184,13 @@ pub enum Command {
         /// `idle_timeout`.
         idle_timeout_us: Option<u64>,
     },
+    /// `set_rate_limits`.
+    RateLimits {
+        /// Whether classes without an override take the adapter's limits.
+        adapter_defaults: bool,
+        /// The overrides, by class name.
+        overrides: Vec<RecordedLimit>,
+    },
 }
 
 impl Command {
@@ -222,6 +230,10 @@ impl Command {
                     idle_timeout_us: heartbeat.idle_timeout.map(us),
                 }
             }
+            Call::RateLimits(limits) => Command::RateLimits {
+                adapter_defaults: limits.uses_adapter_defaults(),
+                overrides: limits::record(limits),
+            },
         }
     }
 

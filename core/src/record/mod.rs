@@ -43,11 +43,13 @@
 //! (base64) and are not searched for secrets.
 
 mod entry;
+mod limits;
 mod pieces;
 mod recorder;
 mod replay;
 
 pub use entry::{Command, Entry, FORMAT_VERSION, output_line};
+pub use limits::{RecordedLimit, RecordedRate};
 pub use pieces::{Piece, REDACTED, redact_text};
 pub use recorder::{Recorder, RecordingSession};
 pub use replay::{Divergence, RecordingHeader, ReplayReport, header, replay};

@@ -240,6 +240,13 @@ fn apply<A: Adapter>(
                 idle_timeout: idle_timeout_us.map(Duration::from_micros),
             },
         ),
+        Command::RateLimits {
+            adapter_defaults,
+            overrides,
+        } => {
+            let limits = super::limits::restore(session.adapter(), adapter_defaults, &overrides)?;
+            session.set_rate_limits(now, limits)
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{BackoffConfig, Credentials, RateLimitConfig, StopPolicy};
+use super::{BackoffConfig, Credentials, RateLimits, StopPolicy};
 use crate::wire::{WireConfig, WireError};
 
 /// Heartbeat settings: WebSocket pings with a pong deadline (half-open
@@ -85,7 +85,8 @@ impl Default for HeartbeatConfig {
 /// max_delay = "30s"
 /// max_attempts = 10         # omit to retry forever
 ///
-/// [rate_limit]              # omit for no limit; all four keys are required
+/// [rate_limit]              # the default class's limit (other classes: in code);
+///                           # all four keys are required; omit for the adapter's
 /// capacity = 20
 /// refill_amount = 20
 /// refill_interval = "1s"
@@ -131,8 +132,12 @@ pub struct SessionConfig {
     pub request_timeout: Duration,
     /// Requests and messages that may wait while not ready (default 1024).
     pub queue_capacity: usize,
-    /// Token bucket for outgoing requests; `None` for no limit.
-    pub rate_limit: Option<RateLimitConfig>,
+    /// Token buckets for outgoing requests, one per rate-limit class: by
+    /// default the adapter's declared limits (on, e.g. Deribit's documented
+    /// credits and matching-engine tier), with any overrides set here. See
+    /// [`RateLimits`]; change them on a live session with
+    /// [`Session::set_rate_limits`](super::Session::set_rate_limits).
+    pub rate_limits: RateLimits,
     /// How long a close handshake may take before the socket is cut (default 5 s).
     pub close_timeout: Duration,
     /// Authenticate with these on every connect.
@@ -163,8 +168,8 @@ pub struct SessionConfig {
 impl SessionConfig {
     /// Defaults for `url`: 10 s connect and request timeouts, 5 s close
     /// timeout, pings every 15 s with a 10 s pong deadline, exponential
-    /// backoff with full jitter from 250 ms to 30 s, a queue of 1024, no
-    /// rate limit, no credentials.
+    /// backoff with full jitter from 250 ms to 30 s, a queue of 1024, the
+    /// adapter's declared rate limits, no credentials.
     ///
     /// ```
     /// use std::time::Duration;
@@ -185,7 +190,7 @@ impl SessionConfig {
             heartbeat: HeartbeatConfig::default(),
             request_timeout: Duration::from_secs(10),
             queue_capacity: 1024,
-            rate_limit: None,
+            rate_limits: RateLimits::default(),
             close_timeout: Duration::from_secs(5),
             credentials: None,
             refresh_at: 0.8,

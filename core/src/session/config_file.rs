@@ -279,12 +279,17 @@ impl FileConfig {
             set(&mut backoff.max_delay, file.max_delay.map(|t| t.0));
             set(&mut backoff.max_attempts, file.max_attempts.map(Some));
         }
-        config.rate_limit = self.rate_limit.map(|file| RateLimitConfig {
-            capacity: file.capacity,
-            refill_amount: file.refill_amount,
-            refill_interval: file.refill_interval.0,
-            queue_capacity: file.queue_capacity,
-        });
+        if let Some(file) = self.rate_limit {
+            let limit = RateLimitConfig {
+                capacity: file.capacity,
+                refill_amount: file.refill_amount,
+                refill_interval: file.refill_interval.0,
+                queue_capacity: file.queue_capacity,
+            };
+            config
+                .rate_limits
+                .set(super::RateClass::DEFAULT, Some(limit));
+        }
         config.validate()?;
         Ok(config)
     }

@@ -17,7 +17,7 @@ use super::io::Input;
 use super::outbound::Outbound;
 use super::outbox::Ev;
 use super::queue::Payload;
-use super::ratelimit::TokenBucket;
+use super::rate_classes::RateClass;
 use super::reconnect::Reconnect;
 use super::requests::{Purpose, Requests};
 use super::sequence::Sequences;
@@ -71,11 +71,11 @@ impl Core {
             .chain(&config.failover)
             .map(|wire| adapter.configure(wire.clone()))
             .collect();
-        let bucket = config.rate_limit.map(|rl| TokenBucket::new(rl, now));
+        let limits = config.rate_limits.resolve(&adapter.default_rate_limits());
         Core {
             transport: Transport::new(endpoints),
             requests: Requests::default(),
-            outbound: Outbound::new(bucket),
+            outbound: Outbound::new(&limits, now),
             auth: Auth::default(),
             subs: Subscriptions::default(),
             sequences: Sequences::default(),
@@ -89,7 +89,7 @@ impl Core {
     /// they are set only when a value changed.
     pub(crate) fn update_levels(&mut self) {
         let now = self.env.now;
-        let tokens = self.outbound.bucket.as_mut().map(|b| b.available(now));
+        let tokens = self.outbound.tokens(RateClass::DEFAULT, now);
         let channels = self.subs.channels();
         self.env.out.telemetry.levels(
             channels.desired().len(),
@@ -199,7 +199,9 @@ impl Core {
         self.subs.on_connection_lost();
         self.sequences.on_connection_lost();
         let outbound = &mut self.outbound;
-        outbound.held.requeue_all(&mut outbound.queues);
+        outbound
+            .held
+            .requeue_all(self.env.now, &mut outbound.queues);
         for (id, purpose) in self.requests.take_sent() {
             if purpose == Purpose::User {
                 self.env.out.emit(Event::RequestFailed {
@@ -282,7 +284,7 @@ impl Core {
                 });
             }
         }
-        self.outbound.queues.user.clear();
+        self.outbound.queues.clear_user();
         self.env.timers = Default::default();
         let generation = self.transport.generation();
         tracing::info!(?reason, generation, "session closed");
@@ -315,6 +317,7 @@ impl Core {
                 let mut link = link_of!(self, adapter, phase);
                 self.sequences.on_resync_timer(&mut link, &mut self.subs);
             }
+            Timer::SubscribeBatch => self.subs.send_batches(&mut link_of!(self, adapter, phase)),
             Timer::Linger => {
                 if let Some(err) = self.transport.fail_deferred() {
                     out.lose(DisconnectReason::Wire(err), lost);

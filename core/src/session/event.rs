@@ -48,6 +48,11 @@ pub enum DisconnectReason {
     AuthFailed(String),
     /// The application closed the session.
     UserClose,
+    /// The server refused a request with an error that ends its session
+    /// (the adapter's [`ends_session`](super::Adapter::ends_session), e.g.
+    /// Deribit's 10028 `too_many_requests`): the connection is dropped at
+    /// once and the request goes again on the next one.
+    SessionEnded(RpcError),
 }
 
 impl DisconnectReason {

@@ -163,9 +163,9 @@ impl<A: Adapter + ?Sized> Session<A> {
         self.tell(now, Call::UnixTime(unix_ms), &Ok(()));
     }
 
-    /// Whole rate-limit tokens available at `now`; `None` without a rate limit.
+    /// Tokens of the default rate-limit class at `now`; `None`: unlimited.
     pub fn rate_limit_tokens(&mut self, now: Instant) -> Option<u64> {
-        self.core.outbound.bucket.as_mut().map(|b| b.available(now))
+        self.rate_limit_tokens_of(super::RateClass::DEFAULT, now)
     }
 
     /// Failed connection attempts in the current streak.

@@ -118,7 +118,7 @@ impl Core {
                             &mut self.env,
                             adapter,
                             &mut self.requests,
-                            outbound.bucket.as_mut(),
+                            &mut outbound.queues,
                             id,
                             pending,
                             error,
@@ -130,6 +130,24 @@ impl Core {
                                 return;
                             }
                             Ok(Holding::Waiting) => return, // it goes again later
+                            Ok(Holding::NextConnection) => {
+                                // The server ended its session (e.g. Deribit
+                                // 10028): never send on it again.
+                                let reason = DisconnectReason::SessionEnded(error.clone());
+                                self.env.out.lose(reason, Initiator::Remote);
+                                return;
+                            }
+                            Err(pending)
+                                if adapter.ends_session(error)
+                                    && !matches!(
+                                        pending.purpose,
+                                        Purpose::Auth | Purpose::Refresh
+                                    ) =>
+                            {
+                                let reason = DisconnectReason::SessionEnded(error.clone());
+                                self.env.out.lose(reason, Initiator::Remote);
+                                pending
+                            }
                             Err(pending) => pending,
                         }
                     }

@@ -54,6 +54,7 @@
 mod adapter;
 mod auth;
 mod backoff;
+mod batches;
 mod channels;
 mod codec;
 mod commands;
@@ -69,12 +70,15 @@ mod heartbeat;
 mod inbound;
 mod io;
 mod json;
+mod json_rpc;
 mod latency;
 mod live;
 mod machine;
 mod outbound;
 mod outbox;
 mod queue;
+mod rate_classes;
+mod rate_limits;
 mod ratelimit;
 mod reconnect;
 mod requests;
@@ -83,6 +87,7 @@ mod sequence;
 mod state;
 mod stats;
 mod stop;
+mod subscribe_limits;
 mod subscriptions;
 mod tap;
 mod telemetry;
@@ -92,7 +97,6 @@ mod validate;
 
 pub use adapter::{
     Adapter, AsDynAdapter, AuthContext, Inbound, OutgoingRequest, Plain, RawRpcError, Sequence,
-    classify_json_rpc, encode_json_rpc,
 };
 pub use backoff::{BackoffConfig, BackoffStrategy, Jitter};
 pub use codec::{Codec, CodecError, Encoded};
@@ -106,10 +110,13 @@ pub use event::{
 pub use handle::{BoxedSession, Session};
 pub use io::{Input, Output};
 pub use json::JsonText;
+pub use json_rpc::{classify_json_rpc, encode_json_rpc};
 pub use latency::Latency;
+pub use rate_classes::{Charge, RateClass, RateLimits};
 pub use ratelimit::RateLimitConfig;
 pub use state::SessionState;
 pub use stats::Stats;
 pub use stop::StopPolicy;
+pub use subscribe_limits::SubscribeLimits;
 pub use tap::{Call, Tap};
 pub use validate::ConfigError;

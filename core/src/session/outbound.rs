@@ -1,10 +1,13 @@
-//! Outgoing requests and messages: the two queues (the core's own requests
-//! first, then the application's), the token bucket of the rate limit, the
-//! requests held for a retry, and encoding into the wire.
+//! Outgoing requests and messages: the queues (the core's own requests
+//! first, then the application's in one lane per rate-limit class, each
+//! with its own token bucket), the requests held for a retry, and encoding
+//! into the wire.
 //!
 //! [`Outbound`] owns that state; a [`Link`] is the short-lived borrow
 //! through which every concern sends: the outbound state, the requests, the
 //! wire and the phase the state machine is in.
+
+use std::time::Instant;
 
 use super::adapter::{Adapter, OutgoingRequest};
 use super::codec::Encoded;
@@ -12,7 +15,8 @@ use super::env::Env;
 use super::event::{Event, RequestError, RequestId};
 use super::outbox::Ev;
 use super::queue::{Payload, Queued, Queues};
-use super::ratelimit::TokenBucket;
+use super::rate_classes::{Charge, RateClass};
+use super::ratelimit::RateLimitConfig;
 use super::requests::{Purpose, Requests};
 use super::retry::Held;
 use super::state::SessionState;
@@ -22,22 +26,20 @@ use crate::wire::Wire;
 /// The outbound state of a session.
 #[derive(Debug)]
 pub(crate) struct Outbound {
+    /// The control queue and the lanes, with their buckets.
     pub(crate) queues: Queues,
     /// Requests refused for a passing reason, waiting to go again.
     pub(crate) held: Held,
-    /// The rate limit, if configured.
-    pub(crate) bucket: Option<TokenBucket>,
     /// Reused encode buffer: no allocation per request.
     scratch: String,
 }
 
 impl Outbound {
-    /// Empty queues under an optional rate limit.
-    pub(crate) fn new(bucket: Option<TokenBucket>) -> Self {
+    /// Empty queues under the resolved `limits`, one bucket per class.
+    pub(crate) fn new(limits: &[(RateClass, RateLimitConfig)], now: Instant) -> Self {
         Outbound {
-            queues: Queues::default(),
+            queues: Queues::new(limits, now),
             held: Held::default(),
-            bucket,
             scratch: String::new(),
         }
     }
@@ -46,6 +48,12 @@ impl Outbound {
     pub(crate) fn remove(&mut self, id: RequestId) {
         self.queues.remove(id);
         self.held.remove(id);
+    }
+
+    /// Whole tokens of `class` at `now`; `None` when the class is not limited.
+    pub(crate) fn tokens(&mut self, class: RateClass, now: Instant) -> Option<u64> {
+        let lane = self.queues.lanes.iter_mut().find(|l| l.class == class)?;
+        lane.bucket.as_mut().map(|b| b.available(now))
     }
 
     /// Frames a raw message straight into the wire when `ready` and nothing
@@ -57,7 +65,7 @@ impl Outbound {
         text: Option<&str>,
         binary: &[u8],
     ) -> bool {
-        if !ready || !self.queues.user.is_empty() {
+        if !ready || self.queues.user_len() > 0 {
             return false;
         }
         let Some(wire) = wire else {
@@ -89,132 +97,172 @@ impl Link<'_> {
     pub(crate) fn send_control(&mut self, purpose: Purpose, request: OutgoingRequest) -> RequestId {
         let deadline = self.env.now + self.env.config.request_timeout;
         let id = self.requests.open(purpose, deadline);
-        let cost = self.adapter.cost(&request.method);
+        let Charge { class, cost } = self.adapter.rate_charge(&request.method);
         self.outbound.queues.control.push_back(Queued {
             kind: Payload::Request { id, request },
             cost,
+            class,
             control: true,
         });
         self.pump();
         id
     }
 
-    /// Queues an application request; its outcome arrives as an event.
+    /// Queues an application request in its class's lane; its outcome
+    /// arrives as an event.
     pub(crate) fn send_user_request(&mut self, request: OutgoingRequest) -> RequestId {
         let deadline = self.env.now + self.env.config.request_timeout;
         let id = self.requests.open(Purpose::User, deadline);
         self.env.out.telemetry.user_request(id, &request.method);
-        let cost = self.adapter.cost(&request.method);
-        let too_costly = self
-            .outbound
+        let Charge { class, cost } = self.adapter.rate_charge(&request.method);
+        let now = self.env.now;
+        let lane = self.outbound.queues.lane_mut(class, now);
+        let limited = lane.bucket.is_some();
+        let too_costly = lane
             .bucket
             .as_ref()
             .is_some_and(|b| cost > b.config().capacity);
         if !too_costly {
-            self.outbound.queues.user.push_back(Queued {
+            lane.items.push_back(Queued {
                 kind: Payload::Request { id, request },
                 cost,
+                class,
                 control: false,
             });
             self.pump();
-            if !self.user_queue_overflows() {
+            if !self.user_queue_overflows(class) {
                 return id;
             }
             // It would have to wait, and the queue has no room: refuse it.
-            self.outbound.queues.user.pop_back();
+            self.outbound.queues.lane_mut(class, now).items.pop_back();
         }
         self.requests.complete(id);
-        let error = if self.outbound.bucket.is_some() && (too_costly || self.phase.is_ready()) {
+        let error = if limited && (too_costly || self.phase.is_ready()) {
             RequestError::RateLimited
         } else {
             RequestError::QueueFull
         };
-        tracing::debug!(id = id.0, ?error, "request refused: queue full");
+        tracing::debug!(id = id.0, %class, ?error, "request refused: queue full");
         self.env.out.emit(Event::RequestFailed { id, error });
         id
     }
 
-    /// Queues a raw message; `false` when the queue is full.
+    /// Queues a raw message (in the default class's lane, free of charge);
+    /// `false` when the queue is full.
     pub(crate) fn send_user_message(&mut self, kind: Payload) -> bool {
-        self.outbound.queues.user.push_back(Queued {
-            kind,
-            cost: 0,
-            control: false,
-        });
+        let class = RateClass::DEFAULT;
+        let now = self.env.now;
+        self.outbound
+            .queues
+            .lane_mut(class, now)
+            .items
+            .push_back(Queued {
+                kind,
+                cost: 0,
+                class,
+                control: false,
+            });
         self.pump();
-        if self.user_queue_overflows() {
-            self.outbound.queues.user.pop_back();
+        if self.user_queue_overflows(class) {
+            self.outbound.queues.lane_mut(class, now).items.pop_back();
             return false;
         }
         true
     }
 
-    /// More items wait than allowed: the rate limiter's queue capacity while
-    /// ready, the not-ready queue capacity otherwise. Only what could not
-    /// leave at once counts.
-    fn user_queue_overflows(&self) -> bool {
-        let limit = match self.outbound.bucket.as_ref() {
-            Some(b) if self.phase.is_ready() => b.config().queue_capacity,
-            _ => self.env.config.queue_capacity,
-        };
-        self.outbound.queues.user.len() > limit
+    /// More items wait than allowed: while ready, the lane's own queue
+    /// capacity (of its rate limit); otherwise (or for an unlimited class)
+    /// the session's queue capacity, counted over every lane. Only what
+    /// could not leave at once counts.
+    fn user_queue_overflows(&self, class: RateClass) -> bool {
+        let queues = &self.outbound.queues;
+        let lane = queues.lane(class);
+        match lane.and_then(|l| l.bucket.as_ref()) {
+            Some(b) if self.phase.is_ready() => {
+                lane.map_or(0, |l| l.items.len()) > b.config().queue_capacity
+            }
+            _ => queues.user_len() > self.env.config.queue_capacity,
+        }
     }
 
     /// Writes queued items while the connection, the phase and the tokens
-    /// allow: the core's own requests once a WebSocket is open, the
-    /// application's only when ready.
+    /// allow: the core's own requests once a WebSocket is open (in order;
+    /// one waiting for its class's tokens holds up the control queue and
+    /// that class's lane only), then, when ready, each class's lane while
+    /// its bucket has tokens. A lane waiting for tokens never holds up
+    /// another; the refill timer is set for the earliest one.
     pub(crate) fn pump(&mut self) {
         if !self.phase.is_open() || self.wire.is_none() {
             return;
         }
         let now = self.env.now;
-        loop {
-            let queues = &mut self.outbound.queues;
-            let from_control = !queues.control.is_empty();
-            let front = if from_control {
-                queues.control.front()
-            } else if self.phase.is_ready() {
-                queues.user.front()
-            } else {
-                None
-            };
-            let Some(front) = front else { break };
-            if let Some(bucket) = self.outbound.bucket.as_mut()
-                && front.cost > 0
-                && !bucket.try_take(now, front.cost)
-            {
-                tracing::debug!(
-                    cost = front.cost,
-                    control_queued = queues.control.len(),
-                    user_queued = queues.user.len(),
-                    "rate limited: waiting for tokens"
-                );
-                match bucket.ready_at(now, front.cost) {
-                    Some(at) => self.env.timers.set(Timer::Refill, at),
-                    None => self.env.timers.clear(Timer::Refill),
-                }
-                return;
+        let mut wake: Option<Instant> = None;
+        let mut waiting = |at: Option<Instant>| {
+            if let Some(at) = at {
+                wake = Some(wake.map_or(at, |w: Instant| w.min(at)));
             }
-            let queue = if from_control {
-                &mut queues.control
-            } else {
-                &mut queues.user
-            };
-            let item = queue.pop_front().expect("front exists");
-            let terminal = match &item.kind {
-                Payload::Request { id, request } if self.adapter.is_terminal(&request.method) => {
-                    Some(*id)
-                }
-                _ => None,
-            };
-            self.write_now(item.kind);
-            if let Some(id) = terminal {
-                // Nothing of the application's follows a request that ends the session.
-                self.env.out.raise(Ev::Terminal(id));
+        };
+        let mut control_blocked: Option<RateClass> = None;
+        while let Some(front) = self.outbound.queues.control.front() {
+            let (class, cost) = (front.class, front.cost);
+            let lane = self.outbound.queues.lane_mut(class, now);
+            if !lane.try_take(now, cost) {
+                waiting(lane.ready_at(now, cost));
+                control_blocked = Some(class);
                 break;
             }
+            let item = self
+                .outbound
+                .queues
+                .control
+                .pop_front()
+                .expect("front exists");
+            self.write_now(item.kind);
         }
-        self.env.timers.clear(Timer::Refill);
+        if self.phase.is_ready() {
+            'lanes: for index in 0..self.outbound.queues.lanes.len() {
+                loop {
+                    let lane = &mut self.outbound.queues.lanes[index];
+                    if control_blocked == Some(lane.class) {
+                        break; // the core's own request of this class goes first
+                    }
+                    let Some(front) = lane.items.front() else {
+                        break;
+                    };
+                    let cost = front.cost;
+                    if !lane.try_take(now, cost) {
+                        tracing::debug!(
+                            class = %lane.class,
+                            cost,
+                            queued = lane.items.len(),
+                            "rate limited: waiting for tokens"
+                        );
+                        waiting(lane.ready_at(now, cost));
+                        break;
+                    }
+                    let item = lane.items.pop_front().expect("front exists");
+                    let terminal = match &item.kind {
+                        Payload::Request { id, request }
+                            if self.adapter.is_terminal(&request.method) =>
+                        {
+                            Some(*id)
+                        }
+                        _ => None,
+                    };
+                    self.write_now(item.kind);
+                    if let Some(id) = terminal {
+                        // Nothing of the application's follows a request
+                        // that ends the session.
+                        self.env.out.raise(Ev::Terminal(id));
+                        break 'lanes;
+                    }
+                }
+            }
+        }
+        match wake {
+            Some(at) => self.env.timers.set(Timer::Refill, at),
+            None => self.env.timers.clear(Timer::Refill),
+        }
     }
 
     /// Encodes and frames one item into the wire, bypassing queues and tokens.
@@ -258,7 +306,9 @@ impl Link<'_> {
     /// After a successful (re)authentication: what waited for it goes first.
     pub(crate) fn release_awaiting_auth(&mut self) {
         let outbound = &mut *self.outbound;
-        outbound.held.release_awaiting_auth(&mut outbound.queues);
+        outbound
+            .held
+            .release_awaiting_auth(self.env.now, &mut outbound.queues);
         self.pump();
     }
 

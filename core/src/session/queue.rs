@@ -1,16 +1,23 @@
-//! The two send queues: the core's own requests first, then the
-//! application's requests and messages.
+//! The send queues: the core's own requests first, then the application's
+//! requests and messages in one lane per rate-limit class, each lane with
+//! its own token bucket. A lane waiting for tokens never holds up another.
 
 use std::collections::VecDeque;
+use std::time::Instant;
 
 use super::adapter::OutgoingRequest;
 use super::event::RequestId;
+use super::rate_classes::RateClass;
+use super::ratelimit::{RateLimitConfig, TokenBucket};
 
 /// Something waiting to be written.
 #[derive(Debug)]
 pub(crate) struct Queued {
     pub(crate) kind: Payload,
     pub(crate) cost: u64,
+    /// The rate-limit class it is charged to (and, for the application's
+    /// items, the lane it waits in).
+    pub(crate) class: RateClass,
     /// The core's own request (goes back to the control queue on a retry).
     pub(crate) control: bool,
 }
@@ -36,35 +43,148 @@ impl Queued {
     }
 }
 
+/// One rate-limit class: its bucket (if limited) and the application's
+/// items waiting in it.
+#[derive(Debug)]
+pub(crate) struct Lane {
+    pub(crate) class: RateClass,
+    /// `None`: the class is not limited.
+    pub(crate) bucket: Option<TokenBucket>,
+    pub(crate) items: VecDeque<Queued>,
+}
+
+impl Lane {
+    fn new(class: RateClass, limit: Option<RateLimitConfig>, now: Instant) -> Self {
+        Lane {
+            class,
+            bucket: limit.map(|l| TokenBucket::new(l, now)),
+            items: VecDeque::new(),
+        }
+    }
+
+    /// Takes `cost` tokens at `now` if the class has them (always, when unlimited).
+    pub(crate) fn try_take(&mut self, now: Instant, cost: u64) -> bool {
+        match self.bucket.as_mut() {
+            Some(bucket) if cost > 0 => bucket.try_take(now, cost),
+            _ => true,
+        }
+    }
+
+    /// When `cost` tokens will be there; `None` when never.
+    pub(crate) fn ready_at(&mut self, now: Instant, cost: u64) -> Option<Instant> {
+        match self.bucket.as_mut() {
+            Some(bucket) => bucket.ready_at(now, cost),
+            None => Some(now),
+        }
+    }
+}
+
 /// The queues.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Queues {
-    /// The core's own requests (auth, subscriptions, setup): leave as soon as connected.
+    /// The core's own requests (auth, subscriptions, setup): leave as soon
+    /// as connected, in order, each charged to its class.
     pub(crate) control: VecDeque<Queued>,
-    /// The application's requests and messages: leave only when ready.
-    pub(crate) user: VecDeque<Queued>,
+    /// The application's requests and messages, one lane per class; the
+    /// first is [`RateClass::DEFAULT`]'s (raw messages wait there).
+    pub(crate) lanes: Vec<Lane>,
 }
 
 impl Queues {
-    /// Removes a request that expired or was cancelled before it left.
-    pub(crate) fn remove(&mut self, id: RequestId) {
-        self.control.retain(|q| !q.is_request(id));
-        self.user.retain(|q| !q.is_request(id));
+    /// Empty queues, a lane per limited class plus the default one.
+    pub(crate) fn new(limits: &[(RateClass, RateLimitConfig)], now: Instant) -> Self {
+        let mut queues = Queues {
+            control: VecDeque::new(),
+            lanes: vec![Lane::new(RateClass::DEFAULT, None, now)],
+        };
+        queues.set_limits(limits, now);
+        queues
     }
 
-    /// Puts requests back at the head of their queues, in order.
-    pub(crate) fn requeue_front(&mut self, items: impl DoubleEndedIterator<Item = Queued>) {
-        for item in items.rev() {
-            if item.control {
-                self.control.push_front(item);
-            } else {
-                self.user.push_front(item);
+    /// Applies new limits: a class keeps its queue and, when still limited,
+    /// its tokens (capped at the new capacity, see
+    /// [`TokenBucket::reconfigure`]); a class no longer listed is unlimited.
+    /// Lanes are never removed (items may wait in them).
+    pub(crate) fn set_limits(&mut self, limits: &[(RateClass, RateLimitConfig)], now: Instant) {
+        for lane in &mut self.lanes {
+            if !limits.iter().any(|(c, _)| *c == lane.class) {
+                lane.bucket = None;
+            }
+        }
+        for &(class, limit) in limits {
+            let lane = self.lane_mut(class, now);
+            match lane.bucket.as_mut() {
+                Some(bucket) if *bucket.config() != limit => bucket.reconfigure(now, limit),
+                Some(_) => {}
+                None => lane.bucket = Some(TokenBucket::new(limit, now)),
             }
         }
     }
 
-    /// Items waiting in both queues.
+    /// The lane of `class`, made (unlimited) if the class is new: an
+    /// allocation once per class, never per request.
+    pub(crate) fn lane_mut(&mut self, class: RateClass, now: Instant) -> &mut Lane {
+        let index = match self.lanes.iter().position(|l| l.class == class) {
+            Some(i) => i,
+            None => {
+                self.lanes.push(Lane::new(class, None, now));
+                self.lanes.len() - 1
+            }
+        };
+        &mut self.lanes[index]
+    }
+
+    /// The lane of `class`, if it has one.
+    pub(crate) fn lane(&self, class: RateClass) -> Option<&Lane> {
+        self.lanes.iter().find(|l| l.class == class)
+    }
+
+    /// Removes a request that expired or was cancelled before it left.
+    pub(crate) fn remove(&mut self, id: RequestId) {
+        self.control.retain(|q| !q.is_request(id));
+        for lane in &mut self.lanes {
+            lane.items.retain(|q| !q.is_request(id));
+        }
+    }
+
+    /// Puts requests back at the head of their queues, in order.
+    pub(crate) fn requeue_front(
+        &mut self,
+        now: Instant,
+        items: impl DoubleEndedIterator<Item = Queued>,
+    ) {
+        for item in items.rev() {
+            if item.control {
+                self.control.push_front(item);
+            } else {
+                self.lane_mut(item.class, now).items.push_front(item);
+            }
+        }
+    }
+
+    /// The server said we went too fast: spend every token of every class,
+    /// so nothing more leaves until the buckets refill.
+    pub(crate) fn drain_tokens(&mut self, now: Instant) {
+        for bucket in self.lanes.iter_mut().filter_map(|l| l.bucket.as_mut()) {
+            let all = bucket.available(now);
+            bucket.try_take(now, all);
+        }
+    }
+
+    /// The application's items waiting, in every lane.
+    pub(crate) fn user_len(&self) -> usize {
+        self.lanes.iter().map(|l| l.items.len()).sum()
+    }
+
+    /// Drops every application item (the session closed).
+    pub(crate) fn clear_user(&mut self) {
+        for lane in &mut self.lanes {
+            lane.items.clear();
+        }
+    }
+
+    /// Items waiting in all queues.
     pub(crate) fn len(&self) -> usize {
-        self.user.len() + self.control.len()
+        self.user_len() + self.control.len()
     }
 }

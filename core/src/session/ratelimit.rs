@@ -6,7 +6,8 @@
 
 use std::time::{Duration, Instant};
 
-/// Token-bucket limits for outgoing requests.
+/// Token-bucket limits of one rate-limit class (see
+/// [`RateLimits`](super::RateLimits)).
 ///
 /// For example, `capacity: 10, refill_amount: 5, refill_interval: 1 s` allows
 /// a burst of 10 requests, then 5 per second (one every 200 ms) sustained.
@@ -21,7 +22,8 @@ pub struct RateLimitConfig {
     /// bucket is always full; intervals beyond `u64::MAX` nanoseconds
     /// (about 584 years) are treated as `u64::MAX` nanoseconds.
     pub refill_interval: Duration,
-    /// Requests that may wait for tokens; more are rejected.
+    /// Requests of this class that may wait for tokens while the session is
+    /// ready; more are refused with `RequestError::RateLimited`.
     pub queue_capacity: usize,
 }
 
@@ -133,6 +135,18 @@ impl TokenBucket {
     pub(crate) fn config(&self) -> &RateLimitConfig {
         &self.config
     }
+
+    /// Enforces `config` from `now` on: what was earned until `now` under
+    /// the old limits is kept, capped at the new capacity (a lower tier
+    /// never grants a fresh burst; a higher one fills up at its own rate).
+    pub(crate) fn reconfigure(&mut self, now: Instant, config: RateLimitConfig) {
+        self.refill(now);
+        let tokens = self.tokens.min(config.capacity);
+        // The fraction of a token was measured in the old interval: it is
+        // dropped (less than one token, never more than allowed).
+        *self = TokenBucket::new(config, self.last);
+        self.tokens = tokens;
+    }
 }
 
 /// Converts nanoseconds to a `Duration`, or `None` if it does not fit.
@@ -205,6 +219,24 @@ mod tests {
         }
         assert_eq!(b.ready_at(t0, 5), None, "cost above capacity");
         assert_eq!(b.ready_at(t0, 0), Some(t0));
+    }
+
+    #[test]
+    fn reconfigure_keeps_the_level_capped_at_the_new_capacity() {
+        let t0 = Instant::now();
+        let mut b = TokenBucket::new(config(10, 1, Duration::from_secs(1)), t0);
+        assert!(b.try_take(t0, 4));
+        b.reconfigure(t0, config(3, 2, Duration::from_secs(1)));
+        assert_eq!(b.available(t0), 3, "capped, no fresh burst");
+        assert!(b.try_take(t0, 3));
+        assert_eq!(
+            b.ready_at(t0, 2),
+            Some(t0 + Duration::from_secs(1)),
+            "new rate"
+        );
+        b.reconfigure(t0, config(100, 2, Duration::from_secs(1)));
+        assert_eq!(b.available(t0), 0, "a bigger bucket is not filled at once");
+        assert_eq!(b.config().capacity, 100);
     }
 
     #[test]

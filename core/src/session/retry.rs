@@ -11,7 +11,7 @@ use super::env::Env;
 use super::event::{Event, RequestError, RequestId, RpcError};
 use super::outbox::Outbox;
 use super::queue::{Payload, Queued, Queues};
-use super::ratelimit::TokenBucket;
+use super::rate_classes::Charge;
 use super::requests::{Pending, Purpose, Requests};
 use super::timers::{Timer, Timers};
 
@@ -23,6 +23,9 @@ pub(crate) struct Held {
     awaiting_auth: Vec<(RpcError, Queued)>,
     /// Refused by the server's rate limit, waiting until the instant given.
     delayed: Vec<(Instant, Queued)>,
+    /// Refused with an error that ended the server's session (Deribit
+    /// 10028): never sent again on this connection, only on the next one.
+    next_connection: Vec<Queued>,
 }
 
 /// What [`Held::hold`] did with a refused request.
@@ -32,6 +35,9 @@ pub(crate) enum Holding {
     FirstAwaitingAuth,
     /// It waits (for a re-authentication already asked for, or a delay).
     Waiting,
+    /// The refusal ended the server's session: it waits for the next
+    /// connection, and this one must be dropped.
+    NextConnection,
 }
 
 impl Held {
@@ -44,7 +50,7 @@ impl Held {
         env: &mut Env,
         adapter: &dyn Adapter,
         requests: &mut Requests,
-        bucket: Option<&mut TokenBucket>,
+        queues: &mut Queues,
         id: RequestId,
         mut pending: Pending,
         error: &RpcError,
@@ -57,18 +63,34 @@ impl Held {
             return Err(pending);
         }
         let control = pending.purpose != Purpose::User;
-        let token_expired = adapter.is_token_expired(error) && !pending.reauth_retried;
+        let ends_session = adapter.ends_session(error);
+        // Without credentials there is nothing to re-authenticate with.
+        let token_expired = adapter.is_token_expired(error)
+            && !pending.reauth_retried
+            && env.config.credentials.is_some();
         let wait = adapter.retry_after(error);
-        if !token_expired && wait.is_none() {
+        if !ends_session && !token_expired && wait.is_none() {
             return Err(pending);
         }
         let body = pending.body.take().expect("checked");
-        let cost = adapter.cost(&body.method);
+        let Charge { class, cost } = adapter.rate_charge(&body.method);
         let queued = Queued {
             kind: Payload::Request { id, request: body },
             cost,
+            class,
             control,
         };
+        if ends_session {
+            tracing::debug!(
+                id = id.0,
+                code = error.code,
+                "the server ended the session: sending again on the next connection"
+            );
+            requests.reopen(id, pending);
+            queues.drain_tokens(env.now);
+            self.next_connection.push(queued);
+            return Ok(Holding::NextConnection);
+        }
         if token_expired {
             tracing::debug!(
                 id = id.0,
@@ -90,11 +112,8 @@ impl Held {
                 "refused for now (rate limit or transient): sending again later"
             );
             requests.reopen(id, pending);
-            // The server says we went too fast: spend what the bucket holds.
-            if let Some(bucket) = bucket {
-                let all = bucket.available(env.now);
-                bucket.try_take(env.now, all);
-            }
+            // The server says we went too fast: spend what the buckets hold.
+            queues.drain_tokens(env.now);
             self.delayed.push((env.now + wait, queued));
             self.arm(&mut env.timers);
         }
@@ -102,9 +121,9 @@ impl Held {
     }
 
     /// After a successful (re)authentication: what waited for it goes first.
-    pub(crate) fn release_awaiting_auth(&mut self, queues: &mut Queues) {
+    pub(crate) fn release_awaiting_auth(&mut self, now: Instant, queues: &mut Queues) {
         let waiting = std::mem::take(&mut self.awaiting_auth);
-        queues.requeue_front(waiting.into_iter().map(|(_, q)| q));
+        queues.requeue_front(now, waiting.into_iter().map(|(_, q)| q));
     }
 
     /// The re-authentication failed: what waited for it fails with its refusal.
@@ -128,22 +147,25 @@ impl Held {
             .partition(|(at, _)| *at <= now);
         self.delayed = later;
         due.sort_by_key(|(at, _)| *at);
-        queues.requeue_front(due.into_iter().map(|(_, q)| q));
+        queues.requeue_front(now, due.into_iter().map(|(_, q)| q));
         self.arm(timers);
     }
 
     /// A lost connection: waiting requests are unsent, so they go on the next one.
-    pub(crate) fn requeue_all(&mut self, queues: &mut Queues) {
+    pub(crate) fn requeue_all(&mut self, now: Instant, queues: &mut Queues) {
         let mut delayed = std::mem::take(&mut self.delayed);
         delayed.sort_by_key(|(at, _)| *at);
-        queues.requeue_front(delayed.into_iter().map(|(_, q)| q));
-        self.release_awaiting_auth(queues);
+        queues.requeue_front(now, delayed.into_iter().map(|(_, q)| q));
+        let next = std::mem::take(&mut self.next_connection);
+        queues.requeue_front(now, next.into_iter());
+        self.release_awaiting_auth(now, queues);
     }
 
     /// Removes a request that expired or was cancelled.
     pub(crate) fn remove(&mut self, id: RequestId) {
         self.awaiting_auth.retain(|(_, q)| !q.is_request(id));
         self.delayed.retain(|(_, q)| !q.is_request(id));
+        self.next_connection.retain(|q| !q.is_request(id));
     }
 
     fn arm(&self, timers: &mut Timers) {

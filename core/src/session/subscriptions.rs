@@ -2,7 +2,12 @@
 //! requests and answers, and the restore phase of every new connection
 //! (the adapter's setup requests, then private and public resubscriptions;
 //! `Restored` follows when all are answered).
+//!
+//! Every (un)subscribe request is split and paced by the adapter's
+//! [`SubscribeLimits`](super::SubscribeLimits) (see `batches` for the rules):
+//! the restore counts each batch, sent or still waiting for its turn.
 
+use super::batches::{self, Batch, Batches, Kind};
 use super::channels::Channels;
 use super::event::{Event, RpcError};
 use super::json::JsonText;
@@ -10,13 +15,17 @@ use super::outbound::Link;
 use super::outbox::{Ev, Outbox};
 use super::requests::Purpose;
 use super::state::SessionState;
+use super::timers::Timer;
 
 /// The subscription state of a session.
 #[derive(Debug, Default)]
 pub(crate) struct Subscriptions {
     channels: Channels,
-    /// Setup and (re/un)subscribe requests the `Restoring` phase still waits for.
+    /// Setup and (re/un)subscribe requests the `Restoring` phase still waits
+    /// for (sent ones; batches waiting to leave are in `batches`).
     restore_outstanding: usize,
+    /// (Un)subscribe batches waiting for their turn, and the pacing window.
+    batches: Batches,
 }
 
 impl Subscriptions {
@@ -53,23 +62,119 @@ impl Subscriptions {
             self.restore_outstanding += 1;
         }
         self.request_missing(link);
-        if self.restore_outstanding == 0 {
+        if self.restore_outstanding == 0 && self.batches.is_empty() {
             link.env.out.raise(Ev::Restored);
         }
     }
 
-    /// One setup or (re/un)subscribe request got its outcome.
+    /// One setup or (re/un)subscribe request got its outcome. The restore
+    /// is done when no request is outstanding and no batch waits to leave.
     pub(crate) fn restore_step_done(&mut self, phase: SessionState, out: &mut Outbox) {
         if phase.is_ready() || self.restore_outstanding == 0 {
             return;
         }
         self.restore_outstanding -= 1;
-        if self.restore_outstanding == 0 {
+        if self.restore_outstanding == 0 && self.batches.is_empty() {
             out.raise(Ev::Restored);
         }
     }
 
-    /// Subscribes to desired channels not yet requested: private ones first.
+    /// Sends the waiting batches whose turn has come (the pacing window of
+    /// [`SubscribeLimits::max_requests_per_second`](super::SubscribeLimits::max_requests_per_second),
+    /// on `now`), and arms the timer for the next one.
+    pub(crate) fn send_batches(&mut self, link: &mut Link<'_>) {
+        let timers = |link: &mut Link<'_>, at| match at {
+            Some(at) => link.env.timers.set(Timer::SubscribeBatch, at),
+            None => link.env.timers.clear(Timer::SubscribeBatch),
+        };
+        if !link.phase.is_past_auth() {
+            return timers(link, None);
+        }
+        let per_second = link.adapter.subscribe_limits().max_requests_per_second;
+        let now = link.env.now;
+        while let Some(Batch {
+            kind,
+            channels,
+            request,
+            ..
+        }) = self.batches.pop_due(now, per_second)
+        {
+            tracing::debug!(count = channels.len(), ?kind, method = %request.method, "sending batch");
+            let purpose = match kind {
+                Kind::Subscribe => Purpose::Subscribe(channels),
+                Kind::Unsubscribe => Purpose::Unsubscribe(channels),
+            };
+            link.send_control(purpose, request);
+            // Ready means confirmed == desired: wait for it while restoring.
+            if !link.phase.is_ready() {
+                self.restore_outstanding += 1;
+            }
+        }
+        let next = self.batches.next_at(now, per_second);
+        timers(link, next);
+    }
+
+    /// Splits `channels` into batches that fit the adapter's limits and
+    /// queues them; returns the channels the adapter has no request for.
+    /// A channel too large for any request is refused here, with the sizes.
+    fn plan(
+        &mut self,
+        link: &mut Link<'_>,
+        kind: Kind,
+        channels: &[String],
+        private: bool,
+    ) -> Vec<String> {
+        let limits = link.adapter.subscribe_limits();
+        // Channels join the last waiting batch of their kind (re-split together).
+        let mut joined: Vec<String> = match self.batches.take_tail(kind, private) {
+            Some(tail) => tail.channels,
+            None => Vec::new(),
+        };
+        let mut seen: std::collections::HashSet<&str> = joined.iter().map(String::as_str).collect();
+        let fresh: Vec<String> = channels
+            .iter()
+            .filter(|c| seen.insert(c.as_str()))
+            .cloned()
+            .collect();
+        joined.extend(fresh);
+        let plan = batches::plan(link.adapter, &limits, kind, private, &joined);
+        for (channel, size) in plan.too_large {
+            let max = limits.max_frame_bytes.unwrap_or(usize::MAX);
+            let what = match kind {
+                Kind::Subscribe => "subscribe",
+                Kind::Unsubscribe => "unsubscribe",
+            };
+            let error = format!(
+                "channel name too long: a {what} request for it alone is {size} bytes, \
+                 over the adapter's limit of {max} bytes per frame"
+            );
+            tracing::warn!(%channel, size, max, "{error}");
+            let channels = match kind {
+                Kind::Subscribe => self.channels.on_subscribe_failed(&[channel]),
+                Kind::Unsubscribe => vec![channel],
+            };
+            if !channels.is_empty() {
+                link.env
+                    .out
+                    .emit(Event::SubscriptionFailed { channels, error });
+            }
+        }
+        if plan.batches.len() > 1 {
+            tracing::debug!(
+                batches = plan.batches.len(),
+                count = joined.len(),
+                private,
+                "split into batches"
+            );
+        }
+        for batch in plan.batches {
+            self.batches.push(batch);
+        }
+        plan.unsupported
+    }
+
+    /// Subscribes to desired channels not yet requested: private ones first,
+    /// in batches that fit the adapter's limits.
     pub(crate) fn request_missing(&mut self, link: &mut Link<'_>) {
         let todo = self.channels.take_unrequested();
         let adapter = link.adapter;
@@ -79,30 +184,24 @@ impl Subscriptions {
             if channels.is_empty() {
                 continue;
             }
-            match adapter.subscribe_request(&channels, private) {
-                Some(request) => {
-                    tracing::debug!(count = channels.len(), private, "subscribing");
-                    link.send_control(Purpose::Subscribe(channels), request);
-                    if !link.phase.is_ready() {
-                        self.restore_outstanding += 1;
-                    }
-                }
-                None => {
-                    let channels = self.channels.on_subscribe_failed(&channels);
-                    tracing::warn!(
-                        ?channels,
-                        "subscription failed: the adapter has no subscriptions"
-                    );
-                    link.env.out.emit(Event::SubscriptionFailed {
-                        channels,
-                        error: "the adapter has no subscriptions".into(),
-                    });
-                }
+            tracing::debug!(count = channels.len(), private, "subscribing");
+            let unsupported = self.plan(link, Kind::Subscribe, &channels, private);
+            if !unsupported.is_empty() {
+                let channels = self.channels.on_subscribe_failed(&unsupported);
+                tracing::warn!(
+                    ?channels,
+                    "subscription failed: the adapter has no subscriptions"
+                );
+                link.env.out.emit(Event::SubscriptionFailed {
+                    channels,
+                    error: "the adapter has no subscriptions".into(),
+                });
             }
         }
+        self.send_batches(link);
     }
 
-    /// Ends subscriptions the server confirmed.
+    /// Ends subscriptions the server confirmed, in batches that fit.
     pub(crate) fn request_unsubscribe(&mut self, link: &mut Link<'_>, channels: Vec<String>) {
         let adapter = link.adapter;
         let (private, public): (Vec<String>, Vec<String>) =
@@ -111,20 +210,15 @@ impl Subscriptions {
             if channels.is_empty() {
                 continue;
             }
-            match adapter.unsubscribe_request(&channels, private) {
-                Some(request) => {
-                    link.send_control(Purpose::Unsubscribe(channels), request);
-                    // Ready means confirmed == desired: wait for it while restoring.
-                    if !link.phase.is_ready() {
-                        self.restore_outstanding += 1;
-                    }
-                }
-                None => {
-                    self.channels.on_unsubscribed(&channels);
-                    link.env.out.emit(Event::Unsubscribed { channels });
-                }
+            let unsupported = self.plan(link, Kind::Unsubscribe, &channels, private);
+            if !unsupported.is_empty() {
+                self.channels.on_unsubscribed(&unsupported);
+                link.env.out.emit(Event::Unsubscribed {
+                    channels: unsupported,
+                });
             }
         }
+        self.send_batches(link);
     }
 
     /// The answer to a subscribe request for `channels`. `token_refused`:
@@ -253,9 +347,11 @@ impl Subscriptions {
         }
     }
 
-    /// The connection is gone: the server forgot everything; nothing is restoring.
+    /// The connection is gone: the server forgot everything; nothing is
+    /// restoring; waiting batches are built afresh on the next connection.
     pub(crate) fn on_connection_lost(&mut self) {
         self.channels.on_connection_lost();
         self.restore_outstanding = 0;
+        self.batches.clear();
     }
 }

@@ -9,6 +9,7 @@ use std::time::Instant;
 use super::config::HeartbeatConfig;
 use super::error::SessionError;
 use super::io::{Input, Output};
+use super::rate_classes::RateLimits;
 
 /// A command given to a session, as a [`Tap`] sees it (borrowed: nothing
 /// is copied unless the tap copies it). The secret of `authenticate` is
@@ -53,6 +54,8 @@ pub enum Call<'a> {
     ReadingPaused(bool),
     /// [`Session::set_heartbeat`](super::Session::set_heartbeat).
     Heartbeat(&'a HeartbeatConfig),
+    /// [`Session::set_rate_limits`](super::Session::set_rate_limits).
+    RateLimits(&'a RateLimits),
 }
 
 /// Told everything that passes through a [`Session`](super::Session), in order: inputs

@@ -79,6 +79,7 @@ pub(crate) fn reason_label(reason: &DisconnectReason) -> &'static str {
         DisconnectReason::IdleTimeout => "idle_timeout",
         DisconnectReason::AuthFailed(_) => "auth_failed",
         DisconnectReason::UserClose => "user_close",
+        DisconnectReason::SessionEnded(_) => "session_ended",
     }
 }
 

@@ -30,9 +30,11 @@ pub(crate) enum Timer {
     /// The peer broke the protocol: replies to what it sent before may
     /// still leave until this, then the connection fails.
     Linger,
+    /// The next waiting subscription batch may leave (its pacing window passed).
+    SubscribeBatch,
 }
 
-const COUNT: usize = 12;
+const COUNT: usize = 13;
 
 impl Timer {
     const ALL: [Timer; COUNT] = [
@@ -48,6 +50,7 @@ impl Timer {
         Timer::Retry,
         Timer::Resync,
         Timer::Linger,
+        Timer::SubscribeBatch,
     ];
 
     fn index(self) -> usize {
@@ -122,6 +125,7 @@ impl Timers {
             Timer::Retry,
             Timer::Resync,
             Timer::Linger,
+            Timer::SubscribeBatch,
         ] {
             self.clear(t);
         }

@@ -20,7 +20,9 @@ use super::SessionConfig;
 /// - `heartbeat.pong_timeout >= heartbeat.ping_interval`: pings may overlap;
 ///   the pong deadline runs from the oldest unanswered ping.
 /// - `stable_after = 0`: the backoff streak ends as soon as `Ready` is reached.
-/// - `rate_limit.refill_amount = 0`: a bucket that never refills.
+/// - `rate_limits.<class>.refill_amount = 0`: a bucket that never refills.
+/// - `rate_limits.<class>.queue_capacity = 0`: nothing of that class waits
+///   for tokens; what cannot leave at once fails with `RateLimited`.
 /// - `backoff.max_attempts = Some(0)`: never reconnect.
 ///
 /// ```
@@ -103,6 +105,18 @@ pub enum ConfigError {
         /// The configured upper bound.
         max_delay: Duration,
     },
+    /// A rate-limit class's bucket would let nothing through (`capacity`)
+    /// or refill in no time at all (`refill_interval`).
+    #[error("rate_limits.{class}.{field} = 0{unit}: it must be greater than zero", unit = if *field == "refill_interval" { "s" } else { "" })]
+    ZeroRateLimit {
+        /// The class's name, e.g. `default` or `matching_engine`.
+        class: &'static str,
+        /// `capacity` or `refill_interval`.
+        field: &'static str,
+    },
+    /// A rate-limit class is named by an empty string.
+    #[error("rate_limits: a class has an empty name")]
+    UnnamedRateClass,
     /// `refresh_at` is not a fraction in `(0, 1]`.
     #[error("refresh_at = {0}: it must be greater than 0 and at most 1")]
     RefreshAtOutOfRange(f64),
@@ -161,16 +175,59 @@ impl SessionConfig {
                 max_delay: backoff.max_delay,
             });
         }
-        if let Some(limit) = &self.rate_limit {
-            nonzero_size("rate_limit.capacity", limit.capacity)?;
-            nonzero("rate_limit.refill_interval", limit.refill_interval)?;
-        }
+        self.rate_limits.validate()?;
         // `!(x > 0.0)` also catches NaN.
         if !(self.refresh_at > 0.0 && self.refresh_at <= 1.0) {
             return Err(ConfigError::RefreshAtOutOfRange(self.refresh_at));
         }
         Ok(())
     }
+}
+
+impl super::RateLimits {
+    /// Checks every class's override: a class must have a name, a bucket
+    /// must hold something and refill over some time. (The adapter's
+    /// declared limits are checked when they are applied.)
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use wsnova_core::session::{ConfigError, RateClass, RateLimitConfig, RateLimits};
+    /// let empty = RateLimitConfig {
+    ///     capacity: 0, refill_amount: 5, refill_interval: Duration::from_secs(1), queue_capacity: 8,
+    /// };
+    /// let limits = RateLimits::default().with(RateClass::new("orders"), empty);
+    /// let err = limits.validate().unwrap_err();
+    /// assert_eq!(err, ConfigError::ZeroRateLimit { class: "orders", field: "capacity" });
+    /// assert_eq!(err.to_string(), "rate_limits.orders.capacity = 0: it must be greater than zero");
+    /// ```
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        for (class, limit) in self.overrides() {
+            check_class_limit(class, limit.as_ref())?;
+        }
+        Ok(())
+    }
+}
+
+/// One class's limit: named, a bucket that holds something and refills over time.
+pub(crate) fn check_class_limit(
+    class: super::RateClass,
+    limit: Option<&super::RateLimitConfig>,
+) -> Result<(), ConfigError> {
+    if class.name().is_empty() {
+        return Err(ConfigError::UnnamedRateClass);
+    }
+    let Some(limit) = limit else { return Ok(()) };
+    let zero = |field| ConfigError::ZeroRateLimit {
+        class: class.name(),
+        field,
+    };
+    if limit.capacity == 0 {
+        return Err(zero("capacity"));
+    }
+    if limit.refill_interval.is_zero() {
+        return Err(zero("refill_interval"));
+    }
+    Ok(())
 }
 
 fn nonzero(field: &'static str, value: Duration) -> Result<(), ConfigError> {

@@ -13,8 +13,8 @@ use mio::{Registry, Token};
 use serde::Serialize;
 use wsnova_core::driver::{Builder, ConnectError, Status, check_raw_params, encode_params};
 use wsnova_core::session::{
-    Adapter, BoxedSession, Credentials, Event, HeartbeatConfig, RequestError, RequestId, Session,
-    SessionError, SessionState,
+    Adapter, BoxedSession, Credentials, Event, HeartbeatConfig, RateLimits, RequestError,
+    RequestId, Session, SessionError, SessionState,
 };
 use wsnova_core::wire::CloseCode;
 
@@ -395,6 +395,13 @@ impl Connection {
     /// `Session::set_heartbeat`); zero durations are refused.
     pub fn set_heartbeat(&mut self, heartbeat: HeartbeatConfig) -> Result<(), SessionError> {
         self.command(|s, now| s.set_heartbeat(now, heartbeat))
+    }
+
+    /// Changes the rate limits live, without a reconnect (see
+    /// `Session::set_rate_limits`: each class keeps its current tokens, capped
+    /// at the new capacity); an invalid limit is refused and changes nothing.
+    pub fn set_rate_limits(&mut self, limits: RateLimits) -> Result<(), SessionError> {
+        self.command(|s, now| s.set_rate_limits(now, limits))
     }
 
     /// Sends a WebSocket ping; `Event::Pong { rtt }` follows.

@@ -81,6 +81,13 @@ pub(crate) fn account_summary(
         "portfolio_margining_enabled": false, "cross_collateral_enabled": false,
         "id": 1, "username": account, "system_name": account, "type": "main",
         "email": format!("{account}@mock.invalid"), "creation_timestamp": 1_600_000_000_000u64,
-        "limits": {"non_matching_engine": {"burst": burst, "rate": rate}},
+        "limits": {
+            "limits_per_currency": false,
+            "non_matching_engine": {"burst": burst, "rate": rate},
+            // The tier's limit, in the OpenAPI example's shape.
+            "matching_engine": {"trading": {"total": {
+                "burst": limits.matching_engine_burst, "rate": limits.matching_engine_rate,
+            }}},
+        },
     }))
 }

@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use super::market::{INSTRUMENTS, Spec, spec};
+use super::options::option;
 
 /// How often a channel publishes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,7 +117,7 @@ fn user_kind(what: &str, filter: OrderFilter) -> Option<Kind> {
 /// Parses a channel name; `None` for names the mock does not serve.
 pub(super) fn parse(name: &str) -> Option<Channel> {
     let parts: Vec<&str> = name.split('.').collect();
-    let instrument = |s: &str| spec(s).map(|s| s.name);
+    let instrument = |s: &str| spec(s).map(|s| s.name).or_else(|| option(s));
     let event = |kind: Kind, instrument: &'static str| {
         Some(Channel {
             kind,
@@ -184,6 +185,9 @@ mod tests {
         assert!(parse("user.orders.any.any.raw").is_some());
         assert!(parse("user.orders.BTC-PERPETUAL.100ms").is_some());
         assert!(parse("book.NOPE.100ms").is_none());
+        assert!(parse("ticker.BTC-25DEC26-60000-C.100ms").is_some());
+        assert!(parse("book.ETH-26MAR27-2500-P.agg2").is_some());
+        assert!(parse("book.BTC-25DEC26-60001-C.agg2").is_none());
         assert!(parse("ticker.BTC-PERPETUAL.5ms").is_none());
     }
 

@@ -10,8 +10,13 @@ pub const DEFAULT_CLIENT_ID: &str = "mock-client";
 /// The `client_secret` of [`DEFAULT_CLIENT_ID`].
 pub const DEFAULT_CLIENT_SECRET: &str = "mock-secret";
 
-/// Credit-based rate limits (Deribit's non-matching-engine model). One bucket
-/// per account once a connection is authenticated, one per connection before.
+/// Deribit's rate limits ("Rate Limits" article): credits for
+/// non-matching-engine requests, and a separate, tiered bucket for
+/// matching-engine requests (orders, edits, cancels). One set of buckets per
+/// account once a connection is authenticated, one per connection before.
+/// A request that finds its bucket empty is answered with 10028
+/// `too_many_requests` and the session is terminated (the connection is
+/// closed), as Deribit does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimits {
     /// Bucket size in credits (the burst).
@@ -22,17 +27,35 @@ pub struct RateLimits {
     pub cost: u64,
     /// Cost of `public/subscribe` and `private/subscribe`.
     pub subscribe_cost: u64,
+    /// Matching-engine requests per second, sustained (the account's tier).
+    pub matching_engine_rate: u64,
+    /// Matching-engine requests in a burst.
+    pub matching_engine_burst: u64,
 }
 
 impl Default for RateLimits {
-    /// 50,000 credits, 10,000/s, 500 per request, 3,000 per subscribe.
+    /// 50,000 credits, 10,000/s, 500 per request, 3,000 per subscribe; the
+    /// matching engine at Tier 4 (every account's starting tier): 5 per
+    /// second, bursts of 20.
     fn default() -> Self {
         RateLimits {
             bucket: 50_000,
             refill_per_sec: 10_000,
             cost: 500,
             subscribe_cost: 3_000,
+            matching_engine_rate: 5,
+            matching_engine_burst: 20,
         }
+    }
+}
+
+impl RateLimits {
+    /// These limits with the matching engine at `rate` per second and
+    /// `burst` (Deribit's tiers: 30/100, 20/50, 10/30, 5/20).
+    pub fn with_matching_engine(mut self, rate: u64, burst: u64) -> Self {
+        self.matching_engine_rate = rate;
+        self.matching_engine_burst = burst;
+        self
     }
 }
 
@@ -99,7 +122,8 @@ pub struct MockConfig {
     /// clock (default 60 s); `None` accepts any timestamp (for fixed test
     /// vectors).
     pub signature_window: Option<Duration>,
-    /// Credit-based rate limits; `None` disables rate limiting.
+    /// Rate limits (credits and the matching-engine tier); `None` disables
+    /// rate limiting.
     pub rate_limits: Option<RateLimits>,
     /// Largest client message accepted (default 32 kB); larger ones are
     /// answered with -32600 and the connection is closed (1009).

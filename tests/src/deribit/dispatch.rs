@@ -58,8 +58,15 @@ pub(crate) fn handle(conn: &mut Conn, text: &str, us_in: u64, now: Instant) {
         }
         route(conn, st, method, &params, now)
     });
+    // Deribit, "Rate Limits": out of credits, "we immediately send a
+    // too_many_requests (code 10028) … and terminate the session".
+    let terminated = matches!(&outcome, Some(Err(e)) if e.code == 10028);
     if let Some(outcome) = outcome {
         conn.respond(id.as_ref(), outcome, us_in);
+    }
+    if terminated && conn.ending.is_none() {
+        let ending = Ending::Close(1008, "too_many_requests".into(), EndReason::RateLimited);
+        conn.ending = Some(ending);
     }
 }
 

@@ -8,12 +8,13 @@
 //! * Authentication (`public/auth` grants `client_credentials`,
 //!   `client_signature`, one-shot `refresh_token`), token expiry (13009).
 //! * Subscriptions with notifications from a simulated market
-//!   (`BTC-PERPETUAL`, `ETH-PERPETUAL`, indices `btc_usd`, `eth_usd`):
-//!   `book.*` (snapshot, then changes chained by `prev_change_id`),
-//!   `trades.*`, `ticker.*`, `quote.*`, `deribit_price_index.*`,
-//!   `platform_state`, `announcements`, private `user.orders.*`,
-//!   `user.trades.*`, `user.changes.*`, `user.portfolio.*`; `raw` channels
-//!   need authentication (13778).
+//!   (`BTC-PERPETUAL`, `ETH-PERPETUAL`, indices `btc_usd`, `eth_usd`; 520
+//!   listed options whose channels are confirmed but quiet, see
+//!   [`option_names`]): `book.*` (snapshot, then changes chained by
+//!   `prev_change_id`), `trades.*`, `ticker.*`, `quote.*`,
+//!   `deribit_price_index.*`, `platform_state`, `announcements`, private
+//!   `user.orders.*`, `user.trades.*`, `user.changes.*`, `user.portfolio.*`;
+//!   `raw` channels need authentication (13778).
 //! * Heartbeats (`public/set_heartbeat`, `test_request`s, enforced),
 //!   credit-based rate limits (10028), a 32 kB message limit (-32600, close).
 //! * Orders (`private/buy`/`sell`/`cancel`…) matched against the book's
@@ -60,6 +61,7 @@ mod filters;
 mod heartbeat;
 mod market;
 mod methods;
+mod options;
 mod order_edits;
 mod order_params;
 mod orders;
@@ -85,6 +87,7 @@ use tokio::sync::oneshot;
 
 pub use config::{Chaos, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, MockConfig, RateLimits};
 pub use faults::{FaultTarget, Faults, RefuseMode};
+pub use options::{EXPIRIES, option_names};
 pub use stats::{
     CodFiring, ConnId, ConnectionInfo, EndReason, FaultKind, FaultRecord, OrderRecord,
     RequestRecord, Stats,

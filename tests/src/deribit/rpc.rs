@@ -70,18 +70,16 @@ impl RpcError {
         RpcError::new(13009)
     }
 
-    /// 13009 `invalid_token`, `data.reason` "token has expired".
+    /// 13009 for an expired token. Deribit's error list gives 13009 one
+    /// message, `unauthorized`: "wrong or expired authorization token or
+    /// bad signature"; nothing in it says which.
     pub(crate) fn token_expired() -> Self {
-        let mut e = RpcError::new(13009);
-        e.message = "invalid_token".to_owned();
-        e.with_data(json!({"reason": "token has expired", "param": "access_token"}))
+        RpcError::unauthorized()
     }
 
-    /// 13009 `invalid_token` for a token the server does not know.
+    /// 13009 for a token the server does not know: `unauthorized` too.
     pub(crate) fn invalid_token() -> Self {
-        let mut e = RpcError::new(13009);
-        e.message = "invalid_token".to_owned();
-        e.with_data(json!({"reason": "invalid token", "param": "access_token"}))
+        RpcError::unauthorized()
     }
 
     /// Adds `data`.

@@ -24,6 +24,9 @@ pub enum EndReason {
     FrameTooLarge,
     /// An injected fault dropped or closed it.
     Fault,
+    /// A request was refused with 10028 `too_many_requests`, which
+    /// terminates the session (also when the 10028 was injected).
+    RateLimited,
 }
 
 /// One upgraded connection.

@@ -5,8 +5,8 @@
 use serde::Deserialize;
 use serde_json::json;
 use wsnova_core::session::{
-    Adapter, AuthContext, AuthToken, Credentials, Inbound, OutgoingRequest, RpcError, Secret,
-    Sequence, classify_json_rpc,
+    Adapter, AuthContext, AuthToken, Charge, Credentials, Inbound, OutgoingRequest, RateClass,
+    RateLimitConfig, RpcError, Secret, Sequence, classify_json_rpc,
 };
 
 /// The JSON-RPC test adapter.
@@ -25,6 +25,13 @@ pub struct TestRpc {
     pub heartbeat_interval: Option<u64>,
     /// Rate-limit cost per method (default 1 for every method).
     pub costs: Vec<(String, u64)>,
+    /// Rate-limit classes by method prefix (default: every method in
+    /// `RateClass::DEFAULT`).
+    pub classes: Vec<(String, RateClass)>,
+    /// The limits it declares (`Adapter::default_rate_limits`; default none).
+    pub declared_limits: Vec<(RateClass, RateLimitConfig)>,
+    /// Error codes that end the server's session (`Adapter::ends_session`).
+    pub session_ending_codes: Vec<i64>,
 }
 
 #[derive(Deserialize)]
@@ -180,5 +187,22 @@ impl Adapter for TestRpc {
             .iter()
             .find(|(m, _)| m == method)
             .map_or(1, |(_, c)| *c)
+    }
+
+    fn rate_charge(&self, method: &str) -> Charge {
+        let class = self
+            .classes
+            .iter()
+            .find(|(prefix, _)| method.starts_with(prefix.as_str()))
+            .map_or(RateClass::DEFAULT, |(_, c)| *c);
+        Charge::new(class, self.cost(method))
+    }
+
+    fn default_rate_limits(&self) -> Vec<(RateClass, RateLimitConfig)> {
+        self.declared_limits.clone()
+    }
+
+    fn ends_session(&self, error: &RpcError) -> bool {
+        self.session_ending_codes.contains(&error.code)
     }
 }

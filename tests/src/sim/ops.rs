@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::time::Duration;
+use wsnova_core::session::{RateClass, RateLimits};
 
 use wsnova_core::session::{
     BackoffConfig, BackoffStrategy, Credentials, Event, HeartbeatConfig, Jitter, RateLimitConfig,
@@ -84,12 +85,13 @@ pub fn property_sim(start: std::time::Instant, seed: u64) -> Sim<TestRpc> {
     let adapter = TestRpc {
         heartbeat_interval: Some(10),
         costs: Vec::new(),
+        ..TestRpc::default()
     };
     let mut sim = Sim::with_start(adapter, start, |c| {
         c.seed = seed;
         c.credentials = Some(Credentials::new("client", "s3cret"));
         c.backoff = BACKOFF;
-        c.rate_limit = Some(RATE_LIMIT);
+        c.rate_limits = RateLimits::default().with(RateClass::DEFAULT, RATE_LIMIT);
         c.request_timeout = Duration::from_secs(3);
         c.connect_timeout = Duration::from_secs(2);
         c.heartbeat = HeartbeatConfig {

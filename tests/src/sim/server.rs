@@ -64,6 +64,8 @@ pub struct Received {
     pub params: Value,
     /// Whether the connection was authenticated when it arrived.
     pub authed: bool,
+    /// The size of the message as it arrived, in bytes.
+    pub bytes: usize,
     /// The request's id, if it had a numeric one.
     pub id: Option<u64>,
     /// Whether the server refused it with 10028 (not executed: a retry is legitimate).
@@ -229,6 +231,7 @@ impl FakeServer {
             method: method.clone(),
             params: params.clone(),
             authed,
+            bytes: text.len(),
             id: id.as_u64(),
             rate_limited: false,
         });

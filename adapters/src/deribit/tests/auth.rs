@@ -122,7 +122,7 @@ fn invalid_credentials_are_fatal_others_are_not() {
 }
 
 #[test]
-fn expired_or_invalid_tokens_refresh_but_unauthorized_does_not() {
+fn every_13009_refreshes_as_documented_other_codes_do_not() {
     let adapter = Deribit::new();
     let expired = rpc_error(
         13009,
@@ -137,8 +137,10 @@ fn expired_or_invalid_tokens_refresh_but_unauthorized_does_not() {
         Some(r#"{"reason":"token has expired"}"#),
     );
     assert!(adapter.is_token_expired(&reason_only));
-    // Never authenticated: there is no token to renew.
-    assert!(!adapter.is_token_expired(&rpc_error(13009, "unauthorized", None)));
+    // Deribit documents 13009 as `unauthorized`: "wrong or expired
+    // authorization token". (A session without credentials keeps the
+    // refusal: the core has nothing to re-authenticate with.)
+    assert!(adapter.is_token_expired(&rpc_error(13009, "unauthorized", None)));
     assert!(!adapter.is_token_expired(&rpc_error(13004, "invalid_credentials", None)));
     assert!(!adapter.is_token_expired(&rpc_error(10028, "invalid_token", None)));
 }

@@ -9,7 +9,7 @@ use wsnova_core::session::{Adapter, DisconnectReason, Policy, Sequence};
 use wsnova_core::wire::{CloseCode, CloseFrame, RetryAfter, WireError};
 
 use super::{params, rpc_error};
-use crate::deribit::{CancelScope, Credits, Deribit};
+use crate::deribit::{CancelScope, Credits, Deribit, MATCHING_ENGINE, NON_MATCHING_ENGINE, Tier};
 
 fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| s.to_string()).collect()
@@ -171,7 +171,29 @@ fn costs_follow_the_credit_model() {
     assert_eq!(adapter.cost("public/subscribe"), 3_000);
     assert_eq!(adapter.cost("private/subscribe"), 3_000);
     assert_eq!(adapter.cost("public/unsubscribe"), 500);
-    assert_eq!(adapter.cost("private/buy"), 500);
+    // Orders are charged to the matching engine's own bucket, one request each.
+    assert_eq!(adapter.cost("private/buy"), 1);
+    assert_eq!(adapter.rate_charge("private/buy").class, MATCHING_ENGINE);
+    assert_eq!(
+        adapter.rate_charge("private/cancel_all").class,
+        MATCHING_ENGINE
+    );
+    assert_eq!(
+        adapter.rate_charge("public/ticker").class,
+        NON_MATCHING_ENGINE
+    );
+    let declared = adapter.default_rate_limits();
+    assert_eq!(declared.len(), 2, "both classes limited by default");
+    let me = declared
+        .iter()
+        .find(|(c, _)| *c == MATCHING_ENGINE)
+        .unwrap()
+        .1;
+    assert_eq!(
+        (me.capacity, me.refill_amount),
+        (20, 5),
+        "Tier 4: burst 20, 5/s"
+    );
     let limit = adapter.rate_limit(64);
     assert_eq!(
         (
@@ -185,21 +207,31 @@ fn costs_follow_the_credit_model() {
 
     let custom = Deribit::new()
         .with_credits(Credits {
-            matching_engine: 333,
+            tier: Tier::Tier1,
             ..Credits::default()
         })
         .with_cost("public/get_instruments", 1_000)
-        .with_cost("public/get_instruments", 2_000);
-    assert_eq!(custom.cost("private/sell"), 333);
+        .with_cost("public/get_instruments", 2_000)
+        .with_cost("private/sell", 333);
+    assert_eq!(
+        custom.cost("private/sell"),
+        1,
+        "an order stays a matching-engine request"
+    );
+    let me = custom.credits().matching_engine_limit();
+    assert_eq!((me.capacity, me.refill_amount), (100, 30));
     assert_eq!(custom.cost("public/get_instruments"), 2_000);
-    assert_eq!(custom.credits().overrides.len(), 1);
+    assert_eq!(custom.credits().overrides.len(), 2);
 }
 
 #[test]
-fn rate_limits_and_transient_errors_are_retried_later() {
+fn transient_errors_are_retried_later_and_10028_ends_the_session() {
     let adapter = Deribit::new();
     let after = |code| adapter.retry_after(&rpc_error(code, "x", None));
-    assert_eq!(after(10028), Some(Duration::from_millis(500)));
+    // 10028: Deribit terminates the session; never re-sent on it.
+    assert_eq!(after(10028), None);
+    assert!(adapter.ends_session(&rpc_error(10028, "too_many_requests", None)));
+    assert!(!adapter.ends_session(&rpc_error(10066, "x", None)));
     assert_eq!(after(10066), Some(Duration::from_millis(500)));
     assert_eq!(after(10040), Some(Duration::from_millis(500)));
     assert_eq!(after(10047), Some(Duration::from_millis(500)));
@@ -211,8 +243,13 @@ fn rate_limits_and_transient_errors_are_retried_later() {
         .with_rate_limit_delay(Duration::from_secs(2))
         .with_transient_retry(None);
     assert_eq!(
-        tuned.retry_after(&rpc_error(10028, "too_many_requests", None)),
+        tuned.retry_after(&rpc_error(10066, "too_many_concurrent_requests", None)),
         Some(Duration::from_secs(2))
+    );
+    let ended = DisconnectReason::SessionEnded(rpc_error(10028, "too_many_requests", None));
+    assert_eq!(
+        tuned.disconnect_policy(&ended),
+        Policy::ReconnectAfter(Duration::from_secs(2))
     );
     assert_eq!(tuned.retry_after(&rpc_error(13028, "x", None)), None);
 }
