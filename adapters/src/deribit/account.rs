@@ -1,7 +1,8 @@
-//! Account state: positions and the account summary.
+//! Account state: positions, account summaries, cancel-on-disconnect.
 
 use serde::Deserialize;
 
+use super::CancelScope;
 use super::types::Direction;
 
 /// A position (`private/get_positions`).
@@ -42,6 +43,12 @@ pub struct Position {
     /// Leverage.
     #[serde(default)]
     pub leverage: Option<f64>,
+    /// Size in the base currency.
+    #[serde(default)]
+    pub size_currency: Option<f64>,
+    /// Margin of the open orders (`private/get_position`).
+    #[serde(default)]
+    pub open_orders_margin: Option<f64>,
 }
 
 /// `private/get_account_summary`.
@@ -79,4 +86,41 @@ pub struct AccountSummary {
     /// Margin model, e.g. `segregated_sm`.
     #[serde(default)]
     pub margin_model: Option<String>,
+}
+
+/// `private/get_account_summaries`: the account and a summary per currency.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct AccountSummaries {
+    /// The account's id.
+    pub id: u64,
+    /// The user name.
+    pub username: String,
+    /// The system name.
+    pub system_name: String,
+    /// `main` or `subaccount`.
+    #[serde(rename = "type")]
+    pub account_type: String,
+    /// E-mail address.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Whether security keys are on.
+    #[serde(default)]
+    pub security_keys_enabled: Option<bool>,
+    /// Milliseconds since the Unix epoch.
+    #[serde(default)]
+    pub creation_timestamp: Option<u64>,
+    /// One summary per currency.
+    #[serde(default)]
+    pub summaries: Vec<AccountSummary>,
+}
+
+/// `private/get_cancel_on_disconnect`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct CancelOnDisconnect {
+    /// The scope asked about.
+    #[serde(default)]
+    pub scope: Option<CancelScope>,
+    /// Whether it is on.
+    #[serde(default)]
+    pub enabled: Option<bool>,
 }

@@ -123,4 +123,11 @@ impl Adapter for Deribit {
     fn ends_session(&self, error: &RpcError) -> bool {
         retry::ends_session(error)
     }
+
+    /// `private/logout`: "the WebSocket connection is closed immediately
+    /// after the request is processed" (Deribit API v2), so the session
+    /// ends with it instead of reconnecting.
+    fn is_terminal(&self, method: &str) -> bool {
+        method == super::calls::Logout::METHOD
+    }
 }

@@ -33,7 +33,8 @@ use serde::de::DeserializeOwned;
 use wsnova_core::session::{JsonText, OutgoingRequest};
 
 use super::account::{AccountSummary, Position};
-use super::orders::{Order, OrderParams, OrderResult};
+use super::order_params::OrderParams;
+use super::orders::{Order, OrderResult};
 use super::types::{Instrument, OrderBook, Version};
 use super::{CancelScope, types};
 
@@ -73,6 +74,27 @@ macro_rules! call {
         }
     };
 }
+
+mod account;
+mod market;
+mod queries;
+mod trading;
+
+pub use account::{
+    GetAccountSummaries, GetCancelOnDisconnect, GetPosition, GetUserTradesByCurrency,
+    GetUserTradesByInstrument, Logout, TradesPage,
+};
+pub use market::{
+    GetBookSummaryByCurrency, GetCurrencies, GetIndexPrice, GetInstrument,
+    GetLastTradesByInstrument, Status,
+};
+pub use queries::{
+    GetOpenOrders, GetOpenOrdersByCurrency, GetOpenOrdersByInstrument, GetOrderHistoryByCurrency,
+    GetOrderHistoryByInstrument, GetOrderState, GetOrderStateByLabel, HistoryPage,
+};
+pub use trading::{
+    CancelAllByCurrency, CancelAllByInstrument, CancelByLabel, ClosePosition, Edit, EditByLabel,
+};
 
 /// `public/get_time`: the server's time in milliseconds since the Unix epoch.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -255,9 +277,12 @@ call!(DisableHeartbeat, "public/disable_heartbeat", String);
 
 /// `private/enable_cancel_on_disconnect`: `"ok"`. The adapter sends it on
 /// every connect when configured (`Deribit::with_cancel_on_disconnect`).
+/// A connection that drops then cancels the orders placed through it; the
+/// orders of other connections stay.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct EnableCancelOnDisconnect {
-    /// This connection, or every connection of the account (the server's default).
+    /// This connection (`None`: the server's default, `connection`), or the
+    /// account: every connection opened later starts with it enabled.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<CancelScope>,
 }
@@ -270,7 +295,8 @@ call!(
 /// `private/disable_cancel_on_disconnect`: `"ok"`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct DisableCancelOnDisconnect {
-    /// As for enabling.
+    /// This connection (`None`: the server's default), or the account:
+    /// connections opened later start with it disabled.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<CancelScope>,
 }

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
-use wsnova_core::session::{Inbound, OutgoingRequest, RawRpcError, RequestId};
+use wsnova_core::session::{Inbound, JsonText, OutgoingRequest, RawRpcError, RequestId};
 
 use crate::json_rpc::envelope::present;
 
@@ -61,8 +61,9 @@ fn object<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Params<'de>>, D::Err
 
 /// Responses by `id` (an `error` wins over a `result`); `subscription`
 /// notifications by their channel; heartbeat `test_request`s as
-/// [`Inbound::HeartbeatRequest`] answered by `public/test`. Everything else
-/// (plain heartbeats, other methods, malformed text) is `Other`.
+/// [`Inbound::HeartbeatRequest`] answered by `public/test`; plain
+/// heartbeats as [`Inbound::KeepAlive`] (not delivered). Everything else
+/// (other methods, malformed text) is `Other`.
 pub(super) fn classify(text: &str) -> Inbound<'_> {
     // serde would read a struct from an array too; only objects are envelopes.
     if !text.trim_start().starts_with('{') {
@@ -111,20 +112,36 @@ pub(super) fn classify(text: &str) -> Inbound<'_> {
         } => Inbound::HeartbeatRequest {
             reply: OutgoingRequest::new(TEST, "{}"),
         },
+        // The plain heartbeat needs no answer (`public/set_heartbeat`: "the
+        // server sends `heartbeat` messages … of type `heartbeat`, and
+        // `test_request`, which the client must answer").
+        Envelope {
+            id: None,
+            method: Some("heartbeat"),
+            params:
+                Some(Params {
+                    kind: Some("heartbeat"),
+                    ..
+                }),
+            ..
+        } => Inbound::KeepAlive,
         _ => Inbound::Other,
     }
 }
 
 /// The server's timestamps on a response, in microseconds. Deribit sends
-/// them as numbers or as strings; both are read. The session does not pass
-/// them on (a response event carries only its `result`); use this on raw
-/// messages, e.g. in a mock or a latency probe.
+/// them as numbers or as strings; both are read. A response's result
+/// ([`JsonText`]) keeps the whole message it came in, so
+/// [`of`](Self::of) reads them for any call's result; [`parse`](Self::parse)
+/// reads a raw message.
 ///
 /// ```
 /// use wsnova_adapters::deribit::ServerTimes;
 /// let t = ServerTimes::parse(r#"{"id":1,"result":1,"usIn":"100","usOut":160,"usDiff":"60","testnet":true}"#)
 ///     .unwrap();
 /// assert_eq!((t.us_in, t.us_out, t.us_diff, t.testnet), (Some(100), Some(160), Some(60), Some(true)));
+/// // With a driver: `let result = client.request(GetTime::METHOD, &GetTime {}).await?;`
+/// // then `ServerTimes::of(&result)` beside `GetTime::parse(&result)`.
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 pub struct ServerTimes {
@@ -143,6 +160,12 @@ pub struct ServerTimes {
 }
 
 impl ServerTimes {
+    /// The timestamps of the message `result` came in (e.g. what
+    /// `Client::request` returned); `None` for a hand-made value that is not an object.
+    pub fn of(result: &JsonText) -> Option<Self> {
+        Self::parse(result.message())
+    }
+
     /// Reads the timestamps of a message; `None` if it is not a JSON object.
     pub fn parse(message: &str) -> Option<Self> {
         if !message.trim_start().starts_with('{') {

@@ -38,8 +38,16 @@
 //!   auth and subscriptions and sends the refused request again there,
 //!   never on the dead connection.
 //! - **Cancel on disconnect**: [`with_cancel_on_disconnect`](Deribit::with_cancel_on_disconnect)
-//!   sends `private/enable_cancel_on_disconnect` after auth on every connect.
-//! - **Typed calls**: [`calls`] (method, params and result type per call).
+//!   sends `private/enable_cancel_on_disconnect` after auth on every connect
+//!   ([`CancelScope::Connection`] is the server's default; a dropped
+//!   connection cancels only its own orders, whatever the scope).
+//! - **Logout** ([`calls::Logout`]) is terminal: the server closes the
+//!   connection without cancelling orders, and the session ends
+//!   (`Closed { reason: User }`) instead of reconnecting.
+//! - **Typed calls**: [`calls`] (method, params and result type per call),
+//!   for orders, account state and market reference data.
+//! - **Server timestamps** (`usIn`/`usOut`/`usDiff`) are not part of a
+//!   response's `result`; [`ServerTimes`] reads them from a raw message.
 //!
 //! Deribit refuses frames larger than 32 kB ([`MAX_REQUEST_BYTES`]) with
 //! -32600: (un)subscribe requests are batched under it by the session; keep
@@ -70,6 +78,8 @@ pub mod calls;
 mod classify;
 mod costs;
 mod error;
+mod market;
+mod order_params;
 mod orders;
 mod retry;
 mod signature;
@@ -80,10 +90,10 @@ mod types;
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use wsnova_core::session::{OutgoingRequest, RateLimitConfig};
 
-pub use account::{AccountSummary, Position};
+pub use account::{AccountSummaries, AccountSummary, CancelOnDisconnect, Position};
 pub use auth::AuthMethod;
 pub use book::{
     BookAction, BookChange, BookUpdate, BookUpdateKind, GroupedBook, Level, is_book_channel,
@@ -91,7 +101,11 @@ pub use book::{
 pub use classify::ServerTimes;
 pub use costs::{Credits, MATCHING_ENGINE, NON_MATCHING_ENGINE, Tier, is_matching_engine};
 pub use error::{DeribitError, ErrorKind, code, codes};
-pub use orders::{Order, OrderParams, OrderPrice, OrderResult, OrderType, TimeInForce, Trade};
+pub use market::{
+    BookSummary, Currency, IndexPrice, Locked, PlatformStatus, PublicTrade, PublicTrades,
+};
+pub use order_params::{Advanced, LinkedOrderType, OrderParams, OtocoOrder, TriggerFillCondition};
+pub use orders::{Order, OrderPrice, OrderResult, OrderType, TimeInForce, Trade, UserTrades};
 pub use signature::signature;
 pub use subscriptions::SUBSCRIBE_LIMITS;
 pub use types::{Direction, Greeks, Instrument, OrderBook, Stats, Ticker, Version};
@@ -105,13 +119,18 @@ pub const MAX_REQUEST_BYTES: usize = 32 * 1024;
 /// The shortest heartbeat interval Deribit accepts.
 pub const MIN_HEARTBEAT: Duration = Duration::from_secs(10);
 
-/// Which orders cancel-on-disconnect covers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Where a cancel-on-disconnect change applies (`scope` of
+/// `private/enable_cancel_on_disconnect` and its siblings). Either way a
+/// connection that drops cancels only the orders placed through it:
+/// "Cancel-on-Disconnect does not affect orders created by other
+/// connections" (Deribit API v2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CancelScope {
-    /// Orders of this connection.
+    /// This connection only (the server's default when no scope is sent).
     Connection,
-    /// Orders of every connection of the account.
+    /// The account: "every newly opened connection will start with active
+    /// Cancel on Disconnect" (or inactive, when disabling).
     Account,
 }
 

@@ -1,7 +1,9 @@
-//! Trading: order params, orders, trades, positions and the account summary.
+//! Trading results: orders, trades, and the order types and time in force
+//! they name. The params of placing an order are in `order_params`.
 
 use serde::{Deserialize, Serialize};
 
+use super::order_params::{Advanced, TriggerFillCondition};
 use super::types::Direction;
 
 /// An order type.
@@ -38,118 +40,6 @@ pub enum TimeInForce {
     FillOrKill,
     /// What fills at once stays filled, the rest is cancelled.
     ImmediateOrCancel,
-}
-
-/// Params of `private/buy` and `private/sell`; unset fields are left out.
-///
-/// ```
-/// use wsnova_adapters::deribit::{OrderParams, TimeInForce};
-/// let order = OrderParams::limit("BTC-PERPETUAL", 10.0, 50_000.0)
-///     .label("mm-1")
-///     .post_only(true)
-///     .time_in_force(TimeInForce::GoodTilCancelled);
-/// assert_eq!(
-///     serde_json::to_string(&order).unwrap(),
-///     r#"{"instrument_name":"BTC-PERPETUAL","amount":10.0,"type":"limit","price":50000.0,"label":"mm-1","time_in_force":"good_til_cancelled","post_only":true}"#
-/// );
-/// ```
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct OrderParams {
-    /// The instrument.
-    pub instrument_name: String,
-    /// Amount in the instrument's units (USD for inverse futures).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub amount: Option<f64>,
-    /// Amount in contracts (instead of `amount`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub contracts: Option<f64>,
-    /// The order type (the server's default: `limit`).
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub order_type: Option<OrderType>,
-    /// Limit price.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub price: Option<f64>,
-    /// A label of your own (at most 64 characters).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub label: Option<String>,
-    /// Time in force.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub time_in_force: Option<TimeInForce>,
-    /// Only add liquidity.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub post_only: Option<bool>,
-    /// Reject (instead of re-pricing) a post-only order that would take.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reject_post_only: Option<bool>,
-    /// Only reduce a position.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reduce_only: Option<bool>,
-    /// Trigger price (stop and take orders).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub trigger_price: Option<f64>,
-    /// `index_price`, `mark_price` or `last_price` (stop and take orders).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub trigger: Option<String>,
-}
-
-impl OrderParams {
-    /// A limit order for `amount` at `price`.
-    pub fn limit(instrument_name: impl Into<String>, amount: f64, price: f64) -> Self {
-        OrderParams {
-            order_type: Some(OrderType::Limit),
-            price: Some(price),
-            ..Self::new(instrument_name, amount)
-        }
-    }
-
-    /// A market order for `amount`.
-    pub fn market(instrument_name: impl Into<String>, amount: f64) -> Self {
-        OrderParams {
-            order_type: Some(OrderType::Market),
-            ..Self::new(instrument_name, amount)
-        }
-    }
-
-    fn new(instrument_name: impl Into<String>, amount: f64) -> Self {
-        OrderParams {
-            instrument_name: instrument_name.into(),
-            amount: Some(amount),
-            contracts: None,
-            order_type: None,
-            price: None,
-            label: None,
-            time_in_force: None,
-            post_only: None,
-            reject_post_only: None,
-            reduce_only: None,
-            trigger_price: None,
-            trigger: None,
-        }
-    }
-
-    /// Sets the label.
-    pub fn label(mut self, label: impl Into<String>) -> Self {
-        self.label = Some(label.into());
-        self
-    }
-
-    /// Sets the time in force.
-    pub fn time_in_force(mut self, tif: TimeInForce) -> Self {
-        self.time_in_force = Some(tif);
-        self
-    }
-
-    /// Sets post-only.
-    pub fn post_only(mut self, post_only: bool) -> Self {
-        self.post_only = Some(post_only);
-        self
-    }
-
-    /// Sets reduce-only.
-    pub fn reduce_only(mut self, reduce_only: bool) -> Self {
-        self.reduce_only = Some(reduce_only);
-        self
-    }
 }
 
 /// An order's price: a number, or `"market_price"` for market orders.
@@ -220,6 +110,48 @@ pub struct Order {
     /// Why it was cancelled.
     #[serde(default)]
     pub cancel_reason: Option<String>,
+    /// Amount in contracts.
+    #[serde(default)]
+    pub contracts: Option<f64>,
+    /// With post-only: refused rather than re-priced.
+    #[serde(default)]
+    pub reject_post_only: Option<bool>,
+    /// The amount shown in the book (iceberg orders).
+    #[serde(default)]
+    pub display_amount: Option<f64>,
+    /// What an options price means.
+    #[serde(default)]
+    pub advanced: Option<Advanced>,
+    /// Under market maker protection.
+    #[serde(default)]
+    pub mmp: Option<bool>,
+    /// `index_price`, `mark_price` or `last_price` (trigger orders).
+    #[serde(default)]
+    pub trigger: Option<String>,
+    /// Trigger price (trigger orders).
+    #[serde(default)]
+    pub trigger_price: Option<f64>,
+    /// A trailing stop's distance from the peak.
+    #[serde(default)]
+    pub trigger_offset: Option<f64>,
+    /// The price a trailing stop's trigger price follows.
+    #[serde(default)]
+    pub trigger_reference_price: Option<f64>,
+    /// Whether a trigger order fired.
+    #[serde(default)]
+    pub triggered: Option<bool>,
+    /// The trigger order that created this order.
+    #[serde(default)]
+    pub trigger_order_id: Option<String>,
+    /// When linked orders are placed.
+    #[serde(default)]
+    pub trigger_fill_condition: Option<TriggerFillCondition>,
+    /// The orders this one triggers (one-triggers-other).
+    #[serde(default)]
+    pub oto_order_ids: Option<Vec<String>>,
+    /// Whether it was edited.
+    #[serde(default)]
+    pub replaced: Option<bool>,
 }
 
 /// A trade of one of your orders.
@@ -249,6 +181,36 @@ pub struct Trade {
     /// `M` (maker) or `T` (taker).
     #[serde(default)]
     pub liquidity: Option<String>,
+    /// The trade's sequence number in its instrument.
+    #[serde(default)]
+    pub trade_seq: Option<u64>,
+    /// The order's state after this trade.
+    #[serde(default)]
+    pub state: Option<String>,
+    /// Mark price at the trade.
+    #[serde(default)]
+    pub mark_price: Option<f64>,
+    /// Index price at the trade.
+    #[serde(default)]
+    pub index_price: Option<f64>,
+    /// The order's label.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// `limit`, `market` or `liquidation`.
+    #[serde(default)]
+    pub order_type: Option<String>,
+    /// Amount in contracts.
+    #[serde(default)]
+    pub contracts: Option<f64>,
+}
+
+/// `private/get_user_trades_by_instrument`, `…_by_currency`: a page of trades.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct UserTrades {
+    /// The trades.
+    pub trades: Vec<Trade>,
+    /// More trades match than were returned.
+    pub has_more: bool,
 }
 
 /// `private/buy`, `private/sell`: the order and its trades so far.

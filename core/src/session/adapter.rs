@@ -89,6 +89,10 @@ pub enum Inbound<'a> {
         /// The answer to send (bypasses queues and rate limits).
         reply: OutgoingRequest,
     },
+    /// A platform keep-alive that needs no answer (e.g. Deribit's
+    /// `heartbeat` of type `heartbeat`): its bytes proved the connection
+    /// alive; the application does not see it.
+    KeepAlive,
     /// Anything else: delivered to the application as `Event::Message`.
     Other,
 }
@@ -325,6 +329,19 @@ pub trait Adapter: AsDynAdapter + Send + 'static {
     /// [`DisconnectReason::SessionEnded`], restores auth and subscriptions,
     /// and sends the request again there (its deadline still applies).
     fn ends_session(&self, _error: &RpcError) -> bool {
+        false
+    }
+
+    /// Whether a request ends the session on the server's side (e.g.
+    /// Deribit's `private/logout`, after which the server closes the
+    /// connection). Once such a request is written, the session stops
+    /// sending the application's requests and waits for the server to close
+    /// (at most `close_timeout`, then it closes the socket itself); the
+    /// session then ends with `CloseReason::User`, never reconnecting.
+    /// Without a response first, the request's outcome is a `null` result;
+    /// a response (e.g. a refusal) is its outcome as usual, and the session
+    /// still ends. Default: none.
+    fn is_terminal(&self, _method: &str) -> bool {
         false
     }
 }

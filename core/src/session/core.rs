@@ -243,11 +243,26 @@ impl Core {
         )
     }
 
-    /// The end: every request without an outcome fails with `Closed`.
+    /// A request that ends the session was written: the server's close is
+    /// awaited under the close deadline, and is that request's outcome.
+    pub(crate) fn await_terminal_close(&mut self, id: RequestId) {
+        tracing::debug!(
+            id = id.0,
+            "terminal request sent: awaiting the server's close"
+        );
+        self.requests.set_terminal(id);
+        let at = self.env.now + self.env.config.close_timeout;
+        self.env.timers.set(Timer::Close, at);
+    }
+
+    /// The end: every request without an outcome fails with `Closed` (a
+    /// terminal request without an answer succeeds with `null`: the close
+    /// was what it asked for).
     pub(crate) fn finish(&mut self, reason: CloseReason) {
         let had_transport = self.transport.wire.is_some();
         // Taken before the teardown, so requests in flight at a user close
         // fail with `Closed`, not `ConnectionLost`.
+        let terminal = self.requests.take_terminal();
         let pending = self.requests.take_all();
         self.teardown();
         let out = &mut self.env.out;
@@ -259,7 +274,10 @@ impl Core {
             });
         }
         for (id, purpose) in pending {
-            if purpose == Purpose::User {
+            if Some(id) == terminal {
+                let result = super::json::JsonText::from_string("null");
+                out.emit(Event::Response { id, result });
+            } else if purpose == Purpose::User {
                 out.emit(Event::RequestFailed {
                     id,
                     error: RequestError::Closed,

@@ -161,6 +161,7 @@ impl Core {
                 let id = self.requests.open(Purpose::Heartbeat, deadline);
                 link_of!(self, adapter, phase).write_now(Payload::Request { id, request: reply });
             }
+            Inbound::KeepAlive => tracing::trace!("platform keep-alive"),
             Inbound::Other => self.env.out.emit(Event::Message(Message::Text(text))),
         }
     }

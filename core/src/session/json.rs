@@ -55,6 +55,19 @@ impl JsonText {
         &self.message.as_str()[self.range.clone()]
     }
 
+    /// The whole received message this value is part of: the envelope
+    /// around a response's `result`, with fields a server adds beside it
+    /// (e.g. Deribit's `usIn`/`usOut`). No copy.
+    ///
+    /// ```
+    /// use wsnova_core::session::JsonText;
+    /// let made = JsonText::from_string("1");
+    /// assert_eq!(made.message(), "1"); // a hand-made value is its own message
+    /// ```
+    pub fn message(&self) -> &str {
+        self.message.as_str()
+    }
+
     /// Deserializes the value.
     pub fn parse<T: DeserializeOwned>(&self) -> serde_json::Result<T> {
         serde_json::from_str(self.as_str())

@@ -115,6 +115,12 @@ impl Fsm {
                     close_now(context)
                 }
             }
+            Ev::Terminal(id) => {
+                // The server ends the session (e.g. a logout): its close is
+                // the end we asked for, not a loss to recover from.
+                context.core.await_terminal_close(*id);
+                Transition(State::closing())
+            }
             _ => Handled,
         }
     }
@@ -155,7 +161,8 @@ impl Fsm {
         context.core.enter_ready(context.adapter);
     }
 
-    /// We sent a close frame: waiting for the server's, or the deadline.
+    /// We sent a close frame, or a request that ends the session: waiting
+    /// for the server's close, or the deadline.
     #[state]
     fn closing(context: &mut Ctx<'_>, event: &Ev) -> Outcome<State> {
         match event {

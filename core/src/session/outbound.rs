@@ -13,6 +13,7 @@ use super::adapter::{Adapter, OutgoingRequest};
 use super::codec::Encoded;
 use super::env::Env;
 use super::event::{Event, RequestError, RequestId};
+use super::outbox::Ev;
 use super::queue::{Payload, Queued, Queues};
 use super::rate_classes::{Charge, RateClass};
 use super::ratelimit::RateLimitConfig;
@@ -219,7 +220,7 @@ impl Link<'_> {
             self.write_now(item.kind);
         }
         if self.phase.is_ready() {
-            for index in 0..self.outbound.queues.lanes.len() {
+            'lanes: for index in 0..self.outbound.queues.lanes.len() {
                 loop {
                     let lane = &mut self.outbound.queues.lanes[index];
                     if control_blocked == Some(lane.class) {
@@ -240,7 +241,21 @@ impl Link<'_> {
                         break;
                     }
                     let item = lane.items.pop_front().expect("front exists");
+                    let terminal = match &item.kind {
+                        Payload::Request { id, request }
+                            if self.adapter.is_terminal(&request.method) =>
+                        {
+                            Some(*id)
+                        }
+                        _ => None,
+                    };
                     self.write_now(item.kind);
+                    if let Some(id) = terminal {
+                        // Nothing of the application's follows a request
+                        // that ends the session.
+                        self.env.out.raise(Ev::Terminal(id));
+                        break 'lanes;
+                    }
                 }
             }
         }

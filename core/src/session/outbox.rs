@@ -37,6 +37,9 @@ pub(crate) enum Ev {
     },
     /// The close handshake finished (or timed out).
     CloseDone,
+    /// A request that ends the session (`Adapter::is_terminal`) was written:
+    /// the server is expected to close.
+    Terminal(super::event::RequestId),
 }
 
 /// Outputs, lifecycle events and meters of one session.

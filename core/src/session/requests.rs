@@ -45,6 +45,8 @@ pub(crate) struct Pending {
 #[derive(Debug, Default)]
 pub(crate) struct Requests {
     next_id: u64,
+    /// The sent request that ends the session, if one was (`Adapter::is_terminal`).
+    terminal: Option<RequestId>,
     pending: BTreeMap<u64, Pending>,
     deadlines: BTreeSet<(Instant, u64)>,
 }
@@ -98,6 +100,16 @@ impl Requests {
         pending.body = None;
         self.deadlines.insert((pending.deadline, id.0));
         self.pending.insert(id.0, pending);
+    }
+
+    /// Marks a sent request as the one that ends the session.
+    pub(crate) fn set_terminal(&mut self, id: RequestId) {
+        self.terminal = Some(id);
+    }
+
+    /// The request that ends the session, forgotten here.
+    pub(crate) fn take_terminal(&mut self) -> Option<RequestId> {
+        self.terminal.take()
     }
 
     /// Ends a request; `None` if it was unknown or already ended.

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::auth::{self, TokenStatus};
+use super::cod;
 use super::conn::{Conn, Ending};
 use super::heartbeat::Heartbeat;
 use super::methods;
@@ -97,8 +98,9 @@ fn route(
             conn.token = Some(a.access_token);
             conn.account = Some(a.account.clone());
             if let Some(info) = st.stats.connections.get_mut(&conn.id) {
-                info.account = Some(a.account);
+                info.account = Some(a.account.clone());
             }
+            cod::on_authenticated(conn, st, &a.account);
             a.result
         }),
         "public/test" => match params.get("expected_result").and_then(Value::as_str) {

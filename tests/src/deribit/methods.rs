@@ -1,4 +1,6 @@
-//! Market data methods and the private trading / account methods.
+//! Market data methods and the private trading / account methods, and the
+//! routing to the modules of the rest (`queries`, `order_edits`, `cod`,
+//! `reference`).
 
 use std::time::Instant;
 
@@ -8,7 +10,7 @@ use super::conn::Conn;
 use super::market::{INSTRUMENTS, Spec, spec};
 use super::rpc::RpcError;
 use super::state::State;
-use super::{account, orders};
+use super::{account, cod, order_edits, orders, queries, reference};
 
 const PUBLIC: &[&str] = &[
     "public/ticker",
@@ -28,19 +30,23 @@ const PRIVATE: &[&str] = &[
     "private/get_open_orders",
     "private/get_positions",
     "private/get_account_summary",
-    "private/enable_cancel_on_disconnect",
-    "private/disable_cancel_on_disconnect",
-    "private/get_cancel_on_disconnect",
 ];
 
-/// Whether `method` is one of the market data methods handled here.
+/// Whether `method` is one of the public methods handled here.
 pub(crate) fn is_public(method: &str) -> bool {
-    PUBLIC.contains(&method)
+    PUBLIC.contains(&method) || reference::METHODS.contains(&method)
 }
 
 /// Whether `method` is a private method the mock knows.
 pub(crate) fn is_private(method: &str) -> bool {
-    PRIVATE.contains(&method)
+    [
+        PRIVATE,
+        queries::METHODS,
+        order_edits::METHODS,
+        cod::METHODS,
+    ]
+    .iter()
+    .any(|list| list.contains(&method))
 }
 
 fn instrument(params: &Value) -> Result<&'static Spec, RpcError> {
@@ -49,7 +55,8 @@ fn instrument(params: &Value) -> Result<&'static Spec, RpcError> {
     spec(name).ok_or_else(|| RpcError::invalid_params("instrument_name", "unknown instrument"))
 }
 
-fn instrument_json(s: &Spec) -> Value {
+/// An `instrument` object (`public/get_instruments`, `public/get_instrument`).
+pub(crate) fn instrument_json(s: &Spec) -> Value {
     json!({
         "instrument_name": s.name,
         "instrument_id": s.instrument_id,
@@ -127,6 +134,7 @@ pub(crate) fn public(
                 .filter(|s| kind == "future" && (currency == "any" || s.currency == currency));
             Ok(listed.map(instrument_json).collect::<Vec<_>>().into())
         }
+        m if reference::METHODS.contains(&m) => reference::handle(st, m, params),
         _ => Err(RpcError::new(-32601)),
     }
 }
@@ -163,34 +171,19 @@ pub(crate) fn private(
             st.broadcast(&updates);
             Ok(updates.len().into())
         }
-        "private/get_open_orders" => Ok(orders::open_orders(st, account)),
+        "private/get_open_orders" if params.get("kind").or(params.get("type")).is_none() => {
+            Ok(orders::open_orders(st, account))
+        }
+        "private/get_open_orders" => queries::handle(st, method, account, params),
         "private/get_positions" => Ok(account::positions(st, account, params)),
         "private/get_account_summary" => account::account_summary(st, account, params),
-        "private/enable_cancel_on_disconnect" => {
-            let scope = params
-                .get("scope")
-                .and_then(Value::as_str)
-                .unwrap_or("connection");
-            if !["connection", "account"].contains(&scope) {
-                return Err(RpcError::invalid_params("scope", "connection or account"));
-            }
-            conn.cod = Some(scope.to_owned());
-            if let Some(info) = st.stats.connections.get_mut(&conn.id) {
-                info.cancel_on_disconnect = conn.cod.clone();
-            }
-            Ok("ok".into())
+        m if queries::METHODS.contains(&m) => queries::handle(st, m, account, params),
+        m if order_edits::METHODS.contains(&m) => {
+            let (result, updates) = order_edits::handle(st, conn.id, m, account, params)?;
+            st.broadcast(&updates);
+            Ok(result)
         }
-        "private/disable_cancel_on_disconnect" => {
-            conn.cod = None;
-            if let Some(info) = st.stats.connections.get_mut(&conn.id) {
-                info.cancel_on_disconnect = None;
-            }
-            Ok("ok".into())
-        }
-        "private/get_cancel_on_disconnect" => Ok(json!({
-            "scope": conn.cod.as_deref().unwrap_or("connection"),
-            "enabled": conn.cod.is_some(),
-        })),
+        m if cod::METHODS.contains(&m) => cod::handle(conn, st, m, account, params),
         _ => Err(RpcError::new(-32601)),
     }
 }

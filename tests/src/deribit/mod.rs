@@ -19,8 +19,13 @@
 //!   credit-based rate limits (10028), a 32 kB message limit (-32600, close).
 //! * Orders (`private/buy`/`sell`/`cancel`…) matched against the book's
 //!   depth with time in force, post-only, reduce-only, and stop, take and
-//!   trailing orders on the index, mark or last price; positions, account
-//!   summary, cancel-on-disconnect, `private/logout`.
+//!   trailing orders on the index, mark or last price; `private/edit`,
+//!   `edit_by_label`, the cancel variants, `close_position`; order state,
+//!   open orders and history, user trades, positions, account summaries;
+//!   cancel-on-disconnect per connection and per account; `private/logout`
+//!   (closes the session, no cancel).
+//! * Reference data: index price, the public tape, book summaries,
+//!   instruments, currencies, `public/status`.
 //! * Test controls: pin an index ([`MockDeribit::set_index_price`]), freeze
 //!   the market and lay out a book ([`MockDeribit::freeze_market`],
 //!   [`MockDeribit::set_book`]), publish platform events
@@ -44,6 +49,7 @@ mod armed;
 mod auth;
 mod book;
 mod channels;
+mod cod;
 mod config;
 mod conn;
 mod control;
@@ -51,19 +57,24 @@ mod dispatch;
 mod engine;
 mod faults;
 mod feeds;
+mod filters;
 mod heartbeat;
 mod market;
 mod methods;
 mod options;
+mod order_edits;
 mod order_params;
 mod orders;
 mod outbox;
+mod queries;
 mod ratelimit;
+mod reference;
 mod rpc;
 mod server;
 mod state;
 mod stats;
 mod subscriptions;
+mod trade_log;
 mod triggers;
 
 use std::collections::BTreeSet;

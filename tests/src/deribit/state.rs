@@ -10,6 +10,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::armed::{Fault, FaultPlan};
 use super::auth::AuthStore;
+use super::cod::AccountDefaults;
 use super::config::MockConfig;
 use super::engine;
 use super::feeds;
@@ -17,6 +18,7 @@ use super::market::{Market, Spec};
 use super::orders::{OrderUpdate, Position};
 use super::ratelimit::RateLimiter;
 use super::stats::{ConnId, FaultKind, FaultRecord, RequestRecord, Stats};
+use super::trade_log::TradeLog;
 
 /// What the server or the test tells a connection task.
 #[derive(Debug)]
@@ -61,6 +63,10 @@ pub(crate) struct State {
     pub next_conn: ConnId,
     /// Order and trade id counter.
     pub next_id: u64,
+    /// The accounts' trades (`private/get_user_trades_by_*`).
+    pub user_trades: TradeLog,
+    /// Accounts whose new connections start with cancel-on-disconnect on.
+    pub cod_defaults: AccountDefaults,
 }
 
 impl State {
@@ -97,6 +103,7 @@ impl State {
     /// Tells every live connection about changed orders (and the trades in
     /// each update's `result`, if any).
     pub(crate) fn broadcast(&mut self, updates: &[OrderUpdate]) {
+        self.user_trades.record(updates);
         engine::show_resting_orders(self);
         for u in updates {
             let trades = u.result.get("trades").and_then(Value::as_array);
@@ -166,6 +173,8 @@ impl Shared {
             plan: FaultPlan::new(seed),
             next_conn: 1,
             next_id: 1000,
+            user_trades: TradeLog::default(),
+            cod_defaults: AccountDefaults::default(),
         };
         Arc::new(Shared {
             config,

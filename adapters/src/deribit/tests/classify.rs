@@ -99,10 +99,16 @@ fn test_requests_are_answered_with_public_test() {
 }
 
 #[test]
-fn plain_heartbeats_and_garbage_are_other() {
+fn plain_heartbeats_are_keep_alives_not_messages() {
+    let adapter = Deribit::new();
+    let text = r#"{"jsonrpc":"2.0","method":"heartbeat","params":{"type":"heartbeat"}}"#;
+    assert!(matches!(adapter.classify(text), Inbound::KeepAlive));
+}
+
+#[test]
+fn garbage_is_other() {
     let adapter = Deribit::new();
     for text in [
-        r#"{"jsonrpc":"2.0","method":"heartbeat","params":{"type":"heartbeat"}}"#,
         r#"{"jsonrpc":"2.0","method":"subscription","params":{"channel":"a"}}"#,
         r#"{"jsonrpc":"2.0","method":"subscription","params":[1]}"#,
         r#"{"jsonrpc":"2.0","method":"subscription","params":["a",{"x":1}]}"#,

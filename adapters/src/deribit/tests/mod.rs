@@ -4,6 +4,7 @@ mod auth;
 mod calls;
 mod classify;
 mod setup;
+mod surface;
 
 use serde_json::Value;
 use wsnova_core::session::{JsonText, OutgoingRequest, RpcError};
