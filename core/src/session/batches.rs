@@ -33,9 +33,10 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use super::adapter::{Adapter, OutgoingRequest};
+use super::adapter::Adapter;
 use super::codec::Encoded;
 use super::event::RequestId;
+use super::messages::OutgoingRequest;
 use super::subscribe_limits::SubscribeLimits;
 
 /// Subscribing or ending subscriptions.

@@ -7,13 +7,14 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use super::adapter::{Adapter, OutgoingRequest};
+use super::adapter::Adapter;
 use super::core::link_of;
 use super::credentials::Credentials;
 use super::error::SessionError;
 use super::event::RequestId;
 use super::handle::Session;
 use super::machine::State;
+use super::messages::OutgoingRequest;
 use super::outbox::Ev;
 use super::queue::Payload;
 use super::state::SessionState;

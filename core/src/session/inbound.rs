@@ -1,10 +1,11 @@
 //! The inbound dispatch: each event of the wire, and each message the
 //! adapter classifies, routed to the concern it belongs to.
 
-use super::adapter::{Adapter, Inbound};
+use super::adapter::Adapter;
 use super::core::{Core, link_of};
 use super::event::{DisconnectReason, Event, Initiator, RequestError, RequestId, RpcError};
 use super::json::JsonText;
+use super::messages::Inbound;
 use super::outbox::Ev;
 use super::queue::Payload;
 use super::requests::Purpose;

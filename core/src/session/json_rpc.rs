@@ -7,7 +7,8 @@ use std::fmt::Write as _;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::{Inbound, RawRpcError, RequestId};
+use super::RequestId;
+use super::messages::{Inbound, RawRpcError};
 
 /// Appends `{"jsonrpc":"2.0","id":…,"method":…,"params":…}` to `out`.
 ///

@@ -74,6 +74,7 @@ mod json_rpc;
 mod latency;
 mod live;
 mod machine;
+mod messages;
 mod outbound;
 mod outbox;
 mod queue;
@@ -95,9 +96,7 @@ mod timers;
 mod transport;
 mod validate;
 
-pub use adapter::{
-    Adapter, AsDynAdapter, AuthContext, Inbound, OutgoingRequest, Plain, RawRpcError, Sequence,
-};
+pub use adapter::{Adapter, AsDynAdapter, AuthContext, Plain, Sequence};
 pub use backoff::{BackoffConfig, BackoffStrategy, Jitter};
 pub use codec::{Codec, CodecError, Encoded};
 pub use config::{HeartbeatConfig, SessionConfig};
@@ -112,6 +111,7 @@ pub use io::{Input, Output};
 pub use json::JsonText;
 pub use json_rpc::{classify_json_rpc, encode_json_rpc};
 pub use latency::Latency;
+pub use messages::{Inbound, OutgoingRequest, RawRpcError};
 pub use rate_classes::{Charge, RateClass, RateLimits};
 pub use ratelimit::RateLimitConfig;
 pub use state::SessionState;

@@ -9,10 +9,11 @@
 
 use std::time::Instant;
 
-use super::adapter::{Adapter, OutgoingRequest};
+use super::adapter::Adapter;
 use super::codec::Encoded;
 use super::env::Env;
 use super::event::{Event, RequestError, RequestId};
+use super::messages::OutgoingRequest;
 use super::outbox::Ev;
 use super::queue::{Payload, Queued, Queues};
 use super::rate_classes::{Charge, RateClass};

@@ -5,8 +5,8 @@
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use super::adapter::OutgoingRequest;
 use super::event::RequestId;
+use super::messages::OutgoingRequest;
 use super::rate_classes::RateClass;
 use super::ratelimit::{RateLimitConfig, TokenBucket};
 
