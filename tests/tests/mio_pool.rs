@@ -2,16 +2,21 @@
 //! channels are spread over connections within the declared limit,
 //! notifications of all of them arrive in one event stream, requests are
 //! answered, a dropped connection's channels come back, and close ends
-//! every connection.
+//! every connection. Over TLS, `localhost` is resolved on the loop's
+//! resolver, the pool shares the loop with a single connection, and
+//! dropping the loop ends it; an untrusted certificate fails `connect_pool`.
 
 use std::collections::BTreeSet;
+use std::sync::mpsc::RecvTimeoutError;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 use wsnova_core::pool::PoolLimits;
-use wsnova_core::session::{Event, SessionConfig};
-use wsnova_mio::{EventLoop, Events, adapters::Deribit};
+use wsnova_core::session::{CloseReason, DisconnectReason, Event, Plain, SessionConfig};
+use wsnova_core::wire::{Message, WireError};
+use wsnova_mio::{Builder, ConnectError, ConnectOn as _, EventLoop, Events, adapters::Deribit};
 use wsnova_tests::deribit::{MockConfig, MockDeribit};
+use wsnova_tests::{EchoServer, TestPki};
 
 const CHANNELS: [&str; 3] = [
     "ticker.BTC-PERPETUAL.100ms",
@@ -97,4 +102,98 @@ fn a_mio_pool_spreads_channels_answers_requests_recovers_and_closes() {
     assert!(matches!(last, Some(Event::Closed { .. })), "{last:?}");
     // Calls on a closed pool fail instead of blocking.
     assert!(pool.request("public/get_time", &json!({})).is_err());
+}
+
+/// Every event until the stream ends, failing if it does not end in time.
+fn until_end(events: &Events) -> Vec<Event> {
+    let mut all = Vec::new();
+    loop {
+        match events.recv_timeout(Duration::from_secs(10)) {
+            Ok(event) => all.push(event),
+            Err(RecvTimeoutError::Disconnected) => return all,
+            Err(e) => panic!("the event stream did not end: {e:?} after {all:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_mio_pool_over_tls_resolves_localhost_and_shares_the_loop_with_a_connection() {
+    let pki = TestPki::new(&["localhost"]);
+    let tls = EchoServer::start_tls(pki.server_config());
+    let plain = EchoServer::start();
+    let event_loop = EventLoop::new().expect("event loop");
+    // A single connection on the same loop, before and after the pool.
+    let (handle, single) = Builder::new(&format!("ws://{}/", plain.addr()))
+        .unwrap()
+        .connect(&event_loop, Plain)
+        .expect("single connection");
+    // `localhost` goes through the loop's resolver; TLS with the test CA.
+    let config = Builder::new(&format!("wss://localhost:{}/", tls.addr().port()))
+        .unwrap()
+        .root_certificates(pki.root_store())
+        .session_config();
+    let (pool, events) = event_loop
+        .connect_pool(config, Plain, PoolLimits::default())
+        .expect("a pool over TLS");
+    let start: Vec<Event> = (0..2)
+        .map(|_| events.recv_timeout(Duration::from_secs(5)).expect("event"))
+        .collect();
+    assert!(
+        matches!(start.as_slice(), [Event::Connected { .. }, Event::Ready]),
+        "{start:?}"
+    );
+    assert_eq!(pool.connections().len(), 1);
+    assert_eq!(tls.connections_accepted(), 1);
+
+    handle.send_text("beside a pool").unwrap();
+    let echoed = loop {
+        match single.recv_timeout(Duration::from_secs(5)).expect("echo") {
+            Event::Message(m) => break m,
+            _ => continue,
+        }
+    };
+    assert_eq!(echoed, Message::text("beside a pool"));
+
+    // Dropping the loop closes both: the pool's stream ends with its Closed.
+    drop(event_loop);
+    let rest = until_end(&events);
+    assert!(
+        matches!(rest.last(), Some(Event::Closed { .. })),
+        "{rest:?}"
+    );
+    assert!(pool.connections().is_empty());
+    assert!(pool.request("anything", &json!({})).is_err());
+    assert!(pool.close().is_ok(), "closing a closed pool is fine");
+}
+
+#[test]
+fn a_mio_pool_with_an_untrusted_certificate_fails_to_connect() {
+    let server_pki = TestPki::new(&["localhost"]);
+    let other_ca = TestPki::new(&["localhost"]);
+    let tls = EchoServer::start_tls(server_pki.server_config());
+    let config = Builder::new(&format!("wss://localhost:{}/", tls.addr().port()))
+        .unwrap()
+        .root_certificates(other_ca.root_store())
+        .session_config();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let event_loop = EventLoop::new().expect("event loop");
+        let result = event_loop.connect_pool(config, Plain, PoolLimits::default());
+        let _ = tx.send(result.map(|_| ()));
+    });
+    let result = rx
+        .recv_timeout(Duration::from_secs(15))
+        .expect("connect_pool did not return");
+    // The certificate error stops the pool's only connection for good
+    // (no retry could help), which ends the pool with that reason.
+    let unknown_issuer = DisconnectReason::Wire(WireError::Certificate(
+        rustls::CertificateError::UnknownIssuer,
+    ));
+    match result {
+        Err(ConnectError::Closed(CloseReason::Stopped(reason))) => {
+            assert_eq!(reason, unknown_issuer)
+        }
+        other => panic!("expected the certificate error, got {other:?}"),
+    }
+    assert_eq!(tls.connections_accepted(), 1, "no retry");
 }
