@@ -27,7 +27,8 @@ struct Inner {
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        self.shared.send(Box::new(close_pool(self.key, self.serial)));
+        self.shared
+            .send(Box::new(close_pool(self.key, self.serial)));
     }
 }
 
@@ -234,9 +235,7 @@ impl PoolHandle {
         let (tx, rx) = mpsc::sync_channel(1);
         let started = self.call(move |task, now| {
             let id = task.request(now, &method, &params)?;
-            task.route()
-                .waiters
-                .wait_response(id, SyncReplySender(tx));
+            task.route().waiters.wait_response(id, SyncReplySender(tx));
             Ok::<(), SessionError>(())
         });
         if !matches!(started, Some(Ok(()))) {

@@ -38,8 +38,12 @@ pub(crate) trait PoolTask: Send {
     fn route(&mut self) -> &mut Route;
     fn subscribe(&mut self, now: Instant, channels: &[&str]) -> Result<Vec<String>, SessionError>;
     fn unsubscribe(&mut self, now: Instant, channels: &[&str]) -> Result<(), SessionError>;
-    fn request(&mut self, now: Instant, method: &str, params: &str)
-    -> Result<RequestId, SessionError>;
+    fn request(
+        &mut self,
+        now: Instant,
+        method: &str,
+        params: &str,
+    ) -> Result<RequestId, SessionError>;
     fn close(&mut self, now: Instant, code: CloseCode, reason: &str) -> Result<(), SessionError>;
     fn is_closed(&self) -> bool;
     fn connections(&self) -> Vec<ConnId>;
@@ -125,7 +129,14 @@ impl<A: Adapter + Clone> PoolRunner<A> {
                     conn,
                 };
                 let target = (host, port);
-                link.start_dial(generation, target, &[], Some(ctx.resolver), self.now, &mut sink);
+                link.start_dial(
+                    generation,
+                    target,
+                    &[],
+                    Some(ctx.resolver),
+                    self.now,
+                    &mut sink,
+                );
                 self.by_token.insert(token, conn);
                 self.links.insert(conn, link);
             }

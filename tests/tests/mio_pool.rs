@@ -24,6 +24,23 @@ const CHANNELS: [&str; 3] = [
     "book.BTC-PERPETUAL.100ms",
 ];
 
+/// Runs `test` on its own thread and fails if it takes longer than `limit`
+/// (a blocking call that never returns must not hang the suite).
+fn bounded(limit: Duration, test: impl FnOnce() + Send + 'static) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        test();
+        let _ = tx.send(());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(()) => thread.join().expect("the test thread"),
+        Err(RecvTimeoutError::Disconnected) => {
+            std::panic::resume_unwind(thread.join().expect_err("it panicked"))
+        }
+        Err(RecvTimeoutError::Timeout) => panic!("the test took longer than {limit:?}"),
+    }
+}
+
 /// Notifications of every channel in `CHANNELS`, within `limit`.
 fn all_channels_notify(events: &Events, limit: Duration) -> bool {
     let deadline = Instant::now() + limit;
@@ -43,65 +60,69 @@ fn all_channels_notify(events: &Events, limit: Duration) -> bool {
 
 #[test]
 fn a_mio_pool_spreads_channels_answers_requests_recovers_and_closes() {
-    let mock = MockDeribit::start(MockConfig::default());
-    let event_loop = EventLoop::new().expect("event loop");
-    let mut config = SessionConfig::new(&mock.url()).unwrap();
-    config.request_timeout = Duration::from_secs(5);
-    let limits = PoolLimits {
-        max_streams_per_connection: Some(2),
-        ..PoolLimits::default()
-    };
-    let (pool, events) = event_loop
-        .connect_pool(config, Deribit::new(), limits)
-        .expect("connect");
-    // The stream begins with the first connection's Connected and Ready.
-    let first = events.recv_timeout(Duration::from_secs(5)).expect("an event");
-    assert!(matches!(first, Event::Connected { .. }), "{first:?}");
+    bounded(Duration::from_secs(30), || {
+        let mock = MockDeribit::start(MockConfig::default());
+        let event_loop = EventLoop::new().expect("event loop");
+        let mut config = SessionConfig::new(&mock.url()).unwrap();
+        config.request_timeout = Duration::from_secs(5);
+        let limits = PoolLimits {
+            max_streams_per_connection: Some(2),
+            ..PoolLimits::default()
+        };
+        let (pool, events) = event_loop
+            .connect_pool(config, Deribit::new(), limits)
+            .expect("connect");
+        // The stream begins with the first connection's Connected and Ready.
+        let first = events
+            .recv_timeout(Duration::from_secs(5))
+            .expect("an event");
+        assert!(matches!(first, Event::Connected), "{first:?}");
 
-    pool.subscribe_timeout(&CHANNELS, Duration::from_secs(10))
-        .expect("subscribe");
-    let live = mock.live_connections();
-    assert_eq!(live.len(), 2, "3 channels at 2 per connection");
-    assert_eq!(pool.connections().len(), 2);
-    for conn in &live {
-        assert!(mock.subscriptions(*conn).len() <= 2);
-    }
-    let total: usize = live.iter().map(|c| mock.subscriptions(*c).len()).sum();
-    assert_eq!(total, 3, "each channel on exactly one connection");
-    assert!(all_channels_notify(&events, Duration::from_secs(5)));
+        pool.subscribe_timeout(&CHANNELS, Duration::from_secs(10))
+            .expect("subscribe");
+        let live = mock.live_connections();
+        assert_eq!(live.len(), 2, "3 channels at 2 per connection");
+        assert_eq!(pool.connections().len(), 2);
+        for conn in &live {
+            assert!(mock.subscriptions(*conn).len() <= 2);
+        }
+        let total: usize = live.iter().map(|c| mock.subscriptions(*c).len()).sum();
+        assert_eq!(total, 3, "each channel on exactly one connection");
+        assert!(all_channels_notify(&events, Duration::from_secs(5)));
 
-    let time = pool
-        .request_timeout("public/get_time", &json!({}), Duration::from_secs(10))
-        .expect("a response");
-    assert!(time.as_str().parse::<u64>().is_ok(), "{}", time.as_str());
+        let time = pool
+            .request_timeout("public/get_time", &json!({}), Duration::from_secs(10))
+            .expect("a response");
+        assert!(time.as_str().parse::<u64>().is_ok(), "{}", time.as_str());
 
-    // The mock drops one connection: its channels return (moved or reconnected).
-    assert_eq!(mock.faults().conn(live[0]).drop_now(), 1);
-    let dropped = live[0];
-    let back = mock.wait_until(Duration::from_secs(5), |stats| {
-        let live = stats.live_connections();
-        let subs: usize = live.iter().map(|c| stats.subscriptions(*c).len()).sum();
-        !live.contains(&dropped) && live.len() == 2 && subs == 3
+        // The mock drops one connection: its channels return (moved or reconnected).
+        assert_eq!(mock.faults().conn(live[0]).drop_now(), 1);
+        let dropped = live[0];
+        let back = mock.wait_until(Duration::from_secs(5), |stats| {
+            let live = stats.live_connections();
+            let subs: usize = live.iter().map(|c| stats.subscriptions(*c).len()).sum();
+            !live.contains(&dropped) && live.len() == 2 && subs == 3
+        });
+        assert!(back, "the dropped connection's channels did not come back");
+        assert_eq!(mock.connections_accepted(), 3, "one reconnect");
+        let later = pool.events();
+        assert!(all_channels_notify(&later, Duration::from_secs(5)));
+
+        pool.close().expect("close");
+        assert!(
+            mock.wait_until(Duration::from_secs(5), |s| s.live_connections().is_empty()),
+            "every connection closed"
+        );
+        assert!(pool.connections().is_empty(), "the pool left the loop");
+        // The stream ends with the pool's one Closed.
+        let mut last = None;
+        while let Ok(event) = later.recv_timeout(Duration::from_secs(5)) {
+            last = Some(event);
+        }
+        assert!(matches!(last, Some(Event::Closed { .. })), "{last:?}");
+        // Calls on a closed pool fail instead of blocking.
+        assert!(pool.request("public/get_time", &json!({})).is_err());
     });
-    assert!(back, "the dropped connection's channels did not come back");
-    assert_eq!(mock.connections_accepted(), 3, "one reconnect");
-    let later = pool.events();
-    assert!(all_channels_notify(&later, Duration::from_secs(5)));
-
-    pool.close().expect("close");
-    assert!(
-        mock.wait_until(Duration::from_secs(5), |s| s.live_connections().is_empty()),
-        "every connection closed"
-    );
-    assert!(pool.connections().is_empty(), "the pool left the loop");
-    // The stream ends with the pool's one Closed.
-    let mut last = None;
-    while let Ok(event) = later.recv_timeout(Duration::from_secs(5)) {
-        last = Some(event);
-    }
-    assert!(matches!(last, Some(Event::Closed { .. })), "{last:?}");
-    // Calls on a closed pool fail instead of blocking.
-    assert!(pool.request("public/get_time", &json!({})).is_err());
 }
 
 /// Every event until the stream ends, failing if it does not end in time.
@@ -118,52 +139,54 @@ fn until_end(events: &Events) -> Vec<Event> {
 
 #[test]
 fn a_mio_pool_over_tls_resolves_localhost_and_shares_the_loop_with_a_connection() {
-    let pki = TestPki::new(&["localhost"]);
-    let tls = EchoServer::start_tls(pki.server_config());
-    let plain = EchoServer::start();
-    let event_loop = EventLoop::new().expect("event loop");
-    // A single connection on the same loop, before and after the pool.
-    let (handle, single) = Builder::new(&format!("ws://{}/", plain.addr()))
-        .unwrap()
-        .connect(&event_loop, Plain)
-        .expect("single connection");
-    // `localhost` goes through the loop's resolver; TLS with the test CA.
-    let config = Builder::new(&format!("wss://localhost:{}/", tls.addr().port()))
-        .unwrap()
-        .root_certificates(pki.root_store())
-        .session_config();
-    let (pool, events) = event_loop
-        .connect_pool(config, Plain, PoolLimits::default())
-        .expect("a pool over TLS");
-    let start: Vec<Event> = (0..2)
-        .map(|_| events.recv_timeout(Duration::from_secs(5)).expect("event"))
-        .collect();
-    assert!(
-        matches!(start.as_slice(), [Event::Connected { .. }, Event::Ready]),
-        "{start:?}"
-    );
-    assert_eq!(pool.connections().len(), 1);
-    assert_eq!(tls.connections_accepted(), 1);
+    bounded(Duration::from_secs(30), || {
+        let pki = TestPki::new(&["localhost"]);
+        let tls = EchoServer::start_tls(pki.server_config());
+        let plain = EchoServer::start();
+        let event_loop = EventLoop::new().expect("event loop");
+        // A single connection on the same loop, before and after the pool.
+        let (handle, single) = Builder::new(&format!("ws://{}/", plain.addr()))
+            .unwrap()
+            .connect(&event_loop, Plain)
+            .expect("single connection");
+        // `localhost` goes through the loop's resolver; TLS with the test CA.
+        let config = Builder::new(&format!("wss://localhost:{}/", tls.addr().port()))
+            .unwrap()
+            .root_certificates(pki.root_store())
+            .session_config();
+        let (pool, events) = event_loop
+            .connect_pool(config, Plain, PoolLimits::default())
+            .expect("a pool over TLS");
+        let start: Vec<Event> = (0..2)
+            .map(|_| events.recv_timeout(Duration::from_secs(5)).expect("event"))
+            .collect();
+        assert!(
+            matches!(start.as_slice(), [Event::Connected, Event::Ready]),
+            "{start:?}"
+        );
+        assert_eq!(pool.connections().len(), 1);
+        assert_eq!(tls.connections_accepted(), 1);
 
-    handle.send_text("beside a pool").unwrap();
-    let echoed = loop {
-        match single.recv_timeout(Duration::from_secs(5)).expect("echo") {
-            Event::Message(m) => break m,
-            _ => continue,
-        }
-    };
-    assert_eq!(echoed, Message::text("beside a pool"));
+        handle.send_text("beside a pool").unwrap();
+        let echoed = loop {
+            match single.recv_timeout(Duration::from_secs(5)).expect("echo") {
+                Event::Message(m) => break m,
+                _ => continue,
+            }
+        };
+        assert_eq!(echoed, Message::text("beside a pool"));
 
-    // Dropping the loop closes both: the pool's stream ends with its Closed.
-    drop(event_loop);
-    let rest = until_end(&events);
-    assert!(
-        matches!(rest.last(), Some(Event::Closed { .. })),
-        "{rest:?}"
-    );
-    assert!(pool.connections().is_empty());
-    assert!(pool.request("anything", &json!({})).is_err());
-    assert!(pool.close().is_ok(), "closing a closed pool is fine");
+        // Dropping the loop closes both: the pool's stream ends with its Closed.
+        drop(event_loop);
+        let rest = until_end(&events);
+        assert!(
+            matches!(rest.last(), Some(Event::Closed { .. })),
+            "{rest:?}"
+        );
+        assert!(pool.connections().is_empty());
+        assert!(pool.request("anything", &json!({})).is_err());
+        assert!(pool.close().is_ok(), "closing a closed pool is fine");
+    });
 }
 
 #[test]

@@ -170,7 +170,12 @@ impl Link {
         self.transport = Transport::None;
         match result {
             Ok(addrs) if !addrs.is_empty() => self.dial(generation, addrs, now, sink),
-            Ok(_) => connect_failed(sink, now, generation, "the host name has no addresses".into()),
+            Ok(_) => connect_failed(
+                sink,
+                now,
+                generation,
+                "the host name has no addresses".into(),
+            ),
             Err(err) => connect_failed(sink, now, generation, format!("resolving failed: {err}")),
         }
     }
@@ -227,7 +232,12 @@ impl Link {
     }
 
     /// One read into `buf`, fed to the sink.
-    pub(crate) fn read_once(&mut self, buf: &mut [u8], now: Instant, sink: &mut dyn Sink) -> ReadStep {
+    pub(crate) fn read_once(
+        &mut self,
+        buf: &mut [u8],
+        now: Instant,
+        sink: &mut dyn Sink,
+    ) -> ReadStep {
         loop {
             let Transport::Socket(s) = &mut self.transport else {
                 return ReadStep::Idle;
