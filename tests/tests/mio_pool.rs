@@ -125,6 +125,57 @@ fn a_mio_pool_spreads_channels_answers_requests_recovers_and_closes() {
     });
 }
 
+#[test]
+fn a_mio_pool_rotates_its_connections_and_keeps_every_channel() {
+    bounded(Duration::from_secs(30), || {
+        let mock = MockDeribit::start(MockConfig::default());
+        let event_loop = EventLoop::new().expect("event loop");
+        let config = SessionConfig::new(&mock.url()).unwrap();
+        // Each connection is replaced 0.7 s after it came up.
+        let limits = PoolLimits {
+            max_streams_per_connection: Some(2),
+            connection_lifetime: Some(Duration::from_millis(1000)),
+            rotation_margin: Duration::from_millis(300),
+            ..PoolLimits::default()
+        };
+        let (pool, events) = event_loop
+            .connect_pool(config, Deribit::new(), limits)
+            .expect("connect");
+        pool.subscribe_timeout(&CHANNELS, Duration::from_secs(10))
+            .expect("subscribe");
+        // Two generations of replacements for both connections.
+        let rotated = mock.wait_until(Duration::from_secs(10), |s| s.connections_accepted >= 6);
+        assert!(rotated, "accepted {}", mock.connections_accepted());
+        // Old connections are closed once replaced: never more than two
+        // connections' worth of channels, each channel on one live connection.
+        let settled = mock.wait_until(Duration::from_secs(5), |stats| {
+            let live = stats.live_connections();
+            let subs: usize = live.iter().map(|c| stats.subscriptions(*c).len()).sum();
+            live.len() == 2 && subs == 3
+        });
+        assert!(settled, "live {:?}", mock.live_connections());
+        assert!(pool.connections().len() <= 4, "{:?}", pool.connections());
+        let later = pool.events();
+        assert!(all_channels_notify(&later, Duration::from_secs(5)));
+        // Rotations are the pool's business: the application saw no loss.
+        let mut seen = Vec::new();
+        while let Ok(event) = events.try_recv() {
+            seen.push(event);
+        }
+        assert!(
+            !seen
+                .iter()
+                .any(|e| matches!(e, Event::Disconnected { .. } | Event::Closed { .. })),
+            "{:?}",
+            seen.iter()
+                .filter(|e| !matches!(e, Event::Notification { .. }))
+                .collect::<Vec<_>>()
+        );
+        pool.close().expect("close");
+        assert!(mock.wait_until(Duration::from_secs(5), |s| s.live_connections().is_empty()));
+    });
+}
+
 /// Every event until the stream ends, failing if it does not end in time.
 fn until_end(events: &Events) -> Vec<Event> {
     let mut all = Vec::new();
