@@ -269,7 +269,8 @@ impl EventLoop {
         })
     }
 
-    /// The number of connections on the loop (closed ones leave it).
+    /// The number of single connections on the loop (closed ones leave
+    /// it); a pool's are listed by [`PoolHandle::connections`](crate::PoolHandle::connections).
     pub fn connections(&self) -> usize {
         self.shared.assert_off_loop();
         let (tx, rx) = mpsc::sync_channel(1);

@@ -134,7 +134,6 @@ impl Link {
 
     /// The session's `Output::Dial`: dial `addresses` if given, else the
     /// host when it is an IP address, else resolve it with `resolver`.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn start_dial(
         &mut self,
         generation: u64,
