@@ -14,6 +14,8 @@ use slab::Slab;
 use wsnova_core::wire::CloseCode;
 
 use crate::connection::Connection;
+use crate::pool_loop::PoolEntry;
+use crate::pool_runner::POOL_TOKENS;
 use crate::resolver::{Resolver, lock};
 use crate::route::Route;
 
@@ -70,9 +72,13 @@ pub(crate) struct State {
     pub(crate) registry: Arc<Registry>,
     pub(crate) resolver: Resolver,
     entries: Slab<Entry>,
+    /// Pools running on the loop.
+    pub(crate) pools: Slab<PoolEntry>,
+    /// Every pool socket's token (minus `POOL_TOKENS`) → its pool's key.
+    pub(crate) pool_tokens: Slab<usize>,
     /// (deadline, slab key, serial); entries are checked when popped (lazy deletion).
     timers: BinaryHeap<Reverse<(Instant, usize, u64)>>,
-    next_serial: u64,
+    pub(crate) next_serial: u64,
     /// Set by shutdown: leave once every connection is finished, or at this time.
     leave_at: Option<Instant>,
 }
@@ -152,6 +158,7 @@ impl State {
             self.timers.pop();
         }
         let next = self.timers.peek().map(|Reverse((at, _, _))| *at);
+        let next = next.into_iter().chain(self.pools_timeout()).min();
         let next = match (next, self.leave_at) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -178,6 +185,7 @@ impl State {
                 entry.conn.handle_timeout(now);
             });
         }
+        self.fire_pools(now);
     }
 
     /// Closes every connection; the loop ends when they are finished.
@@ -189,6 +197,7 @@ impl State {
                 let _ = entry.conn.close(CloseCode::GOING_AWAY, "");
             });
         }
+        self.close_pools(now);
     }
 
     /// Number of connections in the slab.
@@ -244,6 +253,8 @@ impl EventLoop {
             registry,
             resolver: Resolver::new(waker),
             entries: Slab::new(),
+            pools: Slab::new(),
+            pool_tokens: Slab::new(),
             timers: BinaryHeap::new(),
             next_serial: 0,
             leave_at: None,
@@ -258,7 +269,8 @@ impl EventLoop {
         })
     }
 
-    /// The number of connections on the loop (closed ones leave it).
+    /// The number of single connections on the loop (closed ones leave
+    /// it); a pool's are listed by [`PoolHandle::connections`](crate::PoolHandle::connections).
     pub fn connections(&self) -> usize {
         self.shared.assert_off_loop();
         let (tx, rx) = mpsc::sync_channel(1);
@@ -300,6 +312,10 @@ fn run(mut poll: Poll, commands: Receiver<Command>, mut state: State) {
             if event.token() == WAKE {
                 continue; // commands and answers are checked below anyway
             }
+            if key >= POOL_TOKENS {
+                state.pool_event(event);
+                continue;
+            }
             let serial = match state.entries.get(key) {
                 Some(entry) => entry.serial,
                 None => continue,
@@ -311,6 +327,10 @@ fn run(mut poll: Poll, commands: Receiver<Command>, mut state: State) {
         }
         for token in state.resolver.finished() {
             let key = token.0;
+            if key >= POOL_TOKENS {
+                state.pool_resolved(token);
+                continue;
+            }
             if let Some(serial) = state.entries.get(key).map(|e| e.serial) {
                 state.with(key, serial, |entry| entry.conn.handle_resolved());
             }
@@ -318,7 +338,7 @@ fn run(mut poll: Poll, commands: Receiver<Command>, mut state: State) {
         let now = crate::now();
         state.fire_timers(now);
         if let Some(leave_at) = state.leave_at
-            && (state.entries.is_empty() || now >= leave_at)
+            && ((state.entries.is_empty() && state.pools.is_empty()) || now >= leave_at)
         {
             return;
         }

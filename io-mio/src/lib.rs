@@ -26,6 +26,11 @@
 //!   [`poll_timeout`](Connection::poll_timeout), and take events with
 //!   [`poll_event`](Connection::poll_event). `examples/embedded.rs` drives
 //!   two connections and a listener of its own in one loop.
+//! - **[`PoolHandle`]**: a core `Pool` (many connections to one service as
+//!   one client: sharding within declared limits, failover, rotation) on an
+//!   [`EventLoop`], started with [`EventLoop::connect_pool`], blocking,
+//!   with `subscribe`, `unsubscribe`, `request`, `events`, `connections`
+//!   and `close`. Each connection's socket gets a mio token of its own.
 //!
 //! This crate only moves bytes and time: it dials (non-blocking connect;
 //! host names resolved on a [`Resolver`] thread, never on the loop), reads
@@ -43,6 +48,10 @@ mod connection;
 mod event_loop;
 mod events;
 mod handle;
+mod link;
+mod pool_handle;
+mod pool_loop;
+mod pool_runner;
 mod resolver;
 mod route;
 
@@ -53,6 +62,7 @@ pub use connection::Connection;
 pub use event_loop::EventLoop;
 pub use events::Events;
 pub use handle::Handle;
+pub use pool_handle::PoolHandle;
 pub use resolver::Resolver;
 /// The core types an application touches (the same set in both drivers).
 pub use wsnova_core::api::*;
@@ -71,7 +81,7 @@ pub mod prelude {
     pub use crate::adapters::{Binance, Deribit, JsonRpc};
     pub use crate::{
         Builder, ConnectOn, Credentials, Event, EventLoop, Events, Handle, LagPolicy, Message,
-        Plain, SubscribeError,
+        Plain, PoolHandle, SubscribeError,
     };
 }
 

@@ -2,11 +2,10 @@
 //! owner's `mio::Poll`.
 
 mod io;
-mod race;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use mio::{Registry, Token};
@@ -18,35 +17,12 @@ use wsnova_core::session::{
 };
 use wsnova_core::wire::CloseCode;
 
+use crate::link::Link;
 use crate::now;
-use crate::resolver::{Resolver, Slot};
+use crate::resolver::Resolver;
 
 /// The session as a command sees it.
 type Dyn = Session<dyn Adapter>;
-
-/// Where the connection's transport is.
-enum Transport {
-    /// No socket.
-    None,
-    /// Waiting for the resolver's answer for this generation.
-    Resolving(u64),
-    /// Connects racing to the resolved addresses (Happy Eyeballs).
-    Racing(race::Race),
-    /// The connected socket.
-    Socket(Socket),
-}
-
-struct Socket {
-    generation: u64,
-    stream: mio::net::TcpStream,
-    /// The last readiness said readable and no read has hit `WouldBlock` since.
-    readable: bool,
-    /// A readiness said the peer closed its side (or the socket failed):
-    /// reads go on until they return end of file, short or not.
-    read_closed: bool,
-    /// EOF or an error was seen: no more reads or writes.
-    closed: bool,
-}
 
 /// One logical WebSocket connection (across reconnects) for a mio loop you
 /// run yourself: a [`Session`] plus its `mio::net::TcpStream`, registered
@@ -68,8 +44,8 @@ struct Socket {
 /// socket of its own.
 pub struct Connection {
     session: BoxedSession,
-    registry: Arc<Registry>,
-    token: Token,
+    /// Its sockets, registered under its token.
+    link: Link,
     /// Addresses to dial instead of resolving (`with_address`, `Builder::addresses`).
     addresses: Vec<SocketAddr>,
     /// `host:port` to dial instead of the URL's.
@@ -77,8 +53,6 @@ pub struct Connection {
     /// Why `connect` must refuse, found when the options were taken.
     invalid: Option<ConnectError>,
     resolver: Option<Resolver>,
-    lookup: Slot,
-    transport: Transport,
     events: VecDeque<Event>,
     event_capacity: usize,
     paused: bool,
@@ -92,7 +66,7 @@ pub struct Connection {
 impl std::fmt::Debug for Connection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Connection")
-            .field("token", &self.token)
+            .field("token", &self.link.token())
             .field("state", &self.session.state())
             .field("generation", &self.generation())
             .finish_non_exhaustive()
@@ -144,14 +118,11 @@ impl Connection {
         }
         Connection {
             session,
-            registry,
-            token,
+            link: Link::new(registry, token),
             addresses: options.address_override().to_vec(),
             dial_to,
             invalid,
             resolver: None,
-            lookup: Arc::new(Mutex::new(None)),
-            transport: Transport::None,
             events: VecDeque::new(),
             event_capacity: options.capacity().max(1),
             paused: false,
@@ -178,7 +149,7 @@ impl Connection {
 
     /// The token its sockets are registered under.
     pub fn token(&self) -> Token {
-        self.token
+        self.link.token()
     }
 
     /// Starts connecting (from `Idle`; a no-op otherwise). Fails at once,
@@ -213,19 +184,18 @@ impl Connection {
 
     /// Handles a mio event; events for other tokens are ignored.
     pub fn handle_event(&mut self, event: &mio::event::Event) {
-        if event.token() != self.token {
+        if event.token() != self.link.token() {
             return;
         }
         self.now = now();
-        let closed = event.is_read_closed() || event.is_error();
-        self.on_ready(event.is_readable() || closed, closed);
+        self.on_ready(event);
     }
 
     /// Acts on every deadline due at `now` and continues reading a socket
     /// left readable. Calling it early does nothing.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.now = now;
-        self.advance_race();
+        self.link.advance_race(now, &mut self.session);
         self.session.handle_timeout(now);
         self.pump();
         self.read();
@@ -233,19 +203,8 @@ impl Connection {
 
     /// Takes the [`Resolver`]'s answer, if one is waiting, and dials.
     pub fn handle_resolved(&mut self) {
-        let Some((generation, result)) = crate::resolver::lock(&self.lookup).take() else {
-            return;
-        };
-        if !matches!(self.transport, Transport::Resolving(g) if g == generation) {
-            return; // an answer for an attempt that is over
-        }
         self.now = now();
-        self.transport = Transport::None;
-        match result {
-            Ok(addrs) if !addrs.is_empty() => self.dial(generation, addrs),
-            Ok(_) => self.connect_failed(generation, "the host name has no addresses".into()),
-            Err(err) => self.connect_failed(generation, format!("resolving failed: {err}")),
-        }
+        self.link.handle_resolved(self.now, &mut self.session);
         self.pump();
     }
 
@@ -253,9 +212,7 @@ impl Connection {
     /// the last call means "as soon as possible" (a socket left readable).
     pub fn poll_timeout(&self) -> Option<Instant> {
         let mut session = self.session.poll_timeout();
-        if let Transport::Racing(race) = &self.transport
-            && let Some(at) = race.poll_timeout()
-        {
+        if let Some(at) = self.link.poll_timeout() {
             session = Some(session.map_or(at, |s| s.min(at)));
         }
         if self.wants_read() {
@@ -298,7 +255,7 @@ impl Connection {
     /// event taken: the connection can be dropped.
     pub fn is_finished(&self) -> bool {
         self.session.state() == SessionState::Closed
-            && matches!(self.transport, Transport::None)
+            && self.link.is_idle()
             && self.events.is_empty()
     }
 
@@ -332,7 +289,7 @@ impl Connection {
         f: impl FnOnce(&mut Dyn, Instant) -> Result<T, SessionError>,
     ) -> Result<T, SessionError> {
         self.now = now();
-        let result = f(&mut *self.session, self.now);
+        let result = f(&mut self.session, self.now);
         self.pump();
         result
     }
@@ -421,11 +378,5 @@ fn invalid_params(error: RequestError) -> SessionError {
     match error {
         RequestError::Rejected(e) => SessionError::InvalidParams(e.message),
         other => SessionError::InvalidParams(other.to_string()),
-    }
-}
-
-impl Drop for Connection {
-    fn drop(&mut self) {
-        self.release();
     }
 }

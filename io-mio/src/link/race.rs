@@ -1,6 +1,6 @@
 //! Dialing with Happy Eyeballs (RFC 8305): non-blocking connects to the
 //! addresses in the order and at the times the core's [`HappyEyeballs`]
-//! says, all registered under the connection's token. The first to connect
+//! says, all registered under the link's token. The first to connect
 //! becomes the socket; the others are deregistered and closed.
 
 use std::io;
@@ -12,7 +12,7 @@ use mio::net::TcpStream;
 use wsnova_core::driver::HappyEyeballs;
 use wsnova_core::session::Input;
 
-use super::{Connection, Socket, Transport};
+use super::{Link, Sink, Socket, Transport};
 
 /// The connects of one dial in flight.
 pub(super) struct Race {
@@ -55,24 +55,29 @@ impl Race {
     }
 }
 
-impl Connection {
+impl Link {
     /// Starts racing connects to `addrs` for `generation`.
-    pub(super) fn dial(&mut self, generation: u64, addrs: Vec<SocketAddr>) {
+    pub(super) fn dial(
+        &mut self,
+        generation: u64,
+        addrs: Vec<SocketAddr>,
+        now: Instant,
+        sink: &mut dyn Sink,
+    ) {
         self.release();
         self.transport = Transport::Racing(Race {
             generation,
-            eyeballs: HappyEyeballs::new(addrs, self.now),
+            eyeballs: HappyEyeballs::new(addrs, now),
             attempts: Vec::new(),
             last_error: None,
         });
-        self.advance_race();
+        self.advance_race(now, sink);
     }
 
     /// Checks the connects in flight, starts those whose turn came, and
     /// settles the race: the first connected one wins; when all failed the
     /// session is told.
-    pub(super) fn advance_race(&mut self) {
-        let now = self.now;
+    pub(crate) fn advance_race(&mut self, now: Instant, sink: &mut dyn Sink) {
         let Transport::Racing(race) = &mut self.transport else {
             return;
         };
@@ -94,7 +99,7 @@ impl Connection {
             }
         }
         if let Some(stream) = winner {
-            return self.win(stream);
+            return self.win(stream, now, sink);
         }
         while let Some(addr) = race.eyeballs.poll_start(now) {
             let registered = TcpStream::connect(addr).and_then(|mut stream| {
@@ -117,13 +122,13 @@ impl Connection {
                 .take()
                 .map_or_else(|| "no address to dial".into(), |e| e.to_string());
             self.transport = Transport::None;
-            self.connect_failed(generation, error);
+            super::connect_failed(sink, now, generation, error);
         }
     }
 
     /// `stream` connected first: the other attempts are closed, the socket
-    /// is the connection's.
-    fn win(&mut self, stream: TcpStream) {
+    /// is the link's.
+    fn win(&mut self, stream: TcpStream, now: Instant, sink: &mut dyn Sink) {
         let Transport::Racing(race) = std::mem::replace(&mut self.transport, Transport::None)
         else {
             return;
@@ -140,7 +145,6 @@ impl Connection {
             read_closed: false,
             closed: false,
         });
-        self.session
-            .handle_input(self.now, Input::Connected { generation });
+        sink.input(now, Input::Connected { generation });
     }
 }

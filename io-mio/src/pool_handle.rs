@@ -1,0 +1,310 @@
+//! [`PoolHandle`]: a [`Pool`] (many connections to one service as one
+//! client) on an [`EventLoop`], blocking, with the verbs of [`Handle`](crate::Handle).
+
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+use wsnova_core::driver::{
+    ConnectError, DEFAULT_EVENT_CAPACITY, LagPolicy, SubscribeError, encode_params,
+};
+use wsnova_core::pool::{ConnId, Pool, PoolLimits};
+use wsnova_core::session::{Adapter, JsonText, RequestError, SessionConfig, SessionError};
+use wsnova_core::wire::CloseCode;
+
+use crate::event_loop::{EventLoop, LoopShared, State};
+use crate::events::{Events, Subscriber};
+use crate::pool_runner::{PoolRunner, PoolTask};
+use crate::route::{Route, SyncReplySender};
+
+/// Closes the pool when the last `PoolHandle` clone is dropped.
+struct Inner {
+    shared: Arc<LoopShared>,
+    key: usize,
+    serial: u64,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.shared
+            .send(Box::new(close_pool(self.key, self.serial)));
+    }
+}
+
+fn close_pool(key: usize, serial: u64) -> impl FnOnce(&mut State) + Send {
+    move |state: &mut State| {
+        state.with_pool(key, serial, |task, now| {
+            if !task.is_closed() {
+                let _ = task.close(now, CloseCode::NORMAL, "");
+            }
+        })
+    }
+}
+
+/// A handle on a [`Pool`] running on an [`EventLoop`]: N connections to
+/// one service as one client (sharding within the declared
+/// [`PoolLimits`], failover, make-before-break rotation; see the core's
+/// `pool` module). Each connection's socket is registered with the loop
+/// under a token of its own. Every method blocks until the loop answers;
+/// clone it freely and use it from any thread (not from an event callback
+/// on the loop thread: that panics). The pool closes when the last clone
+/// is dropped or [`close`](Self::close) is called.
+///
+/// Events of all connections arrive merged in one [`Events`] stream per
+/// consumer (queues of `DEFAULT_EVENT_CAPACITY` under
+/// [`LagPolicy::DropOldest`], as the tokio `PoolClient`'s).
+///
+/// ```no_run
+/// # fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use wsnova_mio::core::pool::PoolLimits;
+/// use wsnova_mio::core::session::SessionConfig;
+/// use wsnova_mio::{EventLoop, adapters::Deribit};
+/// let event_loop = EventLoop::new()?;
+/// let limits = PoolLimits { max_streams_per_connection: Some(100), ..PoolLimits::default() };
+/// let config = SessionConfig::new("wss://test.deribit.com/ws/api/v2")?;
+/// let (pool, events) = event_loop.connect_pool(config, Deribit::new(), limits)?;
+/// pool.subscribe(&["ticker.BTC-PERPETUAL.100ms"])?;
+/// for event in events {
+///     println!("{event:?}");
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct PoolHandle {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for PoolHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PoolHandle")
+            .field("pool", &self.inner.key)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EventLoop {
+    /// Starts a [`Pool`] on this loop and waits until its first connection
+    /// is `Ready` (or the first attempt failed). The [`Events`] returned
+    /// begin with that connection's `Connected` and `Ready`. Host names are
+    /// resolved on the loop's resolver thread.
+    pub fn connect_pool<A: Adapter + Clone>(
+        &self,
+        config: SessionConfig,
+        adapter: A,
+        limits: PoolLimits,
+    ) -> Result<(PoolHandle, Events), ConnectError> {
+        let shared = self.shared().clone();
+        shared.assert_off_loop();
+        let now = crate::now();
+        let mut pool = Pool::new(config, adapter, limits, now);
+        if let Ok(since_epoch) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)
+        {
+            // The core has no clock; signed auth needs the wall-clock time.
+            pool.set_unix_time(now, since_epoch.as_millis() as u64);
+        }
+        pool.connect(now).map_err(|e| match e {
+            SessionError::Config(e) => ConnectError::Invalid(e),
+            other => ConnectError::InvalidOption(other.to_string()),
+        })?;
+        let final_status = Arc::new(Mutex::new(None));
+        let (capacity, policy) = (DEFAULT_EVENT_CAPACITY, LagPolicy::DropOldest);
+        let mut route = Route::new(false, final_status, capacity, policy);
+        let (first_tx, first_rx) = mpsc::sync_channel(1);
+        route.waiters.wait_ready(SyncReplySender(first_tx));
+        let subscriber = Subscriber::new(capacity, policy, Box::new(|| {}));
+        route.subscribers.push(subscriber.clone());
+        let task: Box<dyn PoolTask> = Box::new(PoolRunner::new(pool, route));
+        let (reply_tx, reply_rx) = mpsc::sync_channel(1);
+        shared.send(Box::new(move |state: &mut State| {
+            let (key, serial) = state.insert_pool(task);
+            state.with_pool(key, serial, |_, _| {});
+            let _ = reply_tx.send((key, serial));
+        }));
+        let (key, serial) = reply_rx.recv().map_err(|_| ConnectError::LoopStopped)?;
+        let handle = PoolHandle {
+            inner: Arc::new(Inner {
+                shared,
+                key,
+                serial,
+            }),
+        };
+        match first_rx.recv() {
+            Ok(outcome) => outcome.map_err(ConnectError::from)?,
+            Err(_) => return Err(ConnectError::LoopStopped),
+        }
+        Ok((handle, Events { subscriber }))
+    }
+}
+
+impl PoolHandle {
+    /// Runs `f` on the loop thread with the pool and waits for its result;
+    /// `None` when the pool is gone or the loop has stopped.
+    fn call<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn PoolTask, std::time::Instant) -> T + Send + 'static,
+    ) -> Option<T> {
+        self.inner.shared.assert_off_loop();
+        let (key, serial) = (self.inner.key, self.inner.serial);
+        let (tx, rx) = mpsc::sync_channel(1);
+        self.inner.shared.send(Box::new(move |state: &mut State| {
+            state.with_pool(key, serial, |task, now| {
+                let _ = tx.send(f(task, now));
+            })
+        }));
+        rx.recv().ok()
+    }
+
+    /// Adds channels and blocks until each is confirmed on some connection
+    /// of the pool, or one is refused ([`SubscribeError::Refused`]).
+    /// Channels confirmed already count as confirmed.
+    pub fn subscribe(&self, channels: &[&str]) -> Result<(), SubscribeError> {
+        self.subscribe_waiting(channels, None)
+    }
+
+    /// [`subscribe`](Self::subscribe), waiting at most `timeout` (then
+    /// `SubscribeError::Timeout`; the channels stay wanted).
+    pub fn subscribe_timeout(
+        &self,
+        channels: &[&str],
+        timeout: Duration,
+    ) -> Result<(), SubscribeError> {
+        self.subscribe_waiting(channels, Some(timeout))
+    }
+
+    fn subscribe_waiting(
+        &self,
+        channels: &[&str],
+        timeout: Option<Duration>,
+    ) -> Result<(), SubscribeError> {
+        let channels: Vec<String> = channels.iter().map(|c| c.to_string()).collect();
+        let (tx, rx) = mpsc::sync_channel(1);
+        let started = self.call(move |task, now| {
+            let names: Vec<&str> = channels.iter().map(String::as_str).collect();
+            let waiting = task.subscribe(now, &names)?;
+            // Registered before the pool settles: the outcome cannot be routed before.
+            task.route()
+                .waiters
+                .wait_subscribed(waiting, SyncReplySender(tx));
+            Ok::<(), SessionError>(())
+        });
+        if !matches!(started, Some(Ok(()))) {
+            return Err(SubscribeError::Closed);
+        }
+        wait(rx, timeout, SubscribeError::Timeout, SubscribeError::Closed)
+    }
+
+    /// Removes channels wherever they are placed.
+    pub fn unsubscribe(&self, channels: &[&str]) -> Result<(), SessionError> {
+        let channels: Vec<String> = channels.iter().map(|c| c.to_string()).collect();
+        self.call(move |task, now| {
+            let names: Vec<&str> = channels.iter().map(String::as_str).collect();
+            task.unsubscribe(now, &names)
+        })
+        .unwrap_or(Err(SessionError::Closed))
+    }
+
+    /// Sends a request on the least loaded ready connection and waits for
+    /// its one outcome (the session's request timeout bounds the wait).
+    pub fn request<P: Serialize + ?Sized>(
+        &self,
+        method: &str,
+        params: &P,
+    ) -> Result<JsonText, RequestError> {
+        self.request_inner(method, encode_params(params)?, None)
+    }
+
+    /// [`request`](Self::request), waiting at most `timeout` for this call
+    /// (then `RequestError::Timeout`; a late response is discarded).
+    pub fn request_timeout<P: Serialize + ?Sized>(
+        &self,
+        method: &str,
+        params: &P,
+        timeout: Duration,
+    ) -> Result<JsonText, RequestError> {
+        self.request_inner(method, encode_params(params)?, Some(timeout))
+    }
+
+    fn request_inner(
+        &self,
+        method: &str,
+        params: String,
+        timeout: Option<Duration>,
+    ) -> Result<JsonText, RequestError> {
+        let method = method.to_owned();
+        let (tx, rx) = mpsc::sync_channel(1);
+        let started = self.call(move |task, now| {
+            let id = task.request(now, &method, &params)?;
+            task.route().waiters.wait_response(id, SyncReplySender(tx));
+            Ok::<(), SessionError>(())
+        });
+        if !matches!(started, Some(Ok(()))) {
+            return Err(RequestError::Closed);
+        }
+        wait(rx, timeout, RequestError::Timeout, RequestError::Closed)
+    }
+
+    /// Another independent consumer of the merged events, from now on.
+    pub fn events(&self) -> Events {
+        let subscriber = Subscriber::new(
+            DEFAULT_EVENT_CAPACITY,
+            LagPolicy::DropOldest,
+            Box::new(|| {}),
+        );
+        let queue = subscriber.clone();
+        let added = self.call(move |task, _| {
+            let route = task.route();
+            if route.waiters.is_closed() {
+                queue.close();
+            }
+            route.subscribers.push(queue);
+        });
+        if added.is_none() {
+            subscriber.close(); // the pool is gone: the stream ends at once
+        }
+        Events { subscriber }
+    }
+
+    /// The pool's connections right now (for diagnostics); empty once it is gone.
+    pub fn connections(&self) -> Vec<ConnId> {
+        self.call(|task, _| task.connections()).unwrap_or_default()
+    }
+
+    /// Closes every connection and waits until all are closed.
+    pub fn close(&self) -> Result<(), SessionError> {
+        let (tx, rx) = mpsc::sync_channel(1);
+        let started = self.call(move |task, now| {
+            if task.route().waiters.is_closed() || task.is_closed() {
+                return Ok(false);
+            }
+            task.close(now, CloseCode::NORMAL, "")?;
+            task.route().waiters.wait_close(SyncReplySender(tx));
+            Ok(true)
+        });
+        match started {
+            Some(Ok(true)) => {
+                let _ = rx.recv();
+                Ok(())
+            }
+            Some(Err(err)) => Err(err),
+            Some(Ok(false)) | None => Ok(()), // closed already
+        }
+    }
+}
+
+/// Waits for a blocked call's outcome, at most `timeout`.
+fn wait<T, E>(
+    rx: mpsc::Receiver<Result<T, E>>,
+    timeout: Option<Duration>,
+    timed_out: E,
+    closed: E,
+) -> Result<T, E> {
+    match timeout {
+        None => rx.recv().unwrap_or(Err(closed)),
+        Some(timeout) => match rx.recv_timeout(timeout) {
+            Ok(outcome) => outcome,
+            Err(RecvTimeoutError::Timeout) => Err(timed_out),
+            Err(RecvTimeoutError::Disconnected) => Err(closed),
+        },
+    }
+}
