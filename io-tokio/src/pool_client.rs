@@ -186,6 +186,12 @@ impl<A: Adapter + Clone> PoolClient<A> {
         self.shared.lock().pool.conns().collect()
     }
 
+    /// Updates the pool dropped because another connection had already
+    /// delivered them (the overlap of make-before-break rotations).
+    pub fn duplicates_dropped(&self) -> u64 {
+        self.shared.lock().pool.duplicates_dropped()
+    }
+
     /// Closes every connection and waits until all are closed.
     pub async fn close(&self) -> Result<(), SessionError> {
         let (tx, rx) = oneshot::channel();

@@ -4,8 +4,9 @@
 use std::fmt::Write as _;
 
 use serde::Serialize;
+use serde_json::value::RawValue;
 use wsnova_core::session::{
-    Adapter, Inbound, OutgoingRequest, RateClass, RateLimitConfig, RequestId,
+    Adapter, Inbound, OutgoingRequest, RateClass, RateLimitConfig, RequestId, Sequence,
 };
 
 use super::{Binance, classify};
@@ -68,6 +69,13 @@ impl Adapter for Binance {
     /// Every message counts once against the per-connection message limit.
     fn cost(&self, _method: &str) -> u64 {
         1
+    }
+
+    /// The events' own update ids ([`update_id`](super::update_id)), for a
+    /// pool's deduplication across a rotation; `sequence` stays `None`, so
+    /// a jump never makes the session resubscribe.
+    fn update_id(&self, channel: &str, data: &RawValue) -> Option<Sequence> {
+        super::ids::update_id(channel, data)
     }
 }
 

@@ -10,6 +10,7 @@
 
 use std::time::Duration;
 
+use wsnova_core::pool::PoolLimits;
 use wsnova_core::session::RateLimitConfig;
 
 use super::Market;
@@ -43,7 +44,38 @@ pub struct ConnectionLimits {
     pub pong_deadline: Duration,
 }
 
+/// How long before Binance's 24 h cut a pool opens the replacement by
+/// default ([`Binance::pool_limits`](super::Binance::pool_limits)).
+pub const ROTATION_MARGIN: Duration = Duration::from_secs(10 * 60);
+
 impl ConnectionLimits {
+    /// These limits as a [`PoolLimits`]: streams per connection; (un)subscribe
+    /// messages per second one under the incoming-message limit (the pong to
+    /// the server's ping counts too); connections per window; the lifetime,
+    /// with the replacement opened `rotation_margin` before the cut.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use wsnova_adapters::binance::ConnectionLimits;
+    /// let pool = ConnectionLimits::SPOT.pool_limits(Duration::from_secs(60));
+    /// assert_eq!(pool.max_streams_per_connection, Some(1024));
+    /// assert_eq!(pool.max_subscribe_messages_per_second, Some(4));
+    /// assert_eq!((pool.max_new_connections, pool.per_window), (Some(300), Duration::from_secs(300)));
+    /// assert_eq!(pool.rotate_after(), Some(Duration::from_secs(24 * 3600 - 60)));
+    /// ```
+    pub fn pool_limits(&self, rotation_margin: Duration) -> PoolLimits {
+        PoolLimits {
+            max_streams_per_connection: Some(self.streams_per_connection),
+            max_subscribe_messages_per_second: Some(
+                self.messages_per_second.saturating_sub(1).max(1),
+            ),
+            max_new_connections: Some(self.connections_per_window),
+            per_window: self.connection_window,
+            connection_lifetime: Some(self.lifetime),
+            rotation_margin,
+        }
+    }
+
     /// Spot market streams.
     pub const SPOT: ConnectionLimits = ConnectionLimits {
         streams_per_connection: 1024,

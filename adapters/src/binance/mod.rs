@@ -50,6 +50,7 @@ mod adapter;
 pub mod api;
 pub mod book;
 mod classify;
+mod ids;
 mod limits;
 mod price;
 mod sign;
@@ -57,7 +58,8 @@ pub mod types;
 
 pub use book::{BookError, BookEvent, DepthUpdate, OrderBook, Snapshot};
 pub use classify::{classify, stream_of};
-pub use limits::ConnectionLimits;
+pub use ids::update_id;
+pub use limits::{ConnectionLimits, ROTATION_MARGIN};
 pub use price::{BadDecimal, Decimal};
 pub use sign::{ApiKey, SignError, Signer};
 
@@ -152,6 +154,23 @@ impl Binance {
     /// What one connection may do (read by a pool).
     pub fn limits(&self) -> ConnectionLimits {
         ConnectionLimits::for_market(self.market)
+    }
+
+    /// What a [`Pool`](wsnova_core::pool::Pool) (or `wsnova_tokio::PoolClient`)
+    /// must respect on this market ([`ConnectionLimits::pool_limits`]), with
+    /// the replacement opened [`ROTATION_MARGIN`] before the 24 h cut. For
+    /// another margin: `self.limits().pool_limits(margin)`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use wsnova_adapters::binance::Binance;
+    /// let limits = Binance::spot().pool_limits();
+    /// assert_eq!(limits.max_streams_per_connection, Some(1024));
+    /// assert_eq!(limits.rotate_after(), Some(Duration::from_secs(24 * 3600 - 600)));
+    /// assert_eq!(Binance::usdm().pool_limits().max_subscribe_messages_per_second, Some(9));
+    /// ```
+    pub fn pool_limits(&self) -> wsnova_core::pool::PoolLimits {
+        self.limits().pool_limits(ROTATION_MARGIN)
     }
 
     /// A token bucket that keeps the client's own messages within the

@@ -25,7 +25,7 @@
 //! streams are mostly latest-value streams (tickers, mark prices) where the
 //! next update supersedes the previous; give streams whose every update
 //! counts (trades, book diffs) an id through
-//! [`Adapter::sequence`](crate::session::Adapter::sequence), and the switch
+//! [`Adapter::update_id`](crate::session::Adapter::update_id), and the switch
 //! is exact.
 
 use std::collections::{HashMap, VecDeque};

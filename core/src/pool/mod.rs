@@ -18,7 +18,7 @@
 //!   `connection_lifetime - rotation_margin` gets a replacement, which
 //!   subscribes the same channels; delivery switches channel by channel
 //!   once they are confirmed there, deduplicated by the stream's own update
-//!   ids ([`Adapter::sequence`](crate::session::Adapter::sequence)); then the
+//!   ids ([`Adapter::update_id`](crate::session::Adapter::update_id)); then the
 //!   old connection is closed. See [`delivery`] for streams without ids.
 //! - **Requests** go to the `Ready` connection with the least load.
 //!

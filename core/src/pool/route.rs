@@ -130,7 +130,7 @@ impl<A: Adapter + Clone> Pool<A> {
             Event::Notification { channel, data } => {
                 let seq = serde_json::from_str::<&RawValue>(data.as_str())
                     .ok()
-                    .and_then(|raw| self.adapter.sequence(&channel, raw));
+                    .and_then(|raw| self.adapter.update_id(&channel, raw));
                 let mut out = Vec::new();
                 let event = Event::Notification {
                     channel: channel.clone(),

@@ -262,6 +262,34 @@ pub trait Adapter: AsDynAdapter + Send + 'static {
     fn is_terminal(&self, _method: &str) -> bool {
         false
     }
+
+    /// The id a [`Pool`](crate::pool::Pool) deduplicates `channel`'s
+    /// updates by while it hands the channel from one connection to another
+    /// (make-before-break rotation; see [`delivery`](crate::pool::delivery)).
+    /// Only the pool reads it: unlike [`sequence`](Self::sequence), a jump
+    /// in these ids never makes the session resubscribe. `previous` is the
+    /// id of the update this one follows (`id - 1` for ids that only grow,
+    /// the stream's own link where it has one). Default: [`sequence`](Self::sequence).
+    ///
+    /// ```
+    /// use serde_json::value::RawValue;
+    /// use wsnova_core::session::{Adapter, Sequence};
+    /// /// Trades numbered by `t`: deduplicated across a rotation, never resynced.
+    /// struct Trades;
+    /// impl Adapter for Trades {
+    ///     fn update_id(&self, _channel: &str, data: &RawValue) -> Option<Sequence> {
+    ///         let v: serde_json::Value = serde_json::from_str(data.get()).ok()?;
+    ///         let id = v["t"].as_u64()?;
+    ///         Some(Sequence { id, previous: id.checked_sub(1) })
+    ///     }
+    /// }
+    /// let data: Box<RawValue> = serde_json::from_str(r#"{"t":7}"#).unwrap();
+    /// assert_eq!(Trades.update_id("x", &data), Some(Sequence { id: 7, previous: Some(6) }));
+    /// assert_eq!(Trades.sequence("x", &data), None);
+    /// ```
+    fn update_id(&self, channel: &str, data: &RawValue) -> Option<Sequence> {
+        self.sequence(channel, data)
+    }
 }
 
 /// Plain WebSocket: no protocol on top. Every message (text or binary) is
