@@ -91,12 +91,31 @@ mod tests {
         assert_eq!(update_id("btcusdt@depth", &fut), seq(160, Some(149)));
         assert_eq!(update_id("depthUpdate", &fut), seq(160, Some(149)));
         let partial = raw(r#"{"lastUpdateId":160,"bids":[],"asks":[]}"#);
-        assert_eq!(update_id("btcusdt@depth5@100ms", &partial), seq(160, Some(159)));
-        assert_eq!(update_id("btcusdt@trade", &raw(r#"{"e":"trade","t":12345}"#)), seq(12345, Some(12344)));
-        assert_eq!(update_id("btcusdt@aggTrade", &raw(r#"{"e":"aggTrade","a":5,"f":1}"#)), seq(5, Some(4)));
-        let ticker = raw(r#"{"u":400900217,"s":"BNBUSDT","b":"25.35","B":"31.2","a":"25.36","A":"40.66"}"#);
-        assert_eq!(update_id("bnbusdt@bookTicker", &ticker), seq(400900217, Some(400900216)));
-        assert_eq!(update_id("btcusdt@markPrice", &raw(r#"{"e":"markPriceUpdate","p":"1"}"#)), None);
+        assert_eq!(
+            update_id("btcusdt@depth5@100ms", &partial),
+            seq(160, Some(159))
+        );
+        assert_eq!(
+            update_id("btcusdt@trade", &raw(r#"{"e":"trade","t":12345}"#)),
+            seq(12345, Some(12344))
+        );
+        assert_eq!(
+            update_id("btcusdt@aggTrade", &raw(r#"{"e":"aggTrade","a":5,"f":1}"#)),
+            seq(5, Some(4))
+        );
+        let ticker =
+            raw(r#"{"u":400900217,"s":"BNBUSDT","b":"25.35","B":"31.2","a":"25.36","A":"40.66"}"#);
+        assert_eq!(
+            update_id("bnbusdt@bookTicker", &ticker),
+            seq(400900217, Some(400900216))
+        );
+        assert_eq!(
+            update_id(
+                "btcusdt@markPrice",
+                &raw(r#"{"e":"markPriceUpdate","p":"1"}"#)
+            ),
+            None
+        );
         assert_eq!(update_id("btcusdt@trade", &raw(r#"{"e":"trade"}"#)), None);
     }
 }
