@@ -256,6 +256,9 @@ pub async fn run_mock(seconds: u64, print: bool) -> Result<Report, Box<dyn Error
                 let half = t0.elapsed() >= Duration::from_secs(seconds) / 2;
                 let retry = injected_at.is_some_and(|at| at.elapsed() > Duration::from_secs(1));
                 if half && report.book_gaps == 0 && (injected_at.is_none() || retry) && report.injected < 3 {
+                    if retry {
+                        say("  (no gap: the event fell in a rotation's overlap and the other connection delivered it)".into());
+                    }
                     mock.faults().drop_depth_events(1);
                     report.injected += 1;
                     injected_at = Some(Instant::now());
