@@ -358,9 +358,15 @@ async fn run_live(url: &str, seconds: u64) -> Result<(), Box<dyn Error>> {
     };
     println!("wsnova × Binance — {url}");
     let config = SessionConfig::new(url)?;
-    let (pool, mut events) = PoolClient::connect(config, adapter, adapter.pool_limits()).await?;
+    let bound = Duration::from_secs(15);
+    let connect = PoolClient::connect(config, adapter, adapter.pool_limits());
+    let (pool, mut events) = tokio::time::timeout(bound, connect)
+        .await
+        .map_err(|_| format!("not connected to {url} within {bound:?}"))??;
     let live = ["btcusdt@trade", "btcusdt@depth@100ms", "ethusdt@bookTicker"];
-    pool.subscribe(&live).await?;
+    tokio::time::timeout(bound, pool.subscribe(&live))
+        .await
+        .map_err(|_| format!("not subscribed within {bound:?}"))??;
     println!("• subscribed {live:?}");
     let mut counts: HashMap<String, u64> = HashMap::new();
     let end = tokio::time::sleep(Duration::from_secs(seconds));
