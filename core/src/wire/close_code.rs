@@ -126,6 +126,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn compares_with_a_plain_number() {
+        assert!(CloseCode::NORMAL == 1000);
+        assert!(CloseCode::NORMAL != 1001, "a code equals only its own number");
+        assert!(CloseCode::from(4000) != 1000);
+    }
+
+    #[test]
     fn constants_match_rfc_6455_numbers() {
         let all = [
             (CloseCode::NORMAL, 1000),
