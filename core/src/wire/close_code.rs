@@ -128,7 +128,10 @@ mod tests {
     #[test]
     fn compares_with_a_plain_number() {
         assert!(CloseCode::NORMAL == 1000);
-        assert!(CloseCode::NORMAL != 1001, "a code equals only its own number");
+        assert!(
+            CloseCode::NORMAL != 1001,
+            "a code equals only its own number"
+        );
         assert!(CloseCode::from(4000) != 1000);
     }
 
