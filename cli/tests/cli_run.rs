@@ -4,7 +4,7 @@
 mod support;
 
 use std::io::{BufRead, BufReader};
-use std::process::Stdio;
+use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::Instant;
 
@@ -37,32 +37,50 @@ fn until(lines: &mpsc::Receiver<String>, what: &str, pred: impl Fn(&Value) -> bo
     }
 }
 
-#[test]
-fn a_reload_swaps_a_subscription_without_reconnecting() {
-    let mock = MockDeribit::start(MockConfig::default());
-    let file = std::env::temp_dir().join(format!("wsnova-cli-run-{}.toml", std::process::id()));
-    std::fs::write(&file, config(&mock.url(), BTC)).unwrap();
-    let mut child = wsnova(&[
+/// `wsnova run FILE --json --reload-every 20ms` plus `extra`, with its
+/// stdout (and stderr) as channels of lines.
+fn run_file(
+    file: &std::path::Path,
+    extra: &[&str],
+) -> (Child, mpsc::Receiver<String>, mpsc::Receiver<String>) {
+    let mut args = vec![
         "run",
         file.to_str().unwrap(),
         "--json",
         "--reload-every",
         "20ms",
-    ])
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::null())
-    .spawn()
-    .unwrap();
+    ];
+    args.extend_from_slice(extra);
+    let mut child = wsnova(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = lines_of(child.stdout.take().unwrap());
+    let stderr = lines_of(child.stderr.take().unwrap());
+    (child, stdout, stderr)
+}
+
+/// The lines `reader` yields, read on a thread of their own.
+fn lines_of(reader: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
     let (tx, lines) = mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
     std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
+        for line in BufReader::new(reader).lines() {
             if tx.send(line.unwrap_or_default()).is_err() {
                 break;
             }
         }
     });
+    lines
+}
+
+#[test]
+fn a_reload_swaps_a_subscription_without_reconnecting() {
+    let mock = MockDeribit::start(MockConfig::default());
+    let file = std::env::temp_dir().join(format!("wsnova-cli-run-{}.toml", std::process::id()));
+    std::fs::write(&file, config(&mock.url(), BTC)).unwrap();
+    let (mut child, lines, _stderr) = run_file(&file, &[]);
     let first = until(&lines, "a BTC notification", |e| e["channel"] == BTC);
     assert_eq!(first["connection"], "mock");
 
@@ -88,28 +106,7 @@ fn a_reload_turns_pings_on_without_reconnecting() {
         )
     };
     std::fs::write(&file, with_pings("off")).unwrap();
-    let mut child = wsnova(&[
-        "run",
-        file.to_str().unwrap(),
-        "--json",
-        "--print-ping-rtts",
-        "--reload-every",
-        "20ms",
-    ])
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::null())
-    .spawn()
-    .unwrap();
-    let (tx, lines) = mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            if tx.send(line.unwrap_or_default()).is_err() {
-                break;
-            }
-        }
-    });
+    let (mut child, lines, _stderr) = run_file(&file, &["--print-ping-rtts"]);
     // Ready and subscribed, pings off: no pong can have come.
     let mut seen = vec![until(&lines, "a BTC notification", |e| e["channel"] == BTC)];
     seen.extend(
@@ -163,36 +160,7 @@ fn a_reload_changes_rate_limits_without_reconnecting() {
         )
     };
     std::fs::write(&file, with_limit(50_000)).unwrap();
-    let mut child = wsnova(&[
-        "run",
-        file.to_str().unwrap(),
-        "--json",
-        "--reload-every",
-        "20ms",
-    ])
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
-    let (tx, lines) = mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            if tx.send(line.unwrap_or_default()).is_err() {
-                break;
-            }
-        }
-    });
-    let (err_tx, err_lines) = mpsc::channel();
-    let stderr = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines() {
-            if err_tx.send(line.unwrap_or_default()).is_err() {
-                break;
-            }
-        }
-    });
+    let (mut child, lines, err_lines) = run_file(&file, &[]);
     until(&lines, "a BTC notification", |e| e["channel"] == BTC);
 
     std::fs::write(&file, with_limit(20_000)).unwrap();

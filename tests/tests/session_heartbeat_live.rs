@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use wsnova_core::record::{RecordingSession, replay};
 use wsnova_core::session::{
-    DisconnectReason, Event, HeartbeatConfig, Input, Output, SessionConfig, SessionState,
+    DisconnectReason, Event, HeartbeatConfig, Input, Output, Plain, SessionConfig, SessionState,
 };
 use wsnova_tests::sim::{Sim, TestRpc};
 
@@ -112,70 +112,60 @@ fn a_zero_interval_is_refused_and_changes_nothing() {
     );
 }
 
-#[test]
-fn a_recorded_heartbeat_change_replays_and_is_compared() {
+/// A recorded session whose first dial was refused and which then had
+/// `change` applied: the recording, and the configuration to replay it with.
+fn record_after_a_refused_dial(
+    change: impl FnOnce(&mut RecordingSession<Plain, Vec<u8>>, std::time::Instant),
+) -> (String, SessionConfig) {
     let config = SessionConfig::new("ws://127.0.0.1:9/").unwrap();
     let start = std::time::Instant::now();
-    let mut session = RecordingSession::new(
-        config.clone(),
-        wsnova_core::session::Plain,
-        start,
-        Vec::new(),
-    );
+    let mut session = RecordingSession::new(config.clone(), Plain, start, Vec::new());
     session.connect(start).unwrap();
     let Some(Output::Dial { generation, .. }) = session.poll_output() else {
         panic!("a dial first")
     };
-    session.handle_input(
-        start,
-        Input::ConnectFailed {
-            generation,
-            error: "refused",
-        },
-    );
-    let faster = pings(Some(Duration::from_secs(2)), Duration::from_secs(1));
-    session.set_heartbeat(start, faster).unwrap();
+    let error = "refused";
+    session.handle_input(start, Input::ConnectFailed { generation, error });
+    change(&mut session, start);
     while session.poll_output().is_some() {}
-    let recording = String::from_utf8(session.finish().unwrap()).unwrap();
+    (
+        String::from_utf8(session.finish().unwrap()).unwrap(),
+        config,
+    )
+}
+
+#[test]
+fn a_recorded_heartbeat_change_replays_and_is_compared() {
+    let (recording, config) = record_after_a_refused_dial(|session, now| {
+        let faster = pings(Some(Duration::from_secs(2)), Duration::from_secs(1));
+        session.set_heartbeat(now, faster).unwrap();
+    });
     assert!(recording.contains("\"op\":\"heartbeat\""), "{recording}");
-    replay(&recording, config, wsnova_core::session::Plain)
-        .unwrap_or_else(|d| panic!("diverged: {d}"));
+    replay(&recording, config, Plain).unwrap_or_else(|d| panic!("diverged: {d}"));
 }
 
 #[test]
 fn a_recorded_rate_limit_change_replays_and_an_unknown_class_diverges() {
     use wsnova_core::session::{RateClass, RateLimitConfig, RateLimits};
-    let config = SessionConfig::new("ws://127.0.0.1:9/").unwrap();
-    let start = std::time::Instant::now();
-    let mut session = RecordingSession::new(
-        config.clone(),
-        wsnova_core::session::Plain,
-        start,
-        Vec::new(),
-    );
-    session.connect(start).unwrap();
-    while session.poll_output().is_some() {}
     let limit = RateLimitConfig {
         capacity: 7,
         refill_amount: 3,
         refill_interval: Duration::from_millis(250),
         queue_capacity: 9,
     };
-    session
-        .set_rate_limits(start, RateLimits::default().with(RateClass::DEFAULT, limit))
-        .unwrap();
-    while session.poll_output().is_some() {}
-    let recording = String::from_utf8(session.finish().unwrap()).unwrap();
+    let (recording, config) = record_after_a_refused_dial(|session, now| {
+        let limits = RateLimits::default().with(RateClass::DEFAULT, limit);
+        session.set_rate_limits(now, limits).unwrap();
+    });
     assert!(recording.contains("\"op\":\"rate_limits\""), "{recording}");
     assert!(
         recording.contains("\"refill_interval_us\":250000"),
         "{recording}"
     );
-    replay(&recording, config.clone(), wsnova_core::session::Plain)
-        .unwrap_or_else(|d| panic!("diverged: {d}"));
+    replay(&recording, config.clone(), Plain).unwrap_or_else(|d| panic!("diverged: {d}"));
     // A class the adapter does not declare cannot be restored: the replayed
     // command fails where the recorded one succeeded.
     let renamed = recording.replace("\"class\":\"default\"", "\"class\":\"orders\"");
     assert_ne!(renamed, recording, "the class is recorded by name");
-    assert!(replay(&renamed, config, wsnova_core::session::Plain).is_err());
+    assert!(replay(&renamed, config, Plain).is_err());
 }
