@@ -7,34 +7,13 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::lag_policy::{DEFAULT_EVENT_CAPACITY, LagPolicy};
 use super::{ConnectError, RecordTo};
 use crate::session::{
     BackoffConfig, Credentials, HeartbeatConfig, RateClass, RateLimitConfig, RateLimits,
     SessionConfig, StopPolicy,
 };
 use crate::wire::{DeflateConfig, Limits, Proxy, RootCertStore, WireError};
-
-/// Events a consumer's queue holds before its [`LagPolicy`] applies.
-pub const DEFAULT_EVENT_CAPACITY: usize = 1024;
-
-/// What happens when an event consumer falls behind.
-///
-/// ```
-/// use wsnova_core::driver::LagPolicy;
-/// assert_eq!(LagPolicy::default(), LagPolicy::Backpressure);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum LagPolicy {
-    /// Stop reading the socket until every consumer has room again: TCP
-    /// pushes back on the server and nothing is lost. The default.
-    #[default]
-    Backpressure,
-    /// Keep reading; drop the consumer's oldest notifications and messages
-    /// and tell it with `Event::Lagged { dropped }` (for market data, where
-    /// fresh beats complete). Lifecycle events and request outcomes are
-    /// never dropped.
-    DropOldest,
-}
 
 /// How to open a connection: URL, headers, TLS, credentials, timeouts,
 /// heartbeats, backoff, rate limit, limits, and the event queues. Every

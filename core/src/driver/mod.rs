@@ -20,14 +20,16 @@
 mod builder;
 mod event_queue;
 mod eyeballs;
+mod lag_policy;
 mod params;
 mod recording;
 mod status;
 mod waiters;
 
-pub use builder::{Builder, DEFAULT_EVENT_CAPACITY, LagPolicy, entropy_seed};
+pub use builder::{Builder, entropy_seed};
 pub use event_queue::EventQueue;
 pub use eyeballs::{CONNECTION_ATTEMPT_DELAY, HappyEyeballs, sort_addresses};
+pub use lag_policy::{DEFAULT_EVENT_CAPACITY, LagPolicy};
 pub use params::{check_raw_params, encode_params};
 pub use recording::{RECORD_BUFFER, RecordTo};
 pub use status::{ConnectError, ConnectFailure, Status};
