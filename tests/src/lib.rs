@@ -29,11 +29,15 @@
 //!   `std::net::TcpStream`, for smoke tests and the first example.
 //! * [`msgpack_server`] — a JSON-RPC server speaking MessagePack in binary
 //!   messages (tokio-tungstenite), for the MessagePack codec.
+//! * [`packages`] — the Debian packages those servers come from, installed
+//!   with `apt-get` when missing.
 //! * [`proxies`] — real proxy servers as child processes on ephemeral
 //!   ports: `tinyproxy` (HTTP CONNECT) and `microsocks` (SOCKS5), with or
 //!   without credentials.
 //! * [`python`] — Python's `websockets` as an independent server: finds or
 //!   makes a venv with it and runs fixture scripts as child processes.
+//! * [`redis`] — a real `redis-server` as a child process on an ephemeral
+//!   port, stopped and restarted on request (the cluster tests).
 //! * [`sim`] — the simulation harness: a wsnova session against a fake
 //!   JSON-RPC exchange in virtual time, with faults.
 //! * [`deflate_peer`] — a scripted permessage-deflate server in memory
@@ -62,9 +66,11 @@ pub mod hostile;
 pub mod mem_peer;
 #[cfg(feature = "net")]
 pub mod msgpack_server;
+pub mod packages;
 pub mod proxies;
 #[cfg(feature = "net")]
 pub mod python;
+pub mod redis;
 pub mod sim;
 pub mod wire_pair;
 

@@ -3,10 +3,9 @@
 //! username/password), each started on an ephemeral loopback port as a
 //! child process and killed when dropped.
 //!
-//! Both are Debian packages (`apt-get install -y tinyproxy microsocks`;
-//! `.ci/run` installs them on a fresh machine). A missing binary fails the
-//! test with a message that says how to install it: no proxy test skips
-//! silently.
+//! Both are Debian packages, installed with `apt-get` when missing (see
+//! [`packages`](crate::packages)); a binary still missing fails the test
+//! with a message that says how to install it: no proxy test skips silently.
 //!
 //! ```no_run
 //! use wsnova_tests::proxies::{Microsocks, Tinyproxy};
@@ -19,6 +18,8 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use crate::packages::require;
 
 /// How long a proxy may take to listen.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
@@ -43,20 +44,9 @@ impl Drop for Running {
 }
 
 /// An ephemeral loopback port that was free a moment ago.
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
     listener.local_addr().expect("local address").port()
-}
-
-/// Fails with how to install `binary` when it is not on the `PATH`.
-fn require(binary: &str, package: &str) {
-    let found = std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(binary).is_file()));
-    assert!(
-        found,
-        "`{binary}` is not installed: the proxy tests need it. \
-         Install it with `apt-get install -y {package}` (bash .ci/run does this on a fresh machine)."
-    );
 }
 
 /// A fresh directory for one proxy's files.
