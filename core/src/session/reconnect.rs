@@ -116,9 +116,8 @@ impl Reconnect {
                 Ok(())
             }
             (None, Policy::Stop) => Err(CloseReason::Stopped(reason)),
-            (None, _) if matches!(stop, StopPolicy::AfterFailures(_)) && reached_ready => {
-                Err(CloseReason::RetriesExhausted(reason))
-            }
+            // Out of attempts: the backoff's `max_attempts`, or the stop
+            // policy's count of failures since the last `Ready`.
             (None, _) => Err(CloseReason::RetriesExhausted(reason)),
         }
     }

@@ -177,6 +177,69 @@ fn socks5_failures_are_typed_and_named() {
     ));
 }
 
+/// Every SOCKS5 reply code of RFC 1928 §6, as a proxy sends it: typed,
+/// named, numbered back, and permanent only when retrying cannot help.
+#[test]
+fn every_socks5_reply_code_is_typed_named_and_classified() {
+    let table = [
+        (
+            1,
+            SocksReply::GeneralFailure,
+            "general SOCKS server failure",
+            false,
+        ),
+        (
+            2,
+            SocksReply::NotAllowed,
+            "connection not allowed by ruleset",
+            true,
+        ),
+        (
+            3,
+            SocksReply::NetworkUnreachable,
+            "network unreachable",
+            false,
+        ),
+        (4, SocksReply::HostUnreachable, "host unreachable", false),
+        (
+            5,
+            SocksReply::ConnectionRefused,
+            "connection refused",
+            false,
+        ),
+        (6, SocksReply::TtlExpired, "TTL expired", false),
+        (
+            7,
+            SocksReply::CommandNotSupported,
+            "command not supported",
+            true,
+        ),
+        (
+            8,
+            SocksReply::AddressTypeNotSupported,
+            "address type not supported",
+            true,
+        ),
+        (9, SocksReply::Unassigned(9), "unassigned reply code", false),
+        (
+            0xFF,
+            SocksReply::Unassigned(0xFF),
+            "unassigned reply code",
+            false,
+        ),
+    ];
+    for (code, reply, name, permanent) in table {
+        let (mut t, _) = tunnel("socks5://p", "h");
+        t.receive(&[5, 0], &mut Vec::new()).unwrap();
+        let err = t.receive(&[5, code, 0, 1], &mut Vec::new()).unwrap_err();
+        assert_eq!(err, ProxyError::Socks(reply), "code {code}");
+        assert_eq!(reply.code(), code);
+        assert_eq!(SocksReply::from_code(code), reply);
+        assert_eq!(reply.to_string(), format!("{name} (X'{code:02X}')"));
+        assert_eq!(err.is_permanent(), permanent, "code {code}");
+    }
+}
+
 fn proxied_wire(url: &str, proxy: &str) -> Wire {
     let config = WireConfig::new(url)
         .unwrap()
