@@ -199,3 +199,39 @@ fn send_json_sends_text() {
     }
     handle.close().unwrap();
 }
+
+#[test]
+fn each_callers_timeout_is_its_own_while_others_are_answered() {
+    let server = EchoServer::start();
+    let event_loop = EventLoop::new().unwrap();
+    let (handle, _events) = connect(&event_loop, &server, STEP);
+    let waits: Vec<_> = [50u64, 150, 300]
+        .into_iter()
+        .map(|ms| {
+            let handle = handle.clone();
+            std::thread::spawn(move || {
+                let started = std::time::Instant::now();
+                let bound = Duration::from_millis(ms);
+                let result = handle.request_timeout("silent", &[ms], bound);
+                (bound, result, started.elapsed())
+            })
+        })
+        .collect();
+    // Meanwhile the connection answers others at once.
+    for i in 0..20 {
+        assert_eq!(
+            handle.request("echo", &[i]).unwrap().as_str(),
+            format!("[{i}]")
+        );
+    }
+    for wait in waits {
+        let (bound, result, waited) = wait.join().unwrap();
+        assert_eq!(result, Err(RequestError::Timeout));
+        // Each caller's own bound, not the connection's 10 s nor another's.
+        assert!(
+            waited >= bound && waited < bound + Duration::from_millis(1500),
+            "bound {bound:?}, waited {waited:?}"
+        );
+    }
+    handle.close().unwrap();
+}

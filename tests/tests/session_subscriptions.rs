@@ -169,6 +169,54 @@ fn partial_confirmation_reports_both_and_refused_channels_are_not_retried_after_
     assert!(sim.is_ready_and_consistent());
 }
 
+/// Data can come before the answer and after an unsubscribe (it was in
+/// flight): neither makes a channel confirmed, so a refused channel stays
+/// refused and a dropped one stays dropped.
+#[test]
+fn data_before_a_refusal_or_after_an_unsubscribe_confirms_nothing() {
+    let mut sim = Sim::new(TestRpc::default(), |_| {});
+    sim.server.behaviour.refused_channels = set(&["ticker.B"]);
+    sim.connect();
+    assert!(sim.run_until(|s| s.client.state() == SessionState::Ready, SECOND));
+    let generation = sim.client.generation();
+    sim.subscribe(&["ticker.A", "ticker.B"]);
+    let tick = json!({"price": 1});
+    sim.server
+        .send_text(generation, &notification_text("ticker.B", &tick));
+    assert!(sim.run_until(
+        |s| s.events.iter().any(|e| matches!(
+            e,
+            Event::SubscriptionFailed { channels, .. } if channels == &["ticker.B"]
+        )),
+        SECOND
+    ));
+    assert_eq!(
+        notifications(&sim.events).len(),
+        1,
+        "the early data arrived"
+    );
+    assert_eq!(confirmed(&sim), set(&["ticker.A"]), "refused, data or not");
+    assert_eq!(desired(&sim), set(&["ticker.A"]));
+
+    sim.client
+        .unsubscribe(sim.now, &["ticker.A"])
+        .expect("unsubscribe");
+    assert!(sim.run_until(
+        |s| {
+            s.events
+                .iter()
+                .any(|e| matches!(e, Event::Unsubscribed { .. }))
+        },
+        SECOND
+    ));
+    sim.server
+        .send_text(generation, &notification_text("ticker.A", &tick));
+    assert!(sim.run_until(|s| notifications(&s.events).len() == 2, SECOND));
+    assert_eq!(confirmed(&sim), set(&[]), "late data does not resubscribe");
+    assert_eq!(desired(&sim), set(&[]));
+    assert!(sim.is_ready_and_consistent());
+}
+
 #[test]
 fn notifications_reach_the_app_with_the_data_exactly_as_sent() {
     let mut sim = ready_sim(&["ticker.A", "ticker.B"]);
