@@ -263,7 +263,7 @@ impl<A: Adapter + Clone> Pool<A> {
         Ok(())
     }
 
-    fn check_open(&self) -> Result<(), SessionError> {
+    pub(super) fn check_open(&self) -> Result<(), SessionError> {
         if self.closing.is_some() || self.closed {
             return Err(SessionError::Closed);
         }
