@@ -10,8 +10,10 @@ use std::time::Instant;
 
 use mio::{Registry, Token};
 use slab::Slab;
-use wsnova_core::pool::{ConnId, Pool, PoolOutput};
-use wsnova_core::session::{Adapter, Input, RequestId, SessionError};
+use wsnova_core::pool::{ConnId, Pool, PoolOutput, PoolStatus};
+use wsnova_core::session::{
+    Adapter, Credentials, HeartbeatConfig, Input, RateLimits, RequestId, SessionError,
+};
 use wsnova_core::wire::CloseCode;
 
 use crate::event_loop::HIGH_WATER;
@@ -45,6 +47,14 @@ pub(crate) trait PoolTask: Send {
         params: &str,
     ) -> Result<RequestId, SessionError>;
     fn close(&mut self, now: Instant, code: CloseCode, reason: &str) -> Result<(), SessionError>;
+    fn authenticate(&mut self, now: Instant, credentials: Credentials) -> Result<(), SessionError>;
+    fn set_heartbeat(
+        &mut self,
+        now: Instant,
+        heartbeat: HeartbeatConfig,
+    ) -> Result<(), SessionError>;
+    fn set_rate_limits(&mut self, now: Instant, limits: RateLimits) -> Result<(), SessionError>;
+    fn status(&self) -> PoolStatus;
     fn is_closed(&self) -> bool;
     fn connections(&self) -> Vec<ConnId>;
     /// A readiness event for one of its tokens.
@@ -241,6 +251,29 @@ impl<A: Adapter + Clone> PoolTask for PoolRunner<A> {
     fn close(&mut self, now: Instant, code: CloseCode, reason: &str) -> Result<(), SessionError> {
         self.now = now;
         self.pool.close(now, code, reason)
+    }
+
+    fn authenticate(&mut self, now: Instant, credentials: Credentials) -> Result<(), SessionError> {
+        self.now = now;
+        self.pool.authenticate(now, credentials)
+    }
+
+    fn set_heartbeat(
+        &mut self,
+        now: Instant,
+        heartbeat: HeartbeatConfig,
+    ) -> Result<(), SessionError> {
+        self.now = now;
+        self.pool.set_heartbeat(now, heartbeat)
+    }
+
+    fn set_rate_limits(&mut self, now: Instant, limits: RateLimits) -> Result<(), SessionError> {
+        self.now = now;
+        self.pool.set_rate_limits(now, limits)
+    }
+
+    fn status(&self) -> PoolStatus {
+        self.pool.status()
     }
 
     fn is_closed(&self) -> bool {

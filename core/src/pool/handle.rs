@@ -7,7 +7,7 @@ use std::time::Instant;
 use crate::session::{
     Adapter, CloseReason, Input, RequestId, Session, SessionConfig, SessionError, SessionState,
 };
-use crate::wire::CloseCode;
+use crate::wire::{CloseCode, WireError};
 
 use super::assign::Assignment;
 use super::conn::{Conn, Role};
@@ -246,7 +246,9 @@ impl<A: Adapter + Clone> Pool<A> {
     }
 
     /// Closes every connection; a single `Event::Closed` (with `conn: None`)
-    /// follows when all are closed.
+    /// follows when all are closed. A code an endpoint may not send or a
+    /// reason over 123 bytes is refused and changes nothing (RFC 6455
+    /// §7.4.1, §5.5), as a session refuses it.
     pub fn close(
         &mut self,
         now: Instant,
@@ -254,6 +256,13 @@ impl<A: Adapter + Clone> Pool<A> {
         reason: &str,
     ) -> Result<(), SessionError> {
         self.check_open()?;
+        let wire = u16::from(code);
+        if wire != 1005 && !crate::wire::is_valid_wire_close_code(wire) {
+            return Err(WireError::InvalidCloseCode(wire).into());
+        }
+        if reason.len() > 123 {
+            return Err(WireError::ControlPayloadTooLong(reason.len() + 2).into());
+        }
         self.closing = Some(CloseReason::User);
         for conn in self.conns.values_mut() {
             conn.role = Role::Dismissed;
