@@ -2,7 +2,7 @@
 //! client) on an [`EventLoop`], blocking, with the verbs of [`Handle`](crate::Handle).
 
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -14,7 +14,7 @@ use wsnova_core::session::{
 use wsnova_core::wire::CloseCode;
 
 use crate::event_loop::{EventLoop, LoopShared, State};
-use crate::events::{Events, Subscriber};
+use crate::events::{Events, Resume, Subscriber};
 use crate::pool_runner::{PoolRunner, PoolTask};
 use crate::route::{Route, SyncReplySender};
 
@@ -30,6 +30,18 @@ impl Drop for Inner {
         self.shared
             .send(Box::new(close_pool(self.key, self.serial)));
     }
+}
+
+/// Wakes the loop to read the pool's sockets again once a full queue has
+/// room (`LagPolicy::Backpressure`); `at` is set once the pool is on the loop.
+fn resume(shared: Arc<LoopShared>, at: Arc<OnceLock<(usize, u64)>>) -> Resume {
+    Box::new(move || {
+        if let Some(&(key, serial)) = at.get() {
+            shared.send(Box::new(move |state: &mut State| {
+                state.with_pool(key, serial, |_, _| {});
+            }));
+        }
+    })
 }
 
 fn close_pool(key: usize, serial: u64) -> impl FnOnce(&mut State) + Send {
@@ -124,7 +136,8 @@ impl EventLoop {
         let mut route = Route::new(false, final_status, capacity, policy);
         let (first_tx, first_rx) = mpsc::sync_channel(1);
         route.waiters.wait_ready(SyncReplySender(first_tx));
-        let subscriber = Subscriber::new(capacity, policy, Box::new(|| {}));
+        let at = Arc::new(OnceLock::new());
+        let subscriber = Subscriber::new(capacity, policy, resume(shared.clone(), at.clone()));
         route.subscribers.push(subscriber.clone());
         let task: Box<dyn PoolTask> = Box::new(PoolRunner::new(pool, route));
         let (reply_tx, reply_rx) = mpsc::sync_channel(1);
@@ -134,6 +147,7 @@ impl EventLoop {
             let _ = reply_tx.send((key, serial));
         }));
         let (key, serial) = reply_rx.recv().map_err(|_| ConnectError::LoopStopped)?;
+        let _ = at.set((key, serial));
         let handle = PoolHandle {
             inner: Arc::new(Inner {
                 shared,
@@ -330,9 +344,11 @@ impl PoolHandle {
     /// (with the capacity and `LagPolicy` the pool was started with).
     pub fn events(&self) -> Events {
         let (tx, rx) = mpsc::sync_channel(1);
+        let at = Arc::new(OnceLock::from((self.inner.key, self.inner.serial)));
+        let wake = resume(self.inner.shared.clone(), at);
         let added = self.call(move |task, _| {
             let route = task.route();
-            let subscriber = Subscriber::new(route.capacity, route.policy, Box::new(|| {}));
+            let subscriber = Subscriber::new(route.capacity, route.policy, wake);
             if route.waiters.is_closed() {
                 subscriber.close();
             }

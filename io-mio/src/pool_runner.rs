@@ -167,11 +167,15 @@ impl<A: Adapter + Clone> PoolRunner<A> {
         }
     }
 
-    /// Reads `conn`'s socket until `WouldBlock`, EOF or the per-call bound.
+    /// Reads `conn`'s socket until `WouldBlock`, EOF or the per-call bound;
+    /// not at all while a consumer under `LagPolicy::Backpressure` is full
+    /// (the socket stays readable: the read resumes when it has room).
     fn read(&mut self, conn: ConnId, ctx: &mut Ctx<'_>) {
         with_read_buffer(|buf| {
             for _ in 0..READS_PER_TURN {
-                if self.pool.pending_transmit(conn).len() > HIGH_WATER {
+                if self.pool.pending_transmit(conn).len() > HIGH_WATER
+                    || self.route.is_backpressured()
+                {
                     return;
                 }
                 let Some(link) = self.links.get_mut(&conn) else {
@@ -207,6 +211,12 @@ impl<A: Adapter + Clone> PoolRunner<A> {
             if !fed {
                 break;
             }
+        }
+        // Tell the sessions when reading stops or resumes for a consumer.
+        self.pool
+            .set_reading_paused(self.now, self.route.is_backpressured());
+        while let Some(output) = self.pool.poll_output() {
+            self.apply(output, ctx);
         }
         if self.pool.is_closed() {
             let conns: Vec<ConnId> = self.links.keys().copied().collect();
@@ -355,9 +365,11 @@ impl<A: Adapter + Clone> PoolTask for PoolRunner<A> {
             .map(|(c, _)| *c)
             .collect();
         let pool = &mut self.pool;
-        if readable
-            .into_iter()
-            .any(|c| pool.pending_transmit(c).len() <= HIGH_WATER)
+        let paused = self.route.is_backpressured();
+        if !paused
+            && readable
+                .into_iter()
+                .any(|c| pool.pending_transmit(c).len() <= HIGH_WATER)
         {
             // Reading stopped at its bound: come back at once.
             at = Some(at.map_or(self.now, |a| a.min(self.now)));

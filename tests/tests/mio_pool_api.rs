@@ -22,14 +22,15 @@ use wsnova_tests::deribit::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, MockConfig
 
 mod pool_api_kit;
 use pool_api_kit::{
-    CloseRecorder, assert_spaced, auth_requests, eventually, five_per_second, one_per_connection,
-    request_times,
+    CloseRecorder, assert_spaced, auth_requests, eventually, five_per_second, messages_in,
+    one_per_connection, request_times,
 };
 
 const TEST: Duration = Duration::from_secs(30);
 const STEP: Duration = Duration::from_secs(10);
 const A: &str = "ticker.BTC-PERPETUAL.100ms";
 const B: &str = "ticker.ETH-PERPETUAL.100ms";
+const C: &str = "book.BTC-PERPETUAL.100ms";
 const GET_TIME: &str = "public/get_time";
 
 fn config(url: &str) -> SessionConfig {
@@ -317,6 +318,43 @@ fn from_builder_takes_credentials_and_lag_policy_and_refuses_recording() {
             _ => None,
         });
         assert!(dropped >= 4, "{dropped}");
+        pool.close().expect("close");
+    });
+}
+
+#[test]
+fn backpressure_stops_reading_while_a_consumer_is_full_and_loses_nothing() {
+    bounded(|| {
+        let event_loop = EventLoop::new().expect("a loop");
+        let mock = MockDeribit::start(MockConfig::default());
+        let builder = Builder::new(&mock.url())
+            .unwrap()
+            .no_proxy_env()
+            .event_capacity(4);
+        assert_eq!(builder.policy(), LagPolicy::Backpressure, "the default");
+        let limits = wsnova_core::pool::PoolLimits::default();
+        let (pool, events) = event_loop
+            .connect_pool_with(builder, Deribit::new(), limits)
+            .expect("connect");
+        pool.subscribe(&[A, B, C]).expect("subscribe");
+        let read = |p: &PoolHandle| messages_in(&p.status());
+        // Nobody reads: once the queue is full, the pool reads no more.
+        let sent = mock.stats().notifications_sent;
+        assert!(mock.wait_until(STEP, |s| s.notifications_sent >= sent + 15));
+        let stalled = read(&pool);
+        let sent = mock.stats().notifications_sent;
+        assert!(mock.wait_until(STEP, |s| s.notifications_sent >= sent + 15));
+        assert_eq!(read(&pool), stalled, "read while the consumer was full");
+        // Reading again resumes the pool, with nothing dropped.
+        let mut notifications = 0;
+        while notifications < 20 {
+            match events.recv_timeout(STEP).expect("an event") {
+                Event::Notification { .. } => notifications += 1,
+                Event::Lagged { dropped } => panic!("{dropped} dropped"),
+                _ => {}
+            }
+        }
+        assert!(read(&pool) > stalled);
         pool.close().expect("close");
     });
 }

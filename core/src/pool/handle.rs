@@ -48,6 +48,8 @@ pub struct Pool<A: Adapter + Clone> {
     pub(super) closed: bool,
     /// The wall clock at an instant, for adapters that sign with it.
     pub(super) unix_time: Option<(Instant, u64)>,
+    /// The driver stopped reading for a full consumer (see `set_reading_paused`).
+    pub(super) reading_paused: bool,
 }
 
 impl<A: Adapter + Clone> Pool<A> {
@@ -74,6 +76,7 @@ impl<A: Adapter + Clone> Pool<A> {
             closing: None,
             closed: false,
             unix_time: None,
+            reading_paused: false,
         }
     }
 
@@ -347,6 +350,9 @@ impl<A: Adapter + Clone> Pool<A> {
             session.set_unix_time(at, unix_ms);
         }
         session.connect(now)?;
+        if self.reading_paused {
+            session.set_reading_paused(now, true); // its answer cannot be read yet
+        }
         self.opens.record(now);
         let mut conn = Conn::new(session, role, self.limits.max_subscribe_messages_per_second);
         conn.dial_counted = true;

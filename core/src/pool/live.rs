@@ -107,6 +107,28 @@ impl<A: Adapter + Clone> Pool<A> {
         Ok(())
     }
 
+    /// Tells every connection, present and future, that the driver stopped
+    /// (or resumed) reading their sockets because an event consumer under
+    /// `LagPolicy::Backpressure` is full, as
+    /// [`Session::set_reading_paused`] does for one: the deadlines only
+    /// reading can meet (connect, pong, idle) wait, so a slow application
+    /// never makes healthy connections look dead.
+    pub fn set_reading_paused(&mut self, now: Instant, paused: bool) {
+        if paused == self.reading_paused {
+            return;
+        }
+        self.reading_paused = paused;
+        for conn in self.conns.values_mut() {
+            conn.session.set_reading_paused(now, paused);
+        }
+        self.pump(now);
+    }
+
+    /// Whether reading is paused for a full consumer.
+    pub fn is_reading_paused(&self) -> bool {
+        self.reading_paused
+    }
+
     /// The heartbeat every new connection starts with.
     pub fn heartbeat(&self) -> &HeartbeatConfig {
         &self.config.heartbeat

@@ -113,3 +113,12 @@ pub fn assert_spaced(times: &BTreeMap<ConnId, Vec<Instant>>, burst: u64) {
         assert!(span >= least, "connection {conn}: {} in {span:?}", at.len());
     }
 }
+
+/// Messages the pool's connections have read, in all.
+pub fn messages_in(status: &wsnova_core::pool::PoolStatus) -> u64 {
+    let each = status
+        .connections
+        .iter()
+        .map(|c| c.status.stats.messages_in);
+    each.sum()
+}
