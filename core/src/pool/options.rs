@@ -18,9 +18,9 @@ use crate::session::SessionConfig;
 /// use wsnova_core::pool::PoolOptions;
 /// let builder = Builder::new("ws://127.0.0.1:9001/")?
 ///     .event_capacity(64)
-///     .lag_policy(LagPolicy::Block);
+///     .lag_policy(LagPolicy::DropOldest);
 /// let options = PoolOptions::from_builder(&builder, [("ALL_PROXY", "socks5h://127.0.0.1:1080")])?;
-/// assert_eq!((options.capacity, options.policy), (64, LagPolicy::Block));
+/// assert_eq!((options.capacity, options.policy), (64, LagPolicy::DropOldest));
 /// assert_eq!(options.config.wire.dial_target(), ("127.0.0.1", 1080));
 /// let recorded = Builder::new("ws://127.0.0.1:9001/")?.record("/tmp/tape");
 /// assert!(PoolOptions::from_builder(&recorded, [("A", "B")]).is_err());
