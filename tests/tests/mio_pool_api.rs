@@ -192,7 +192,7 @@ fn set_heartbeat_pings_every_connection_present_and_future() {
         };
         let zero = HeartbeatConfig {
             pong_timeout: Duration::ZERO,
-            ..heartbeat.clone()
+            ..heartbeat
         };
         assert!(matches!(
             pool.set_heartbeat(zero),

@@ -64,7 +64,7 @@ impl<A: Adapter + Clone> Pool<A> {
     /// pool.connect(now)?;
     /// let mut heartbeat = pool.heartbeat().clone();
     /// heartbeat.ping_interval = Some(Duration::from_secs(7));
-    /// pool.set_heartbeat(now, heartbeat.clone())?;
+    /// pool.set_heartbeat(now, heartbeat)?;
     /// let conn = pool.conns().next().unwrap();
     /// assert_eq!(pool.session(conn).unwrap().heartbeat(), &heartbeat);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -75,11 +75,11 @@ impl<A: Adapter + Clone> Pool<A> {
         heartbeat: HeartbeatConfig,
     ) -> Result<(), SessionError> {
         self.check_open()?;
-        self.scratch(now).set_heartbeat(now, heartbeat.clone())?;
-        self.config.heartbeat = heartbeat.clone();
+        self.scratch(now).set_heartbeat(now, heartbeat)?;
+        self.config.heartbeat = heartbeat;
         for conn in self.conns.values_mut() {
             if conn.role != Role::Dismissed {
-                let _ = conn.session.set_heartbeat(now, heartbeat.clone());
+                let _ = conn.session.set_heartbeat(now, heartbeat);
             }
         }
         self.pump(now);
