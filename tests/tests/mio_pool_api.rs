@@ -112,7 +112,14 @@ fn subscribe_timeout_and_subscribe_nowait_return_without_the_confirmation() {
         let (pool, events) = event_loop
             .connect_pool(config(&mock.url()), Deribit::new(), limits)
             .expect("connect");
+        // Answers come 500 ms late: nowait returns long before.
+        mock.faults()
+            .live()
+            .delay_responses(Duration::from_millis(500));
+        let started = Instant::now();
         pool.subscribe_nowait(&[A]).expect("nowait");
+        let took = started.elapsed();
+        assert!(took < Duration::from_millis(250), "{took:?}");
         assert!(!pool.status().confirmed.contains(&A.to_owned()), "not yet");
         let confirmed = wait_for(&events, |e| match e {
             Event::Subscribed { channels } => Some(channels),

@@ -119,7 +119,14 @@ async fn subscribe_timeout_and_subscribe_nowait_return_without_the_confirmation(
         let (pool, mut events) = PoolClient::connect(config(&mock.url()), Deribit::new(), limits)
             .await
             .expect("connect");
+        // Answers come 500 ms late: nowait returns long before.
+        mock.faults()
+            .live()
+            .delay_responses(Duration::from_millis(500));
+        let started = Instant::now();
         pool.subscribe_nowait(&[A]).expect("nowait");
+        let took = started.elapsed();
+        assert!(took < Duration::from_millis(250), "{took:?}");
         assert!(!pool.status().confirmed.contains(&A.to_owned()), "not yet");
         let confirmed = wait_for(&mut events, |e| match e {
             Event::Subscribed { channels } => Some(channels),
