@@ -372,6 +372,12 @@ impl PoolHandle {
         self.call(|task, _| task.connections()).unwrap_or_default()
     }
 
+    /// Updates the pool dropped because another connection had already
+    /// delivered them (the overlap of make-before-break rotations).
+    pub fn duplicates_dropped(&self) -> u64 {
+        self.status().duplicates_dropped
+    }
+
     /// Closes every connection (close handshakes, no reconnect) and waits
     /// until all are closed.
     pub fn close(&self) -> Result<(), SessionError> {

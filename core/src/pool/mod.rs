@@ -59,6 +59,8 @@ pub mod delivery;
 mod handle;
 mod limits;
 mod live;
+#[cfg(test)]
+mod live_tests;
 mod options;
 mod output;
 mod rotation;
