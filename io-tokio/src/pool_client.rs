@@ -300,7 +300,8 @@ impl<A: Adapter + Clone> PoolClient<A> {
 
     /// The pool right now: every connection's status and part, with the
     /// totals (`ready()` of `total()`, channels desired and confirmed).
-    /// Once the pool is gone, a closed status with no connections.
+    /// Once the pool has ended, `closed` is set (on mio, with no
+    /// connections once the loop has dropped it).
     pub fn status(&self) -> PoolStatus {
         self.shared.lock().pool.status()
     }
