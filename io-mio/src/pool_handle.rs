@@ -334,8 +334,8 @@ impl PoolHandle {
 
     /// The pool right now: every connection's status and part, with the
     /// totals (`ready()` of `total()`, channels desired and confirmed).
-    /// Once the pool has ended, `closed` is set (on mio, with no
-    /// connections once the loop has dropped it).
+    /// Once the pool has ended, `closed` is set (with no connections once
+    /// the loop has dropped it).
     pub fn status(&self) -> PoolStatus {
         self.call(|task, _| task.status())
             .unwrap_or_else(PoolStatus::closed)

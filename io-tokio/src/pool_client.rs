@@ -300,8 +300,7 @@ impl<A: Adapter + Clone> PoolClient<A> {
 
     /// The pool right now: every connection's status and part, with the
     /// totals (`ready()` of `total()`, channels desired and confirmed).
-    /// Once the pool has ended, `closed` is set (on mio, with no
-    /// connections once the loop has dropped it).
+    /// Once the pool has ended, `closed` is set.
     pub fn status(&self) -> PoolStatus {
         self.shared.lock().pool.status()
     }
