@@ -2,19 +2,19 @@
 //! client) on an [`EventLoop`], blocking, with the verbs of [`Handle`](crate::Handle).
 
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use serde::Serialize;
-use wsnova_core::driver::{
-    ConnectError, DEFAULT_EVENT_CAPACITY, LagPolicy, SubscribeError, encode_params,
+use wsnova_core::driver::{Builder, ConnectError, SubscribeError, check_raw_params, encode_params};
+use wsnova_core::pool::{ConnId, Pool, PoolLimits, PoolOptions, PoolStatus};
+use wsnova_core::session::{
+    Adapter, Credentials, HeartbeatConfig, JsonText, RateLimits, RequestError, SessionError,
 };
-use wsnova_core::pool::{ConnId, Pool, PoolLimits};
-use wsnova_core::session::{Adapter, JsonText, RequestError, SessionConfig, SessionError};
 use wsnova_core::wire::CloseCode;
 
 use crate::event_loop::{EventLoop, LoopShared, State};
-use crate::events::{Events, Subscriber};
+use crate::events::{Events, Resume, Subscriber};
 use crate::pool_runner::{PoolRunner, PoolTask};
 use crate::route::{Route, SyncReplySender};
 
@@ -30,6 +30,18 @@ impl Drop for Inner {
         self.shared
             .send(Box::new(close_pool(self.key, self.serial)));
     }
+}
+
+/// Wakes the loop to read the pool's sockets again once a full queue has
+/// room (`LagPolicy::Backpressure`); `at` is set once the pool is on the loop.
+fn resume(shared: Arc<LoopShared>, at: Arc<OnceLock<(usize, u64)>>) -> Resume {
+    Box::new(move || {
+        if let Some(&(key, serial)) = at.get() {
+            shared.send(Box::new(move |state: &mut State| {
+                state.with_pool(key, serial, |_, _| {});
+            }));
+        }
+    })
 }
 
 fn close_pool(key: usize, serial: u64) -> impl FnOnce(&mut State) + Send {
@@ -52,8 +64,9 @@ fn close_pool(key: usize, serial: u64) -> impl FnOnce(&mut State) + Send {
 /// is dropped or [`close`](Self::close) is called.
 ///
 /// Events of all connections arrive merged in one [`Events`] stream per
-/// consumer (queues of `DEFAULT_EVENT_CAPACITY` under
-/// [`LagPolicy::DropOldest`], as the tokio `PoolClient`'s).
+/// consumer (queues of the capacity and `LagPolicy` the options give:
+/// `DEFAULT_EVENT_CAPACITY` under `LagPolicy::DropOldest` for a bare
+/// `SessionConfig`, as the tokio `PoolClient`'s).
 ///
 /// ```no_run
 /// # fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -87,13 +100,25 @@ impl EventLoop {
     /// Starts a [`Pool`] on this loop and waits until its first connection
     /// is `Ready` (or the first attempt failed). The [`Events`] returned
     /// begin with that connection's `Connected` and `Ready`. Host names are
-    /// resolved on the loop's resolver thread.
+    /// resolved on the loop's resolver thread. `options` is a
+    /// `SessionConfig` or [`PoolOptions`]; see
+    /// [`connect_pool_with`](Self::connect_pool_with) for a [`Builder`].
     pub fn connect_pool<A: Adapter + Clone>(
         &self,
-        config: SessionConfig,
+        options: impl Into<PoolOptions>,
         adapter: A,
         limits: PoolLimits,
     ) -> Result<(PoolHandle, Events), ConnectError> {
+        let PoolOptions {
+            config,
+            capacity,
+            policy,
+        } = options.into();
+        if capacity == 0 {
+            return Err(ConnectError::InvalidOption(
+                "event_capacity must be at least 1 (got 0)".into(),
+            ));
+        }
         let shared = self.shared().clone();
         shared.assert_off_loop();
         let now = crate::now();
@@ -108,11 +133,11 @@ impl EventLoop {
             other => ConnectError::InvalidOption(other.to_string()),
         })?;
         let final_status = Arc::new(Mutex::new(None));
-        let (capacity, policy) = (DEFAULT_EVENT_CAPACITY, LagPolicy::DropOldest);
         let mut route = Route::new(false, final_status, capacity, policy);
         let (first_tx, first_rx) = mpsc::sync_channel(1);
         route.waiters.wait_ready(SyncReplySender(first_tx));
-        let subscriber = Subscriber::new(capacity, policy, Box::new(|| {}));
+        let at = Arc::new(OnceLock::new());
+        let subscriber = Subscriber::new(capacity, policy, resume(shared.clone(), at.clone()));
         route.subscribers.push(subscriber.clone());
         let task: Box<dyn PoolTask> = Box::new(PoolRunner::new(pool, route));
         let (reply_tx, reply_rx) = mpsc::sync_channel(1);
@@ -122,6 +147,7 @@ impl EventLoop {
             let _ = reply_tx.send((key, serial));
         }));
         let (key, serial) = reply_rx.recv().map_err(|_| ConnectError::LoopStopped)?;
+        let _ = at.set((key, serial));
         let handle = PoolHandle {
             inner: Arc::new(Inner {
                 shared,
@@ -134,6 +160,26 @@ impl EventLoop {
             Err(_) => return Err(ConnectError::LoopStopped),
         }
         Ok((handle, Events { subscriber }))
+    }
+}
+
+impl EventLoop {
+    /// Starts a pool with the settings of `builder` — its session
+    /// configuration (with the proxy the environment asks for, unless
+    /// `no_proxy_env`), event capacity and `LagPolicy` — and waits as
+    /// [`connect_pool`](Self::connect_pool) does. Options that name one
+    /// socket or session (`record`, `dial_to`, `addresses`) are refused
+    /// with `ConnectError::InvalidOption`.
+    pub fn connect_pool_with<A: Adapter + Clone>(
+        &self,
+        builder: Builder,
+        adapter: A,
+        limits: PoolLimits,
+    ) -> Result<(PoolHandle, Events), ConnectError> {
+        let vars = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+        let options = PoolOptions::from_builder(&builder, vars)?;
+        self.connect_pool(options, adapter, limits)
     }
 }
 
@@ -194,6 +240,18 @@ impl PoolHandle {
         wait(rx, timeout, SubscribeError::Timeout, SubscribeError::Closed)
     }
 
+    /// Adds channels without waiting: the confirmations arrive as
+    /// `Event::Subscribed` / `Event::SubscriptionFailed` (once per channel,
+    /// for the pool, whichever connection it lands on).
+    pub fn subscribe_nowait(&self, channels: &[&str]) -> Result<(), SessionError> {
+        let channels: Vec<String> = channels.iter().map(|c| c.to_string()).collect();
+        self.call(move |task, now| {
+            let names: Vec<&str> = channels.iter().map(String::as_str).collect();
+            task.subscribe(now, &names).map(|_| ())
+        })
+        .unwrap_or(Err(SessionError::Closed))
+    }
+
     /// Removes channels wherever they are placed.
     pub fn unsubscribe(&self, channels: &[&str]) -> Result<(), SessionError> {
         let channels: Vec<String> = channels.iter().map(|c| c.to_string()).collect();
@@ -225,6 +283,12 @@ impl PoolHandle {
         self.request_inner(method, encode_params(params)?, Some(timeout))
     }
 
+    /// [`request`](Self::request) with params given as JSON text (an object
+    /// or an array; empty for none), checked before it is sent.
+    pub fn request_raw(&self, method: &str, params: &str) -> Result<JsonText, RequestError> {
+        self.request_inner(method, check_raw_params(params)?, None)
+    }
+
     fn request_inner(
         &self,
         method: &str,
@@ -244,24 +308,63 @@ impl PoolHandle {
         wait(rx, timeout, RequestError::Timeout, RequestError::Closed)
     }
 
-    /// Another independent consumer of the merged events, from now on.
+    /// Sets credentials for every connection, present and future: those
+    /// up authenticate now, every later one (scale-out, replacement,
+    /// rotation, reconnect) when it comes up.
+    pub fn authenticate(&self, credentials: Credentials) -> Result<(), SessionError> {
+        self.call(move |task, now| task.authenticate(now, credentials))
+            .unwrap_or(Err(SessionError::Closed))
+    }
+
+    /// Changes pings, the pong deadline and the idle timeout on every
+    /// connection, present and future, without a reconnect; zero durations
+    /// are refused and change nothing.
+    pub fn set_heartbeat(&self, heartbeat: HeartbeatConfig) -> Result<(), SessionError> {
+        self.call(move |task, now| task.set_heartbeat(now, heartbeat))
+            .unwrap_or(Err(SessionError::Closed))
+    }
+
+    /// Changes the rate limits of every connection, present and future
+    /// (each connection keeps its own buckets); an invalid limit is refused
+    /// and changes nothing.
+    pub fn set_rate_limits(&self, limits: RateLimits) -> Result<(), SessionError> {
+        self.call(move |task, now| task.set_rate_limits(now, limits))
+            .unwrap_or(Err(SessionError::Closed))
+    }
+
+    /// The pool right now: every connection's status and part, with the
+    /// totals (`ready()` of `total()`, channels desired and confirmed).
+    /// Once the pool has ended, `closed` is set (with no connections once
+    /// the loop has dropped it).
+    pub fn status(&self) -> PoolStatus {
+        self.call(|task, _| task.status())
+            .unwrap_or_else(PoolStatus::closed)
+    }
+
+    /// Another independent consumer of the merged events, from now on
+    /// (with the capacity and `LagPolicy` the pool was started with).
     pub fn events(&self) -> Events {
-        let subscriber = Subscriber::new(
-            DEFAULT_EVENT_CAPACITY,
-            LagPolicy::DropOldest,
-            Box::new(|| {}),
-        );
-        let queue = subscriber.clone();
+        let (tx, rx) = mpsc::sync_channel(1);
+        let at = Arc::new(OnceLock::from((self.inner.key, self.inner.serial)));
+        let wake = resume(self.inner.shared.clone(), at);
         let added = self.call(move |task, _| {
             let route = task.route();
+            let subscriber = Subscriber::new(route.capacity, route.policy, wake);
             if route.waiters.is_closed() {
-                queue.close();
+                subscriber.close();
             }
-            route.subscribers.push(queue);
+            route.subscribers.push(subscriber.clone());
+            let _ = tx.send(subscriber);
         });
-        if added.is_none() {
-            subscriber.close(); // the pool is gone: the stream ends at once
-        }
+        let subscriber = match (added, rx.try_recv()) {
+            (Some(()), Ok(subscriber)) => subscriber,
+            _ => {
+                // The pool is gone: the stream ends at once.
+                let subscriber = Subscriber::new(1, Default::default(), Box::new(|| {}));
+                subscriber.close();
+                subscriber
+            }
+        };
         Events { subscriber }
     }
 
@@ -270,14 +373,29 @@ impl PoolHandle {
         self.call(|task, _| task.connections()).unwrap_or_default()
     }
 
-    /// Closes every connection and waits until all are closed.
+    /// Updates the pool dropped because another connection had already
+    /// delivered them (the overlap of make-before-break rotations).
+    pub fn duplicates_dropped(&self) -> u64 {
+        self.status().duplicates_dropped
+    }
+
+    /// Closes every connection (close handshakes, no reconnect) and waits
+    /// until all are closed.
     pub fn close(&self) -> Result<(), SessionError> {
+        self.close_with(CloseCode::NORMAL, "")
+    }
+
+    /// [`close`](Self::close) with the code and reason every connection's
+    /// close frame carries; a code an endpoint may not send is refused and
+    /// changes nothing.
+    pub fn close_with(&self, code: CloseCode, reason: &str) -> Result<(), SessionError> {
+        let reason = reason.to_owned();
         let (tx, rx) = mpsc::sync_channel(1);
         let started = self.call(move |task, now| {
             if task.route().waiters.is_closed() || task.is_closed() {
                 return Ok(false);
             }
-            task.close(now, CloseCode::NORMAL, "")?;
+            task.close(now, code, &reason)?;
             task.route().waiters.wait_close(SyncReplySender(tx));
             Ok(true)
         });

@@ -10,8 +10,10 @@ use std::time::Instant;
 
 use mio::{Registry, Token};
 use slab::Slab;
-use wsnova_core::pool::{ConnId, Pool, PoolOutput};
-use wsnova_core::session::{Adapter, Input, RequestId, SessionError};
+use wsnova_core::pool::{ConnId, Pool, PoolOutput, PoolStatus};
+use wsnova_core::session::{
+    Adapter, Credentials, HeartbeatConfig, Input, RateLimits, RequestId, SessionError,
+};
 use wsnova_core::wire::CloseCode;
 
 use crate::event_loop::HIGH_WATER;
@@ -45,6 +47,14 @@ pub(crate) trait PoolTask: Send {
         params: &str,
     ) -> Result<RequestId, SessionError>;
     fn close(&mut self, now: Instant, code: CloseCode, reason: &str) -> Result<(), SessionError>;
+    fn authenticate(&mut self, now: Instant, credentials: Credentials) -> Result<(), SessionError>;
+    fn set_heartbeat(
+        &mut self,
+        now: Instant,
+        heartbeat: HeartbeatConfig,
+    ) -> Result<(), SessionError>;
+    fn set_rate_limits(&mut self, now: Instant, limits: RateLimits) -> Result<(), SessionError>;
+    fn status(&self) -> PoolStatus;
     fn is_closed(&self) -> bool;
     fn connections(&self) -> Vec<ConnId>;
     /// A readiness event for one of its tokens.
@@ -157,11 +167,15 @@ impl<A: Adapter + Clone> PoolRunner<A> {
         }
     }
 
-    /// Reads `conn`'s socket until `WouldBlock`, EOF or the per-call bound.
+    /// Reads `conn`'s socket until `WouldBlock`, EOF or the per-call bound;
+    /// not at all while a consumer under `LagPolicy::Backpressure` is full
+    /// (the socket stays readable: the read resumes when it has room).
     fn read(&mut self, conn: ConnId, ctx: &mut Ctx<'_>) {
         with_read_buffer(|buf| {
             for _ in 0..READS_PER_TURN {
-                if self.pool.pending_transmit(conn).len() > HIGH_WATER {
+                if self.pool.pending_transmit(conn).len() > HIGH_WATER
+                    || self.route.is_backpressured()
+                {
                     return;
                 }
                 let Some(link) = self.links.get_mut(&conn) else {
@@ -197,6 +211,12 @@ impl<A: Adapter + Clone> PoolRunner<A> {
             if !fed {
                 break;
             }
+        }
+        // Tell the sessions when reading stops or resumes for a consumer.
+        self.pool
+            .set_reading_paused(self.now, self.route.is_backpressured());
+        while let Some(output) = self.pool.poll_output() {
+            self.apply(output, ctx);
         }
         if self.pool.is_closed() {
             let conns: Vec<ConnId> = self.links.keys().copied().collect();
@@ -241,6 +261,29 @@ impl<A: Adapter + Clone> PoolTask for PoolRunner<A> {
     fn close(&mut self, now: Instant, code: CloseCode, reason: &str) -> Result<(), SessionError> {
         self.now = now;
         self.pool.close(now, code, reason)
+    }
+
+    fn authenticate(&mut self, now: Instant, credentials: Credentials) -> Result<(), SessionError> {
+        self.now = now;
+        self.pool.authenticate(now, credentials)
+    }
+
+    fn set_heartbeat(
+        &mut self,
+        now: Instant,
+        heartbeat: HeartbeatConfig,
+    ) -> Result<(), SessionError> {
+        self.now = now;
+        self.pool.set_heartbeat(now, heartbeat)
+    }
+
+    fn set_rate_limits(&mut self, now: Instant, limits: RateLimits) -> Result<(), SessionError> {
+        self.now = now;
+        self.pool.set_rate_limits(now, limits)
+    }
+
+    fn status(&self) -> PoolStatus {
+        self.pool.status()
     }
 
     fn is_closed(&self) -> bool {
@@ -322,9 +365,11 @@ impl<A: Adapter + Clone> PoolTask for PoolRunner<A> {
             .map(|(c, _)| *c)
             .collect();
         let pool = &mut self.pool;
-        if readable
-            .into_iter()
-            .any(|c| pool.pending_transmit(c).len() <= HIGH_WATER)
+        let paused = self.route.is_backpressured();
+        if !paused
+            && readable
+                .into_iter()
+                .any(|c| pool.pending_transmit(c).len() <= HIGH_WATER)
         {
             // Reading stopped at its bound: come back at once.
             at = Some(at.map_or(self.now, |a| a.min(self.now)));

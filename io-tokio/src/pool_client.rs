@@ -2,14 +2,17 @@
 //! handle, with the verbs of [`Client`](crate::Client).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::Serialize;
 use tokio::sync::{Notify, oneshot};
 use wsnova_core::driver::{
-    ConnectError, DEFAULT_EVENT_CAPACITY, LagPolicy, SubscribeError, Waiters, encode_params,
+    Builder, ConnectError, SubscribeError, Waiters, check_raw_params, encode_params,
 };
-use wsnova_core::pool::{ConnId, Pool, PoolLimits};
-use wsnova_core::session::{Adapter, JsonText, RequestError, SessionConfig, SessionError};
+use wsnova_core::pool::{ConnId, Pool, PoolLimits, PoolOptions, PoolStatus};
+use wsnova_core::session::{
+    Adapter, Credentials, HeartbeatConfig, JsonText, RateLimits, RequestError, SessionError,
+};
 use wsnova_core::wire::CloseCode;
 
 use crate::driver::now;
@@ -73,12 +76,25 @@ impl<A: Adapter + Clone> std::fmt::Debug for PoolClient<A> {
 impl<A: Adapter + Clone> PoolClient<A> {
     /// Starts the pool on the current tokio runtime and waits until its
     /// first connection is `Ready`. The [`Events`] returned begin with that
-    /// connection's `Connected` and `Ready`.
+    /// connection's `Connected` and `Ready`. `options` is a
+    /// `SessionConfig` (event queues of `DEFAULT_EVENT_CAPACITY` under
+    /// `LagPolicy::DropOldest`) or [`PoolOptions`]; see
+    /// [`from_builder`](Self::from_builder) for a [`Builder`].
     pub async fn connect(
-        config: SessionConfig,
+        options: impl Into<PoolOptions>,
         adapter: A,
         limits: PoolLimits,
     ) -> Result<(PoolClient<A>, Events), ConnectError> {
+        let PoolOptions {
+            config,
+            capacity,
+            policy,
+        } = options.into();
+        if capacity == 0 {
+            return Err(ConnectError::InvalidOption(
+                "event_capacity must be at least 1 (got 0)".into(),
+            ));
+        }
         let wake = Arc::new(Notify::new());
         let dropped_total = dropped_counter(config.connection_name());
         let mut pool = Pool::new(config, adapter, limits, now());
@@ -95,8 +111,8 @@ impl<A: Adapter + Clone> PoolClient<A> {
             pool,
             waiters: Waiters::new(false),
             subscribers: Vec::new(),
-            capacity: DEFAULT_EVENT_CAPACITY,
-            policy: LagPolicy::DropOldest,
+            capacity,
+            policy,
             dropped_total,
         };
         let shared = PoolShared::new(inner, wake);
@@ -116,9 +132,62 @@ impl<A: Adapter + Clone> PoolClient<A> {
         Ok((client, events))
     }
 
+    /// Starts a pool with the settings of `builder` — its session
+    /// configuration (with the proxy the environment asks for, unless
+    /// `no_proxy_env`), event capacity and [`LagPolicy`](wsnova_core::driver::LagPolicy)
+    /// — and waits as [`connect`](Self::connect) does. Options that name
+    /// one socket or session (`record`, `dial_to`, `addresses`) are refused
+    /// with `ConnectError::InvalidOption`.
+    pub async fn from_builder(
+        builder: Builder,
+        adapter: A,
+        limits: PoolLimits,
+    ) -> Result<(PoolClient<A>, Events), ConnectError> {
+        let vars = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+        let options = PoolOptions::from_builder(&builder, vars)?;
+        PoolClient::connect(options, adapter, limits).await
+    }
+
+    /// Runs a pool command and wakes the driver.
+    fn command<T>(
+        &self,
+        f: impl FnOnce(&mut Pool<A>) -> Result<T, SessionError>,
+    ) -> Result<T, SessionError> {
+        let result = f(&mut self.shared.lock().pool);
+        self.shared.wake.notify_one();
+        result
+    }
+
     /// Adds channels and waits until each is confirmed on some connection
-    /// (or one is refused).
+    /// (or one is refused, [`SubscribeError::Refused`]). Channels confirmed
+    /// already count as confirmed. A lost connection meanwhile does not end
+    /// the wait (its channels move or come back); bound it with
+    /// [`subscribe_timeout`](Self::subscribe_timeout).
     pub async fn subscribe(&self, channels: &[&str]) -> Result<(), SubscribeError> {
+        let rx = self.subscribe_waiting(channels)?;
+        rx.await.unwrap_or(Err(SubscribeError::Closed))
+    }
+
+    /// [`subscribe`](Self::subscribe), waiting at most `timeout` for the
+    /// confirmations (then `SubscribeError::Timeout`; the channels stay
+    /// wanted).
+    pub async fn subscribe_timeout(
+        &self,
+        channels: &[&str],
+        timeout: Duration,
+    ) -> Result<(), SubscribeError> {
+        let rx = self.subscribe_waiting(channels)?;
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(outcome) => outcome.unwrap_or(Err(SubscribeError::Closed)),
+            Err(_) => Err(SubscribeError::Timeout),
+        }
+    }
+
+    fn subscribe_waiting(
+        &self,
+        channels: &[&str],
+    ) -> Result<oneshot::Receiver<Result<(), SubscribeError>>, SubscribeError> {
         let (tx, rx) = oneshot::channel();
         {
             let mut inner = self.shared.lock();
@@ -131,27 +200,63 @@ impl<A: Adapter + Clone> PoolClient<A> {
                 .pool
                 .subscribe(now(), channels)
                 .map_err(|_| SubscribeError::Closed)?;
+            // Registered under the same lock: the outcome cannot be routed before.
             inner.waiters.wait_subscribed(waiting, OneshotReply(tx));
         }
         self.shared.wake.notify_one();
-        rx.await.unwrap_or(Err(SubscribeError::Closed))
+        Ok(rx)
+    }
+
+    /// Adds channels without waiting: the confirmations arrive as
+    /// `Event::Subscribed` / `Event::SubscriptionFailed` (once per channel,
+    /// for the pool, whichever connection it lands on).
+    pub fn subscribe_nowait(&self, channels: &[&str]) -> Result<(), SessionError> {
+        self.command(|p| p.subscribe(now(), channels))
     }
 
     /// Removes channels wherever they are placed.
     pub async fn unsubscribe(&self, channels: &[&str]) -> Result<(), SessionError> {
-        let result = self.shared.lock().pool.unsubscribe(now(), channels);
-        self.shared.wake.notify_one();
-        result
+        self.command(|p| p.unsubscribe(now(), channels))
     }
 
     /// Sends a request on the least loaded ready connection and waits for
     /// its one outcome (the session's request timeout bounds the wait).
+    /// `params` is any serializable object or array; `&()` sends none.
     pub async fn request<P: Serialize + ?Sized>(
         &self,
         method: &str,
         params: &P,
     ) -> Result<JsonText, RequestError> {
-        let params = encode_params(params)?;
+        self.request_inner(method, encode_params(params)?, None)
+            .await
+    }
+
+    /// [`request`](Self::request), waiting at most `timeout` for this call
+    /// (then `RequestError::Timeout`; a late response is discarded, never
+    /// delivered twice).
+    pub async fn request_timeout<P: Serialize + ?Sized>(
+        &self,
+        method: &str,
+        params: &P,
+        timeout: Duration,
+    ) -> Result<JsonText, RequestError> {
+        self.request_inner(method, encode_params(params)?, Some(timeout))
+            .await
+    }
+
+    /// [`request`](Self::request) with params given as JSON text (an object
+    /// or an array; empty for none), checked before it is sent.
+    pub async fn request_raw(&self, method: &str, params: &str) -> Result<JsonText, RequestError> {
+        self.request_inner(method, check_raw_params(params)?, None)
+            .await
+    }
+
+    async fn request_inner(
+        &self,
+        method: &str,
+        params: String,
+        timeout: Option<Duration>,
+    ) -> Result<JsonText, RequestError> {
         let (tx, rx) = oneshot::channel();
         {
             let mut inner = self.shared.lock();
@@ -162,7 +267,42 @@ impl<A: Adapter + Clone> PoolClient<A> {
             inner.waiters.wait_response(id, OneshotReply(tx));
         }
         self.shared.wake.notify_one();
-        rx.await.unwrap_or(Err(RequestError::Closed))
+        let outcome = match timeout {
+            None => rx.await,
+            Some(timeout) => match tokio::time::timeout(timeout, rx).await {
+                Ok(outcome) => outcome,
+                Err(_) => return Err(RequestError::Timeout),
+            },
+        };
+        outcome.unwrap_or(Err(RequestError::Closed))
+    }
+
+    /// Sets credentials for every connection, present and future: those
+    /// up authenticate now, every later one (scale-out, replacement,
+    /// rotation, reconnect) when it comes up.
+    pub async fn authenticate(&self, credentials: Credentials) -> Result<(), SessionError> {
+        self.command(|p| p.authenticate(now(), credentials))
+    }
+
+    /// Changes pings, the pong deadline and the idle timeout on every
+    /// connection, present and future, without a reconnect; zero durations
+    /// are refused and change nothing.
+    pub fn set_heartbeat(&self, heartbeat: HeartbeatConfig) -> Result<(), SessionError> {
+        self.command(|p| p.set_heartbeat(now(), heartbeat))
+    }
+
+    /// Changes the rate limits of every connection, present and future
+    /// (each connection keeps its own buckets, as services count per
+    /// connection); an invalid limit is refused and changes nothing.
+    pub fn set_rate_limits(&self, limits: RateLimits) -> Result<(), SessionError> {
+        self.command(|p| p.set_rate_limits(now(), limits))
+    }
+
+    /// The pool right now: every connection's status and part, with the
+    /// totals (`ready()` of `total()`, channels desired and confirmed).
+    /// Once the pool has ended, `closed` is set.
+    pub fn status(&self) -> PoolStatus {
+        self.shared.lock().pool.status()
     }
 
     /// Another independent consumer of the merged events, from now on.
@@ -192,15 +332,23 @@ impl<A: Adapter + Clone> PoolClient<A> {
         self.shared.lock().pool.duplicates_dropped()
     }
 
-    /// Closes every connection and waits until all are closed.
+    /// Closes every connection (close handshakes, no reconnect) and waits
+    /// until all are closed.
     pub async fn close(&self) -> Result<(), SessionError> {
+        self.close_with(CloseCode::NORMAL, "").await
+    }
+
+    /// [`close`](Self::close) with the code and reason every connection's
+    /// close frame carries; a code an endpoint may not send is refused and
+    /// changes nothing.
+    pub async fn close_with(&self, code: CloseCode, reason: &str) -> Result<(), SessionError> {
         let (tx, rx) = oneshot::channel();
         {
             let mut inner = self.shared.lock();
             if inner.waiters.is_closed() || inner.pool.is_closed() {
                 return Ok(());
             }
-            inner.pool.close(now(), CloseCode::NORMAL, "")?;
+            inner.pool.close(now(), code, reason)?;
             inner.waiters.wait_close(OneshotReply(tx));
         }
         self.shared.wake.notify_one();

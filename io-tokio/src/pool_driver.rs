@@ -1,6 +1,12 @@
 //! The task that runs a [`Pool`]: one socket per connection, each read by
 //! its own small task and written by another, all bytes and time handed to
 //! the pool under one lock. Everything else is decided by the core.
+//!
+//! Backpressure (`LagPolicy::Backpressure`): the reader tasks hand their
+//! bytes over a bounded queue; while a consumer is full the task stops
+//! taking from it, so the readers stop reading and TCP pushes back on the
+//! server, and the pool is told (its sessions suspend the deadlines only
+//! reading can meet). A consumer that makes room wakes the task.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -9,13 +15,17 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
-use wsnova_core::driver::Waiters;
+use wsnova_core::driver::{LagPolicy, Waiters};
 use wsnova_core::pool::{ConnId, Pool, PoolOutput};
 use wsnova_core::session::{Adapter, Event, Input};
 
 use crate::driver::now;
 use crate::events::Subscriber;
 use crate::shared::Oneshot;
+
+/// Socket reports waiting for the pool task (each up to 64 kB of bytes):
+/// while it does not take them, the readers stop reading.
+const SOCKET_QUEUE: usize = 16;
 
 /// What the socket tasks report.
 enum SocketEvent {
@@ -44,11 +54,20 @@ pub(crate) struct PoolInner<A: Adapter + Clone> {
     pub(crate) waiters: Waiters<Oneshot>,
     pub(crate) subscribers: Vec<Arc<Subscriber>>,
     pub(crate) capacity: usize,
-    pub(crate) policy: wsnova_core::driver::LagPolicy,
+    pub(crate) policy: LagPolicy,
     pub(crate) dropped_total: metrics::Counter,
 }
 
 impl<A: Adapter + Clone> PoolInner<A> {
+    /// A consumer under `LagPolicy::Backpressure` is full: stop reading.
+    fn is_backpressured(&self) -> bool {
+        self.policy == LagPolicy::Backpressure
+            && self
+                .subscribers
+                .iter()
+                .any(|s| !s.is_abandoned() && s.is_full())
+    }
+
     /// Events to waiters and consumers; socket actions returned.
     fn drain(&mut self) -> Vec<PoolOutput> {
         let mut actions = Vec::new();
@@ -102,16 +121,21 @@ impl<A: Adapter + Clone> PoolShared<A> {
 
 /// Runs the pool until it is closed.
 pub(crate) async fn run<A: Adapter + Clone>(shared: Arc<PoolShared<A>>) {
-    let (tx, mut rx) = mpsc::unbounded_channel::<SocketEvent>();
+    let (tx, mut rx) = mpsc::channel::<SocketEvent>(SOCKET_QUEUE);
     let mut sockets: HashMap<ConnId, Socket> = HashMap::new();
     let sleep = tokio::time::sleep(std::time::Duration::ZERO);
     tokio::pin!(sleep);
     loop {
-        let (deadline, closed) = {
+        let (deadline, closed, paused) = {
             let mut inner = shared.lock();
             if inner.pool.poll_timeout().is_some_and(|at| at <= now()) {
                 inner.pool.handle_timeout(now());
             }
+            for action in inner.drain() {
+                act(action, &mut sockets, &tx);
+            }
+            let paused = inner.is_backpressured();
+            inner.pool.set_reading_paused(now(), paused);
             for action in inner.drain() {
                 act(action, &mut sockets, &tx);
             }
@@ -123,7 +147,7 @@ pub(crate) async fn run<A: Adapter + Clone>(shared: Arc<PoolShared<A>>) {
                     let _ = socket.writer.send(bytes);
                 }
             }
-            (inner.pool.poll_timeout(), inner.pool.is_closed())
+            (inner.pool.poll_timeout(), inner.pool.is_closed(), paused)
         };
         if closed {
             return; // dropping the sockets flushes their writers and ends them
@@ -137,7 +161,7 @@ pub(crate) async fn run<A: Adapter + Clone>(shared: Arc<PoolShared<A>>) {
                 shared.lock().pool.handle_timeout(now());
             }
             () = shared.wake.notified() => {}
-            Some(event) = rx.recv() => {
+            Some(event) = rx.recv(), if !paused => {
                 let mut inner = shared.lock();
                 let pool = &mut inner.pool;
                 on_socket_event(pool, event, &mut sockets, &tx);
@@ -150,11 +174,7 @@ pub(crate) async fn run<A: Adapter + Clone>(shared: Arc<PoolShared<A>>) {
     }
 }
 
-fn act(
-    action: PoolOutput,
-    sockets: &mut HashMap<ConnId, Socket>,
-    tx: &mpsc::UnboundedSender<SocketEvent>,
-) {
+fn act(action: PoolOutput, sockets: &mut HashMap<ConnId, Socket>, tx: &mpsc::Sender<SocketEvent>) {
     match action {
         PoolOutput::Dial {
             conn,
@@ -166,7 +186,9 @@ fn act(
             let tx = tx.clone();
             tokio::spawn(async move {
                 let result = crate::dial::dial(&host, port, Vec::new()).await;
-                let _ = tx.send(SocketEvent::Dialled(conn, generation, result));
+                let _ = tx
+                    .send(SocketEvent::Dialled(conn, generation, result))
+                    .await;
             });
         }
         PoolOutput::CloseTransport {
@@ -191,7 +213,7 @@ fn on_socket_event<A: Adapter + Clone>(
     pool: &mut Pool<A>,
     event: SocketEvent,
     sockets: &mut HashMap<ConnId, Socket>,
-    tx: &mpsc::UnboundedSender<SocketEvent>,
+    tx: &mpsc::Sender<SocketEvent>,
 ) {
     match event {
         SocketEvent::Dialled(conn, generation, Ok(stream)) => {
@@ -216,7 +238,7 @@ fn on_socket_event<A: Adapter + Clone>(
                         Err(e) => SocketEvent::Failed(conn, generation, e.to_string()),
                     };
                     let last = !matches!(event, SocketEvent::Data(..));
-                    if events.send(event).is_err() || last {
+                    if events.send(event).await.is_err() || last {
                         return;
                     }
                 }

@@ -7,7 +7,7 @@ use std::time::Instant;
 use crate::session::{
     Adapter, CloseReason, Input, RequestId, Session, SessionConfig, SessionError, SessionState,
 };
-use crate::wire::CloseCode;
+use crate::wire::{CloseCode, WireError};
 
 use super::assign::Assignment;
 use super::conn::{Conn, Role};
@@ -48,6 +48,8 @@ pub struct Pool<A: Adapter + Clone> {
     pub(super) closed: bool,
     /// The wall clock at an instant, for adapters that sign with it.
     pub(super) unix_time: Option<(Instant, u64)>,
+    /// The driver stopped reading for a full consumer (see `set_reading_paused`).
+    pub(super) reading_paused: bool,
 }
 
 impl<A: Adapter + Clone> Pool<A> {
@@ -74,6 +76,7 @@ impl<A: Adapter + Clone> Pool<A> {
             closing: None,
             closed: false,
             unix_time: None,
+            reading_paused: false,
         }
     }
 
@@ -246,7 +249,9 @@ impl<A: Adapter + Clone> Pool<A> {
     }
 
     /// Closes every connection; a single `Event::Closed` (with `conn: None`)
-    /// follows when all are closed.
+    /// follows when all are closed. A code an endpoint may not send or a
+    /// reason over 123 bytes is refused and changes nothing (RFC 6455
+    /// §7.4.1, §5.5), as a session refuses it.
     pub fn close(
         &mut self,
         now: Instant,
@@ -254,6 +259,13 @@ impl<A: Adapter + Clone> Pool<A> {
         reason: &str,
     ) -> Result<(), SessionError> {
         self.check_open()?;
+        let wire = u16::from(code);
+        if wire != 1005 && !crate::wire::is_valid_wire_close_code(wire) {
+            return Err(WireError::InvalidCloseCode(wire).into());
+        }
+        if reason.len() > 123 {
+            return Err(WireError::ControlPayloadTooLong(reason.len() + 2).into());
+        }
         self.closing = Some(CloseReason::User);
         for conn in self.conns.values_mut() {
             conn.role = Role::Dismissed;
@@ -263,7 +275,7 @@ impl<A: Adapter + Clone> Pool<A> {
         Ok(())
     }
 
-    fn check_open(&self) -> Result<(), SessionError> {
+    pub(super) fn check_open(&self) -> Result<(), SessionError> {
         if self.closing.is_some() || self.closed {
             return Err(SessionError::Closed);
         }
@@ -338,6 +350,9 @@ impl<A: Adapter + Clone> Pool<A> {
             session.set_unix_time(at, unix_ms);
         }
         session.connect(now)?;
+        if self.reading_paused {
+            session.set_reading_paused(now, true); // its answer cannot be read yet
+        }
         self.opens.record(now);
         let mut conn = Conn::new(session, role, self.limits.max_subscribe_messages_per_second);
         conn.dial_counted = true;

@@ -58,10 +58,15 @@ mod conn;
 pub mod delivery;
 mod handle;
 mod limits;
+mod live;
+#[cfg(test)]
+mod live_tests;
+mod options;
 mod output;
 mod rotation;
 mod route;
 mod settle;
+mod status;
 #[cfg(test)]
 mod tests;
 
@@ -69,4 +74,6 @@ pub use assign::Assignment;
 pub use conn::Role;
 pub use handle::Pool;
 pub use limits::{PoolLimits, Window};
+pub use options::PoolOptions;
 pub use output::{ConnId, PoolOutput};
+pub use status::{ConnStatus, PoolStatus};
