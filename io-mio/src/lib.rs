@@ -49,6 +49,7 @@ mod event_loop;
 mod events;
 mod handle;
 mod link;
+mod outgoing;
 mod pool_handle;
 mod pool_loop;
 mod pool_runner;

@@ -67,6 +67,19 @@ impl Connection {
                 break;
             }
         }
+        self.settle_outputs();
+    }
+
+    /// Drains the session's outputs without writing (a fed message waits
+    /// for the next flush).
+    pub(super) fn apply_outputs(&mut self) {
+        while let Some(output) = self.session.poll_output() {
+            self.apply(output);
+        }
+        self.settle_outputs();
+    }
+
+    fn settle_outputs(&mut self) {
         self.sync_reading_paused();
         if self.session.state() == SessionState::Closed {
             self.link.release(); // nothing can use a socket any more

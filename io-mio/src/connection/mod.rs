@@ -260,8 +260,8 @@ impl Connection {
     }
 
     /// Bytes framed but not yet accepted by the socket.
-    pub fn pending_bytes(&mut self) -> usize {
-        self.session.pending_transmit().len()
+    pub fn pending_bytes(&self) -> usize {
+        self.session.pending_transmit_len()
     }
 
     // ---- getters ------------------------------------------------------
@@ -294,14 +294,71 @@ impl Connection {
         result
     }
 
-    /// Sends a text message (queued until ready).
+    /// Sends a text message: [`feed_text`](Self::feed_text), then
+    /// [`flush`](Self::flush) (one write for it and everything fed before).
+    /// Queued in the session until ready.
     pub fn send_text(&mut self, text: &str) -> Result<(), SessionError> {
-        self.command(|s, now| s.send_text(now, text))
+        self.feed_text(text)?;
+        self.flush();
+        Ok(())
     }
 
-    /// Sends a binary message (queued until ready).
+    /// Sends a binary message: [`feed_binary`](Self::feed_binary), then
+    /// [`flush`](Self::flush).
     pub fn send_binary(&mut self, data: &[u8]) -> Result<(), SessionError> {
-        self.command(|s, now| s.send_binary(now, data))
+        self.feed_binary(data)?;
+        self.flush();
+        Ok(())
+    }
+
+    /// Frames a text message into the session's outgoing buffer without
+    /// writing it: a burst of fed messages leaves in one `write` at
+    /// [`flush`](Self::flush), or earlier when this connection next handles
+    /// an event or a timeout (which always write what waits). Queued in the
+    /// session until ready, as [`send_text`](Self::send_text).
+    ///
+    /// ```no_run
+    /// # fn demo(conn: &mut wsnova_mio::Connection) -> Result<(), wsnova_mio::SessionError> {
+    /// for i in 0..100 {
+    ///     conn.feed_text(&format!("order {i}"))?;
+    /// }
+    /// conn.flush(); // one syscall for the hundred frames
+    /// # Ok(()) }
+    /// ```
+    pub fn feed_text(&mut self, text: &str) -> Result<(), SessionError> {
+        // Framed at once when ready and nothing waits ahead: no clock read.
+        if self.session.try_send_text_direct(text) {
+            return Ok(());
+        }
+        self.queue(|s, now| s.send_text(now, text))
+    }
+
+    /// Frames a binary message without writing it (see [`feed_text`](Self::feed_text)).
+    pub fn feed_binary(&mut self, data: &[u8]) -> Result<(), SessionError> {
+        if self.session.try_send_binary_direct(data) {
+            return Ok(());
+        }
+        self.queue(|s, now| s.send_binary(now, data))
+    }
+
+    /// Writes everything fed so far as far as the socket takes it, in as
+    /// few `write`s as the socket allows. What it does not take yet waits
+    /// for the socket's next writable event (see
+    /// [`pending_bytes`](Self::pending_bytes)); nothing is lost or reordered.
+    pub fn flush(&mut self) {
+        self.pump();
+    }
+
+    /// Runs a session command that may queue a message, applying its
+    /// outputs but writing nothing.
+    fn queue(
+        &mut self,
+        f: impl FnOnce(&mut Dyn, Instant) -> Result<(), SessionError>,
+    ) -> Result<(), SessionError> {
+        self.now = now();
+        let result = f(&mut self.session, self.now);
+        self.apply_outputs();
+        result
     }
 
     /// Serializes `value` and sends it as a text message.
