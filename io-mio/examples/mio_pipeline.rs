@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wsnova_mio::mio::{Events, Poll, Token};
-use wsnova_mio::{Connection, Event, EventLoop, Message, Plain, SessionConfig};
+use wsnova_mio::{Builder, Connection, Event, EventLoop, Message, Plain};
 
 /// Messages in flight at most in the pipelined runs.
 const WINDOW: usize = 4096;
@@ -46,21 +46,48 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-fn report(mode: &str, size: usize, count: usize, took: Duration, mut latencies: Vec<Duration>) {
+/// Round-trip times in 100 ns buckets up to 10 ms (the last bucket holds
+/// the rest): recording one costs the same at any count.
+struct Latencies(Vec<u32>);
+
+impl Latencies {
+    const BUCKET_NS: u128 = 100;
+
+    fn new() -> Latencies {
+        Latencies(vec![0; 100_001])
+    }
+
+    fn record(&mut self, took: Duration) {
+        let bucket = (took.as_nanos() / Self::BUCKET_NS).min(100_000) as usize;
+        self.0[bucket] += 1;
+    }
+
+    /// The `q` quantile, if anything was recorded.
+    fn quantile(&self, q: f64) -> Option<Duration> {
+        let total: u64 = self.0.iter().map(|&n| u64::from(n)).sum();
+        let want = ((total as f64 * q).ceil() as u64).max(1);
+        let mut seen = 0;
+        for (bucket, &n) in self.0.iter().enumerate() {
+            seen += u64::from(n);
+            if seen >= want && total > 0 {
+                return Some(Duration::from_nanos(bucket as u64 * Self::BUCKET_NS as u64));
+            }
+        }
+        None
+    }
+}
+
+fn report(mode: &str, size: usize, count: usize, took: Duration, latencies: Latencies) {
     let rate = count as f64 / took.as_secs_f64();
     print!("{mode} {size} B: {count} messages in {took:.2?}, {rate:.0} msg/s");
-    if !latencies.is_empty() {
-        latencies.sort();
-        let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q) as usize];
-        print!(", latency p50 {:.1?} p99 {:.1?}", at(0.5), at(0.99));
+    if let (Some(p50), Some(p99)) = (latencies.quantile(0.5), latencies.quantile(0.99)) {
+        print!(", latency p50 {p50:.1?} p99 {p99:.1?}");
     }
     println!();
 }
 
-fn config(url: &str) -> Result<SessionConfig, Box<dyn std::error::Error>> {
-    let mut config = SessionConfig::new(url)?;
-    config.event_capacity = 2 * WINDOW;
-    Ok(config)
+fn config(url: &str) -> Result<Builder, Box<dyn std::error::Error>> {
+    Ok(Builder::new(url)?.event_capacity(2 * WINDOW))
 }
 
 /// The embedding API in a loop of its own; `window` 1 measures round trips.
@@ -69,14 +96,14 @@ fn embed(
     text: &str,
     count: usize,
     window: usize,
-) -> Result<Vec<Duration>, Box<dyn std::error::Error>> {
+) -> Result<Latencies, Box<dyn std::error::Error>> {
     let mut poll = Poll::new()?;
     let registry = Arc::new(poll.registry().try_clone()?);
     let mut conn = Connection::new(config(url)?, Plain, registry, Token(0));
     conn.connect()?;
     let mut events = Events::with_capacity(64);
     let (mut sent, mut received, mut ready) = (0, 0, false);
-    let mut latencies = Vec::new();
+    let mut latencies = Latencies::new();
     let mut last_send = Instant::now();
     while received < count {
         if ready && sent < count && sent - received < window {
@@ -87,19 +114,23 @@ fn embed(
             conn.flush();
             last_send = Instant::now();
         }
-        let now = Instant::now();
-        let wait = conn
-            .poll_timeout()
-            .map_or(STEP, |at| at.saturating_duration_since(now).min(STEP));
+        // The usual embedding loop: sleep until the connection's deadline
+        // (or a readiness), hand it the events, then fire what is due.
+        let wait = conn.poll_timeout().map_or(STEP, |at| {
+            at.saturating_duration_since(Instant::now()).min(STEP)
+        });
         poll.poll(&mut events, Some(wait))?;
-        if events.is_empty() && conn.poll_timeout().is_none_or(|at| at > Instant::now()) {
+        if events.is_empty() && wait == STEP {
             return Err(format!("no progress in {STEP:?} ({received} of {count})").into());
         }
         for event in events.iter() {
             conn.handle_event(event);
         }
-        if conn.poll_timeout().is_some_and(|at| at <= Instant::now()) {
-            conn.handle_timeout(Instant::now());
+        if let Some(at) = conn.poll_timeout() {
+            let now = Instant::now();
+            if at <= now {
+                conn.handle_timeout(now);
+            }
         }
         while let Some(event) = conn.poll_event() {
             match event {
@@ -107,7 +138,7 @@ fn embed(
                 Event::Message(_) => {
                     received += 1;
                     if window == 1 {
-                        latencies.push(last_send.elapsed());
+                        latencies.record(last_send.elapsed());
                     }
                 }
                 Event::Disconnected { .. } | Event::Closed { .. } => {
@@ -126,10 +157,10 @@ fn handle(
     text: &str,
     count: usize,
     window: usize,
-) -> Result<Vec<Duration>, Box<dyn std::error::Error>> {
+) -> Result<Latencies, Box<dyn std::error::Error>> {
     let event_loop = EventLoop::new()?;
     let (handle, events) = event_loop.connect(config(url)?, Plain)?;
-    let mut latencies = Vec::new();
+    let mut latencies = Latencies::new();
     let (mut sent, mut received) = (0, 0);
     while received < count {
         let sent_at = Instant::now();
@@ -144,7 +175,7 @@ fn handle(
                 Event::Message(Message::Text(_)) => {
                     received += 1;
                     if window == 1 {
-                        latencies.push(sent_at.elapsed());
+                        latencies.record(sent_at.elapsed());
                     }
                     if received == sent || window == 1 || sent - received < window / 2 {
                         break;

@@ -35,6 +35,9 @@ impl Connection {
                     ReadStep::Data => {}
                 }
                 self.pump();
+                if !self.link.is_readable() {
+                    return; // drained (a short read): no clock read, no deadline scan
+                }
                 self.now = crate::now();
                 if self.session.poll_timeout().is_some_and(|at| at <= self.now) {
                     // A deadline fell due while reading: back to the loop,
