@@ -11,10 +11,16 @@ use crate::link::{READS_PER_TURN, ReadStep, with_read_buffer};
 impl Connection {
     /// A readiness event for this connection's socket (or its racing connects).
     pub(super) fn on_ready(&mut self, event: &mio::event::Event) {
+        let connected = self.link.is_connected();
         if !self.link.on_ready(event, self.now, &mut self.session) {
             return; // a late event for a socket already released
         }
-        self.pump(); // writability: write what waits
+        // A racing connect may have told the session something; on a
+        // connected socket the event only marks it, and writability matters
+        // only when bytes wait (reading pumps on its own).
+        if !connected || (event.is_writable() && self.session.pending_transmit_len() > 0) {
+            self.pump();
+        }
         self.read();
     }
 
