@@ -37,7 +37,9 @@ type Dyn = Session<dyn Adapter>;
 /// host names with a [`Resolver`] — [`handle_resolved`](Self::handle_resolved).
 /// After each, drain [`poll_event`](Self::poll_event). Commands
 /// ([`send_text`](Self::send_text), [`request`](Self::request), …) write
-/// to the socket at once when they can.
+/// to the socket at once when they can; [`feed_text`](Self::feed_text) and
+/// [`feed_binary`](Self::feed_binary) only frame, and
+/// [`flush`](Self::flush) writes the burst in one go.
 ///
 /// Reading is edge-triggered and fair: a call reads until `WouldBlock`, or
 /// stops after a bounded number of reads (or when the event queue is full)
@@ -236,7 +238,9 @@ impl Connection {
         let event = self.events.pop_front();
         if self.events.is_empty()
             && self.events.capacity() > 0
-            && !matches!(event, Some(Event::Message(_)))
+            && event
+                .as_ref()
+                .is_some_and(|e| !matches!(e, Event::Message(_)))
         {
             // The last of a burst of lifecycle events (connecting, ready,
             // a pong): give the queue's memory back, so an idle connection
