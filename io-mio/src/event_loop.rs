@@ -11,9 +11,11 @@ use std::time::{Duration, Instant};
 
 use mio::{Poll, Registry, Token, Waker};
 use slab::Slab;
+use wsnova_core::session::SessionState;
 use wsnova_core::wire::CloseCode;
 
 use crate::connection::Connection;
+use crate::outgoing::Outgoing;
 use crate::pool_loop::PoolEntry;
 use crate::pool_runner::POOL_TOKENS;
 use crate::resolver::{Resolver, lock};
@@ -65,6 +67,35 @@ pub(crate) struct Entry {
     pub(crate) serial: u64,
     /// The earliest deadline in the heap for it, if any.
     armed: Option<Instant>,
+    /// Messages its handles staged (made at the first send).
+    outgoing: Option<Arc<Outgoing>>,
+}
+
+impl Entry {
+    /// The batch its handles stage messages into.
+    pub(crate) fn outgoing(&mut self) -> &Arc<Outgoing> {
+        self.outgoing.get_or_insert_with(Arc::default)
+    }
+
+    /// Frames and writes what its handles staged, in order.
+    pub(crate) fn drain_outgoing(&mut self) {
+        if let Some(outgoing) = &self.outgoing {
+            outgoing.drain_into(&mut self.conn);
+        }
+    }
+
+    /// Sends through its handles fail from now on.
+    pub(crate) fn close_outgoing(&mut self) {
+        if let Some(outgoing) = &self.outgoing {
+            outgoing.close();
+        }
+    }
+}
+
+impl Drop for Entry {
+    fn drop(&mut self) {
+        self.close_outgoing(); // gone: senders learn it at once
+    }
 }
 
 /// Everything the loop thread owns.
@@ -99,6 +130,7 @@ impl State {
             route,
             serial,
             armed: None,
+            outgoing: None,
         });
         (key, serial)
     }
@@ -122,6 +154,12 @@ impl State {
             entry.route.route(event);
         }
         entry.conn.pause_reading(entry.route.is_backpressured());
+        if let Some(outgoing) = &entry.outgoing {
+            if entry.conn.state() == SessionState::Closed {
+                outgoing.close();
+            }
+            outgoing.set_backlog(entry.conn.pending_bytes());
+        }
         if !entry.route.drain_waiters.is_empty() && entry.conn.pending_bytes() <= HIGH_WATER {
             for waiter in entry.route.drain_waiters.drain(..) {
                 let _ = waiter.send(Ok(()));

@@ -13,9 +13,16 @@ use crate::resolver::lock;
 /// Tells the loop that a full queue has room again.
 pub(crate) type Resume = Box<dyn Fn() + Send + Sync>;
 
+/// The queue and how many consumers sleep on it (so a push wakes only
+/// when someone waits: no `futex` call per event while the consumer keeps up).
+struct Queue {
+    events: EventQueue,
+    sleepers: usize,
+}
+
 /// One consumer's queue, shared by the loop (producer) and an [`Events`].
 pub(crate) struct Subscriber {
-    queue: Mutex<EventQueue>,
+    queue: Mutex<Queue>,
     ready: Condvar,
     resume: Resume,
     /// Fixed at creation; kept outside the lock for `policy()`.
@@ -27,7 +34,10 @@ pub(crate) struct Subscriber {
 impl Subscriber {
     pub(crate) fn new(capacity: usize, policy: LagPolicy, resume: Resume) -> Arc<Self> {
         Arc::new(Subscriber {
-            queue: Mutex::new(EventQueue::new(capacity, policy)),
+            queue: Mutex::new(Queue {
+                events: EventQueue::new(capacity, policy),
+                sleepers: 0,
+            }),
             ready: Condvar::new(),
             resume,
             policy,
@@ -38,13 +48,18 @@ impl Subscriber {
     /// Adds an event (dropping the oldest droppable one beyond capacity
     /// under `DropOldest`).
     pub(crate) fn push(&self, event: Event) {
-        lock(&self.queue).push(event);
-        self.ready.notify_all();
+        let mut queue = lock(&self.queue);
+        queue.events.push(event);
+        let wake = queue.sleepers > 0;
+        drop(queue);
+        if wake {
+            self.ready.notify_all();
+        }
     }
 
     /// `true` when the queue holds its capacity or more.
     pub(crate) fn is_full(&self) -> bool {
-        lock(&self.queue).is_full()
+        lock(&self.queue).events.is_full()
     }
 
     pub(crate) fn policy(&self) -> LagPolicy {
@@ -53,7 +68,7 @@ impl Subscriber {
 
     /// No more events will come.
     pub(crate) fn close(&self) {
-        lock(&self.queue).close();
+        lock(&self.queue).events.close();
         self.ready.notify_all();
     }
 
@@ -66,22 +81,26 @@ impl Subscriber {
     fn take(&self, deadline: Option<Instant>) -> Result<Event, RecvTimeoutError> {
         let mut q = lock(&self.queue);
         loop {
-            let was_full = q.is_full();
-            if let Some(event) = q.pop() {
+            let was_full = q.events.is_full();
+            if let Some(event) = q.events.pop() {
                 drop(q);
                 if was_full && self.policy == LagPolicy::Backpressure {
                     (self.resume)();
                 }
                 return Ok(event);
             }
-            if q.is_closed() {
+            if q.events.is_closed() {
                 return Err(RecvTimeoutError::Disconnected);
             }
+            // Counted under the lock the producer takes to push: a push
+            // after this sees a sleeper and wakes it.
+            q.sleepers += 1;
             q = match deadline {
                 None => self.ready.wait(q).unwrap_or_else(|e| e.into_inner()),
                 Some(deadline) => {
                     let left = deadline.saturating_duration_since(crate::now());
                     if left.is_zero() {
+                        q.sleepers -= 1;
                         return Err(RecvTimeoutError::Timeout);
                     }
                     self.ready
@@ -90,6 +109,7 @@ impl Subscriber {
                         .0
                 }
             };
+            q.sleepers -= 1;
         }
     }
 }

@@ -1,8 +1,9 @@
-//! The `Handle`: cloneable, `Send + Sync`, blocking. Every call is a
-//! command to the loop thread (which it wakes) and a wait for the answer.
+//! The `Handle`: cloneable, `Send + Sync`, blocking. Sends are staged for
+//! the loop thread (see [`crate::outgoing`]) and return; every other call
+//! is a command to the loop thread (which it wakes) and a wait for the answer.
 
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -13,8 +14,9 @@ use wsnova_core::session::{
 use wsnova_core::wire::CloseCode;
 
 use crate::connection::Connection;
-use crate::event_loop::{Entry, HIGH_WATER, LoopShared, State};
+use crate::event_loop::{Entry, LoopShared, State};
 use crate::events::{Events, Resume, Subscriber};
+use crate::outgoing::{Message, Outgoing};
 use crate::resolver::lock;
 use crate::route::SyncReplySender;
 
@@ -24,6 +26,9 @@ struct Inner {
     key: usize,
     serial: u64,
     final_status: Arc<Mutex<Option<Status>>>,
+    /// The connection's staged messages, shared with the loop (fetched at
+    /// the first send: a handle that never sends costs nothing).
+    outgoing: OnceLock<Arc<Outgoing>>,
 }
 
 impl Drop for Inner {
@@ -31,6 +36,7 @@ impl Drop for Inner {
         let (key, serial) = (self.key, self.serial);
         self.shared.send(Box::new(move |state: &mut State| {
             state.with(key, serial, |entry| {
+                entry.drain_outgoing(); // what was fed goes before the close
                 let _ = entry.conn.close(CloseCode::NORMAL, "");
             })
         }));
@@ -38,13 +44,40 @@ impl Drop for Inner {
 }
 
 /// A handle to one connection (across reconnects) on an
-/// [`EventLoop`](crate::EventLoop), usable from any thread. Every method
-/// blocks the calling thread until the loop has answered. Clone it freely;
-/// the connection closes when the last clone is dropped or
+/// [`EventLoop`](crate::EventLoop), usable from any thread. Clone it
+/// freely; the connection closes when the last clone is dropped or
 /// [`close`](Self::close) is called.
 ///
-/// Do not call it from an event callback (that runs on the loop thread,
-/// which would wait for itself): it panics there.
+/// **Sends do not wait for the loop.** [`send_text`](Self::send_text),
+/// [`send_binary`](Self::send_binary), [`send_json`](Self::send_json) and
+/// the `feed_*` verbs copy the payload into a batch shared with the loop
+/// thread and return; the loop takes the whole batch in one wake-up, frames
+/// every message in order (behind any sent earlier, ahead of any later
+/// command from this handle) and writes them with one flush. `send_*` wakes
+/// the loop (once per batch); `feed_*` does not, until
+/// [`flush`](Self::flush), a later `send_*` or command, or 256 KiB staged.
+/// Messages from all clones and threads leave in the order their calls
+/// staged them.
+///
+/// What a sender learns, and when:
+/// - `Ok(())`: the message is staged. It is framed by the session on the
+///   loop thread shortly after (queued there until the connection is
+///   ready, as before). Delivery is not confirmed: a connection lost
+///   before the bytes left shows as `Event::Disconnected` and in
+///   [`status`](Self::status), as for every driver.
+/// - `Err(SessionError::Closed)` at once, once the connection was closed
+///   ([`close`](Self::close), the last clone dropped, the session closed
+///   for good) or the loop stopped; nothing is staged.
+/// - An error the loop met framing an earlier staged message (e.g.
+///   `SessionError::QueueFull` while disconnected with the session's send
+///   queue full; that message is dropped) is returned once, by the next
+///   `send_*`, `feed_*` or `flush` from any clone, which then stages nothing.
+/// - While more than 4 MiB wait (staged, plus framed and not yet taken by
+///   the socket), a sender blocks until the loop has written enough.
+///
+/// Every other method blocks the calling thread until the loop has
+/// answered. Do not call it from an event callback (that runs on the loop
+/// thread, which would wait for itself): it panics there.
 #[derive(Clone)]
 pub struct Handle {
     inner: Arc<Inner>,
@@ -103,6 +136,7 @@ impl Handle {
                 key,
                 serial,
                 final_status,
+                outgoing: OnceLock::new(),
             }),
         }
     }
@@ -113,7 +147,10 @@ impl Handle {
         self.inner.shared.assert_off_loop();
         let (key, serial) = (self.inner.key, self.inner.serial);
         self.inner.shared.send(Box::new(move |state: &mut State| {
-            state.with(key, serial, f)
+            state.with(key, serial, |entry| {
+                entry.drain_outgoing(); // staged sends go first
+                f(entry)
+            })
         }));
     }
 
@@ -139,41 +176,87 @@ impl Handle {
             .unwrap_or(Err(SessionError::Closed))
     }
 
-    /// Frames a message and writes it as far as the socket takes it; waits
-    /// while more than a few MiB are still queued for the socket.
-    fn send(
-        &self,
-        f: impl FnOnce(&mut Connection) -> Result<(), SessionError> + Send + 'static,
-    ) -> Result<(), SessionError> {
-        let (tx, rx) = mpsc::sync_channel(1);
-        self.submit(move |entry| match f(&mut entry.conn) {
-            Ok(()) if entry.conn.pending_bytes() > HIGH_WATER => {
-                entry.route.drain_waiters.push(tx);
-            }
-            result => {
-                let _ = tx.send(result);
-            }
-        });
-        rx.recv().unwrap_or(Err(SessionError::Closed))
+    /// The connection's shared batch, fetched from the loop at the first
+    /// send; `Err(Closed)` when the connection is gone.
+    fn outgoing(&self) -> Result<&Arc<Outgoing>, SessionError> {
+        if let Some(outgoing) = self.inner.outgoing.get() {
+            return Ok(outgoing);
+        }
+        let outgoing = self
+            .call(|entry| entry.outgoing().clone())
+            .ok_or(SessionError::Closed)?;
+        Ok(self.inner.outgoing.get_or_init(|| outgoing))
     }
 
-    /// Sends a text message (queued while not ready).
+    /// Stages `message` (`None`: only flushes); with `wake`, makes sure a
+    /// drain is on its way to the loop. See the type's doc for the errors.
+    fn stage(&self, message: Option<Message<'_>>, wake: bool) -> Result<(), SessionError> {
+        let outgoing = self.outgoing()?;
+        let staged = outgoing.stage(message, wake)?;
+        if staged.schedule {
+            let (key, serial) = (self.inner.key, self.inner.serial);
+            let sent = self.inner.shared.send(Box::new(move |state: &mut State| {
+                state.with(key, serial, Entry::drain_outgoing)
+            }));
+            if !sent {
+                outgoing.close(); // the loop has stopped
+                return Err(SessionError::Closed);
+            }
+        }
+        if staged.over {
+            self.inner.shared.assert_off_loop();
+            outgoing.wait_room();
+        }
+        Ok(())
+    }
+
+    /// Sends a text message: staged, and the loop woken to frame and write
+    /// it with whatever else is staged (queued while not ready). Returns
+    /// without waiting for the loop (see the type's doc for what `Ok`
+    /// means and which errors come when).
     pub fn send_text(&self, text: impl AsRef<str>) -> Result<(), SessionError> {
-        let text = text.as_ref().to_owned();
-        self.send(move |c| c.send_text(&text))
+        self.stage(Some(Message::Text(text.as_ref())), true)
     }
 
-    /// Sends a binary message (queued while not ready).
+    /// Sends a binary message (see [`send_text`](Self::send_text)).
     pub fn send_binary(&self, data: impl AsRef<[u8]>) -> Result<(), SessionError> {
-        let data = data.as_ref().to_vec();
-        self.send(move |c| c.send_binary(&data))
+        self.stage(Some(Message::Binary(data.as_ref())), true)
+    }
+
+    /// Stages a text message without waking the loop: a burst of fed
+    /// messages is framed and written in one wake-up and one flush at
+    /// [`flush`](Self::flush) (or the next `send_*` or command, or once
+    /// 256 KiB are staged).
+    ///
+    /// ```no_run
+    /// # fn demo(handle: &wsnova_mio::Handle) -> Result<(), wsnova_mio::SessionError> {
+    /// for i in 0..100 {
+    ///     handle.feed_text(format!("order {i}"))?;
+    /// }
+    /// handle.flush()?; // one wake-up of the loop, one write
+    /// # Ok(()) }
+    /// ```
+    pub fn feed_text(&self, text: impl AsRef<str>) -> Result<(), SessionError> {
+        self.stage(Some(Message::Text(text.as_ref())), false)
+    }
+
+    /// Stages a binary message without waking the loop (see [`feed_text`](Self::feed_text)).
+    pub fn feed_binary(&self, data: impl AsRef<[u8]>) -> Result<(), SessionError> {
+        self.stage(Some(Message::Binary(data.as_ref())), false)
+    }
+
+    /// Wakes the loop to frame and write everything staged, and returns
+    /// without waiting for it. `Err(Closed)` once the connection is
+    /// closed; an error met with an earlier message is returned here too.
+    pub fn flush(&self) -> Result<(), SessionError> {
+        self.stage(None, true)
     }
 
     /// Serializes `value` and sends it as a text message.
     pub fn send_json<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), SessionError> {
         let text =
             serde_json::to_string(value).map_err(|e| SessionError::InvalidParams(e.to_string()))?;
-        self.send(move |c| c.send_text(&text))
+        self.send_text(text)
     }
 
     /// Sends a request and waits for its one outcome: the result, unparsed,
@@ -377,6 +460,7 @@ impl Handle {
                 return Ok(false);
             }
             entry.conn.close(code, &reason)?;
+            entry.close_outgoing(); // later sends fail at once
             entry.route.waiters.wait_close(SyncReplySender(tx));
             Ok(true)
         });

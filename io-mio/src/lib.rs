@@ -17,15 +17,22 @@
 //!   the verbs of the tokio driver's `Client`, with the same meaning:
 //!   `send_text`, `request` / `request_timeout` / `request_raw`,
 //!   `subscribe` (waits for the confirmation) / `subscribe_nowait`,
-//!   `authenticate`, `ping`, `status`, `events`, `close`.
+//!   `authenticate`, `ping`, `status`, `events`, `close`. Its sends
+//!   (`send_*`, `feed_*`, `flush`) do not wait for the loop: they stage the
+//!   message in a batch the loop drains in one wake-up and writes once
+//!   (see [`Handle`] for what a sender learns and when).
 //! - **[`Connection`]**: the embedding API for applications that already
 //!   run a mio loop, with the core's verbs. Register it with your
 //!   `Registry` under a token you choose, call
 //!   [`handle_event`](Connection::handle_event) and
 //!   [`handle_timeout`](Connection::handle_timeout), sleep until
 //!   [`poll_timeout`](Connection::poll_timeout), and take events with
-//!   [`poll_event`](Connection::poll_event). `examples/embedded.rs` drives
-//!   two connections and a listener of its own in one loop.
+//!   [`poll_event`](Connection::poll_event). Batch sends with
+//!   [`feed_text`](Connection::feed_text) and one
+//!   [`flush`](Connection::flush) (one `write` for the burst).
+//!   `examples/embedded.rs` drives two connections and a listener of its
+//!   own in one loop; `examples/mio_pipeline.rs` measures throughput and
+//!   latency (figures and method in the crate's `README.md`).
 //! - **[`PoolHandle`]**: a core `Pool` (many connections to one service as
 //!   one client: sharding within declared limits, failover, rotation) on an
 //!   [`EventLoop`], started with [`EventLoop::connect_pool`], blocking,
@@ -49,6 +56,7 @@ mod event_loop;
 mod events;
 mod handle;
 mod link;
+mod outgoing;
 mod pool_handle;
 mod pool_loop;
 mod pool_runner;

@@ -11,10 +11,16 @@ use crate::link::{READS_PER_TURN, ReadStep, with_read_buffer};
 impl Connection {
     /// A readiness event for this connection's socket (or its racing connects).
     pub(super) fn on_ready(&mut self, event: &mio::event::Event) {
+        let connected = self.link.is_connected();
         if !self.link.on_ready(event, self.now, &mut self.session) {
             return; // a late event for a socket already released
         }
-        self.pump(); // writability: write what waits
+        // A racing connect may have told the session something; on a
+        // connected socket the event only marks it, and writability matters
+        // only when bytes wait (reading pumps on its own).
+        if !connected || (event.is_writable() && self.session.pending_transmit_len() > 0) {
+            self.pump();
+        }
         self.read();
     }
 
@@ -35,6 +41,9 @@ impl Connection {
                     ReadStep::Data => {}
                 }
                 self.pump();
+                if !self.link.is_readable() {
+                    return; // drained (a short read): no clock read, no deadline scan
+                }
                 self.now = crate::now();
                 if self.session.poll_timeout().is_some_and(|at| at <= self.now) {
                     // A deadline fell due while reading: back to the loop,
@@ -67,6 +76,19 @@ impl Connection {
                 break;
             }
         }
+        self.settle_outputs();
+    }
+
+    /// Drains the session's outputs without writing (a fed message waits
+    /// for the next flush).
+    pub(super) fn apply_outputs(&mut self) {
+        while let Some(output) = self.session.poll_output() {
+            self.apply(output);
+        }
+        self.settle_outputs();
+    }
+
+    fn settle_outputs(&mut self) {
         self.sync_reading_paused();
         if self.session.state() == SessionState::Closed {
             self.link.release(); // nothing can use a socket any more

@@ -21,6 +21,9 @@ use crate::link::Link;
 use crate::now;
 use crate::resolver::Resolver;
 
+/// The environment variables the core's proxy settings read (in any case).
+const PROXY_VARS: [&str; 4] = ["http_proxy", "https_proxy", "all_proxy", "no_proxy"];
+
 /// The session as a command sees it.
 type Dyn = Session<dyn Adapter>;
 
@@ -34,7 +37,9 @@ type Dyn = Session<dyn Adapter>;
 /// host names with a [`Resolver`] — [`handle_resolved`](Self::handle_resolved).
 /// After each, drain [`poll_event`](Self::poll_event). Commands
 /// ([`send_text`](Self::send_text), [`request`](Self::request), …) write
-/// to the socket at once when they can.
+/// to the socket at once when they can; [`feed_text`](Self::feed_text) and
+/// [`feed_binary`](Self::feed_binary) only frame, and
+/// [`flush`](Self::flush) writes the burst in one go.
 ///
 /// Reading is edge-triggered and fair: a call reads until `WouldBlock`, or
 /// stops after a bounded number of reads (or when the event queue is full)
@@ -94,9 +99,16 @@ impl Connection {
             .dial_override()
             .map(|(host, port)| (host.to_owned(), port));
         let now = now();
-        // The one place this driver reads the environment (proxy variables).
-        let env = std::env::vars_os()
-            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+        // The one place this driver reads the environment (proxy variables):
+        // only those reach the core, which would otherwise look at every
+        // variable of the process (a quarter of the loop's work when
+        // opening thousands of connections).
+        let env = std::env::vars_os().filter_map(|(k, v)| {
+            let k = k.into_string().ok()?;
+            let wanted = PROXY_VARS.iter().any(|p| p.eq_ignore_ascii_case(&k));
+            wanted.then_some(())?;
+            Some((k, v.into_string().ok()?))
+        });
         let (config, invalid) = match options.session_config_with_env(env) {
             Ok(config) => (config, invalid),
             Err(err) => (options.session_config(), invalid.or(Some(err))),
@@ -224,6 +236,17 @@ impl Connection {
     /// The next event for the application.
     pub fn poll_event(&mut self) -> Option<Event> {
         let event = self.events.pop_front();
+        if self.events.is_empty()
+            && self.events.capacity() > 0
+            && event
+                .as_ref()
+                .is_some_and(|e| !matches!(e, Event::Message(_)))
+        {
+            // The last of a burst of lifecycle events (connecting, ready,
+            // a pong): give the queue's memory back, so an idle connection
+            // holds none. Data messages keep it for the next ones.
+            self.events = VecDeque::new();
+        }
         self.sync_reading_paused();
         event
     }
@@ -260,8 +283,8 @@ impl Connection {
     }
 
     /// Bytes framed but not yet accepted by the socket.
-    pub fn pending_bytes(&mut self) -> usize {
-        self.session.pending_transmit().len()
+    pub fn pending_bytes(&self) -> usize {
+        self.session.pending_transmit_len()
     }
 
     // ---- getters ------------------------------------------------------
@@ -294,14 +317,71 @@ impl Connection {
         result
     }
 
-    /// Sends a text message (queued until ready).
+    /// Sends a text message: [`feed_text`](Self::feed_text), then
+    /// [`flush`](Self::flush) (one write for it and everything fed before).
+    /// Queued in the session until ready.
     pub fn send_text(&mut self, text: &str) -> Result<(), SessionError> {
-        self.command(|s, now| s.send_text(now, text))
+        self.feed_text(text)?;
+        self.flush();
+        Ok(())
     }
 
-    /// Sends a binary message (queued until ready).
+    /// Sends a binary message: [`feed_binary`](Self::feed_binary), then
+    /// [`flush`](Self::flush).
     pub fn send_binary(&mut self, data: &[u8]) -> Result<(), SessionError> {
-        self.command(|s, now| s.send_binary(now, data))
+        self.feed_binary(data)?;
+        self.flush();
+        Ok(())
+    }
+
+    /// Frames a text message into the session's outgoing buffer without
+    /// writing it: a burst of fed messages leaves in one `write` at
+    /// [`flush`](Self::flush), or earlier when this connection next handles
+    /// an event or a timeout (which always write what waits). Queued in the
+    /// session until ready, as [`send_text`](Self::send_text).
+    ///
+    /// ```no_run
+    /// # fn demo(conn: &mut wsnova_mio::Connection) -> Result<(), wsnova_mio::SessionError> {
+    /// for i in 0..100 {
+    ///     conn.feed_text(&format!("order {i}"))?;
+    /// }
+    /// conn.flush(); // one syscall for the hundred frames
+    /// # Ok(()) }
+    /// ```
+    pub fn feed_text(&mut self, text: &str) -> Result<(), SessionError> {
+        // Framed at once when ready and nothing waits ahead: no clock read.
+        if self.session.try_send_text_direct(text) {
+            return Ok(());
+        }
+        self.queue(|s, now| s.send_text(now, text))
+    }
+
+    /// Frames a binary message without writing it (see [`feed_text`](Self::feed_text)).
+    pub fn feed_binary(&mut self, data: &[u8]) -> Result<(), SessionError> {
+        if self.session.try_send_binary_direct(data) {
+            return Ok(());
+        }
+        self.queue(|s, now| s.send_binary(now, data))
+    }
+
+    /// Writes everything fed so far as far as the socket takes it, in as
+    /// few `write`s as the socket allows. What it does not take yet waits
+    /// for the socket's next writable event (see
+    /// [`pending_bytes`](Self::pending_bytes)); nothing is lost or reordered.
+    pub fn flush(&mut self) {
+        self.pump();
+    }
+
+    /// Runs a session command that may queue a message, applying its
+    /// outputs but writing nothing.
+    fn queue(
+        &mut self,
+        f: impl FnOnce(&mut Dyn, Instant) -> Result<(), SessionError>,
+    ) -> Result<(), SessionError> {
+        self.now = now();
+        let result = f(&mut self.session, self.now);
+        self.apply_outputs();
+        result
     }
 
     /// Serializes `value` and sends it as a text message.

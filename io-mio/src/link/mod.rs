@@ -225,6 +225,11 @@ impl Link {
         }
     }
 
+    /// `true` when it holds a connected socket.
+    pub(crate) fn is_connected(&self) -> bool {
+        matches!(self.transport, Transport::Socket(_))
+    }
+
     /// `true` when the socket may hold unread bytes.
     pub(crate) fn is_readable(&self) -> bool {
         matches!(&self.transport, Transport::Socket(s) if s.readable && !s.closed)
@@ -292,9 +297,16 @@ impl Link {
             if pending.is_empty() {
                 return false;
             }
+            let all = pending.len();
             match (&s.stream).write(pending) {
                 Ok(0) => return false,
-                Ok(n) => sink.advance_transmit(n),
+                Ok(n) => {
+                    sink.advance_transmit(n);
+                    if n == all {
+                        // Everything went: asking again would only find nothing.
+                        return false;
+                    }
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
