@@ -13,3 +13,7 @@
 //!
 //! The core stays sans-IO: the driver asks Redis, the core decides with the
 //! answer.
+
+pub mod fanout;
+pub mod node;
+pub mod shards;
