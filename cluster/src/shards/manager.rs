@@ -148,8 +148,13 @@ async fn run(
     let mut joined = false;
     loop {
         let started = Instant::now();
-        match tokio::time::timeout(config.renew_every, round(&mut store, &mut owned, &order)).await
-        {
+        // A round may not outlast the earliest lease: by then it is dropped.
+        let deadline = owned
+            .values()
+            .map(|l| l.valid_until)
+            .fold(started + config.renew_every, Instant::min);
+        let work = round(&mut store, &mut owned, &order);
+        match tokio::time::timeout_at(deadline.into(), work).await {
             Ok(Ok(released)) => {
                 if released || !joined {
                     joined = true;
