@@ -67,7 +67,15 @@ async fn node(redis_url: &str, ws_url: &str, name: &str) -> Result<(), Box<dyn s
     let shards = ShardConfig::new(PREFIX, SHARDS, LEASE);
     let config = NodeConfig::new(shards, channels());
     let id = unique_node_id(name);
-    let node = Node::start(redis, &id, config, client.clone(), events, Binance::new(Market::Spot)).await?;
+    let node = Node::start(
+        redis,
+        &id,
+        config,
+        client.clone(),
+        events,
+        Binance::new(Market::Spot),
+    )
+    .await?;
     let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel();
     std::thread::spawn(move || {
         let mut line = String::new();
@@ -121,7 +129,11 @@ impl NodeProcess {
             }
         });
         let stdin = child.stdin.take();
-        Ok(NodeProcess { name: name.to_owned(), child, stdin })
+        Ok(NodeProcess {
+            name: name.to_owned(),
+            child,
+            stdin,
+        })
     }
 
     fn stop(&mut self) {
@@ -214,7 +226,11 @@ fn report_moves(watch: &Watch, before: &BTreeMap<u32, String>, from: &str) -> Du
     for (shard, owner) in before.iter().filter(|(_, o)| *o == from) {
         let gap = watch.shards[shard].max_gap;
         worst = worst.max(gap);
-        println!("  {shard:>5}  {owner} -> {}  {:>6} ms", after[shard], gap.as_millis());
+        println!(
+            "  {shard:>5}  {owner} -> {}  {:>6} ms",
+            after[shard],
+            gap.as_millis()
+        );
     }
     worst
 }
@@ -240,7 +256,8 @@ async fn orchestrate() -> Result<(), Box<dyn std::error::Error>> {
 
     let client = redis::Client::open(redis.url())?;
     let con = connection(client, Duration::from_secs(2)).await?;
-    let mut consumer = Consumer::new(con, ConsumerConfig::new(PREFIX, SHARDS, "demo", "consumer")).await?;
+    let mut consumer =
+        Consumer::new(con, ConsumerConfig::new(PREFIX, SHARDS, "demo", "consumer")).await?;
     let mut watch = Watch::default();
     let all = channels().len();
     let settled = consume_until(&mut consumer, &mut watch, Duration::from_secs(15), |w| {
@@ -249,10 +266,15 @@ async fn orchestrate() -> Result<(), Box<dyn std::error::Error>> {
         for o in owners.values() {
             *per_node.entry(o).or_default() += 1;
         }
-        w.channels.len() == all && per_node.len() == 3 && per_node.values().all(|&n| n <= SHARDS.div_ceil(3))
+        w.channels.len() == all
+            && per_node.len() == 3
+            && per_node.values().all(|&n| n <= SHARDS.div_ceil(3))
     })
     .await?;
-    println!("all {all} channels flowing from 3 nodes: {settled} ({:?} since start)", started.elapsed());
+    println!(
+        "all {all} channels flowing from 3 nodes: {settled} ({:?} since start)",
+        started.elapsed()
+    );
     consume_until(&mut consumer, &mut watch, Duration::from_secs(1), |_| false).await?;
 
     // Crash: SIGKILL, nothing released.
@@ -265,9 +287,18 @@ async fn orchestrate() -> Result<(), Box<dyn std::error::Error>> {
     let moved = |w: &Watch| w.owners().values().all(|o| *o != victim);
     let ok = consume_until(&mut consumer, &mut watch, LEASE * 3, moved).await?;
     let failover = killed_at.elapsed();
-    consume_until(&mut consumer, &mut watch, Duration::from_millis(500), |_| false).await?;
+    consume_until(
+        &mut consumer,
+        &mut watch,
+        Duration::from_millis(500),
+        |_| false,
+    )
+    .await?;
     let crash_gap = report_moves(&watch, &before, &victim);
-    println!("all of {victim}'s shards moved: {ok}, {} ms after the kill", failover.as_millis());
+    println!(
+        "all of {victim}'s shards moved: {ok}, {} ms after the kill",
+        failover.as_millis()
+    );
 
     // Graceful: the node releases its shards and wakes the others.
     let leaving = nodes[0].name.clone();
@@ -279,16 +310,41 @@ async fn orchestrate() -> Result<(), Box<dyn std::error::Error>> {
     let moved = |w: &Watch| w.owners().values().all(|o| *o != leaving);
     let ok_graceful = consume_until(&mut consumer, &mut watch, LEASE * 3, moved).await?;
     let handover = left_at.elapsed();
-    consume_until(&mut consumer, &mut watch, Duration::from_millis(500), |_| false).await?;
+    consume_until(
+        &mut consumer,
+        &mut watch,
+        Duration::from_millis(500),
+        |_| false,
+    )
+    .await?;
     let leave_gap = report_moves(&watch, &before, &leaving);
-    println!("all of {leaving}'s shards moved: {ok_graceful}, {} ms after the request", handover.as_millis());
+    println!(
+        "all of {leaving}'s shards moved: {ok_graceful}, {} ms after the request",
+        handover.as_millis()
+    );
 
     let bound = LEASE + LEASE / 3 + Duration::from_millis(500);
     println!("\nsummary ({:?} in all)", started.elapsed());
-    println!("  events delivered to the consumer: {}, duplicates skipped: {}", watch.delivered, consumer.duplicates());
-    println!("  crash (SIGKILL): longest gap of a moved shard {} ms; bound lease + renewal + 500 ms = {} ms: {}",
-        crash_gap.as_millis(), bound.as_millis(), if crash_gap <= bound && ok { "within" } else { "EXCEEDED" });
-    println!("  graceful leave: longest gap of a moved shard {} ms (lease {} ms)", leave_gap.as_millis(), LEASE.as_millis());
+    println!(
+        "  events delivered to the consumer: {}, duplicates skipped: {}",
+        watch.delivered,
+        consumer.duplicates()
+    );
+    println!(
+        "  crash (SIGKILL): longest gap of a moved shard {} ms; bound lease + renewal + 500 ms = {} ms: {}",
+        crash_gap.as_millis(),
+        bound.as_millis(),
+        if crash_gap <= bound && ok {
+            "within"
+        } else {
+            "EXCEEDED"
+        }
+    );
+    println!(
+        "  graceful leave: longest gap of a moved shard {} ms (lease {} ms)",
+        leave_gap.as_millis(),
+        LEASE.as_millis()
+    );
     for n in &mut nodes {
         n.stop();
     }

@@ -53,14 +53,21 @@ async fn main() {
     let lease = Duration::from_millis(args.get(2).and_then(|a| a.parse().ok()).unwrap_or(1000));
     let redis = RedisServer::start();
     let client = redis::Client::open(redis.url()).unwrap();
-    println!("{SHARDS} shards, 3 nodes, lease {lease:?}, renewal every {:?}, redis-server on loopback", lease / 3);
+    println!(
+        "{SHARDS} shards, 3 nodes, lease {lease:?}, renewal every {:?}, redis-server on loopback",
+        lease / 3
+    );
     let (mut crash, mut graceful) = (Vec::new(), Vec::new());
     for run in 0..runs {
         let config = ShardConfig::new(&format!("bench{run}"), SHARDS, lease);
         let mut nodes: Vec<ShardHandle> = Vec::new();
         for i in 0..3 {
             let id = format!("node-{i}");
-            nodes.push(ShardManager::start(client.clone(), config.clone(), &id).await.unwrap());
+            nodes.push(
+                ShardManager::start(client.clone(), config.clone(), &id)
+                    .await
+                    .unwrap(),
+            );
         }
         let mut rxs: Vec<_> = nodes.iter().map(ShardHandle::ownership).collect();
         settle(&mut rxs, Duration::from_secs(10)).await;
