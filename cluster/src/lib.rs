@@ -13,3 +13,6 @@
 //!
 //! The core stays sans-IO: the driver asks Redis, the core decides with the
 //! answer.
+
+/// Shared rate limits: GCRA on Redis, fed to the sessions' per-class limiters.
+pub mod limits;

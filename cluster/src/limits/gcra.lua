@@ -1,0 +1,32 @@
+-- GCRA (generic cell rate algorithm) for one key, evaluated atomically.
+-- KEYS[1]: the limit's key; its value is the theoretical arrival time (TAT)
+--          in microseconds of Redis server time.
+-- ARGV[1]: emission interval T, microseconds per permit (may be fractional).
+-- ARGV[2]: burst tolerance, microseconds: capacity * T.
+-- ARGV[3]: at_least: fewer permits than this are not worth granting.
+-- ARGV[4]: wanted: the most permits to grant.
+-- Returns {granted, retry_after_us}: granted > 0 and retry 0, or granted 0
+-- and the wait until at_least fit (-1: never, at_least exceeds the burst).
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
+local interval = tonumber(ARGV[1])
+local tolerance = tonumber(ARGV[2])
+local at_least = math.max(tonumber(ARGV[3]), 1)
+local wanted = math.max(tonumber(ARGV[4]), at_least)
+if at_least * interval > tolerance then
+  return {0, -1}
+end
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then
+  tat = now
+end
+-- The most permits k with tat + k * T - now <= tolerance.
+local room = math.floor((now + tolerance - tat) / interval)
+local granted = math.min(wanted, room)
+if granted < at_least then
+  return {0, math.ceil(tat + at_least * interval - tolerance - now)}
+end
+local new_tat = tat + granted * interval
+local ttl_ms = math.ceil((new_tat - now) / 1000) + 1
+redis.call('SET', KEYS[1], string.format('%.3f', new_tat), 'PX', ttl_ms)
+return {granted, 0}
