@@ -156,10 +156,11 @@ impl SharedLimiter {
             if state.down && state.next_probe.is_some_and(|at| now < at) {
                 return self.local(&mut state, key, quota, now, at_least, wanted);
             }
-            // Cooling down after an outage: Redis grants no more than the
-            // local share still allows.
+            // Probing after an outage, or cooling down after it: Redis
+            // grants no more than the local share still allows.
+            let probing = state.down;
             let keyed = state.keys.entry(key.as_str().to_owned()).or_default();
-            if keyed.cooldown_until.is_some_and(|until| now < until)
+            if (probing || keyed.cooldown_until.is_some_and(|until| now < until))
                 && let Some(share) = keyed.share.as_ref()
             {
                 let room = share.room(now);
