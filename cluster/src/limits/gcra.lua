@@ -5,6 +5,9 @@
 -- ARGV[2]: burst tolerance, microseconds: capacity * T.
 -- ARGV[3]: at_least: fewer permits than this are not worth granting.
 -- ARGV[4]: wanted: the most permits to grant.
+-- ARGV[5]: '1' when the caller is recovering from an outage: a missing key
+--          may have been lost by a Redis restart, so it counts as an empty
+--          bucket (spent), not a full one.
 -- Returns {granted, retry_after_us}: granted > 0 and retry 0, or granted 0
 -- and the wait until at_least fit (-1: never, at_least exceeds the burst).
 local time = redis.call('TIME')
@@ -16,7 +19,13 @@ local wanted = math.max(tonumber(ARGV[4]), at_least)
 if at_least * interval > tolerance then
   return {0, -1}
 end
-local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+local stored = redis.call('GET', KEYS[1])
+local tat = now
+if stored then
+  tat = tonumber(stored)
+elseif ARGV[5] == '1' then
+  tat = now + tolerance
+end
 if tat < now then
   tat = now
 end

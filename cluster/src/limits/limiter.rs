@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use redis::Script;
@@ -99,6 +100,9 @@ pub struct SharedLimiter {
     script: Script,
     config: LimiterConfig,
     state: Mutex<State>,
+    /// Permits granted by Redis, and by the local share.
+    from_redis: AtomicU64,
+    from_share: AtomicU64,
 }
 
 impl std::fmt::Debug for SharedLimiter {
@@ -125,12 +129,22 @@ impl SharedLimiter {
             script: Script::new(GCRA),
             config,
             state: Mutex::new(State::default()),
+            from_redis: AtomicU64::new(0),
+            from_share: AtomicU64::new(0),
         })
     }
 
     /// Its configuration.
     pub fn config(&self) -> &LimiterConfig {
         &self.config
+    }
+
+    /// Permits granted so far by `source`.
+    pub fn granted_by(&self, source: Source) -> u64 {
+        match source {
+            Source::Redis => self.from_redis.load(Ordering::Relaxed),
+            Source::LocalShare => self.from_share.load(Ordering::Relaxed),
+        }
     }
 
     /// Whether the last call found Redis unreachable.
@@ -148,9 +162,20 @@ impl SharedLimiter {
     /// share while it does not. Never fails and never waits longer than
     /// the configured Redis timeout.
     pub async fn acquire(&self, key: &LimitKey, quota: Quota, at_least: u64, wanted: u64) -> Grant {
+        let grant = self.decide(key, quota, at_least, wanted).await;
+        let counter = match grant.source {
+            Source::Redis => &self.from_redis,
+            Source::LocalShare => &self.from_share,
+        };
+        counter.fetch_add(grant.granted, Ordering::Relaxed);
+        grant
+    }
+
+    async fn decide(&self, key: &LimitKey, quota: Quota, at_least: u64, wanted: u64) -> Grant {
         let at_least = at_least.max(1);
         let mut wanted = wanted.max(at_least);
         let now = Instant::now();
+        let recovering;
         {
             let mut state = self.lock();
             if state.down && state.next_probe.is_some_and(|at| now < at) {
@@ -160,9 +185,8 @@ impl SharedLimiter {
             // grants no more than the local share still allows.
             let probing = state.down;
             let keyed = state.keys.entry(key.as_str().to_owned()).or_default();
-            if (probing || keyed.cooldown_until.is_some_and(|until| now < until))
-                && let Some(share) = keyed.share.as_ref()
-            {
+            recovering = probing || keyed.cooldown_until.is_some_and(|until| now < until);
+            if recovering && let Some(share) = keyed.share.as_ref() {
                 let room = share.room(now);
                 if room < at_least {
                     let mut probe = share.clone();
@@ -182,7 +206,8 @@ impl SharedLimiter {
             .arg(quota.emission_us())
             .arg(quota.tolerance_us())
             .arg(at_least)
-            .arg(wanted);
+            .arg(wanted)
+            .arg(if recovering { "1" } else { "0" });
         let answer = tokio::time::timeout(
             self.config.redis_timeout,
             invocation.invoke_async::<(i64, i64)>(&mut conn),
@@ -191,7 +216,14 @@ impl SharedLimiter {
         let now = Instant::now();
         let mut state = self.lock();
         match answer {
-            Ok(Ok((granted, retry_us))) => Self::answered(&mut state, key, now, granted, retry_us),
+            Ok(Ok((granted, retry_us))) => Self::answered(
+                &mut state,
+                key,
+                now,
+                granted,
+                retry_us,
+                self.config.probe_interval,
+            ),
             Ok(Err(error)) => {
                 self.unreachable(&mut state, now, &error.to_string());
                 self.local(&mut state, key, quota, now, at_least, wanted)
@@ -211,6 +243,7 @@ impl SharedLimiter {
         now: Instant,
         granted: i64,
         retry_us: i64,
+        probe_interval: Duration,
     ) -> Grant {
         if state.down {
             tracing::info!("redis reachable again: shared rate limits resume, cooling down");
@@ -218,7 +251,10 @@ impl SharedLimiter {
             state.next_probe = None;
             for keyed in state.keys.values_mut() {
                 if let Some(share) = keyed.share.as_ref() {
-                    let cooldown = Duration::from_secs_f64(share.quota().tolerance_us() / 1e6);
+                    // Long enough for the other nodes to notice too, and
+                    // for a whole burst to be accounted in Redis again.
+                    let refill = Duration::from_secs_f64(share.quota().tolerance_us() / 1e6);
+                    let cooldown = refill + 2 * probe_interval;
                     keyed.cooldown_until = Some(now + cooldown);
                 }
             }
