@@ -20,6 +20,7 @@ fn limiter(redis: &RedisServer, nodes: u32) -> SharedLimiter {
     let config = LimiterConfig {
         nodes,
         probe_interval: Duration::from_millis(50),
+        reserve: Duration::ZERO,
         ..LimiterConfig::default()
     };
     SharedLimiter::new(&redis.url(), config).expect("url")
@@ -78,6 +79,46 @@ async fn gcra_grants_the_burst_then_paces_on_redis_time() {
             (0, Duration::MAX),
             "beyond the burst"
         );
+    })
+    .await
+    .expect("bounded");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reservations_serve_callers_in_the_order_they_ask() {
+    let redis = RedisServer::start();
+    tokio::time::timeout(TEST_TIMEOUT, async {
+        let config = LimiterConfig {
+            reserve: Duration::from_millis(100),
+            ..LimiterConfig::default()
+        };
+        let limiter = SharedLimiter::new(&redis.url(), config).expect("url");
+        // 10 burst, one every 10 ms.
+        let quota = Quota::new(10, 100, Duration::from_secs(1)).unwrap();
+        let k = key("reserve");
+        assert_eq!(
+            limiter.acquire(&k, quota, 1, 10).await.usable_after,
+            Duration::ZERO
+        );
+        let first = limiter.acquire(&k, quota, 1, 5).await;
+        let second = limiter.acquire(&k, quota, 2, 5).await;
+        assert_eq!(
+            (first.granted, second.granted),
+            (1, 2),
+            "reserved, at_least each"
+        );
+        assert!(
+            first.usable_after > Duration::ZERO && first.usable_after <= Duration::from_millis(10),
+            "{first:?}"
+        );
+        let gap = second.usable_after.saturating_sub(first.usable_after);
+        assert!(
+            gap >= Duration::from_millis(15) && gap <= Duration::from_millis(20),
+            "after the first, in order: {second:?}"
+        );
+        let far = limiter.acquire(&k, quota, 10, 10).await;
+        assert_eq!(far.granted, 0, "beyond the reserve window: refused");
+        assert!(far.retry_after > Duration::from_millis(100), "{far:?}");
     })
     .await
     .expect("bounded");

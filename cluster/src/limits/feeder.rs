@@ -130,6 +130,9 @@ async fn feed(
             .acquire(&shared.key, shared.quota, at_least, wanted)
             .await;
         if grant.granted > 0 {
+            if !grant.usable_after.is_zero() {
+                tokio::time::sleep(grant.usable_after).await; // reserved
+            }
             if client
                 .grant_rate_permits(shared.class, grant.granted)
                 .is_err()

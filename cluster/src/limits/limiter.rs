@@ -27,15 +27,20 @@ pub struct LimiterConfig {
     /// While Redis is unreachable, how often a call tries it again (the
     /// others use the local share at once).
     pub probe_interval: Duration,
+    /// Permits that do not fit now but will within this are reserved in
+    /// Redis and granted with [`Grant::usable_after`]: callers are served
+    /// in the order they ask (no node starves another). Zero: never.
+    pub reserve: Duration,
 }
 
 impl Default for LimiterConfig {
-    /// One node, 250 ms timeout, probe every 250 ms.
+    /// One node, 250 ms timeout, probe every 250 ms, reserve up to 100 ms.
     fn default() -> Self {
         LimiterConfig {
             nodes: 1,
             redis_timeout: Duration::from_millis(250),
             probe_interval: Duration::from_millis(250),
+            reserve: Duration::from_millis(100),
         }
     }
 }
@@ -57,6 +62,9 @@ pub struct Grant {
     /// With nothing granted, how long until `at_least` permits fit
     /// (`Duration::MAX`: never, they exceed the burst); zero otherwise.
     pub retry_after: Duration,
+    /// When granted ones were reserved: use them only after this long
+    /// (zero: now).
+    pub usable_after: Duration,
     /// Who decided.
     pub source: Source,
 }
@@ -194,6 +202,7 @@ impl SharedLimiter {
                     return Grant {
                         granted: 0,
                         retry_after: wait.unwrap_or_default(),
+                        usable_after: Duration::ZERO,
                         source: Source::Redis,
                     };
                 }
@@ -207,7 +216,8 @@ impl SharedLimiter {
             .arg(quota.tolerance_us())
             .arg(at_least)
             .arg(wanted)
-            .arg(if recovering { "1" } else { "0" });
+            .arg(if recovering { "1" } else { "0" })
+            .arg(self.config.reserve.as_micros().min(u128::from(u32::MAX)) as u64);
         let answer = tokio::time::timeout(
             self.config.redis_timeout,
             invocation.invoke_async::<(i64, i64)>(&mut conn),
@@ -276,17 +286,19 @@ impl SharedLimiter {
             }
             None => {}
         }
-        let retry_after = match retry_us {
+        let wait = match retry_us {
             r if r < 0 => Duration::MAX,
             r => Duration::from_micros(r.unsigned_abs()),
         };
+        let (retry_after, usable_after) = if granted > 0 {
+            (Duration::ZERO, wait)
+        } else {
+            (wait, Duration::ZERO)
+        };
         Grant {
             granted,
-            retry_after: if granted > 0 {
-                Duration::ZERO
-            } else {
-                retry_after
-            },
+            retry_after,
+            usable_after,
             source: Source::Redis,
         }
     }
@@ -330,11 +342,13 @@ impl SharedLimiter {
             Ok(granted) => Grant {
                 granted,
                 retry_after: Duration::ZERO,
+                usable_after: Duration::ZERO,
                 source: Source::LocalShare,
             },
             Err(wait) => Grant {
                 granted: 0,
                 retry_after: wait,
+                usable_after: Duration::ZERO,
                 source: Source::LocalShare,
             },
         }
