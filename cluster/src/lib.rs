@@ -15,5 +15,7 @@
 //! answer.
 
 pub mod fanout;
+/// Shared rate limits: GCRA on Redis, fed to the sessions' per-class limiters.
+pub mod limits;
 pub mod node;
 pub mod shards;
