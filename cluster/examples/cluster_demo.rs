@@ -6,19 +6,27 @@
 //!
 //! Offline: redis-server (the test kit starts it on an ephemeral port) and
 //! the mock exchange run locally. The same binary re-executed with `node …`
-//! is one node.
+//! is one node. The three nodes share one account's message budget through
+//! the shared limiter (`wsnova_cluster::limits`): Binance's per-connection
+//! pacing (2 messages a second, a burst of 2) for all of them together.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wsnova_cluster::fanout::{Consumer, ConsumerConfig};
+use wsnova_cluster::limits::{
+    FeederConfig, LimitKey, LimiterConfig, PermitFeeder, Quota, Scope, SharedClass, SharedLimiter,
+    Source,
+};
 use wsnova_cluster::node::{Node, NodeConfig, NodeStats};
 use wsnova_cluster::shards::{ShardConfig, connection, unique_node_id};
-use wsnova_tests::binance::{MockBinance, MockConfig};
+use wsnova_core::session::RateClass;
+use wsnova_tests::binance::{EndReason, MockBinance, MockConfig};
 use wsnova_tests::redis::RedisServer;
-use wsnova_tokio::adapters::binance::{Binance, Market};
+use wsnova_tokio::adapters::binance::{Binance, DEFAULT_QUEUE, Market};
 use wsnova_tokio::{Builder, Connect};
 
 const PREFIX: &str = "demo";
@@ -64,8 +72,30 @@ async fn node(redis_url: &str, ws_url: &str, name: &str) -> Result<(), Box<dyn s
         .event_capacity(65_536)
         .connect(Binance::new(Market::Spot))
         .await?;
+    // One account's budget for the messages the nodes send (subscribes,
+    // unsubscribes), held in Redis and shared by the three nodes.
+    let limiter = SharedLimiter::new(
+        redis_url,
+        LimiterConfig {
+            nodes: 3,
+            ..LimiterConfig::default()
+        },
+    )?;
+    let limiter = Arc::new(limiter);
+    let class = SharedClass {
+        class: RateClass::DEFAULT,
+        key: LimitKey::new("binance", Scope::Account("demo".into()), RateClass::DEFAULT),
+        quota: Quota::of(&Binance::new(Market::Spot).rate_limit(DEFAULT_QUEUE))?,
+    };
+    let _feeder = PermitFeeder::start(
+        &client,
+        Arc::clone(&limiter),
+        vec![class],
+        FeederConfig::default(),
+    )?;
     let shards = ShardConfig::new(PREFIX, SHARDS, LEASE);
-    let config = NodeConfig::new(shards, channels());
+    let mut config = NodeConfig::new(shards, channels());
+    config.subscribe_chunk = 300; // Binance counts messages, not streams
     let id = unique_node_id(name);
     let node = Node::start(
         redis,
@@ -91,11 +121,13 @@ async fn node(redis_url: &str, ws_url: &str, name: &str) -> Result<(), Box<dyn s
                 let s = node.stats();
                 let owned: Vec<u32> = node.ownership().borrow().keys().copied().collect();
                 println!(
-                    "{} shards {owned:?}, {} channels, published {}, fenced {}",
+                    "{} shards {owned:?}, {} channels, published {}, fenced {}, permits from Redis {} (local share {})",
                     owned.len(),
                     NodeStats::get(&s.subscribed),
                     NodeStats::get(&s.published),
                     NodeStats::get(&s.fenced),
+                    limiter.granted_by(Source::Redis),
+                    limiter.granted_by(Source::LocalShare),
                 );
             }
             _ = &mut stop_rx => break,
@@ -344,6 +376,12 @@ async fn orchestrate() -> Result<(), Box<dyn std::error::Error>> {
         "  graceful leave: longest gap of a moved shard {} ms (lease {} ms)",
         leave_gap.as_millis(),
         LEASE.as_millis()
+    );
+    let mock_stats = mock.stats();
+    println!(
+        "  mock Binance: {} SUBSCRIBE requests, {} connections cut for sending too fast",
+        mock_stats.subscribe_requests,
+        mock_stats.ended(EndReason::TooManyMessages)
     );
     for n in &mut nodes {
         n.stop();
