@@ -93,7 +93,8 @@ async fn node(redis_url: &str, ws_url: &str, name: &str) -> Result<(), Box<dyn s
         vec![class],
         FeederConfig::default(),
     )?;
-    let shards = ShardConfig::new(PREFIX, SHARDS, LEASE);
+    let mut shards = ShardConfig::new(PREFIX, SHARDS, LEASE);
+    shards.expiry_wake = true; // take a dead node's shards as Redis expires them
     let mut config = NodeConfig::new(shards, channels());
     config.subscribe_chunk = 300; // Binance counts messages, not streams
     let id = unique_node_id(name);

@@ -4,7 +4,10 @@
 //! leaves gracefully and the hand-over is measured. Repeated, with p50 and
 //! max printed.
 //!
-//! `cargo run --release -p wsnova-cluster --example cluster_failover_bench [runs] [lease_ms]`
+//! `cargo run --release -p wsnova-cluster --example cluster_failover_bench [runs] [lease_ms] [expiry]`
+//!
+//! With `expiry`, nodes are woken by Redis's expired-key events
+//! ([`ShardConfig::expiry_wake`]).
 
 use std::time::{Duration, Instant};
 
@@ -51,6 +54,7 @@ async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let runs: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(10);
     let lease = Duration::from_millis(args.get(2).and_then(|a| a.parse().ok()).unwrap_or(1000));
+    let expiry = args.get(3).is_some_and(|a| a == "expiry");
     let redis = RedisServer::start();
     let client = redis::Client::open(redis.url()).unwrap();
     println!(
@@ -59,7 +63,8 @@ async fn main() {
     );
     let (mut crash, mut graceful) = (Vec::new(), Vec::new());
     for run in 0..runs {
-        let config = ShardConfig::new(&format!("bench{run}"), SHARDS, lease);
+        let mut config = ShardConfig::new(&format!("bench{run}"), SHARDS, lease);
+        config.expiry_wake = expiry;
         let mut nodes: Vec<ShardHandle> = Vec::new();
         for i in 0..3 {
             let id = format!("node-{i}");

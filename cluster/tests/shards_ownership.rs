@@ -143,3 +143,26 @@ async fn a_graceful_shutdown_hands_over_at_once() {
     // Woken through pub/sub: far less than a renewal period, let alone a lease.
     assert!(took < config.renew_every / 2, "hand-over took {took:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_expiry_events_a_killed_nodes_shards_move_when_the_lease_runs_out() {
+    let redis = RedisServer::start();
+    let lease = Duration::from_millis(900);
+    let mut config = ShardConfig::new("expiry", SHARDS, lease);
+    config.expiry_wake = true;
+    let mut nodes = start(&redis, &config, 3).await;
+    let mut rxs: Vec<_> = nodes.iter().map(ShardHandle::ownership).collect();
+    settle(&mut rxs, 11, Duration::from_secs(10)).await;
+
+    let victim = nodes.remove(0);
+    victim.abort();
+    let mut survivors: Vec<_> = nodes.iter().map(ShardHandle::ownership).collect();
+    let took = settle(&mut survivors, 16, Duration::from_secs(5)).await;
+    println!("failover with expiry events: {took:?} (lease {lease:?})");
+    // Woken by Redis when it expires the leases (its active expiry runs ten
+    // times a second), not a renewal period later.
+    assert!(
+        took <= lease + Duration::from_millis(250),
+        "failover took {took:?}"
+    );
+}

@@ -15,6 +15,12 @@ pub struct ShardConfig {
     /// How often leases are renewed (and free shards looked for): a third of
     /// the lease by default, so two renewals may fail before it runs out.
     pub renew_every: Duration,
+    /// Whether nodes are woken when a lease expires (Redis keyspace
+    /// notifications: `notify-keyspace-events` gains `Ex`, which needs
+    /// `CONFIG SET`), so a crashed node's shards are taken as soon as Redis
+    /// expires its leases rather than at the next round. Off by default: it
+    /// changes the server's configuration.
+    pub expiry_wake: bool,
 }
 
 impl Default for ShardConfig {
@@ -38,6 +44,7 @@ impl ShardConfig {
             shards,
             lease,
             renew_every: lease / 3,
+            expiry_wake: false,
         }
     }
 

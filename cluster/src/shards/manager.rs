@@ -52,17 +52,23 @@ impl ShardManager {
         config: ShardConfig,
         node: &str,
     ) -> Result<ShardHandle, ShardError> {
-        let con = connection(client.clone(), config.renew_every).await?;
+        let mut con = connection(client.clone(), config.renew_every).await?;
         let keys = Keys::new(&config.prefix);
+        let mut expired_prefix = None;
+        if config.expiry_wake {
+            match wake::enable_expiry_events(&mut con).await {
+                Ok(()) => expired_prefix = Some(format!("{}:shard:", config.prefix)),
+                Err(e) => tracing::warn!("no expiry events (failover at the next round): {e}"),
+            }
+        }
         let store = LeaseStore::new(con, keys.clone(), node, config.lease);
         let wake = Arc::new(Notify::new());
-        let waker = wake::spawn(
-            client,
-            keys.wake(),
-            node.to_owned(),
-            Arc::clone(&wake),
-            config.renew_every,
-        );
+        let listen = wake::Listen {
+            channel: keys.wake(),
+            me: node.to_owned(),
+            expired_prefix,
+        };
+        let waker = wake::spawn(client, listen, Arc::clone(&wake), config.renew_every);
         let (tx, rx) = watch::channel(Ownership::new());
         let (stop_tx, stop_rx) = oneshot::channel();
         let task = tokio::spawn(run(store, config, tx, wake, stop_rx));
