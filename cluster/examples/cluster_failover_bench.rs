@@ -58,7 +58,7 @@ async fn main() {
     let redis = RedisServer::start();
     let client = redis::Client::open(redis.url()).unwrap();
     println!(
-        "{SHARDS} shards, 3 nodes, lease {lease:?}, renewal every {:?}, redis-server on loopback",
+        "{SHARDS} shards, 3 nodes, lease {lease:?}, renewal every {:?}, expiry events {expiry}, redis-server on loopback",
         lease / 3
     );
     let (mut crash, mut graceful) = (Vec::new(), Vec::new());
