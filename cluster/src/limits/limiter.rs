@@ -315,7 +315,7 @@ impl SharedLimiter {
             );
             state.down = true;
             for keyed in state.keys.values_mut() {
-                if !keyed.cooldown_until.is_some_and(|until| now < until) {
+                if keyed.cooldown_until.is_none_or(|until| now >= until) {
                     keyed.share = None;
                 }
                 keyed.cooldown_until = None;
