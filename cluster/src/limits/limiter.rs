@@ -315,7 +315,7 @@ impl SharedLimiter {
             );
             state.down = true;
             for keyed in state.keys.values_mut() {
-                if !keyed.cooldown_until.is_some_and(|until| now < until) {
+                if keyed.cooldown_until.is_none_or(|until| now >= until) {
                     keyed.share = None;
                 }
                 keyed.cooldown_until = None;
@@ -335,9 +335,12 @@ impl SharedLimiter {
         wanted: u64,
     ) -> Grant {
         let keyed = state.keys.entry(key.as_str().to_owned()).or_default();
+        // Empty, and refilling only after the reserve window: Redis may
+        // have sold that much of the future as reservations already.
+        let reserved = now + self.config.reserve;
         let share = keyed
             .share
-            .get_or_insert_with(|| LocalShare::empty(quota.share(self.config.nodes), now));
+            .get_or_insert_with(|| LocalShare::empty(quota.share(self.config.nodes), reserved));
         match share.take(now, at_least, wanted) {
             Ok(granted) => Grant {
                 granted,

@@ -24,7 +24,7 @@ pub enum QuotaError {
 /// use std::time::Duration;
 /// use wsnova_cluster::limits::Quota;
 /// let quota = Quota::new(50_000, 10_000, Duration::from_secs(1))?; // Deribit's credits
-/// assert_eq!(quota.emission_us(), 100.0 / 1_000.0);
+/// assert_eq!(quota.emission_us(), 100.0); // µs per credit
 /// let share = quota.share(3);
 /// assert_eq!(share.capacity(), 16_666);
 /// assert!((share.per_second() - 10_000.0 / 3.0).abs() < 1e-6);
