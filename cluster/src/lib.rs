@@ -13,3 +13,9 @@
 //!
 //! The core stays sans-IO: the driver asks Redis, the core decides with the
 //! answer.
+
+pub mod fanout;
+/// Shared rate limits: GCRA on Redis, fed to the sessions' per-class limiters.
+pub mod limits;
+pub mod node;
+pub mod shards;

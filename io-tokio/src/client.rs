@@ -43,7 +43,7 @@ impl Drop for Handle {
 /// ```
 #[derive(Clone)]
 pub struct Client {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
     _handle: Arc<Handle>,
 }
 

@@ -28,6 +28,7 @@ mod driver;
 mod events;
 mod pool_client;
 mod pool_driver;
+mod rate_permits;
 mod shared;
 
 pub use builder::{Connect, connect, spawn_without_waiting};

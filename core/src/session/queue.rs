@@ -9,6 +9,7 @@ use super::event::RequestId;
 use super::messages::OutgoingRequest;
 use super::rate_classes::RateClass;
 use super::ratelimit::{RateLimitConfig, TokenBucket};
+use super::shared_permits::SharedBudget;
 
 /// Something waiting to be written.
 #[derive(Debug)]
@@ -50,6 +51,8 @@ pub(crate) struct Lane {
     pub(crate) class: RateClass,
     /// `None`: the class is not limited.
     pub(crate) bucket: Option<TokenBucket>,
+    /// `Some` when the class is shared: permits granted by the driver.
+    pub(crate) shared: Option<SharedBudget>,
     pub(crate) items: VecDeque<Queued>,
 }
 
@@ -58,20 +61,31 @@ impl Lane {
         Lane {
             class,
             bucket: limit.map(|l| TokenBucket::new(l, now)),
+            shared: None,
             items: VecDeque::new(),
         }
     }
 
     /// Takes `cost` tokens at `now` if the class has them (always, when unlimited).
     pub(crate) fn try_take(&mut self, now: Instant, cost: u64) -> bool {
-        match self.bucket.as_mut() {
+        if !self.shared_covers(cost) {
+            return false;
+        }
+        let taken = match self.bucket.as_mut() {
             Some(bucket) if cost > 0 => bucket.try_take(now, cost),
             _ => true,
+        };
+        if taken {
+            self.shared_spend(cost);
         }
+        taken
     }
 
     /// When `cost` tokens will be there; `None` when never.
     pub(crate) fn ready_at(&mut self, now: Instant, cost: u64) -> Option<Instant> {
+        if !self.shared_covers(cost) {
+            return None; // only the driver's grant moves a shared class on
+        }
         match self.bucket.as_mut() {
             Some(bucket) => bucket.ready_at(now, cost),
             None => Some(now),
