@@ -85,7 +85,7 @@ pub fn grouped(value: f64, decimals: usize) -> String {
         out.push('.');
         out.push_str(frac);
     }
-    if value < 0.0 && text.trim_start_matches(['0', '.']) != "" {
+    if value < 0.0 && !text.trim_start_matches(['0', '.']).is_empty() {
         out.insert(0, '-');
     }
     out
