@@ -255,20 +255,6 @@ pub async fn run<C: EchoClient>(servers: Servers, plan: &Plan) -> io::Result<Met
     Ok(metrics)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn nearest_rank_percentiles() {
-        let samples: Vec<Duration> = (1..=100).map(Duration::from_micros).collect();
-        assert_eq!(percentile(&samples, 50.0), Duration::from_micros(50));
-        assert_eq!(percentile(&samples, 99.0), Duration::from_micros(99));
-        assert_eq!(percentile(&samples, 100.0), Duration::from_micros(100));
-        assert_eq!(percentile(&samples[..1], 99.0), Duration::from_micros(1));
-    }
-}
-
 /// One workload of the callgrind mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Workload {
@@ -325,4 +311,18 @@ pub async fn workload<C: EchoClient>(
     let mut metrics = Metrics::new();
     metrics.insert("messages".into(), n as f64);
     Ok(metrics)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let samples: Vec<Duration> = (1..=100).map(Duration::from_micros).collect();
+        assert_eq!(percentile(&samples, 50.0), Duration::from_micros(50));
+        assert_eq!(percentile(&samples, 99.0), Duration::from_micros(99));
+        assert_eq!(percentile(&samples, 100.0), Duration::from_micros(100));
+        assert_eq!(percentile(&samples[..1], 99.0), Duration::from_micros(1));
+    }
 }

@@ -269,3 +269,46 @@ pub fn run(options: &Options) -> Result<(), String> {
     );
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placements_follow_the_allowed_cpus() {
+        let (server, both) = placements("both", &[2, 5]).unwrap();
+        assert_eq!(server, Some(2));
+        assert_eq!(
+            both,
+            [
+                Placement {
+                    name: "same",
+                    client_cpu: Some(2)
+                },
+                Placement {
+                    name: "split",
+                    client_cpu: Some(5)
+                }
+            ]
+        );
+        let (_, one_cpu) = placements("both", &[3]).unwrap();
+        assert_eq!(one_cpu.len(), 1);
+        assert_eq!(one_cpu[0].name, "same");
+        assert!(placements("split", &[3]).is_err());
+        assert_eq!(placements("any", &[0, 1]).unwrap().0, None);
+        assert!(placements("diagonal", &[0, 1]).is_err());
+    }
+
+    #[test]
+    fn child_output_gives_metrics_or_the_error() {
+        let ok = parse_child_output(b"noise\nMETRIC a 1.5\nMETRIC b x\n", true, "exit 0");
+        assert_eq!(
+            ok.unwrap().into_iter().collect::<Vec<_>>(),
+            [("a".to_string(), 1.5)]
+        );
+        let failed = parse_child_output(b"METRIC a 1\nERROR refused\n", false, "exit 1");
+        assert_eq!(failed.unwrap_err(), "refused");
+        let died = parse_child_output(b"", false, "signal 9");
+        assert_eq!(died.unwrap_err(), "the run ended with signal 9");
+    }
+}

@@ -1,8 +1,9 @@
 //! The clients under test, behind one trait.
 //!
 //! Adding a client: implement [`EchoClient`] in a module here, add its name to
-//! [`names`] (or [`extra_names`]) and an arm to [`run`]. The wsnova-tokio column is prepared that
-//! way in `wsnova.rs`, behind the `wsnova` cargo feature.
+//! [`names`] (or [`extra_names`]) and an arm to [`run`]. The two wsnova
+//! columns (`wsnova.rs`, `wsnova_mio.rs`) are behind the `wsnova` cargo
+//! feature (on by default).
 
 use std::io;
 use std::net::SocketAddr;
