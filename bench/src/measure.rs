@@ -6,7 +6,7 @@ use std::future::Future;
 use std::io;
 use std::time::{Duration, Instant};
 
-use wsnova_bench::sys::{pin_to_cpu, status_kib};
+use wsnova_bench::sys::status_kib;
 
 use crate::clients::{EchoClient, Servers};
 
@@ -20,10 +20,6 @@ pub const LARGE: usize = 16 * 1024;
 pub struct Plan {
     /// The CPU the client runs on (already pinned by the caller), if pinned.
     pub cpu: Option<usize>,
-    /// The CPU the client moves to for the round trips, if any (the
-    /// server's: a cross-CPU wake-up on a VM costs ~100 µs and would drown
-    /// what the client itself adds).
-    pub rtt_cpu: Option<usize>,
     /// Untimed round trips before the timed ones.
     pub rtt_warmup: usize,
     /// Timed sequential round trips of [`SMALL`] bytes.
@@ -51,17 +47,17 @@ impl Plan {
     pub fn full() -> Self {
         Self {
             cpu: None,
-            rtt_cpu: None,
             rtt_warmup: 2_000,
             rtt: 20_000,
             small_n: 200_000,
             // 200k x 64 B takes only 10-100 ms: repeat it for a steady median.
-            small_reps: 9,
+            small_reps: 5,
             // ~280 KiB and ~256 KiB outstanding: deep enough to batch well,
             // small enough for loopback socket buffers to hold all of it, so
             // writing half a window before reading cannot deadlock.
             small_window: 4096,
-            large_n: 200_000,
+            // 800 MB each way.
+            large_n: 50_000,
             large_reps: 1,
             large_window: 16,
             conns: 1_000,
@@ -69,17 +65,25 @@ impl Plan {
         }
     }
 
-    /// A smoke run: a tenth of the messages and round trips, the same 1,000
+    /// A smoke run that only checks every client works: few messages, 100
     /// connections.
     pub fn quick() -> Self {
         Self {
-            rtt_warmup: 200,
-            rtt: 2_000,
+            rtt_warmup: 100,
+            rtt: 500,
             small_n: 20_000,
-            large_n: 20_000,
+            small_reps: 1,
+            large_n: 2_000,
+            conns: 100,
+            phase_timeout: Duration::from_secs(30),
             ..Self::full()
         }
     }
+}
+
+/// The quick or the full plan.
+pub fn plan(quick: bool) -> Plan {
+    if quick { Plan::quick() } else { Plan::full() }
 }
 
 /// Metric name → value, as printed by the child (`METRIC <name> <value>`).
@@ -99,26 +103,8 @@ pub const OPEN_MS: &str = "open_ms";
 pub const IDLE_RSS_KIB: &str = "idle_rss_kib";
 /// Metric: `VmData` (allocated, touched or not) growth per idle connection, KiB.
 pub const IDLE_DATA_KIB: &str = "idle_data_kib";
-/// Metric: peak RSS (`VmHWM`) of the whole client run, KiB.
+/// Metric: peak RSS (`VmHWM`) from the start of the 16 KiB run to the end, KiB.
 pub const PEAK_RSS_KIB: &str = "peak_rss_kib";
-
-/// Per metric, the median over several runs (the upper median for an even
-/// count; a metric missing from some runs is the median of the others).
-pub fn median(runs: &[Metrics]) -> Metrics {
-    let mut values: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
-    for run in runs {
-        for (key, value) in run {
-            values.entry(key).or_default().push(*value);
-        }
-    }
-    values
-        .into_iter()
-        .map(|(key, mut v)| {
-            v.sort_by(f64::total_cmp);
-            (key.to_string(), v[v.len() / 2])
-        })
-        .collect()
-}
 
 /// Deterministic payload bytes.
 fn payload(len: usize) -> Vec<u8> {
@@ -159,7 +145,8 @@ fn kib(field: &str) -> io::Result<f64> {
 
 /// Runs every measurement with client `C`, in this order: idle connections
 /// (on a fresh heap, so freed buffers of later phases cannot hide their
-/// cost), round trips, 64 B throughput, 16 KiB throughput; peak RSS last.
+/// cost), round trips, 64 B throughput, 16 KiB throughput; peak RSS of the
+/// 16 KiB run last.
 pub async fn run<C: EchoClient>(servers: Servers, plan: &Plan) -> io::Result<Metrics> {
     let name = C::NAME;
     let addr = servers.addr(C::SERVER);
@@ -196,9 +183,6 @@ pub async fn run<C: EchoClient>(servers: Servers, plan: &Plan) -> io::Result<Met
     drop(idle);
 
     let mut samples = Vec::with_capacity(plan.rtt);
-    if let Some(cpu) = plan.rtt_cpu {
-        pin_to_cpu(cpu)?;
-    }
     phase(
         name,
         &format!("{} round trips of {SMALL} B", plan.rtt),
@@ -216,9 +200,6 @@ pub async fn run<C: EchoClient>(servers: Servers, plan: &Plan) -> io::Result<Met
         },
     )
     .await?;
-    if let (Some(_), Some(cpu)) = (plan.rtt_cpu, plan.cpu) {
-        pin_to_cpu(cpu)?;
-    }
     samples.sort_unstable();
     if !samples.is_empty() {
         metrics.insert(
@@ -249,6 +230,10 @@ pub async fn run<C: EchoClient>(servers: Servers, plan: &Plan) -> io::Result<Met
             plan.large_window,
         ),
     ] {
+        if size == LARGE {
+            // Resets VmHWM (Linux >= 4.0), so peak RSS is the 16 KiB run's.
+            let _ = std::fs::write("/proc/self/clear_refs", "5");
+        }
         let what = format!("{reps} x {n} x {size} B pipelined, window {window}");
         let mut rates = phase(name, &what, plan, async {
             conn.pipelined(msg, n / 10, window).await?; // warm-up
@@ -270,6 +255,64 @@ pub async fn run<C: EchoClient>(servers: Servers, plan: &Plan) -> io::Result<Met
     Ok(metrics)
 }
 
+/// One workload of the callgrind mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Workload {
+    /// Sequential [`SMALL`]-byte round trips.
+    RoundTrip,
+    /// Pipelined [`SMALL`]-byte messages.
+    Small,
+    /// Pipelined [`LARGE`]-byte messages.
+    Large,
+}
+
+impl Workload {
+    /// All three, in report order.
+    pub const ALL: [Workload; 3] = [Self::RoundTrip, Self::Small, Self::Large];
+
+    /// The `--workload` value.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::RoundTrip => "rtt",
+            Self::Small => "small",
+            Self::Large => "large",
+        }
+    }
+
+    /// Parses a `--workload` value.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|w| w.name() == name)
+    }
+}
+
+/// Connects, does `n` of `workload` and closes: the whole child run under
+/// callgrind, where runs with `n` and `2n` differ by `n` messages' work.
+pub async fn workload<C: EchoClient>(
+    servers: Servers,
+    plan: &Plan,
+    workload: Workload,
+    n: usize,
+) -> io::Result<Metrics> {
+    let addr = servers.addr(C::SERVER);
+    let small = C::message(&payload(SMALL));
+    let large = C::message(&payload(LARGE));
+    let mut conn = C::connect(addr).await?;
+    conn.round_trip(&small).await?;
+    match workload {
+        Workload::RoundTrip => {
+            for _ in 0..n {
+                conn.round_trip(&small).await?;
+            }
+        }
+        Workload::Small => conn.pipelined(&small, n, plan.small_window).await?,
+        Workload::Large => conn.pipelined(&large, n, plan.large_window).await?,
+    }
+    conn.close().await?;
+    let mut metrics = Metrics::new();
+    metrics.insert("messages".into(), n as f64);
+    Ok(metrics)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,21 +324,5 @@ mod tests {
         assert_eq!(percentile(&samples, 99.0), Duration::from_micros(99));
         assert_eq!(percentile(&samples, 100.0), Duration::from_micros(100));
         assert_eq!(percentile(&samples[..1], 99.0), Duration::from_micros(1));
-    }
-
-    #[test]
-    fn medians_per_metric() {
-        let run = |a: f64, b: Option<f64>| {
-            let mut m = Metrics::new();
-            m.insert("a".into(), a);
-            if let Some(b) = b {
-                m.insert("b".into(), b);
-            }
-            m
-        };
-        let m = median(&[run(3.0, Some(1.0)), run(1.0, None), run(2.0, Some(5.0))]);
-        assert_eq!(m["a"], 2.0);
-        assert_eq!(m["b"], 5.0);
-        assert!(median(&[]).is_empty());
     }
 }

@@ -1,268 +1,217 @@
-//! The markdown report: one column per client, one row per metric, ratio
-//! columns and a targets table once the wsnova column has numbers.
+//! The markdown report: one column per client, a row per metric and CPU
+//! placement, each cell the median with the min–max range over rounds, and
+//! ratio columns of the wsnova clients against sockudo-ws and
+//! tokio-tungstenite (medians of the same run).
 
 use std::fmt::Write as _;
 
 use crate::measure::{self, LARGE, Metrics, Plan, SMALL};
 
-/// Name of the client the ratios are about.
-pub const WSNOVA: &str = "wsnova";
-/// Name of the tokio-tungstenite column.
-pub const TUNGSTENITE: &str = "tokio-tungstenite";
-/// Name of the raw-TCP column.
-pub const RAW: &str = "raw-tcp";
+/// The wsnova clients that get ratio columns.
+pub const WSNOVA: [&str; 2] = ["wsnova-tokio", "wsnova-mio"];
+/// The peers the ratios are against.
+pub const PEERS: [&str; 2] = ["sockudo-ws", "tokio-tungstenite"];
 
-/// One client's outcome.
+/// One client's runs, per placement.
 #[derive(Debug, Clone)]
 pub struct Column {
     /// The client's name.
     pub name: String,
-    /// Its metrics, or why it has none.
-    pub result: Result<Metrics, String>,
+    /// Per placement (`same`, `split`, …), the metrics of every round.
+    pub runs: Vec<(String, Vec<Metrics>)>,
+    /// Why it stopped, if it failed.
+    pub error: Option<String>,
 }
 
 impl Column {
-    fn get(&self, key: &str) -> Option<f64> {
-        self.result.as_ref().ok()?.get(key).copied()
+    /// An empty column for `name` with these placements.
+    pub fn new<'a>(name: &str, placements: impl Iterator<Item = &'a str>) -> Self {
+        Self {
+            name: name.to_string(),
+            runs: placements.map(|p| (p.to_string(), Vec::new())).collect(),
+            error: None,
+        }
     }
+
+    /// Adds one round's metrics in `placement`.
+    pub fn push(&mut self, placement: &str, metrics: Metrics) {
+        if let Some((_, runs)) = self.runs.iter_mut().find(|(p, _)| p == placement) {
+            runs.push(metrics);
+        }
+    }
+
+    /// Median, min and max of `key` over the rounds in `placement`.
+    fn stats(&self, placement: &str, key: &str) -> Option<Stats> {
+        let (_, runs) = self.runs.iter().find(|(p, _)| p == placement)?;
+        let mut values: Vec<f64> = runs.iter().filter_map(|m| m.get(key).copied()).collect();
+        values.sort_by(f64::total_cmp);
+        Some(Stats {
+            median: *values.get(values.len() / 2)?,
+            min: values[0],
+            max: values[values.len() - 1],
+            n: values.len(),
+        })
+    }
+}
+
+/// Median (upper median for an even count), min and max of some rounds.
+#[derive(Debug, Clone, Copy)]
+struct Stats {
+    median: f64,
+    min: f64,
+    max: f64,
+    n: usize,
 }
 
 struct Row {
     label: String,
     key: &'static str,
     scale: f64,
-    format: fn(f64) -> String,
+    decimals: usize,
 }
 
-impl Row {
-    fn value(&self, column: &Column) -> Option<f64> {
-        column.get(self.key).map(|v| v * self.scale)
-    }
-}
-
-/// `1234567.8` → `1,234,568`.
-pub fn grouped(value: f64) -> String {
-    let digits = format!("{:.0}", value.abs());
+/// `1234567.8` → `1,234,568` (with `decimals` after the point).
+pub fn grouped(value: f64, decimals: usize) -> String {
+    let text = format!("{:.*}", decimals, value.abs());
+    let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
     let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+    for (i, ch) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
             out.push(',');
         }
         out.push(ch);
     }
-    if value < 0.0 && digits != "0" {
+    if !frac.is_empty() {
+        out.push('.');
+        out.push_str(frac);
+    }
+    if value < 0.0 && !text.trim_start_matches(['0', '.']).is_empty() {
         out.insert(0, '-');
     }
     out
 }
 
-fn one_decimal(v: f64) -> String {
-    format!("{v:.1}")
-}
-
 fn rows(plan: &Plan) -> Vec<Row> {
-    const MIB: f64 = 1024.0 * 1024.0;
-    let small = SMALL as f64 / MIB;
-    let large = LARGE as f64 / MIB;
+    let row = |label: String, key, scale, decimals| Row {
+        label,
+        key,
+        scale,
+        decimals,
+    };
     vec![
-        Row {
-            label: format!("RTT p50, {SMALL} B (µs)"),
-            key: measure::RTT_P50_US,
-            scale: 1.0,
-            format: one_decimal,
-        },
-        Row {
-            label: format!("RTT p99, {SMALL} B (µs)"),
-            key: measure::RTT_P99_US,
-            scale: 1.0,
-            format: one_decimal,
-        },
-        Row {
-            label: format!(
-                "{} × {SMALL} B pipelined (msg/s)",
-                grouped(plan.small_n as f64)
-            ),
-            key: measure::SMALL_MSGS_PER_S,
-            scale: 1.0,
-            format: grouped,
-        },
-        Row {
-            label: format!(
-                "{} × {SMALL} B pipelined (MiB/s)",
-                grouped(plan.small_n as f64)
-            ),
-            key: measure::SMALL_MSGS_PER_S,
-            scale: small,
-            format: grouped,
-        },
-        Row {
-            label: format!(
-                "{} × 16 KiB pipelined (msg/s)",
-                grouped(plan.large_n as f64)
-            ),
-            key: measure::LARGE_MSGS_PER_S,
-            scale: 1.0,
-            format: grouped,
-        },
-        Row {
-            label: format!(
-                "{} × 16 KiB pipelined (MiB/s)",
-                grouped(plan.large_n as f64)
-            ),
-            key: measure::LARGE_MSGS_PER_S,
-            scale: large,
-            format: grouped,
-        },
-        Row {
-            label: format!("open {} connections (ms)", grouped(plan.conns as f64)),
-            key: measure::OPEN_MS,
-            scale: 1.0,
-            format: one_decimal,
-        },
-        Row {
-            label: "memory per idle connection, RSS (KiB)".into(),
-            key: measure::IDLE_RSS_KIB,
-            scale: 1.0,
-            format: one_decimal,
-        },
-        Row {
-            label: "memory per idle connection, allocated (KiB)".into(),
-            key: measure::IDLE_DATA_KIB,
-            scale: 1.0,
-            format: one_decimal,
-        },
-        Row {
-            label: "peak RSS (MiB)".into(),
-            key: measure::PEAK_RSS_KIB,
-            scale: 1.0 / 1024.0,
-            format: one_decimal,
-        },
+        row(
+            format!("{SMALL} B pipelined (M msg/s)"),
+            measure::SMALL_MSGS_PER_S,
+            1e-6,
+            2,
+        ),
+        row(
+            "16 KiB pipelined (MB/s)".into(),
+            measure::LARGE_MSGS_PER_S,
+            LARGE as f64 / 1e6,
+            0,
+        ),
+        row(
+            format!("RTT p50, {SMALL} B (µs)"),
+            measure::RTT_P50_US,
+            1.0,
+            1,
+        ),
+        row(
+            format!("RTT p99, {SMALL} B (µs)"),
+            measure::RTT_P99_US,
+            1.0,
+            1,
+        ),
+        row(
+            format!("idle memory / connection, RSS ({} conns, KiB)", plan.conns),
+            measure::IDLE_RSS_KIB,
+            1.0,
+            1,
+        ),
+        row(
+            "idle memory / connection, allocated (KiB)".into(),
+            measure::IDLE_DATA_KIB,
+            1.0,
+            1,
+        ),
+        row(
+            format!("open {} connections (ms)", plan.conns),
+            measure::OPEN_MS,
+            1.0,
+            0,
+        ),
+        row(
+            "max RSS in the 16 KiB run (MiB)".into(),
+            measure::PEAK_RSS_KIB,
+            1.0 / 1024.0,
+            1,
+        ),
     ]
 }
 
-fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
-    match (a, b) {
-        (Some(a), Some(b)) if b > 0.0 => Some(a / b),
-        _ => None,
+fn cell(stats: Option<Stats>, row: &Row) -> String {
+    match stats {
+        None => "n/a".into(),
+        Some(s) if s.n == 1 => grouped(s.median * row.scale, row.decimals),
+        Some(s) => format!(
+            "{} ({}–{})",
+            grouped(s.median * row.scale, row.decimals),
+            grouped(s.min * row.scale, row.decimals),
+            grouped(s.max * row.scale, row.decimals)
+        ),
     }
 }
 
-fn times(r: Option<f64>) -> String {
-    r.map_or_else(|| "n/a".into(), |r| format!("{r:.2}×"))
-}
-
-/// Renders the results table (and, with a wsnova column, the targets table).
+/// Renders the results table.
 pub fn render(columns: &[Column], plan: &Plan) -> String {
-    let find = |name: &str| columns.iter().find(|c| c.name == name);
-    let wsnova = find(WSNOVA).filter(|c| c.result.is_ok());
-    let mut comparisons = Vec::new();
-    if let Some(w) = wsnova {
-        for other in [TUNGSTENITE, RAW] {
-            if let Some(o) = find(other) {
-                comparisons.push((format!("{WSNOVA} ÷ {other}"), w, o));
-            }
+    let find = |name: &str| columns.iter().find(|c| c.name == name && c.error.is_none());
+    let mut ratios = Vec::new();
+    for w in WSNOVA.iter().filter_map(|n| find(n)) {
+        for p in PEERS.iter().filter_map(|n| find(n)) {
+            ratios.push((format!("{} ÷ {}", w.name, p.name), w, p));
         }
     }
+    let placements: Vec<&str> = columns
+        .first()
+        .map(|c| c.runs.iter().map(|(p, _)| p.as_str()).collect())
+        .unwrap_or_default();
 
     let mut out = String::new();
-    let mut header = "| metric |".to_string();
-    let mut rule = "|---|".to_string();
+    let mut header = "| metric | CPUs |".to_string();
+    let mut rule = "|---|---|".to_string();
     for name in columns
         .iter()
         .map(|c| c.name.as_str())
-        .chain(comparisons.iter().map(|(n, ..)| n.as_str()))
+        .chain(ratios.iter().map(|(n, ..)| n.as_str()))
     {
         let _ = write!(header, " {name} |");
         rule.push_str("---:|");
     }
     let _ = writeln!(out, "{header}\n{rule}");
     for row in rows(plan) {
-        let mut line = format!("| {} |", row.label);
-        for column in columns {
-            let cell = match (&column.result, row.value(column)) {
-                (Err(_), _) => "error".to_string(),
-                (Ok(_), Some(v)) => (row.format)(v),
-                (Ok(_), None) => "n/a".to_string(),
-            };
-            let _ = write!(line, " {cell} |");
+        for placement in &placements {
+            let mut line = format!("| {} | {placement} |", row.label);
+            for column in columns {
+                let text = match &column.error {
+                    Some(_) => "error".to_string(),
+                    None => cell(column.stats(placement, row.key), &row),
+                };
+                let _ = write!(line, " {text} |");
+            }
+            for (_, w, p) in &ratios {
+                let ratio = match (w.stats(placement, row.key), p.stats(placement, row.key)) {
+                    (Some(a), Some(b)) if b.median > 0.0 => format!("{:.2}×", a.median / b.median),
+                    _ => "n/a".into(),
+                };
+                let _ = write!(line, " {ratio} |");
+            }
+            let _ = writeln!(out, "{line}");
         }
-        for (_, w, o) in &comparisons {
-            let _ = write!(line, " {} |", times(ratio(row.value(w), row.value(o))));
-        }
-        let _ = writeln!(out, "{line}");
     }
     for column in columns {
-        if let Err(e) = &column.result {
+        if let Some(e) = &column.error {
             let _ = writeln!(out, "\n{}: error: {e}", column.name);
-        }
-    }
-
-    if let Some(w) = wsnova {
-        let get = |name: &str, key: &str| find(name).and_then(|c| c.get(key));
-        let small = measure::SMALL_MSGS_PER_S;
-        let large = measure::LARGE_MSGS_PER_S;
-        let p50 = measure::RTT_P50_US;
-        let targets: [(&str, Option<f64>, bool, f64, bool); 6] = [
-            (
-                "64 B pipelined ≥ 1.5× tokio-tungstenite",
-                ratio(w.get(small), get(TUNGSTENITE, small)),
-                true,
-                1.5,
-                true,
-            ),
-            (
-                "64 B pipelined ≥ 0.6× raw TCP",
-                ratio(w.get(small), get(RAW, small)),
-                true,
-                0.6,
-                true,
-            ),
-            (
-                "16 KiB pipelined ≥ 0.9× raw TCP",
-                ratio(w.get(large), get(RAW, large)),
-                true,
-                0.9,
-                true,
-            ),
-            (
-                "p50 RTT ≤ 1.05× raw TCP",
-                ratio(w.get(p50), get(RAW, p50)),
-                false,
-                1.05,
-                true,
-            ),
-            (
-                "idle memory per connection (RSS) ≤ 8 KiB",
-                w.get(measure::IDLE_RSS_KIB),
-                false,
-                8.0,
-                false,
-            ),
-            // The "tokio-tungstenite holds ~130 KiB" is this figure.
-            (
-                "idle memory per connection (allocated) ≤ 8 KiB",
-                w.get(measure::IDLE_DATA_KIB),
-                false,
-                8.0,
-                false,
-            ),
-        ];
-        let _ = writeln!(
-            out,
-            "\n| wsnova target | measured | met |\n|---|---:|:---:|"
-        );
-        for (label, value, at_least, bound, is_ratio) in targets {
-            let measured = match value {
-                Some(v) if is_ratio => format!("{v:.2}×"),
-                Some(v) => format!("{v:.1} KiB"),
-                None => "n/a".into(),
-            };
-            let met = match value {
-                Some(v) if (at_least && v >= bound) || (!at_least && v <= bound) => "yes",
-                Some(_) => "**no**",
-                None => "n/a",
-            };
-            let _ = writeln!(out, "| {label} | {measured} | {met} |");
         }
     }
     out
@@ -272,7 +221,7 @@ pub fn render(columns: &[Column], plan: &Plan) -> String {
 mod tests {
     use super::*;
 
-    fn column(name: &str, scale: f64) -> Column {
+    fn metrics(scale: f64) -> Metrics {
         let mut m = Metrics::new();
         m.insert(measure::RTT_P50_US.into(), 20.0 * scale);
         m.insert(measure::RTT_P99_US.into(), 40.0 * scale);
@@ -282,61 +231,62 @@ mod tests {
         m.insert(measure::IDLE_RSS_KIB.into(), 4.0 * scale);
         m.insert(measure::IDLE_DATA_KIB.into(), 6.0 * scale);
         m.insert(measure::PEAK_RSS_KIB.into(), 10_240.0 * scale);
-        Column {
-            name: name.into(),
-            result: Ok(m),
+        m
+    }
+
+    fn column(name: &str, scales: &[f64]) -> Column {
+        let mut c = Column::new(name, ["same", "split"].into_iter());
+        for s in scales {
+            c.push("same", metrics(*s));
+            c.push("split", metrics(*s * 2.0));
         }
+        c
     }
 
     #[test]
     fn groups_thousands() {
-        assert_eq!(grouped(0.0), "0");
-        assert_eq!(grouped(999.4), "999");
-        assert_eq!(grouped(1000.0), "1,000");
-        assert_eq!(grouped(1_234_567.8), "1,234,568");
-        assert_eq!(grouped(-4321.0), "-4,321");
+        assert_eq!(grouped(0.0, 0), "0");
+        assert_eq!(grouped(999.4, 0), "999");
+        assert_eq!(grouped(1000.0, 0), "1,000");
+        assert_eq!(grouped(1_234_567.8, 0), "1,234,568");
+        assert_eq!(grouped(-4321.0, 0), "-4,321");
+        assert_eq!(grouped(1234.567, 2), "1,234.57");
     }
 
     #[test]
-    fn without_wsnova_there_are_no_ratios() {
-        let text = render(&[column(TUNGSTENITE, 2.0), column(RAW, 1.0)], &Plan::full());
-        assert!(text.starts_with("| metric | tokio-tungstenite | raw-tcp |\n|---|---:|---:|\n"));
-        assert!(text.contains("| RTT p50, 64 B (µs) | 40.0 | 20.0 |"));
-        assert!(text.contains("| 200,000 × 64 B pipelined (msg/s) | 500,000 | 1,000,000 |"));
-        assert!(text.contains("| open 1,000 connections (ms) | 200.0 | 100.0 |"));
-        assert!(!text.contains('÷') && !text.contains("target"));
+    fn cells_give_median_and_range_per_placement() {
+        let text = render(&[column("raw-tcp", &[1.0, 2.0, 4.0])], &Plan::full());
+        assert!(text.starts_with("| metric | CPUs | raw-tcp |\n|---|---|---:|\n"));
+        assert!(text.contains("| RTT p50, 64 B (µs) | same | 40.0 (20.0–80.0) |"));
+        assert!(text.contains("| RTT p50, 64 B (µs) | split | 80.0 (40.0–160.0) |"));
+        assert!(text.contains("| 64 B pipelined (M msg/s) | same | 0.50 (0.25–1.00) |"));
+        assert!(!text.contains('÷'));
     }
 
     #[test]
-    fn wsnova_gets_ratio_columns_and_targets() {
+    fn wsnova_columns_get_ratios_against_both_peers() {
         let columns = [
-            column(WSNOVA, 1.0),
-            column(TUNGSTENITE, 2.0),
-            column(RAW, 0.5),
+            column("wsnova-tokio", &[1.0]),
+            column("sockudo-ws", &[2.0]),
+            column("tokio-tungstenite", &[0.5]),
         ];
         let text = render(&columns, &Plan::quick());
-        assert!(text.contains("| wsnova ÷ tokio-tungstenite | wsnova ÷ raw-tcp |"));
-        assert!(text.contains(
-            "| 20,000 × 64 B pipelined (msg/s) | 1,000,000 | 500,000 | 2,000,000 | 2.00× | 0.50× |"
-        ));
-        assert!(text.contains("| 64 B pipelined ≥ 1.5× tokio-tungstenite | 2.00× | yes |"));
-        assert!(text.contains("| 64 B pipelined ≥ 0.6× raw TCP | 0.50× | **no** |"));
-        assert!(text.contains("| p50 RTT ≤ 1.05× raw TCP | 2.00× | **no** |"));
-        assert!(text.contains("| idle memory per connection (RSS) ≤ 8 KiB | 4.0 KiB | yes |"));
+        assert!(text.contains("| wsnova-tokio ÷ sockudo-ws | wsnova-tokio ÷ tokio-tungstenite |"));
         assert!(
-            text.contains("| idle memory per connection (allocated) ≤ 8 KiB | 6.0 KiB | yes |")
+            text.contains(
+                "| 64 B pipelined (M msg/s) | same | 1.00 | 0.50 | 2.00 | 2.00× | 0.50× |"
+            )
         );
+        assert!(!text.contains("wsnova-mio ÷"));
     }
 
     #[test]
     fn failed_columns_say_so() {
-        let failed = Column {
-            name: WSNOVA.into(),
-            result: Err("not wired".into()),
-        };
-        let text = render(&[failed, column(RAW, 1.0)], &Plan::full());
-        assert!(text.contains("| RTT p50, 64 B (µs) | error | 20.0 |"));
-        assert!(text.contains("wsnova: error: not wired"));
-        assert!(!text.contains("target"));
+        let mut failed = column("wsnova-tokio", &[]);
+        failed.error = Some("not wired".into());
+        let text = render(&[failed, column("raw-tcp", &[1.0])], &Plan::full());
+        assert!(text.contains("| RTT p50, 64 B (µs) | same | error | 20.0 |"));
+        assert!(text.contains("wsnova-tokio: error: not wired"));
+        assert!(!text.contains('÷'));
     }
 }

@@ -1,18 +1,24 @@
 //! The clients under test, behind one trait.
 //!
 //! Adding a client: implement [`EchoClient`] in a module here, add its name to
-//! [`names`] (or [`extra_names`]) and an arm to [`run`]. The wsnova-tokio column is prepared that
-//! way in `wsnova.rs`, behind the `wsnova` cargo feature.
+//! [`names`] (or [`extra_names`]) and an arm to [`run`]. The two wsnova
+//! columns (`wsnova.rs`, `wsnova_mio.rs`) are behind the `wsnova` cargo
+//! feature (on by default).
 
 use std::io;
 use std::net::SocketAddr;
 
-use crate::measure::{self, Metrics, Plan};
+use crate::measure::{self, Metrics, Plan, Workload};
 
+pub mod fastwebsockets;
 pub mod raw;
+pub mod sockudo;
+pub mod tokio_websockets;
 pub mod tungstenite;
 #[cfg(feature = "wsnova")]
 pub mod wsnova;
+#[cfg(feature = "wsnova")]
+pub mod wsnova_mio;
 
 /// Which echo server a client talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,9 +117,15 @@ pub trait EchoClient: Sized {
 /// The clients measured by default, in column order.
 pub fn names() -> Vec<&'static str> {
     #[allow(unused_mut)] // without the wsnova feature
-    let mut names = vec![tungstenite::TokioTungstenite::NAME, raw::RawTcp::NAME];
+    let mut names = vec![
+        sockudo::SockudoWs::NAME,
+        tokio_websockets::TokioWebsockets::NAME,
+        fastwebsockets::FastWebsockets::NAME,
+        tungstenite::TokioTungstenite::NAME,
+        raw::RawTcp::NAME,
+    ];
     #[cfg(feature = "wsnova")]
-    names.insert(0, wsnova::Wsnova::NAME);
+    names.splice(0..0, [wsnova::Wsnova::NAME, wsnova_mio::WsnovaMio::NAME]);
     names
 }
 
@@ -122,16 +134,41 @@ pub fn extra_names() -> Vec<&'static str> {
     vec![raw::RawWs::NAME]
 }
 
-/// Runs every measurement of `plan` with the client called `name`.
-pub async fn run(name: &str, servers: Servers, plan: &Plan) -> io::Result<Metrics> {
+/// What a child process does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Job {
+    /// Every measurement of the plan.
+    Measure,
+    /// Only `n` messages of one workload (the callgrind mode).
+    Workload(Workload, usize),
+}
+
+async fn job<C: EchoClient>(servers: Servers, plan: &Plan, what: Job) -> io::Result<Metrics> {
+    match what {
+        Job::Measure => measure::run::<C>(servers, plan).await,
+        Job::Workload(w, n) => measure::workload::<C>(servers, plan, w, n).await,
+    }
+}
+
+/// Runs `what` with the client called `name`.
+pub async fn run(name: &str, servers: Servers, plan: &Plan, what: Job) -> io::Result<Metrics> {
     match name {
         #[cfg(feature = "wsnova")]
-        wsnova::Wsnova::NAME => measure::run::<wsnova::Wsnova>(servers, plan).await,
-        tungstenite::TokioTungstenite::NAME => {
-            measure::run::<tungstenite::TokioTungstenite>(servers, plan).await
+        wsnova::Wsnova::NAME => job::<wsnova::Wsnova>(servers, plan, what).await,
+        #[cfg(feature = "wsnova")]
+        wsnova_mio::WsnovaMio::NAME => job::<wsnova_mio::WsnovaMio>(servers, plan, what).await,
+        sockudo::SockudoWs::NAME => job::<sockudo::SockudoWs>(servers, plan, what).await,
+        tokio_websockets::TokioWebsockets::NAME => {
+            job::<tokio_websockets::TokioWebsockets>(servers, plan, what).await
         }
-        raw::RawTcp::NAME => measure::run::<raw::RawTcp>(servers, plan).await,
-        raw::RawWs::NAME => measure::run::<raw::RawWs>(servers, plan).await,
+        fastwebsockets::FastWebsockets::NAME => {
+            job::<fastwebsockets::FastWebsockets>(servers, plan, what).await
+        }
+        tungstenite::TokioTungstenite::NAME => {
+            job::<tungstenite::TokioTungstenite>(servers, plan, what).await
+        }
+        raw::RawTcp::NAME => job::<raw::RawTcp>(servers, plan, what).await,
+        raw::RawWs::NAME => job::<raw::RawWs>(servers, plan, what).await,
         other => Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!("unknown client {other:?} (known: {})", names().join(", ")),

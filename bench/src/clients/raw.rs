@@ -54,7 +54,8 @@ impl<const WS: bool> Raw<WS> {
         }
     }
 
-    async fn upgrade(socket: &mut TcpStream) -> io::Result<()> {
+    /// The canned upgrade (shared with the fastwebsockets column).
+    pub(crate) async fn upgrade(socket: &mut TcpStream) -> io::Result<()> {
         socket.write_all(UPGRADE).await?;
         let mut response = Vec::new();
         let mut chunk = [0u8; 512];

@@ -25,7 +25,7 @@ fn io_error(e: impl std::fmt::Display) -> io::Error {
 }
 
 impl EchoClient for Wsnova {
-    const NAME: &'static str = "wsnova";
+    const NAME: &'static str = "wsnova-tokio";
     const SERVER: Server = Server::WebSocket;
     type Msg = Vec<u8>;
 
