@@ -3,10 +3,9 @@
 //! connections, on the calling thread). The measurement calls block in that
 //! loop; nothing else runs in the child process meanwhile.
 //!
-//! Messages are ASCII text, sent with [`send`] and pushed out with
-//! [`flush`]: today `Connection::send_text` writes each message to the
-//! socket at once and there is nothing to flush. Once the connection has
-//! `feed_text`/`flush`, those two functions are the only lines to change.
+//! Messages are ASCII text, framed with [`send`] (`Connection::feed_text`,
+//! no write) and written together by [`flush`] (`Connection::flush`), the
+//! embedding API's batching mode.
 
 use std::cell::RefCell;
 use std::io;
@@ -26,13 +25,14 @@ const STUCK: Duration = Duration::from_secs(60);
 /// Longest one `poll` sleeps when the connection has no deadline.
 const MAX_SLEEP: Duration = Duration::from_millis(500);
 
-/// Queues one message (today: frames and writes it at once).
+/// Frames one message into the connection's buffer, without writing.
 fn send(conn: &mut Connection, text: &str) -> Result<(), SessionError> {
-    conn.send_text(text)
+    conn.feed_text(text)
 }
 
-/// Writes what [`send`] queued (today: nothing left to write).
-fn flush(_conn: &mut Connection) -> Result<(), SessionError> {
+/// Writes what [`send`] framed, in as few writes as the socket takes.
+fn flush(conn: &mut Connection) -> Result<(), SessionError> {
+    conn.flush();
     Ok(())
 }
 
