@@ -11,6 +11,9 @@ use super::message::{CloseFrame, Message, is_valid_wire_close_code};
 use super::{CloseCode, Text};
 use super::{Limits, WireError};
 
+/// Spare room kept after an incomplete frame, for the reads that follow.
+const READ_AHEAD: usize = 64 * 1024;
+
 /// A decoded unit the connection acts on.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Frame {
@@ -68,7 +71,10 @@ impl Decoder {
             let len = len as usize; // bounded by max_frame_size above
             let Some(frame_len) = head_len.checked_add(len).filter(|&n| n <= inbound.len()) else {
                 self.check_arriving_utf8(&header, &inbound[head_len..])?;
-                inbound.reserve(head_len + len - inbound.len());
+                // Room for the rest of the frame and the next read too: a
+                // frame cut by a read boundary is moved (copied) once, not
+                // once here and again when the next read overflows.
+                inbound.reserve(head_len + len - inbound.len() + READ_AHEAD);
                 return Ok(None);
             };
             self.checked = 0;
@@ -175,7 +181,7 @@ impl Decoder {
             joint[..carry.len()].copy_from_slice(carry);
             joint[carry.len()..carry.len() + take].copy_from_slice(&arrived[..take]);
             // The first character is the open one: it is bad, still open, or done.
-            match std::str::from_utf8(&joint[..carry.len() + take]) {
+            match simdutf8::compat::from_utf8(&joint[..carry.len() + take]) {
                 Err(e) if e.valid_up_to() == 0 && e.error_len().is_some() => {
                     return Err(WireError::InvalidUtf8);
                 }
@@ -186,7 +192,7 @@ impl Decoder {
         let Some(rest) = arrived.get(self.checked..) else {
             return Ok(());
         };
-        match std::str::from_utf8(rest) {
+        match simdutf8::compat::from_utf8(rest) {
             Ok(_) => self.checked = arrived.len(),
             Err(e) if e.error_len().is_some() => return Err(WireError::InvalidUtf8),
             Err(e) => self.checked += e.valid_up_to(),
@@ -301,7 +307,7 @@ impl Partial {
         if !self.text {
             return Ok(());
         }
-        match std::str::from_utf8(&self.data[self.valid_up_to..]) {
+        match simdutf8::compat::from_utf8(&self.data[self.valid_up_to..]) {
             Ok(_) => self.valid_up_to = self.data.len(),
             Err(e) if e.error_len().is_some() => return Err(WireError::InvalidUtf8),
             Err(e) => self.valid_up_to += e.valid_up_to(),
@@ -342,7 +348,7 @@ fn parse_close(payload: &[u8]) -> Result<Option<CloseFrame>, WireError> {
             if !is_valid_wire_close_code(code) {
                 return Err(WireError::PeerCloseCode(code));
             }
-            let reason = std::str::from_utf8(reason).map_err(|_| WireError::InvalidUtf8)?;
+            let reason = simdutf8::compat::from_utf8(reason).map_err(|_| WireError::InvalidUtf8)?;
             Ok(Some(CloseFrame {
                 code: CloseCode::from(code),
                 reason: reason.into(),
