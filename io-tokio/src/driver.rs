@@ -218,9 +218,12 @@ fn read_available(shared: &Shared, s: &mut Socket) -> bool {
                     );
                     inner.drain();
                     let backlogged = inner.session.pending_transmit_len() > HIGH_WATER;
-                    // A deadline fell due while reading: it goes first.
-                    let due = inner.session.poll_timeout().is_some_and(|at| at <= t);
-                    if drained || inner.is_backpressured() || backlogged || due {
+                    if drained || inner.is_backpressured() || backlogged {
+                        return false;
+                    }
+                    // A deadline fell due while reading: it goes first
+                    // (looked up only when another read would follow).
+                    if inner.session.poll_timeout().is_some_and(|at| at <= t) {
                         return false;
                     }
                 }
