@@ -62,11 +62,18 @@ impl Decoder {
         limits: &Limits,
     ) -> Result<Option<Frame>, WireError> {
         loop {
-            let mut cursor = Cursor::new(&inbound[..]);
-            let Some((header, len)) = FrameHeader::parse(&mut cursor).map_err(header_error)? else {
-                return Ok(None);
+            let (header, len, head_len) = match parse_common_header(inbound) {
+                Some(parsed) => parsed,
+                None => {
+                    let mut cursor = Cursor::new(&inbound[..]);
+                    let Some((header, len)) =
+                        FrameHeader::parse(&mut cursor).map_err(header_error)?
+                    else {
+                        return Ok(None);
+                    };
+                    (header, len, cursor.position() as usize)
+                }
             };
-            let head_len = cursor.position() as usize;
             self.check_header(&header, len, limits)?;
             let len = len as usize; // bounded by max_frame_size above
             let Some(frame_len) = head_len.checked_add(len).filter(|&n| n <= inbound.len()) else {
@@ -327,6 +334,35 @@ impl Partial {
         let text = Text::try_from(data).map_err(|_| WireError::InvalidUtf8)?;
         Ok((Message::Text(text), self.data))
     }
+}
+
+/// The header of an unmasked frame with a 7- or 16-bit length and a
+/// defined opcode (RFC 6455 §5.2), read straight from the first bytes: what
+/// a server sends nearly always. `None` for anything else, or too few
+/// bytes; the general parser then decides.
+fn parse_common_header(bytes: &[u8]) -> Option<(FrameHeader, u64, usize)> {
+    let (&[first, second], rest) = bytes.split_first_chunk::<2>()?;
+    let opcode = match first & 0x0F {
+        code @ (0..=2 | 8..=10) => OpCode::from(code),
+        _ => return None, // reserved: the general parser refuses it
+    };
+    let (len, head_len) = match second {
+        0..=125 => (u64::from(second), 2),
+        126 => {
+            let &[hi, lo] = rest.first_chunk::<2>()?;
+            (u64::from(u16::from_be_bytes([hi, lo])), 4)
+        }
+        _ => return None, // masked, or a 64-bit length
+    };
+    let header = FrameHeader {
+        is_final: first & 0x80 != 0,
+        rsv1: first & 0x40 != 0,
+        rsv2: first & 0x20 != 0,
+        rsv3: first & 0x10 != 0,
+        opcode,
+        mask: None,
+    };
+    Some((header, len, head_len))
 }
 
 /// The length of the UTF-8 sequence a leading byte starts.

@@ -233,3 +233,27 @@ fn a_frame_cut_by_a_read_is_moved_once_then_completed_in_place() {
     assert!(inbound.is_empty());
     drop(delivered);
 }
+
+#[test]
+fn the_common_header_reads_as_the_general_parser_reads_it() {
+    let payloads = [&[][..], &[7; 125], &[7; 126], &[7; 300], &[7; 65535]];
+    for first in (0u8..=255).filter(|b| matches!(b & 0x0F, 0..=2 | 8..=10)) {
+        for payload in payloads {
+            let bytes = server_frame(first, payload);
+            let fast = parse_common_header(&bytes).expect("a common header");
+            let mut cursor = Cursor::new(&bytes[..]);
+            let (header, len) = FrameHeader::parse(&mut cursor).unwrap().unwrap();
+            assert_eq!(
+                fast,
+                (header, len, cursor.position() as usize),
+                "{first:#x}"
+            );
+        }
+    }
+    // Left to the general parser: reserved opcodes, masks, 64-bit lengths, too few bytes.
+    assert_eq!(parse_common_header(&[0x83, 0]), None);
+    assert_eq!(parse_common_header(&[0x82, 0x80, 1, 2, 3, 4]), None);
+    assert_eq!(parse_common_header(&server_frame(0x82, &[0; 65536])), None);
+    assert_eq!(parse_common_header(&[0x82]), None);
+    assert_eq!(parse_common_header(&[0x82, 126, 1]), None);
+}
