@@ -85,7 +85,8 @@ impl Client {
     ) -> Result<(), SessionError> {
         let backlog = {
             let mut inner = self.shared.lock();
-            let was_idle = inner.session.pending_transmit().is_empty();
+            // `_len`: no sealing or pong framing just to look.
+            let was_idle = inner.session.pending_transmit_len() == 0;
             // Framed at once when nothing waits ahead: no clock read needed.
             if !direct(&mut *inner.session) {
                 timed(&mut *inner.session)?;
@@ -100,12 +101,12 @@ impl Client {
             if wake {
                 self.shared.wake.notify_one();
             }
-            inner.session.pending_transmit().len()
+            inner.session.pending_transmit_len()
         };
         if backlog > HIGH_WATER {
             loop {
                 let drained = self.shared.drained.notified();
-                if self.shared.lock().session.pending_transmit().len() <= HIGH_WATER {
+                if self.shared.lock().session.pending_transmit_len() <= HIGH_WATER {
                     break;
                 }
                 drained.await;

@@ -52,26 +52,45 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     let mut armed: Option<Instant> = None;
     let mut was_paused = false;
     loop {
-        let (actions, deadline, paused, closed, backlogged) = {
+        let (actions, deadline, paused, closed, backlogged, wrote) = {
             let mut inner = shared.lock();
-            if inner.session.poll_timeout().is_some_and(|at| at <= now()) {
-                // Due while reading: the deadline goes before more bytes.
-                inner.session.handle_timeout(now());
+            let mut deadline = inner.session.poll_timeout();
+            // `deadline` no longer holds once the session acted on the time.
+            let mut stale = false;
+            // One clock read per turn, and only when something is armed.
+            let mut clock = deadline.map(|_| now());
+            if let (Some(at), Some(t)) = (deadline, clock) {
+                if at <= t {
+                    // Due while reading: the deadline goes before more bytes.
+                    inner.session.handle_timeout(t);
+                    stale = true;
+                }
             }
             inner.drain();
             let paused = inner.is_backpressured();
             if paused != was_paused {
                 // Not reading: the core suspends the deadlines only reading meets.
                 was_paused = paused;
-                inner.session.set_reading_paused(now(), paused);
+                let t = *clock.get_or_insert_with(now);
+                inner.session.set_reading_paused(t, paused);
+                stale = true;
+            }
+            if stale {
+                deadline = inner.session.poll_timeout();
             }
             let actions = std::mem::take(&mut inner.actions);
+            let backlogged = inner.session.pending_transmit_len() > HIGH_WATER;
+            // The common turn (no socket to open or close): write under
+            // this same lock instead of taking it again.
+            let wrote = (socket.is_some() && actions.is_empty())
+                .then(|| (inner.write_through(), inner.write_blocked));
             (
                 actions,
-                inner.session.poll_timeout(),
+                deadline,
                 paused,
                 inner.waiters.is_closed(),
-                inner.session.pending_transmit_len() > HIGH_WATER,
+                backlogged,
+                wrote,
             )
         };
         for action in actions {
@@ -96,18 +115,21 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                 }
             }
         }
-        let write_blocked = match socket.as_mut() {
-            Some(s) => write_pending(&shared, s),
-            None => false,
+        let write_blocked = match (socket.as_mut(), wrote) {
+            (Some(s), Some((result, blocked))) => after_write(&shared, s, result, blocked),
+            (Some(s), None) => write_pending(&shared, s),
+            (None, _) => false,
         };
         if closed && socket.is_none() {
             return;
         }
-        if deadline != armed {
-            armed = deadline;
-            if let Some(at) = deadline {
-                sleep.as_mut().reset(tokio::time::Instant::from_std(at));
-            }
+        // The timer is reset only when the deadline moved earlier: one that
+        // moved later (the idle deadline, at every message) lets the armed
+        // timer fire early, finds nothing due and re-arms then. No timer
+        // reset per message.
+        if let Some(at) = deadline.filter(|&at| armed.is_none_or(|armed| at < armed)) {
+            armed = Some(at);
+            sleep.as_mut().reset(tokio::time::Instant::from_std(at));
         }
         let readable = socket
             .as_ref()
@@ -185,8 +207,10 @@ fn read_available(shared: &Shared, s: &mut Socket) -> bool {
                 Ok((n, drained)) => {
                     let mut inner = shared.lock();
                     let data = &buf[..n];
+                    // One clock read per read (many messages), not per message.
+                    let t = now();
                     inner.session.handle_input(
-                        now(),
+                        t,
                         Input::Bytes {
                             generation: s.generation,
                             data,
@@ -194,9 +218,12 @@ fn read_available(shared: &Shared, s: &mut Socket) -> bool {
                     );
                     inner.drain();
                     let backlogged = inner.session.pending_transmit_len() > HIGH_WATER;
-                    // A deadline fell due while reading: it goes first.
-                    let due = inner.session.poll_timeout().is_some_and(|at| at <= now());
-                    if drained || inner.is_backpressured() || backlogged || due {
+                    if drained || inner.is_backpressured() || backlogged {
+                        return false;
+                    }
+                    // A deadline fell due while reading: it goes first
+                    // (looked up only when another read would follow).
+                    if inner.session.poll_timeout().is_some_and(|at| at <= t) {
                         return false;
                     }
                 }
@@ -255,6 +282,12 @@ fn write_pending(shared: &Shared, s: &mut Socket) -> bool {
         let result = inner.write_through();
         (result, inner.write_blocked)
     };
+    after_write(shared, s, result, blocked)
+}
+
+/// Acts on a write's outcome (outside the lock): wakes senders waiting for
+/// room, reports a failed socket; returns `blocked`.
+fn after_write(shared: &Shared, s: &mut Socket, result: io::Result<bool>, blocked: bool) -> bool {
     match result {
         Ok(true) => shared.drained.notify_waiters(),
         Ok(false) => {}

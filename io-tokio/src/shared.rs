@@ -198,7 +198,9 @@ impl Shared {
     /// session logs meanwhile belongs to its connection, whichever task called.
     pub(crate) fn lock(&self) -> Locked<'_> {
         let guard = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        let entered = guard.span.clone().entered();
+        // No subscriber wants it (the common case): no clone, enter and exit
+        // at every lock.
+        let entered = (!guard.span.is_disabled()).then(|| guard.span.clone().entered());
         Locked {
             guard,
             _entered: entered,
@@ -215,7 +217,7 @@ pub(crate) fn generation_span(root: &tracing::Span, generation: u64) -> tracing:
 /// before the span is left).
 pub(crate) struct Locked<'a> {
     guard: MutexGuard<'a, Inner>,
-    _entered: tracing::span::EnteredSpan,
+    _entered: Option<tracing::span::EnteredSpan>,
 }
 
 impl std::ops::Deref for Locked<'_> {

@@ -249,3 +249,28 @@ pub enum Event {
         reason: CloseReason,
     },
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Events travel by value through every consumer queue: the common ones
+    /// (a message, a notification) must not pay for the rare large ones.
+    #[test]
+    fn event_stays_small() {
+        let sizes = [
+            ("Event", size_of::<Event>()),
+            ("DisconnectReason", size_of::<DisconnectReason>()),
+            ("CloseReason", size_of::<CloseReason>()),
+            ("WireError", size_of::<WireError>()),
+            ("Message", size_of::<Message>()),
+            ("RequestError", size_of::<RequestError>()),
+        ];
+        // 104 bytes today: `Disconnected`, `Closed` and `RequestFailed` carry
+        // the largest (`DisconnectReason`, `CloseReason`, `RequestError`).
+        // Boxing those would change the public patterns; the bound keeps
+        // the type from growing meanwhile.
+        assert!(size_of::<Event>() <= 104, "{sizes:?}");
+        assert!(size_of::<Message>() <= 40, "{sizes:?}");
+    }
+}

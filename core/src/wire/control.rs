@@ -63,6 +63,9 @@ impl Wire {
 
     /// Frames the waiting pong unless [`MAX_UNSENT_PONGS`] are still unsent.
     pub(super) fn flush_pong(&mut self) {
+        if self.pong.is_none() && self.pong_ends.is_empty() {
+            return; // the common case, at every write: nothing to do
+        }
         let sent = self.out.sent_total();
         while self.pong_ends.front().is_some_and(|&end| end <= sent) {
             self.pong_ends.pop_front();

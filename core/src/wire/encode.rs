@@ -32,30 +32,46 @@ pub(crate) fn encode_frame_rsv1(
     extend_masked(out, payload, mask);
 }
 
-/// Appends `payload` XORed with the 4-byte `mask` (RFC 6455 §5.3): one
-/// pass over the payload, eight bytes at a time (the zeroing of the new
-/// tail is a `memset`, far cheaper than a second pass of copying).
+/// Appends `payload` XORed with the 4-byte `mask` (RFC 6455 §5.3) in one
+/// pass: 256-byte chunks, then 64-byte ones, are masked as fixed-size arrays
+/// (code the compiler turns into vector XORs and stores) and appended, so
+/// the new tail is never zero-filled first. The short remainder is copied,
+/// then masked in place. (Measured with callgrind, `docs/performance.md`:
+/// about 0.27 instructions per byte at 16 KiB, against 1.3 for zero-fill +
+/// mask.)
 fn extend_masked(out: &mut Vec<u8>, payload: &[u8], mask: [u8; 4]) {
-    let [a, b, c, d] = mask;
-    let word = u64::from_ne_bytes([a, b, c, d, a, b, c, d]);
+    out.reserve(payload.len());
+    let rest = extend_masked_chunks::<256>(out, payload, mask);
+    let rest = extend_masked_chunks::<64>(out, rest, mask);
+    // The remainder starts at a multiple of four, so the mask phase is 0 again.
     let start = out.len();
-    out.resize(start + payload.len(), 0);
-    let dst = &mut out[start..];
-    let mut dst_chunks = dst.chunks_exact_mut(8);
-    let mut src_chunks = payload.chunks_exact(8);
-    for (to, from) in (&mut dst_chunks).zip(&mut src_chunks) {
-        let bytes: [u8; 8] = from.try_into().expect("chunk of eight");
-        to.copy_from_slice(&(u64::from_ne_bytes(bytes) ^ word).to_ne_bytes());
+    out.extend_from_slice(rest);
+    apply_mask(&mut out[start..], mask);
+}
+
+/// Masks and appends the whole `N`-byte chunks of `payload` (`N` a multiple
+/// of four); returns the remainder.
+fn extend_masked_chunks<'a, const N: usize>(
+    out: &mut Vec<u8>,
+    payload: &'a [u8],
+    mask: [u8; 4],
+) -> &'a [u8] {
+    let mut wide = [0u8; N];
+    for quad in wide.chunks_exact_mut(4) {
+        quad.copy_from_slice(&mask);
     }
-    // The remainder starts at a multiple of eight, so the mask phase is 0 again.
-    let rest = dst_chunks.into_remainder().iter_mut();
-    for ((to, from), m) in rest.zip(src_chunks.remainder()).zip(mask.iter().cycle()) {
-        *to = from ^ m;
+    let mut chunks = payload.chunks_exact(N);
+    for chunk in &mut chunks {
+        let mut masked: [u8; N] = chunk.try_into().expect("chunk of N bytes");
+        for (byte, m) in masked.iter_mut().zip(&wide) {
+            *byte ^= m;
+        }
+        out.extend_from_slice(&masked);
     }
+    chunks.remainder()
 }
 
 /// XORs `buf` with the 4-byte `mask` (RFC 6455 §5.3), eight bytes at a time.
-#[cfg(test)]
 pub(crate) fn apply_mask(buf: &mut [u8], mask: [u8; 4]) {
     let [a, b, c, d] = mask;
     let word = u64::from_ne_bytes([a, b, c, d, a, b, c, d]);
@@ -94,8 +110,8 @@ mod tests {
     #[test]
     fn masking_while_copying_matches_masking_in_place() {
         let mask = [0x9a, 0x01, 0xfe, 0x33];
-        for len in 0..40 {
-            let data: Vec<u8> = (0..len as u8).map(|b| b.wrapping_mul(37)).collect();
+        for len in (0..340).chain([1000, 16384, 16389]) {
+            let data: Vec<u8> = (0..len).map(|b| (b as u8).wrapping_mul(37)).collect();
             let mut in_place = data.clone();
             apply_mask(&mut in_place, mask);
             let mut copied = vec![0xaa]; // appends after what is there

@@ -11,6 +11,9 @@ use super::message::{CloseFrame, Message, is_valid_wire_close_code};
 use super::{CloseCode, Text};
 use super::{Limits, WireError};
 
+/// Spare room kept after an incomplete frame, for the reads that follow.
+const READ_AHEAD: usize = 64 * 1024;
+
 /// A decoded unit the connection acts on.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Frame {
@@ -59,16 +62,26 @@ impl Decoder {
         limits: &Limits,
     ) -> Result<Option<Frame>, WireError> {
         loop {
-            let mut cursor = Cursor::new(&inbound[..]);
-            let Some((header, len)) = FrameHeader::parse(&mut cursor).map_err(header_error)? else {
-                return Ok(None);
+            let (header, len, head_len) = match parse_common_header(inbound) {
+                Some(parsed) => parsed,
+                None => {
+                    let mut cursor = Cursor::new(&inbound[..]);
+                    let Some((header, len)) =
+                        FrameHeader::parse(&mut cursor).map_err(header_error)?
+                    else {
+                        return Ok(None);
+                    };
+                    (header, len, cursor.position() as usize)
+                }
             };
-            let head_len = cursor.position() as usize;
             self.check_header(&header, len, limits)?;
             let len = len as usize; // bounded by max_frame_size above
             let Some(frame_len) = head_len.checked_add(len).filter(|&n| n <= inbound.len()) else {
                 self.check_arriving_utf8(&header, &inbound[head_len..])?;
-                inbound.reserve(head_len + len - inbound.len());
+                // Room for the rest of the frame and the next read too: a
+                // frame cut by a read boundary is moved (copied) once, not
+                // once here and again when the next read overflows.
+                inbound.reserve(head_len + len - inbound.len() + READ_AHEAD);
                 return Ok(None);
             };
             self.checked = 0;
@@ -175,7 +188,7 @@ impl Decoder {
             joint[..carry.len()].copy_from_slice(carry);
             joint[carry.len()..carry.len() + take].copy_from_slice(&arrived[..take]);
             // The first character is the open one: it is bad, still open, or done.
-            match std::str::from_utf8(&joint[..carry.len() + take]) {
+            match simdutf8::compat::from_utf8(&joint[..carry.len() + take]) {
                 Err(e) if e.valid_up_to() == 0 && e.error_len().is_some() => {
                     return Err(WireError::InvalidUtf8);
                 }
@@ -186,7 +199,7 @@ impl Decoder {
         let Some(rest) = arrived.get(self.checked..) else {
             return Ok(());
         };
-        match std::str::from_utf8(rest) {
+        match simdutf8::compat::from_utf8(rest) {
             Ok(_) => self.checked = arrived.len(),
             Err(e) if e.error_len().is_some() => return Err(WireError::InvalidUtf8),
             Err(e) => self.checked += e.valid_up_to(),
@@ -301,7 +314,7 @@ impl Partial {
         if !self.text {
             return Ok(());
         }
-        match std::str::from_utf8(&self.data[self.valid_up_to..]) {
+        match simdutf8::compat::from_utf8(&self.data[self.valid_up_to..]) {
             Ok(_) => self.valid_up_to = self.data.len(),
             Err(e) if e.error_len().is_some() => return Err(WireError::InvalidUtf8),
             Err(e) => self.valid_up_to += e.valid_up_to(),
@@ -323,6 +336,35 @@ impl Partial {
     }
 }
 
+/// The header of an unmasked frame with a 7- or 16-bit length and a
+/// defined opcode (RFC 6455 §5.2), read straight from the first bytes: what
+/// a server sends nearly always. `None` for anything else, or too few
+/// bytes; the general parser then decides.
+fn parse_common_header(bytes: &[u8]) -> Option<(FrameHeader, u64, usize)> {
+    let (&[first, second], rest) = bytes.split_first_chunk::<2>()?;
+    let opcode = match first & 0x0F {
+        code @ (0..=2 | 8..=10) => OpCode::from(code),
+        _ => return None, // reserved: the general parser refuses it
+    };
+    let (len, head_len) = match second {
+        0..=125 => (u64::from(second), 2),
+        126 => {
+            let &[hi, lo] = rest.first_chunk::<2>()?;
+            (u64::from(u16::from_be_bytes([hi, lo])), 4)
+        }
+        _ => return None, // masked, or a 64-bit length
+    };
+    let header = FrameHeader {
+        is_final: first & 0x80 != 0,
+        rsv1: first & 0x40 != 0,
+        rsv2: first & 0x20 != 0,
+        rsv3: first & 0x10 != 0,
+        opcode,
+        mask: None,
+    };
+    Some((header, len, head_len))
+}
+
 /// The length of the UTF-8 sequence a leading byte starts.
 fn utf8_len(lead: u8) -> usize {
     match lead {
@@ -342,7 +384,7 @@ fn parse_close(payload: &[u8]) -> Result<Option<CloseFrame>, WireError> {
             if !is_valid_wire_close_code(code) {
                 return Err(WireError::PeerCloseCode(code));
             }
-            let reason = std::str::from_utf8(reason).map_err(|_| WireError::InvalidUtf8)?;
+            let reason = simdutf8::compat::from_utf8(reason).map_err(|_| WireError::InvalidUtf8)?;
             Ok(Some(CloseFrame {
                 code: CloseCode::from(code),
                 reason: reason.into(),

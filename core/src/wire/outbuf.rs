@@ -80,4 +80,16 @@ mod tests {
         out.shrink();
         assert_eq!(out.capacity(), 0);
     }
+
+    #[test]
+    fn a_written_batch_leaves_its_capacity_for_the_next() {
+        let mut out = OutBuf::default();
+        out.vec().extend_from_slice(&[1; 70_000]);
+        let (ptr, capacity) = (out.pending().as_ptr(), out.capacity());
+        out.advance(70_000);
+        out.vec().extend_from_slice(&[2; 70_000]);
+        // No allocation and no growth copy: the same buffer, from its start.
+        assert_eq!((out.pending().as_ptr(), out.capacity()), (ptr, capacity));
+        assert_eq!(out.queued_total(), 140_000);
+    }
 }

@@ -196,3 +196,64 @@ fn incomplete_input_consumes_nothing() {
         assert_eq!(inbound.len(), cut);
     }
 }
+
+#[test]
+fn a_frame_cut_by_a_read_is_moved_once_then_completed_in_place() {
+    let first = server_frame(0x82, &[1; 16384]);
+    let second = server_frame(0x82, &[2; 16384]);
+    let mut stream = first.clone();
+    stream.extend_from_slice(&second);
+    let cut = first.len() + 5000; // the second frame is cut by the read
+    let mut decoder = Decoder::default();
+    let mut inbound = BytesMut::from(&stream[..cut]);
+    let limits = Limits::default();
+    let delivered = decoder.decode(&mut inbound, &limits).unwrap();
+    assert!(matches!(delivered, Some(Frame::Message(Message::Binary(ref b))) if b.len() == 16384));
+    // The first message still shares the buffer: the cut frame moves once,
+    // into room for its rest and for the next read.
+    assert_eq!(decoder.decode(&mut inbound, &limits).unwrap(), None);
+    let room = inbound.capacity() - inbound.len();
+    assert!(
+        room >= second.len() - inbound.len() + READ_AHEAD,
+        "room {room}"
+    );
+    let start = inbound.as_ptr();
+    inbound.extend_from_slice(&stream[cut..]); // the next read
+    assert_eq!(
+        inbound.as_ptr(),
+        start,
+        "the next read was appended in place"
+    );
+    let Some(Frame::Message(Message::Binary(payload))) =
+        decoder.decode(&mut inbound, &limits).unwrap()
+    else {
+        panic!("the second frame");
+    };
+    assert_eq!(payload[..], [2; 16384][..]);
+    assert!(inbound.is_empty());
+    drop(delivered);
+}
+
+#[test]
+fn the_common_header_reads_as_the_general_parser_reads_it() {
+    let payloads = [&[][..], &[7; 125], &[7; 126], &[7; 300], &[7; 65535]];
+    for first in (0u8..=255).filter(|b| matches!(b & 0x0F, 0..=2 | 8..=10)) {
+        for payload in payloads {
+            let bytes = server_frame(first, payload);
+            let fast = parse_common_header(&bytes).expect("a common header");
+            let mut cursor = Cursor::new(&bytes[..]);
+            let (header, len) = FrameHeader::parse(&mut cursor).unwrap().unwrap();
+            assert_eq!(
+                fast,
+                (header, len, cursor.position() as usize),
+                "{first:#x}"
+            );
+        }
+    }
+    // Left to the general parser: reserved opcodes, masks, 64-bit lengths, too few bytes.
+    assert_eq!(parse_common_header(&[0x83, 0]), None);
+    assert_eq!(parse_common_header(&[0x82, 0x80, 1, 2, 3, 4]), None);
+    assert_eq!(parse_common_header(&server_frame(0x82, &[0; 65536])), None);
+    assert_eq!(parse_common_header(&[0x82]), None);
+    assert_eq!(parse_common_header(&[0x82, 126, 1]), None);
+}
