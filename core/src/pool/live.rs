@@ -14,6 +14,8 @@ use crate::session::{Adapter, Credentials, HeartbeatConfig, RateLimits, Session,
 
 use super::conn::Role;
 use super::handle::Pool;
+use super::status::{ConnStatus, PoolStatus};
+use crate::driver::Status;
 
 impl<A: Adapter + Clone> Pool<A> {
     /// Sets the credentials of every connection, present and future: the
@@ -143,5 +145,27 @@ impl<A: Adapter + Clone> Pool<A> {
     /// same rules every connection applies before any connection sees it.
     fn scratch(&self, now: Instant) -> Session<A> {
         Session::new(self.config.clone(), self.adapter.clone(), now)
+    }
+}
+
+impl<A: Adapter + Clone> Pool<A> {
+    /// The pool's state right now.
+    pub fn status(&self) -> PoolStatus {
+        let connections = self
+            .conns
+            .iter()
+            .map(|(id, c)| ConnStatus {
+                conn: *id,
+                role: c.role,
+                status: Status::of(&c.session),
+            })
+            .collect();
+        PoolStatus {
+            connections,
+            desired: self.assign.desired().iter().cloned().collect(),
+            confirmed: self.confirmed.iter().cloned().collect(),
+            duplicates_dropped: self.delivery.duplicates_dropped,
+            closed: self.closed,
+        }
     }
 }

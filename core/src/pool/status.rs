@@ -3,10 +3,9 @@
 //! checks first (how many connections are up, how many channels are live).
 
 use crate::driver::Status;
-use crate::session::{Adapter, SessionState};
+use crate::session::SessionState;
 
 use super::conn::Role;
-use super::handle::Pool;
 use super::output::ConnId;
 
 /// One connection of a pool: its id, its part and its [`Status`].
@@ -74,28 +73,6 @@ impl PoolStatus {
             confirmed: Vec::new(),
             duplicates_dropped: 0,
             closed: true,
-        }
-    }
-}
-
-impl<A: Adapter + Clone> Pool<A> {
-    /// The pool's state right now.
-    pub fn status(&self) -> PoolStatus {
-        let connections = self
-            .conns
-            .iter()
-            .map(|(id, c)| ConnStatus {
-                conn: *id,
-                role: c.role,
-                status: Status::of(&c.session),
-            })
-            .collect();
-        PoolStatus {
-            connections,
-            desired: self.assign.desired().iter().cloned().collect(),
-            confirmed: self.confirmed.iter().cloned().collect(),
-            duplicates_dropped: self.delivery.duplicates_dropped,
-            closed: self.closed,
         }
     }
 }

@@ -9,7 +9,7 @@ use super::event::RequestId;
 use super::messages::OutgoingRequest;
 use super::rate_classes::RateClass;
 use super::ratelimit::{RateLimitConfig, TokenBucket};
-use super::shared_permits::SharedBudget;
+use super::shared_budget::SharedBudget;
 
 /// Something waiting to be written.
 #[derive(Debug)]
@@ -200,5 +200,19 @@ impl Queues {
     /// Items waiting in all queues.
     pub(crate) fn len(&self) -> usize {
         self.user_len() + self.control.len()
+    }
+}
+
+impl Lane {
+    /// Whether the lane's shared budget (if the class is shared) covers `cost`.
+    pub(crate) fn shared_covers(&self, cost: u64) -> bool {
+        self.shared.is_none_or(|s| cost == 0 || s.covers(cost))
+    }
+
+    /// Spends `cost` permits of the shared budget, if the class is shared.
+    pub(crate) fn shared_spend(&mut self, cost: u64) {
+        if let Some(shared) = self.shared.as_mut() {
+            shared.spend(cost);
+        }
     }
 }

@@ -16,56 +16,8 @@ use super::Adapter;
 use super::core::link_of;
 use super::error::SessionError;
 use super::handle::Session;
-use super::queue::Lane;
 use super::rate_classes::RateClass;
-
-/// The permits a shared class holds (granted by the driver, not yet spent).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct SharedBudget {
-    /// Permits granted and not yet spent.
-    pub(crate) permits: u64,
-}
-
-impl SharedBudget {
-    /// Whether `cost` permits are there.
-    pub(crate) fn covers(&self, cost: u64) -> bool {
-        self.permits >= cost
-    }
-
-    /// Spends `cost` permits (after [`covers`](Self::covers) said yes).
-    pub(crate) fn spend(&mut self, cost: u64) {
-        self.permits = self.permits.saturating_sub(cost);
-    }
-}
-
-/// What a shared class needs from the driver: permits for the items that
-/// wait in it, beyond the permits it already holds.
-///
-/// `at_least` is what the first waiting item still lacks (nothing moves
-/// until it is granted); `wanted` is what every waiting item lacks (grant
-/// up to that many to send them all). Both are zero when nothing waits for
-/// permits.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PermitDemand {
-    /// Permits the first waiting item still lacks.
-    pub at_least: u64,
-    /// Permits all waiting items still lack (`>= at_least`).
-    pub wanted: u64,
-}
-
-impl Lane {
-    /// Whether the lane's shared budget (if the class is shared) covers `cost`.
-    pub(crate) fn shared_covers(&self, cost: u64) -> bool {
-        self.shared.is_none_or(|s| cost == 0 || s.covers(cost))
-    }
-
-    /// Spends `cost` permits of the shared budget, if the class is shared.
-    pub(crate) fn shared_spend(&mut self, cost: u64) {
-        if let Some(shared) = self.shared.as_mut() {
-            shared.spend(cost);
-        }
-    }
-}
+use super::shared_budget::{PermitDemand, SharedBudget};
 
 impl<A: Adapter + ?Sized> Session<A> {
     /// Makes `class` a shared class from now on: its requests leave only
