@@ -268,6 +268,43 @@ fn report_moves(watch: &Watch, before: &BTreeMap<u32, String>, from: &str) -> Du
     worst
 }
 
+/// How one node's departure went.
+struct Departure {
+    /// Whether every shard it served delivers from another node now.
+    moved: bool,
+    /// When that was seen, after the departure began.
+    after: Duration,
+    /// The longest time a moved shard went without an update.
+    worst_gap: Duration,
+}
+
+/// Makes node `name` go (`leave`, then prints `said`), consumes until its
+/// shards deliver from other nodes (at most three leases) and half a second
+/// more, and reports each moved shard's gap.
+async fn watch_leave(
+    consumer: &mut Consumer,
+    watch: &mut Watch,
+    name: &str,
+    leave: impl FnOnce() -> std::io::Result<()>,
+    said: &str,
+) -> Result<Departure, Box<dyn std::error::Error>> {
+    let before = watch.owners();
+    watch.reset_gaps();
+    let began = Instant::now();
+    leave()?;
+    println!("{said}");
+    let moved = |w: &Watch| w.owners().values().all(|o| o != name);
+    let moved = consume_until(consumer, watch, LEASE * 3, moved).await?;
+    let after = began.elapsed();
+    consume_until(consumer, watch, Duration::from_millis(500), |_| false).await?;
+    let worst_gap = report_moves(watch, &before, name);
+    Ok(Departure {
+        moved,
+        after,
+        worst_gap,
+    })
+}
+
 async fn orchestrate() -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     let redis = RedisServer::start();
@@ -312,49 +349,30 @@ async fn orchestrate() -> Result<(), Box<dyn std::error::Error>> {
 
     // Crash: SIGKILL, nothing released.
     let victim = nodes[1].name.clone();
-    let before = watch.owners();
-    watch.reset_gaps();
-    let killed_at = Instant::now();
-    nodes[1].child.kill()?;
-    println!("killed {victim} (SIGKILL); its shards wait for their leases to run out");
-    let moved = |w: &Watch| w.owners().values().all(|o| *o != victim);
-    let ok = consume_until(&mut consumer, &mut watch, LEASE * 3, moved).await?;
-    let failover = killed_at.elapsed();
-    consume_until(
-        &mut consumer,
-        &mut watch,
-        Duration::from_millis(500),
-        |_| false,
-    )
-    .await?;
-    let crash_gap = report_moves(&watch, &before, &victim);
+    let kill = || nodes[1].child.kill();
+    let said = format!("killed {victim} (SIGKILL); its shards wait for their leases to run out");
+    let crash = watch_leave(&mut consumer, &mut watch, &victim, kill, &said).await?;
     println!(
-        "all of {victim}'s shards moved: {ok}, {} ms after the kill",
-        failover.as_millis()
+        "all of {victim}'s shards moved: {}, {} ms after the kill",
+        crash.moved,
+        crash.after.as_millis()
     );
+    let (ok, crash_gap) = (crash.moved, crash.worst_gap);
 
     // Graceful: the node releases its shards and wakes the others.
     let leaving = nodes[0].name.clone();
-    let before = watch.owners();
-    watch.reset_gaps();
-    let left_at = Instant::now();
-    nodes[0].stop();
-    println!("asked {leaving} to leave gracefully");
-    let moved = |w: &Watch| w.owners().values().all(|o| *o != leaving);
-    let ok_graceful = consume_until(&mut consumer, &mut watch, LEASE * 3, moved).await?;
-    let handover = left_at.elapsed();
-    consume_until(
-        &mut consumer,
-        &mut watch,
-        Duration::from_millis(500),
-        |_| false,
-    )
-    .await?;
-    let leave_gap = report_moves(&watch, &before, &leaving);
+    let stop = || {
+        nodes[0].stop();
+        Ok(())
+    };
+    let said = format!("asked {leaving} to leave gracefully");
+    let leave = watch_leave(&mut consumer, &mut watch, &leaving, stop, &said).await?;
     println!(
-        "all of {leaving}'s shards moved: {ok_graceful}, {} ms after the request",
-        handover.as_millis()
+        "all of {leaving}'s shards moved: {}, {} ms after the request",
+        leave.moved,
+        leave.after.as_millis()
     );
+    let (ok_graceful, leave_gap) = (leave.moved, leave.worst_gap);
 
     let bound = LEASE + LEASE / 3 + Duration::from_millis(500);
     println!("\nsummary ({:?} in all)", started.elapsed());

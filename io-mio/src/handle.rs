@@ -2,7 +2,7 @@
 //! the loop thread (see [`crate::outgoing`]) and return; every other call
 //! is a command to the loop thread (which it wakes) and a wait for the answer.
 
-use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -18,7 +18,7 @@ use crate::event_loop::{Entry, LoopShared, State};
 use crate::events::{Events, Resume, Subscriber};
 use crate::outgoing::{Message, Outgoing};
 use crate::resolver::lock;
-use crate::route::SyncReplySender;
+use crate::route::{SyncReplySender, wait};
 
 /// Closes the session when the last `Handle` clone is dropped.
 struct Inner {
@@ -309,14 +309,7 @@ impl Handle {
                 }
             },
         );
-        match timeout {
-            None => rx.recv().unwrap_or(Err(RequestError::Closed)),
-            Some(timeout) => match rx.recv_timeout(timeout) {
-                Ok(outcome) => outcome,
-                Err(RecvTimeoutError::Timeout) => Err(RequestError::Timeout),
-                Err(RecvTimeoutError::Disconnected) => Err(RequestError::Closed),
-            },
-        }
+        wait(rx, timeout, RequestError::Timeout, RequestError::Closed)
     }
 
     /// Adds channels to the subscription set and blocks until the server
@@ -352,23 +345,13 @@ impl Handle {
                 let _ = tx.send(Err(SubscribeError::Closed));
                 return;
             }
-            let waiting = channels
-                .into_iter()
-                .filter(|c| !confirmed.contains(c))
-                .collect();
+            let confirmed = confirmed.iter().map(String::as_str);
             entry
                 .route
                 .waiters
-                .wait_subscribed(waiting, SyncReplySender(tx));
+                .wait_unconfirmed(&names, confirmed, SyncReplySender(tx));
         });
-        match timeout {
-            None => rx.recv().unwrap_or(Err(SubscribeError::Closed)),
-            Some(timeout) => match rx.recv_timeout(timeout) {
-                Ok(outcome) => outcome,
-                Err(RecvTimeoutError::Timeout) => Err(SubscribeError::Timeout),
-                Err(RecvTimeoutError::Disconnected) => Err(SubscribeError::Closed),
-            },
-        }
+        wait(rx, timeout, SubscribeError::Timeout, SubscribeError::Closed)
     }
 
     /// Adds channels to the subscription set without waiting: the

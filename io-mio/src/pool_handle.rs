@@ -1,7 +1,7 @@
 //! [`PoolHandle`]: a [`Pool`] (many connections to one service as one
 //! client) on an [`EventLoop`], blocking, with the verbs of [`Handle`](crate::Handle).
 
-use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -16,7 +16,7 @@ use wsnova_core::wire::CloseCode;
 use crate::event_loop::{EventLoop, LoopShared, State};
 use crate::events::{Events, Resume, Subscriber};
 use crate::pool_runner::{PoolRunner, PoolTask};
-use crate::route::{Route, SyncReplySender};
+use crate::route::{Route, SyncReplySender, wait};
 
 /// Closes the pool when the last `PoolHandle` clone is dropped.
 struct Inner {
@@ -227,11 +227,12 @@ impl PoolHandle {
         let (tx, rx) = mpsc::sync_channel(1);
         let started = self.call(move |task, now| {
             let names: Vec<&str> = channels.iter().map(String::as_str).collect();
-            let waiting = task.subscribe(now, &names)?;
+            let confirmed = task.subscribe(now, &names)?;
             // Registered before the pool settles: the outcome cannot be routed before.
+            let confirmed = confirmed.iter().map(String::as_str);
             task.route()
                 .waiters
-                .wait_subscribed(waiting, SyncReplySender(tx));
+                .wait_unconfirmed(&names, confirmed, SyncReplySender(tx));
             Ok::<(), SessionError>(())
         });
         if !matches!(started, Some(Ok(()))) {
@@ -407,22 +408,5 @@ impl PoolHandle {
             Some(Err(err)) => Err(err),
             Some(Ok(false)) | None => Ok(()), // closed already
         }
-    }
-}
-
-/// Waits for a blocked call's outcome, at most `timeout`.
-fn wait<T, E>(
-    rx: mpsc::Receiver<Result<T, E>>,
-    timeout: Option<Duration>,
-    timed_out: E,
-    closed: E,
-) -> Result<T, E> {
-    match timeout {
-        None => rx.recv().unwrap_or(Err(closed)),
-        Some(timeout) => match rx.recv_timeout(timeout) {
-            Ok(outcome) => outcome,
-            Err(RecvTimeoutError::Timeout) => Err(timed_out),
-            Err(RecvTimeoutError::Disconnected) => Err(closed),
-        },
     }
 }

@@ -38,6 +38,7 @@ pub(crate) struct Ctx<'a> {
 /// A pool of any adapter, as the loop and the handle see it.
 pub(crate) trait PoolTask: Send {
     fn route(&mut self) -> &mut Route;
+    /// Subscribes; returns the channels confirmed before the call.
     fn subscribe(&mut self, now: Instant, channels: &[&str]) -> Result<Vec<String>, SessionError>;
     fn unsubscribe(&mut self, now: Instant, channels: &[&str]) -> Result<(), SessionError>;
     fn request(
@@ -234,13 +235,9 @@ impl<A: Adapter + Clone> PoolTask for PoolRunner<A> {
 
     fn subscribe(&mut self, now: Instant, channels: &[&str]) -> Result<Vec<String>, SessionError> {
         self.now = now;
-        let waiting = channels
-            .iter()
-            .filter(|c| !self.pool.confirmed_channels().any(|k| k == **c))
-            .map(|c| c.to_string())
-            .collect();
+        let confirmed = self.pool.confirmed_channels().map(str::to_owned).collect();
         self.pool.subscribe(now, channels)?;
-        Ok(waiting)
+        Ok(confirmed)
     }
 
     fn unsubscribe(&mut self, now: Instant, channels: &[&str]) -> Result<(), SessionError> {

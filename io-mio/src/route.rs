@@ -1,8 +1,9 @@
 //! Who waits for what, per connection on the loop thread: request and
 //! ping callers, `connect` and `close` callers, and the event consumers.
 
-use std::sync::mpsc::SyncSender;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use wsnova_core::driver::{self, ConnectFailure, LagPolicy, ReplyChannel, Status, Waiters};
 use wsnova_core::session::{Event, SessionError};
@@ -26,6 +27,24 @@ impl<T: Send> driver::Reply<T> for SyncReplySender<T> {
 
 impl ReplyChannel for SyncReply {
     type Sender<T: Send + 'static> = SyncReplySender<T>;
+}
+
+/// Waits for a blocked call's one outcome, at most `timeout` when given:
+/// `timed_out` after it, `closed` when the loop dropped the sender.
+pub(crate) fn wait<T, E>(
+    rx: Receiver<Result<T, E>>,
+    timeout: Option<Duration>,
+    timed_out: E,
+    closed: E,
+) -> Result<T, E> {
+    match timeout {
+        None => rx.recv().unwrap_or(Err(closed)),
+        Some(timeout) => match rx.recv_timeout(timeout) {
+            Ok(outcome) => outcome,
+            Err(RecvTimeoutError::Timeout) => Err(timed_out),
+            Err(RecvTimeoutError::Disconnected) => Err(closed),
+        },
+    }
 }
 
 /// How the first connection attempt ends.

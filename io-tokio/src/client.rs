@@ -14,7 +14,7 @@ use wsnova_core::wire::CloseCode;
 
 use crate::driver::{HIGH_WATER, now};
 use crate::events::{Events, Subscriber};
-use crate::shared::{OneshotReply, Shared};
+use crate::shared::{OneshotReply, Shared, outcome};
 
 /// The session as the client's commands see it.
 type Dyn = Session<dyn Adapter>;
@@ -229,14 +229,7 @@ impl Client {
             inner.waiters.wait_response(id, OneshotReply(tx));
         }
         self.shared.wake.notify_one();
-        let outcome = match timeout {
-            None => rx.await,
-            Some(timeout) => match tokio::time::timeout(timeout, rx).await {
-                Ok(outcome) => outcome,
-                Err(_) => return Err(RequestError::Timeout),
-            },
-        };
-        outcome.unwrap_or(Err(RequestError::Closed))
+        outcome(rx, timeout, RequestError::Timeout, RequestError::Closed).await
     }
 
     /// Adds channels to the subscription set and waits until the server
@@ -259,10 +252,8 @@ impl Client {
         timeout: Duration,
     ) -> Result<(), SubscribeError> {
         let rx = self.subscribe_waiting(channels)?;
-        match tokio::time::timeout(timeout, rx).await {
-            Ok(outcome) => outcome.unwrap_or(Err(SubscribeError::Closed)),
-            Err(_) => Err(SubscribeError::Timeout),
-        }
+        let (timed_out, closed) = (SubscribeError::Timeout, SubscribeError::Closed);
+        outcome(rx, Some(timeout), timed_out, closed).await
     }
 
     fn subscribe_waiting(
@@ -281,12 +272,10 @@ impl Client {
                 .session
                 .subscribe(now(), channels)
                 .map_err(|_| SubscribeError::Closed)?;
-            let waiting = channels
-                .iter()
-                .filter(|c| !confirmed.iter().any(|k| k == *c))
-                .map(|c| c.to_string())
-                .collect();
-            inner.waiters.wait_subscribed(waiting, OneshotReply(tx));
+            let confirmed = confirmed.iter().map(String::as_str);
+            inner
+                .waiters
+                .wait_unconfirmed(channels, confirmed, OneshotReply(tx));
         }
         self.shared.wake.notify_one();
         Ok(rx)

@@ -18,7 +18,7 @@ use wsnova_core::wire::CloseCode;
 use crate::driver::now;
 use crate::events::{Events, Subscriber, dropped_counter};
 use crate::pool_driver::{PoolInner, PoolShared, run};
-use crate::shared::OneshotReply;
+use crate::shared::{OneshotReply, outcome};
 
 /// Closes the pool when the last `PoolClient` clone is dropped.
 struct Handle<A: Adapter + Clone>(Arc<PoolShared<A>>);
@@ -178,10 +178,8 @@ impl<A: Adapter + Clone> PoolClient<A> {
         timeout: Duration,
     ) -> Result<(), SubscribeError> {
         let rx = self.subscribe_waiting(channels)?;
-        match tokio::time::timeout(timeout, rx).await {
-            Ok(outcome) => outcome.unwrap_or(Err(SubscribeError::Closed)),
-            Err(_) => Err(SubscribeError::Timeout),
-        }
+        let (timed_out, closed) = (SubscribeError::Timeout, SubscribeError::Closed);
+        outcome(rx, Some(timeout), timed_out, closed).await
     }
 
     fn subscribe_waiting(
@@ -191,17 +189,17 @@ impl<A: Adapter + Clone> PoolClient<A> {
         let (tx, rx) = oneshot::channel();
         {
             let mut inner = self.shared.lock();
-            let waiting: Vec<String> = channels
-                .iter()
-                .filter(|c| !inner.pool.confirmed_channels().any(|k| k == **c))
-                .map(|c| c.to_string())
-                .collect();
+            let confirmed: Vec<String> =
+                inner.pool.confirmed_channels().map(str::to_owned).collect();
             inner
                 .pool
                 .subscribe(now(), channels)
                 .map_err(|_| SubscribeError::Closed)?;
             // Registered under the same lock: the outcome cannot be routed before.
-            inner.waiters.wait_subscribed(waiting, OneshotReply(tx));
+            let confirmed = confirmed.iter().map(String::as_str);
+            inner
+                .waiters
+                .wait_unconfirmed(channels, confirmed, OneshotReply(tx));
         }
         self.shared.wake.notify_one();
         Ok(rx)
@@ -267,14 +265,7 @@ impl<A: Adapter + Clone> PoolClient<A> {
             inner.waiters.wait_response(id, OneshotReply(tx));
         }
         self.shared.wake.notify_one();
-        let outcome = match timeout {
-            None => rx.await,
-            Some(timeout) => match tokio::time::timeout(timeout, rx).await {
-                Ok(outcome) => outcome,
-                Err(_) => return Err(RequestError::Timeout),
-            },
-        };
-        outcome.unwrap_or(Err(RequestError::Closed))
+        outcome(rx, timeout, RequestError::Timeout, RequestError::Closed).await
     }
 
     /// Sets credentials for every connection, present and future: those

@@ -42,6 +42,23 @@ impl ReplyChannel for Oneshot {
 }
 
 /// How `connect` ends.
+/// A call's one outcome, waiting at most `timeout` when given: `timed_out`
+/// after it, `closed` when the driver dropped the sender.
+pub(crate) async fn outcome<T, E>(
+    rx: oneshot::Receiver<Result<T, E>>,
+    timeout: Option<std::time::Duration>,
+    timed_out: E,
+    closed: E,
+) -> Result<T, E> {
+    match timeout {
+        None => rx.await.unwrap_or(Err(closed)),
+        Some(timeout) => match tokio::time::timeout(timeout, rx).await {
+            Ok(outcome) => outcome.unwrap_or(Err(closed)),
+            Err(_) => Err(timed_out),
+        },
+    }
+}
+
 pub(crate) type FirstOutcome = Result<(), ConnectFailure>;
 
 pub(crate) struct Inner {

@@ -3,7 +3,7 @@
 //! answered from the session's events. Both drivers route every event
 //! through [`Waiters`]; only their one-shot channel types differ.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::Duration;
 
 use super::ConnectFailure;
@@ -139,6 +139,42 @@ impl<C: ReplyChannel> Waiters<C> {
         } else {
             self.subscriptions.push((channels, reply));
         }
+    }
+
+    /// [`wait_subscribed`](Self::wait_subscribed) for the `channels` that
+    /// are not among `confirmed` (the client's confirmed set, read under the
+    /// same lock as the `subscribe` call): those count as confirmed at once.
+    ///
+    /// ```
+    /// use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+    /// use wsnova_core::driver::{Reply, ReplyChannel, SubscribeError, Waiters};
+    /// use wsnova_core::session::Event;
+    /// # struct Std;
+    /// # struct StdReply<T>(SyncSender<T>);
+    /// # impl<T: Send> Reply<T> for StdReply<T> {
+    /// #     fn send(self, value: T) { let _ = self.0.send(value); }
+    /// # }
+    /// # impl ReplyChannel for Std { type Sender<T: Send + 'static> = StdReply<T>; }
+    /// let mut waiters = Waiters::<Std>::new(true);
+    /// let (tx, rx): (_, Receiver<Result<(), SubscribeError>>) = sync_channel(1);
+    /// waiters.wait_unconfirmed(&["a", "b"], ["a"], StdReply(tx)); // waits for "b" only
+    /// assert!(rx.try_recv().is_err());
+    /// waiters.route(Event::Subscribed { channels: vec!["b".into()] });
+    /// assert_eq!(rx.recv().unwrap(), Ok(()));
+    /// ```
+    pub fn wait_unconfirmed<'a>(
+        &mut self,
+        channels: &[&str],
+        confirmed: impl IntoIterator<Item = &'a str>,
+        reply: C::Sender<Result<(), SubscribeError>>,
+    ) {
+        let confirmed: HashSet<&str> = confirmed.into_iter().collect();
+        let waiting = channels
+            .iter()
+            .filter(|c| !confirmed.contains(**c))
+            .map(|c| c.to_string())
+            .collect();
+        self.wait_subscribed(waiting, reply);
     }
 
     /// The next unclaimed pong's round-trip time goes to `reply`.

@@ -7,7 +7,7 @@ use std::time::Instant;
 use crate::session::{
     Adapter, CloseReason, Input, RequestId, Session, SessionConfig, SessionError, SessionState,
 };
-use crate::wire::{CloseCode, WireError};
+use crate::wire::CloseCode;
 
 use super::assign::Assignment;
 use super::conn::{Conn, Role};
@@ -259,13 +259,8 @@ impl<A: Adapter + Clone> Pool<A> {
         reason: &str,
     ) -> Result<(), SessionError> {
         self.check_open()?;
-        let wire = u16::from(code);
-        if wire != 1005 && !crate::wire::is_valid_wire_close_code(wire) {
-            return Err(WireError::InvalidCloseCode(wire).into());
-        }
-        if reason.len() > 123 {
-            return Err(WireError::ControlPayloadTooLong(reason.len() + 2).into());
-        }
+        // Refused before the pool starts closing (RFC 6455 §7.4.1).
+        crate::wire::check_close(u16::from(code), reason)?;
         self.closing = Some(CloseReason::User);
         for conn in self.conns.values_mut() {
             conn.role = Role::Dismissed;

@@ -19,7 +19,7 @@ use super::outbox::Ev;
 use super::queue::Payload;
 use super::state::SessionState;
 use super::tap::Call;
-use crate::wire::{CloseCode, WireError};
+use crate::wire::CloseCode;
 
 impl<A: Adapter + ?Sized> Session<A> {
     // ---- commands -----------------------------------------------------
@@ -222,12 +222,7 @@ impl<A: Adapter + ?Sized> Session<A> {
         self.recorded(now, Call::Close { code, reason }, |s| {
             s.command(now)?;
             // Refused here, before anything changes (RFC 6455 §7.4.1).
-            if code != 1005 && !crate::wire::is_valid_wire_close_code(code) {
-                return Err(WireError::InvalidCloseCode(code).into());
-            }
-            if reason.len() > 123 {
-                return Err(WireError::ControlPayloadTooLong(reason.len() + 2).into());
-            }
+            crate::wire::check_close(code, reason)?;
             s.core.env.out.raise(Ev::Close {
                 code,
                 reason: reason.to_owned(),

@@ -5,6 +5,7 @@ use std::fmt;
 use bytes::Bytes;
 
 use super::CloseCode;
+use super::error::WireError;
 use super::text::Text;
 
 /// A complete WebSocket data message (all fragments reassembled).
@@ -173,6 +174,22 @@ impl CloseFrame {
 /// reserved for future revisions, and codes below 1000 are unused.
 pub(crate) fn is_valid_wire_close_code(code: u16) -> bool {
     matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999)
+}
+
+/// Whether this endpoint may send a close frame with `code` and `reason`
+/// (RFC 6455 §5.5: a control payload is at most 125 bytes, so the reason at
+/// most 123; §7.4.1: a code an endpoint may send, or 1005 for a frame
+/// without a code, which then has no reason either). The one check behind
+/// every close: the wire's, the session's and the pool's, so each refuses
+/// before anything changes.
+pub(crate) fn check_close(code: u16, reason: &str) -> Result<(), WireError> {
+    if code != 1005 && !is_valid_wire_close_code(code) {
+        return Err(WireError::InvalidCloseCode(code));
+    }
+    if reason.len() > 123 || (code == 1005 && !reason.is_empty()) {
+        return Err(WireError::ControlPayloadTooLong(reason.len() + 2));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

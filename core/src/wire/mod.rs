@@ -71,7 +71,7 @@ pub use text::{NotUtf8, Text};
 use compress::Deflater;
 use frames::Decoder;
 use handshake::{Handshake, Progress};
-pub(crate) use message::is_valid_wire_close_code;
+pub(crate) use message::check_close;
 use outbuf::OutBuf;
 use proxy::Tunnel;
 use tls::TlsLayer;
@@ -304,12 +304,7 @@ impl Wire {
             return Err(WireError::NotOpen(self.state_name()));
         }
         let code = u16::from(code);
-        if code != 1005 && !is_valid_wire_close_code(code) {
-            return Err(WireError::InvalidCloseCode(code));
-        }
-        if reason.len() > 123 || (code == 1005 && !reason.is_empty()) {
-            return Err(WireError::ControlPayloadTooLong(reason.len() + 2));
-        }
+        check_close(code, reason)?;
         self.queue_close(code, reason);
         self.state = State::Closing;
         Ok(())
