@@ -8,6 +8,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
+use bytes::BytesMut;
 use tokio::net::TcpStream;
 use tokio::time::Sleep;
 use wsnova_core::session::Input;
@@ -197,45 +198,56 @@ async fn wait_writable(stream: Option<&TcpStream>) -> io::Result<()> {
 /// Reads until the socket would block (bounded), feeding the core as it
 /// goes; `true` when the bound ended the batch with bytes likely left.
 fn read_available(shared: &Shared, s: &mut Socket) -> bool {
-    READ_BUFFER.with_borrow_mut(|buf| {
-        for _ in 0..READS_PER_TURN {
-            match read_some(&s.stream, buf) {
-                Ok((0, _)) => {
-                    close_input(shared, s, None);
+    for _ in 0..READS_PER_TURN {
+        let mut inner = shared.lock();
+        // One clock read per read (many messages), not per message.
+        let t = now();
+        let generation = s.generation;
+        // Plaintext goes straight into the wire's buffer, with no copy;
+        // TLS, a proxy's reply and recording go through the shared buffer.
+        let read = match inner
+            .session
+            .read_into(t, generation, |buf| read_into_spare(&s.stream, buf))
+        {
+            Some(read) => read,
+            None => READ_BUFFER.with_borrow_mut(|buf| {
+                let read = read_some(&s.stream, buf);
+                if let Ok((n @ 1.., _)) = read {
+                    let data = &buf[..n];
+                    inner
+                        .session
+                        .handle_input(t, Input::Bytes { generation, data });
+                }
+                read
+            }),
+        };
+        match read {
+            Ok((0, _)) => {
+                drop(inner);
+                close_input(shared, s, None);
+                return false;
+            }
+            Ok((_, drained)) => {
+                inner.drain();
+                let backlogged = inner.session.pending_transmit_len() > HIGH_WATER;
+                if drained || inner.is_backpressured() || backlogged {
                     return false;
                 }
-                Ok((n, drained)) => {
-                    let mut inner = shared.lock();
-                    let data = &buf[..n];
-                    // One clock read per read (many messages), not per message.
-                    let t = now();
-                    inner.session.handle_input(
-                        t,
-                        Input::Bytes {
-                            generation: s.generation,
-                            data,
-                        },
-                    );
-                    inner.drain();
-                    let backlogged = inner.session.pending_transmit_len() > HIGH_WATER;
-                    if drained || inner.is_backpressured() || backlogged {
-                        return false;
-                    }
-                    // A deadline fell due while reading: it goes first
-                    // (looked up only when another read would follow).
-                    if inner.session.poll_timeout().is_some_and(|at| at <= t) {
-                        return false;
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
-                Err(err) => {
-                    close_input(shared, s, Some(err));
+                // A deadline fell due while reading: it goes first
+                // (looked up only when another read would follow).
+                if inner.session.poll_timeout().is_some_and(|at| at <= t) {
                     return false;
                 }
             }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
+            Err(err) => {
+                drop(inner);
+                close_input(shared, s, Some(err));
+                return false;
+            }
         }
-        true
-    })
+    }
+    true
 }
 
 /// One read; `drained` when it filled less than `buf`. A short read means
@@ -244,10 +256,28 @@ fn read_available(shared: &Shared, s: &mut Socket) -> bool {
 /// of being learnt from one more read that would block: new data raises a
 /// new readiness event. That saves a syscall per wake-up.
 fn read_some(stream: &TcpStream, buf: &mut [u8]) -> io::Result<(usize, bool)> {
+    let room = buf.len();
+    read_clearing(stream, room, || stream.try_read(buf))
+}
+
+/// [`read_some`] into the spare capacity of `buf`, appending: tokio reads
+/// into the uninitialised room itself, so nothing is zero-filled first.
+fn read_into_spare(stream: &TcpStream, buf: &mut BytesMut) -> io::Result<(usize, bool)> {
+    let room = buf.capacity() - buf.len();
+    read_clearing(stream, room, || stream.try_read_buf(buf))
+}
+
+/// Runs `read` (one `try_read` offered `room` bytes) under the socket's
+/// readiness, clearing it after a short read; see [`read_some`].
+fn read_clearing(
+    stream: &TcpStream,
+    room: usize,
+    mut read: impl FnMut() -> io::Result<usize>,
+) -> io::Result<(usize, bool)> {
     let mut got = 0;
     let result = stream.try_io(tokio::io::Interest::READABLE, || {
-        got = stream.try_read(buf)?;
-        if got > 0 && got < buf.len() {
+        got = read()?;
+        if got > 0 && got < room {
             return Err(io::ErrorKind::WouldBlock.into()); // clears the readiness
         }
         Ok(())

@@ -128,6 +128,14 @@ impl Core {
         }
     }
 
+    /// `n` bytes were read straight into the wire's buffer
+    /// ([`Session::read_into`](super::Session::read_into)): as
+    /// [`Input::Bytes`], without the copy.
+    pub(crate) fn on_read(&mut self, n: usize, phase: SessionState) {
+        self.heartbeat.on_bytes(&mut self.env, phase.is_open());
+        self.transport.on_read(&mut self.env.out, n);
+    }
+
     /// Frames a raw message straight into the wire when `ready` and nothing
     /// waits ahead of it: no copy, no allocation. `false` if it must queue.
     pub(crate) fn send_direct(&mut self, ready: bool, text: Option<&str>, binary: &[u8]) -> bool {

@@ -186,6 +186,50 @@ impl<A: Adapter + ?Sized> Session<A> {
         self.pump();
     }
 
+    /// Reads socket bytes straight into the connection's own buffer: the
+    /// same as [`handle_input`](Self::handle_input) with
+    /// [`Input::Bytes`], without its copy. `read` appends what the socket
+    /// holds to the buffer it is given (there is room for at least one
+    /// read; it must not remove anything) and its result is handed back;
+    /// what it appended is then decoded as `Input::Bytes` would be. An
+    /// empty read (EOF, would block, an error) changes nothing.
+    ///
+    /// `None`, without calling `read`, when the bytes must go through
+    /// `Input::Bytes` instead: over TLS, while a proxy tunnel opens, when
+    /// recording, and for a socket of an older `generation`.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use wsnova_core::session::{Plain, Session, SessionConfig};
+    /// let mut session = Session::new(SessionConfig::new("ws://127.0.0.1:9001/")?, Plain, Instant::now());
+    /// // No socket yet: nothing to read into.
+    /// assert!(session.read_into(Instant::now(), 1, |_buf| ()).is_none());
+    /// # Ok::<(), wsnova_core::wire::WireError>(())
+    /// ```
+    pub fn read_into<R>(
+        &mut self,
+        now: Instant,
+        generation: u64,
+        read: impl FnOnce(&mut bytes::BytesMut) -> R,
+    ) -> Option<R> {
+        let transport = &mut self.core.transport;
+        if self.tap.is_some() || !transport.is_current(generation) {
+            return None;
+        }
+        let buf = transport.wire.as_mut()?.read_buffer()?;
+        let before = buf.len();
+        let result = read(buf);
+        debug_assert!(buf.len() >= before, "read_into: the read removed bytes");
+        let n = buf.len().saturating_sub(before);
+        if n > 0 {
+            self.core.env.now = now;
+            let phase = self.state();
+            self.core.on_read(n, phase);
+            self.pump();
+        }
+        Some(result)
+    }
+
     /// Acts on every timer and request deadline due at `now`. Calling it
     /// early does nothing.
     pub fn handle_timeout(&mut self, now: Instant) {

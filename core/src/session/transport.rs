@@ -163,10 +163,17 @@ impl Transport {
 
     /// Feeds socket bytes to the wire.
     pub(crate) fn on_bytes(&mut self, out: &mut Outbox, data: &[u8]) {
-        out.meters.stats.bytes_in += data.len() as u64;
-        out.telemetry.bytes_in(data.len());
+        count_in(out, data.len());
         if let Some(wire) = self.wire.as_mut() {
             wire.handle_bytes(data);
+        }
+    }
+
+    /// `n` bytes were read straight into the wire's buffer.
+    pub(crate) fn on_read(&mut self, out: &mut Outbox, n: usize) {
+        count_in(out, n);
+        if let Some(wire) = self.wire.as_mut() {
+            wire.bytes_read(n);
         }
     }
 
@@ -293,4 +300,9 @@ impl Transport {
         }
         self.transmit_announced = false;
     }
+}
+
+fn count_in(out: &mut Outbox, n: usize) {
+    out.meters.stats.bytes_in += n as u64;
+    out.telemetry.bytes_in(n);
 }

@@ -43,6 +43,7 @@ mod inflate;
 mod message;
 mod outbuf;
 mod proxy;
+mod receive;
 mod retry_after;
 mod stages;
 mod text;
@@ -109,6 +110,8 @@ pub struct Wire {
     tls: Option<TlsLayer>,
     /// Plaintext received and not yet decoded.
     inbound: BytesMut,
+    /// How much room the next read into `inbound` is offered.
+    read_size: receive::ReadSize,
     decoder: Decoder,
     out: OutBuf,
     /// Source of frame masks, seeded from the caller's RNG.
@@ -149,6 +152,7 @@ impl Wire {
                 state: State::Proxying(Box::new(tunnel)),
                 tls: None,
                 inbound: BytesMut::new(),
+                read_size: Default::default(),
                 decoder: Decoder::default(),
                 out,
                 rng: StdRng::from_rng(rng),
@@ -178,6 +182,7 @@ impl Wire {
             state: State::Handshaking(handshake),
             tls,
             inbound: BytesMut::new(),
+            read_size: Default::default(),
             decoder: Decoder::default(),
             out,
             rng: StdRng::from_rng(rng),

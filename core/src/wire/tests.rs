@@ -400,4 +400,40 @@ proptest! {
         prop_assert_eq!(events, expected);
         prop_assert_eq!(take(&mut chunked), take(&mut whole));
     }
+
+    /// A driver reading straight into the wire's buffer (`read_buffer`,
+    /// `bytes_read`) gets exactly what `handle_bytes` gives, whatever the
+    /// reads' sizes, and is always offered room for a read.
+    #[test]
+    fn reading_into_the_wires_buffer_yields_what_handle_bytes_does(
+        items in prop::collection::vec((any::<u8>(), prop::collection::vec(any::<u8>(), 0..100)), 0..12),
+        cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..20),
+    ) {
+        let (mut whole, key) = new_wire("ws://localhost/", 9);
+        let stream = server_stream(&key, &items);
+        whole.handle_bytes(&stream);
+        let expected = drain(&mut whole).unwrap();
+
+        let (mut direct, _) = new_wire("ws://localhost/", 9);
+        let mut points: Vec<usize> = cuts.iter().map(|i| i.index(stream.len() + 1)).collect();
+        points.push(0);
+        points.push(stream.len());
+        points.sort();
+        let mut events = Vec::new();
+        for pair in points.windows(2) {
+            let mut rest = &stream[pair[0]..pair[1]];
+            while !rest.is_empty() {
+                let buf = direct.read_buffer().expect("plaintext, not closed");
+                let room = buf.capacity() - buf.len();
+                prop_assert!(room >= 4096, "room {}", room);
+                let n = rest.len().min(room);
+                buf.extend_from_slice(&rest[..n]);
+                direct.bytes_read(n);
+                rest = &rest[n..];
+            }
+            events.extend(drain(&mut direct).unwrap());
+        }
+        prop_assert_eq!(events, expected);
+        prop_assert_eq!(take(&mut direct), take(&mut whole));
+    }
 }

@@ -55,6 +55,11 @@ impl<A: Adapter> Sim<A> {
         for data in &inputs {
             self.client
                 .handle_input(now, Input::Bytes { generation, data });
+            // A driver reading straight into the buffer gets none for a dead socket.
+            let direct = self.client.read_into(now, generation, |buf| {
+                buf.extend_from_slice(data);
+            });
+            assert!(direct.is_none(), "a stale generation was offered a buffer");
         }
         self.client
             .handle_input(now, Input::Connected { generation });
