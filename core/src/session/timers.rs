@@ -60,20 +60,37 @@ impl Timer {
 
 /// Deadlines by timer. A suspended timer keeps its deadline but never fires
 /// and is left out of [`next`](Self::next) until it is resumed.
+///
+/// The earliest live deadline is kept as the table changes, so `next` (asked
+/// by the driver on every turn) reads one field instead of scanning.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Timers {
     deadlines: [Option<Instant>; COUNT],
     /// One bit per timer (by index): suspended.
     suspended: u16,
+    /// The minimum of the live deadlines; recomputed only when the timer
+    /// holding it moves later, is cleared or suspended.
+    earliest: Option<Instant>,
 }
 
 impl Timers {
     pub(crate) fn set(&mut self, timer: Timer, at: Instant) {
-        self.deadlines[timer.index()] = Some(at);
+        let old = self.deadlines[timer.index()].replace(at);
+        if self.is_suspended(timer) {
+            return;
+        }
+        if old.is_some() && old == self.earliest && at > old.expect("checked") {
+            self.earliest = self.scan(); // the earliest moved later
+        } else {
+            self.earliest = Some(self.earliest.map_or(at, |e| e.min(at)));
+        }
     }
 
     pub(crate) fn clear(&mut self, timer: Timer) {
-        self.deadlines[timer.index()] = None;
+        let old = self.deadlines[timer.index()].take();
+        if old.is_some() && !self.is_suspended(timer) && old == self.earliest {
+            self.earliest = self.scan();
+        }
     }
 
     /// The timer's deadline, suspended or not.
@@ -83,21 +100,35 @@ impl Timers {
 
     /// Stops `timer` from firing until [`resume`](Self::resume); it may still be set.
     pub(crate) fn suspend(&mut self, timer: Timer) {
+        let live = self.live(timer);
         self.suspended |= 1 << timer.index();
+        if live.is_some() && live == self.earliest {
+            self.earliest = self.scan();
+        }
     }
 
     /// Lets `timer` fire again.
     pub(crate) fn resume(&mut self, timer: Timer) {
         self.suspended &= !(1 << timer.index());
+        if let Some(at) = self.get(timer) {
+            self.earliest = Some(self.earliest.map_or(at, |e| e.min(at)));
+        }
+    }
+
+    fn is_suspended(&self, timer: Timer) -> bool {
+        self.suspended & (1 << timer.index()) != 0
     }
 
     fn live(&self, timer: Timer) -> Option<Instant> {
-        let suspended = self.suspended & (1 << timer.index()) != 0;
-        self.get(timer).filter(|_| !suspended)
+        self.get(timer).filter(|_| !self.is_suspended(timer))
     }
 
     /// The earliest deadline of a timer that may fire.
     pub(crate) fn next(&self) -> Option<Instant> {
+        self.earliest
+    }
+
+    fn scan(&self) -> Option<Instant> {
         Timer::ALL.into_iter().filter_map(|t| self.live(t)).min()
     }
 
@@ -150,6 +181,38 @@ mod tests {
         assert_eq!(timers.pop_expired(now), Some(Timer::Ping));
         assert_eq!(timers.pop_expired(now), None);
         assert_eq!(timers.next(), Some(t0 + Duration::from_secs(9)));
+    }
+
+    proptest::proptest! {
+        /// The kept minimum is the table's minimum after any sequence of
+        /// sets (earlier, later, equal), clears, suspends, resumes and pops.
+        #[test]
+        fn next_is_always_the_earliest_live_deadline(
+            ops in proptest::collection::vec((0u8..5, 0..COUNT, 0u64..8), 0..60),
+        ) {
+            let t0 = Instant::now();
+            let mut timers = Timers::default();
+            for (op, index, secs) in ops {
+                let timer = Timer::ALL[index];
+                let at = t0 + Duration::from_secs(secs);
+                match op {
+                    0 => timers.set(timer, at),
+                    1 => timers.clear(timer),
+                    2 => timers.suspend(timer),
+                    3 => timers.resume(timer),
+                    _ => {
+                        let _ = timers.pop_expired(at);
+                    }
+                }
+                // Computed here from the table, not by the code under test.
+                let expected = Timer::ALL
+                    .into_iter()
+                    .filter(|t| timers.suspended & (1 << *t as usize) == 0)
+                    .filter_map(|t| timers.deadlines[t as usize])
+                    .min();
+                proptest::prop_assert_eq!(timers.next(), expected);
+            }
+        }
     }
 
     #[test]
