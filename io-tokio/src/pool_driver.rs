@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use bytes::{BufMut as _, Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{Notify, mpsc};
@@ -18,6 +19,7 @@ use tokio::task::JoinHandle;
 use wsnova_core::driver::{LagPolicy, Waiters};
 use wsnova_core::pool::{ConnId, Pool, PoolOutput};
 use wsnova_core::session::{Adapter, Event, Input};
+use wsnova_core::wire::ReadSize;
 
 use crate::driver::now;
 use crate::events::Subscriber;
@@ -26,11 +28,13 @@ use crate::shared::Oneshot;
 /// Socket reports waiting for the pool task (each up to 64 kB of bytes):
 /// while it does not take them, the readers stop reading.
 const SOCKET_QUEUE: usize = 16;
+/// A reader reserves more room when less than this is left.
+const MIN_ROOM: usize = 1024;
 
 /// What the socket tasks report.
 enum SocketEvent {
     Dialled(ConnId, u64, std::io::Result<TcpStream>),
-    Data(ConnId, u64, Vec<u8>),
+    Data(ConnId, u64, Bytes),
     Eof(ConnId, u64),
     Failed(ConnId, u64, String),
 }
@@ -230,11 +234,24 @@ fn on_socket_event<A: Adapter + Clone>(
             });
             let events = tx.clone();
             let reader = tokio::spawn(async move {
-                let mut buf = vec![0u8; 64 * 1024];
+                // Read into spare room (no zero-fill), sized to the traffic;
+                // each read's bytes go to the pool without a copy, and the
+                // next read takes the rest of the same allocation. An idle
+                // connection holds at most 4 KiB here.
+                let mut size = ReadSize::default();
+                let mut buf = BytesMut::new();
                 loop {
-                    let event = match read.read(&mut buf).await {
+                    if buf.capacity() < MIN_ROOM {
+                        buf.reserve(size.next());
+                    }
+                    // At most `size.next()` (≤ 64 KiB) per read.
+                    let offered = buf.capacity().min(size.next());
+                    let event = match read.read_buf(&mut (&mut buf).limit(offered)).await {
                         Ok(0) => SocketEvent::Eof(conn, generation),
-                        Ok(n) => SocketEvent::Data(conn, generation, buf[..n].to_vec()),
+                        Ok(n) => {
+                            size.adapt(n, offered);
+                            SocketEvent::Data(conn, generation, buf.split().freeze())
+                        }
                         Err(e) => SocketEvent::Failed(conn, generation, e.to_string()),
                     };
                     let last = !matches!(event, SocketEvent::Data(..));

@@ -64,6 +64,7 @@ pub use error::{ErrorKind, WireError};
 pub use event::{WireEvent, WireState};
 pub use message::{CloseFrame, Message};
 pub use proxy::{Proxy, ProxyError, ProxyKind, SocksReply, no_proxy_matches, proxy_for};
+pub use receive::ReadSize;
 pub use retry_after::RetryAfter;
 /// rustls' root store, for [`WireConfig::root_certificates`].
 pub use rustls::RootCertStore;
@@ -111,7 +112,9 @@ pub struct Wire {
     /// Plaintext received and not yet decoded.
     inbound: BytesMut,
     /// How much room the next read into `inbound` is offered.
-    read_size: receive::ReadSize,
+    read_size: ReadSize,
+    /// The room the last [`read_buffer`](Self::read_buffer) offered.
+    read_offered: u32,
     decoder: Decoder,
     out: OutBuf,
     /// Source of frame masks, seeded from the caller's RNG.
@@ -153,6 +156,7 @@ impl Wire {
                 tls: None,
                 inbound: BytesMut::new(),
                 read_size: Default::default(),
+                read_offered: 0,
                 decoder: Decoder::default(),
                 out,
                 rng: StdRng::from_rng(rng),
@@ -183,6 +187,7 @@ impl Wire {
             tls,
             inbound: BytesMut::new(),
             read_size: Default::default(),
+            read_offered: 0,
             decoder: Decoder::default(),
             out,
             rng: StdRng::from_rng(rng),

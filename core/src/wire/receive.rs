@@ -15,27 +15,46 @@ const MIN_READ: usize = 4 * 1024;
 /// plus one read) holds.
 const MAX_READ: usize = 64 * 1024;
 
-/// How much room the next read is offered: doubles while reads fill it,
-/// halves when they use under a quarter of it.
+/// How much room a driver offers the next socket read: 4 KiB at first,
+/// doubling while reads fill what they are offered (a flood) up to 64 KiB,
+/// halving back when reads use under a quarter of it. Small messages then
+/// never hold a large buffer, and a flood is read in few syscalls.
+///
+/// The wire sizes its own read buffer with it ([`Wire::read_buffer`]);
+/// drivers that keep a read buffer of their own use it too.
+///
+/// ```
+/// use wsnova_core::wire::ReadSize;
+/// let mut size = ReadSize::default();
+/// assert_eq!(size.next(), 4096);
+/// size.adapt(4096, 4096); // the read filled all it was offered
+/// assert_eq!(size.next(), 8192);
+/// size.adapt(100, 8192); // under a quarter
+/// assert_eq!(size.next(), 4096);
+/// ```
 #[derive(Debug, Clone, Copy)]
-pub(super) struct ReadSize {
+pub struct ReadSize {
     next: u32,
-    offered: u32,
 }
 
 impl Default for ReadSize {
     fn default() -> Self {
         ReadSize {
             next: MIN_READ as u32,
-            offered: 0,
         }
     }
 }
 
 impl ReadSize {
-    fn adapt(&mut self, read: usize) {
-        let next = self.next as usize;
-        let next = if read >= self.offered as usize {
+    /// The room to reserve for the next read.
+    pub fn next(&self) -> usize {
+        self.next as usize
+    }
+
+    /// A read took `read` bytes of the `offered` room.
+    pub fn adapt(&mut self, read: usize, offered: usize) {
+        let next = self.next();
+        let next = if read >= offered {
             (next * 2).min(MAX_READ)
         } else if read < next / 4 {
             (next / 2).max(MIN_READ)
@@ -88,16 +107,16 @@ impl Wire {
         if room < MIN_READ {
             // Reclaims the front when no message still holds it, else
             // allocates afresh (BytesMut::reserve).
-            self.inbound.reserve(self.read_size.next as usize);
+            self.inbound.reserve(self.read_size.next());
         }
-        self.read_size.offered = (self.inbound.capacity() - self.inbound.len()) as u32;
+        self.read_offered = (self.inbound.capacity() - self.inbound.len()) as u32;
         Some(&mut self.inbound)
     }
 
     /// Records that a read appended `n` bytes to [`read_buffer`](Self::read_buffer);
     /// they are decoded by the next [`poll_event`](Self::poll_event).
     pub fn bytes_read(&mut self, n: usize) {
-        self.read_size.adapt(n);
+        self.read_size.adapt(n, self.read_offered as usize);
     }
 }
 
@@ -108,19 +127,16 @@ mod tests {
     #[test]
     fn room_grows_under_a_flood_and_shrinks_back_for_small_reads() {
         let mut size = ReadSize::default();
-        assert_eq!(size.next, 4096);
+        assert_eq!(size.next(), 4096);
         for expected in [8192, 16384, 32768, 65536, 65536] {
-            size.offered = size.next;
-            size.adapt(size.next as usize); // filled what it was offered
-            assert_eq!(size.next, expected);
+            size.adapt(size.next(), size.next()); // filled what it was offered
+            assert_eq!(size.next(), expected);
         }
         for expected in [32768, 16384, 8192, 4096, 4096] {
-            size.offered = size.next;
-            size.adapt(100);
-            assert_eq!(size.next, expected);
+            size.adapt(100, size.next());
+            assert_eq!(size.next(), expected);
         }
-        size.offered = 65536;
-        size.adapt(2048); // half of 4096: neither filled nor under a quarter
-        assert_eq!(size.next, 4096);
+        size.adapt(2048, 65536); // half of 4096: neither filled nor under a quarter
+        assert_eq!(size.next(), 4096);
     }
 }
