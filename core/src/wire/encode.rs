@@ -1,7 +1,6 @@
-//! Outbound frames: header (via tungstenite), payload masked as it is
-//! copied in (one pass over the bytes).
+//! Outbound frames: the header written straight from its fields, the
+//! payload masked as it is copied in (one pass over the bytes).
 
-use tungstenite::protocol::frame::FrameHeader;
 use tungstenite::protocol::frame::coding::OpCode;
 
 /// Appends one final, masked client frame to `out` (RFC 6455 §5.2, §5.3).
@@ -17,19 +16,37 @@ pub(crate) fn encode_frame_rsv1(
     mask: [u8; 4],
     rsv1: bool,
 ) {
-    let header = FrameHeader {
-        is_final: true,
-        rsv1,
-        rsv2: false,
-        rsv3: false,
-        opcode,
-        mask: Some(mask),
-    };
-    out.reserve(header.len(payload.len() as u64) + payload.len());
-    header
-        .format(payload.len() as u64, out)
-        .expect("writing to a Vec cannot fail");
+    let (head, head_len) = client_header(opcode, payload.len(), mask, rsv1);
+    out.reserve(head_len + payload.len());
+    out.extend_from_slice(&head[..head_len]);
     extend_masked(out, payload, mask);
+}
+
+/// A final client frame's header (RFC 6455 §5.2): FIN, RSV1 as given, the
+/// opcode; MASK set and the payload length in 7 bits (≤ 125), or 126 and
+/// 16 bits, or 127 and 64 bits (network byte order); then the masking key.
+/// Returns the bytes and how many of them are used (6 to 14).
+fn client_header(opcode: OpCode, len: usize, mask: [u8; 4], rsv1: bool) -> ([u8; 14], usize) {
+    let mut head = [0u8; 14];
+    head[0] = 0x80 | if rsv1 { 0x40 } else { 0 } | u8::from(opcode);
+    let at = match len {
+        0..=125 => {
+            head[1] = 0x80 | len as u8;
+            2
+        }
+        126..=0xffff => {
+            head[1] = 0x80 | 126;
+            head[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+            4
+        }
+        _ => {
+            head[1] = 0x80 | 127;
+            head[2..10].copy_from_slice(&(len as u64).to_be_bytes());
+            10
+        }
+    };
+    head[at..at + 4].copy_from_slice(&mask);
+    (head, at + 4)
 }
 
 /// Appends `payload` XORed with the 4-byte `mask` (RFC 6455 §5.3) in one
@@ -90,6 +107,60 @@ pub(crate) fn apply_mask(buf: &mut [u8], mask: [u8; 4]) {
 mod tests {
     use super::*;
     use tungstenite::protocol::frame::coding::Data;
+
+    /// The header written by hand is tungstenite's, byte for byte, at every
+    /// length boundary, for every opcode and with and without RSV1.
+    #[test]
+    fn headers_match_tungstenites_formatter() {
+        use tungstenite::protocol::frame::FrameHeader;
+        use tungstenite::protocol::frame::coding::Control;
+        let mask = [1, 2, 3, 4];
+        let opcodes = [
+            OpCode::Data(Data::Text),
+            OpCode::Data(Data::Binary),
+            OpCode::Data(Data::Continue),
+            OpCode::Control(Control::Close),
+            OpCode::Control(Control::Ping),
+            OpCode::Control(Control::Pong),
+        ];
+        let lengths = [
+            0,
+            1,
+            125,
+            126,
+            127,
+            0xffff,
+            0x1_0000,
+            1 << 32,
+            usize::MAX >> 1,
+        ];
+        for opcode in opcodes {
+            for len in lengths {
+                for rsv1 in [false, true] {
+                    let mut expected = Vec::new();
+                    FrameHeader {
+                        is_final: true,
+                        rsv1,
+                        rsv2: false,
+                        rsv3: false,
+                        opcode,
+                        mask: Some(mask),
+                    }
+                    .format(len as u64, &mut expected)
+                    .unwrap();
+                    let (head, n) = client_header(opcode, len, mask, rsv1);
+                    assert_eq!(&head[..n], &expected[..], "{opcode:?} {len} {rsv1}");
+                }
+            }
+        }
+    }
+
+    /// RFC 6455 §5.2's own layout, written out: a 200-byte binary frame.
+    #[test]
+    fn a_16_bit_length_header_is_laid_out_as_the_rfc_says() {
+        let (head, n) = client_header(OpCode::Data(Data::Binary), 200, [9, 8, 7, 6], false);
+        assert_eq!(&head[..n], &[0x82, 0xfe, 0x00, 0xc8, 9, 8, 7, 6]);
+    }
 
     #[test]
     fn mask_matches_the_bytewise_definition() {
