@@ -259,7 +259,9 @@ impl Transport {
     /// `Output::Transmit` when bytes wait and the driver was not told yet.
     pub(crate) fn poll_transmit_announcement(&mut self) -> Option<Output> {
         let wire = self.wire.as_mut()?;
-        if self.transmit_announced || wire.pending_transmit().is_empty() {
+        // `may_transmit` first: asked after every drain, it answers the usual
+        // "nothing" without framing a pong or sealing TLS records.
+        if self.transmit_announced || !wire.may_transmit() || wire.pending_transmit().is_empty() {
             return None;
         }
         self.transmit_announced = true;

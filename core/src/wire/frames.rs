@@ -64,6 +64,9 @@ impl Decoder {
         loop {
             let (header, len, head_len) = match parse_common_header(inbound) {
                 Some(parsed) => parsed,
+                // Every header is at least two bytes (RFC 6455 §5.2): the
+                // usual end of the input, decided without the general parser.
+                None if inbound.len() < 2 => return Ok(None),
                 None => {
                     let mut cursor = Cursor::new(&inbound[..]);
                     let Some((header, len)) =

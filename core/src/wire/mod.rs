@@ -255,6 +255,13 @@ impl Wire {
         self.out.pending().len() + self.tls.as_ref().map_or(0, TlsLayer::staged_len)
     }
 
+    /// Whether [`pending_transmit`](Self::pending_transmit) may have bytes:
+    /// some are queued or staged, or a pong waits to be framed. Cheap
+    /// (`&self`, nothing framed or sealed); `false` means it has none.
+    pub fn may_transmit(&self) -> bool {
+        self.pending_len() > 0 || self.pong.is_some()
+    }
+
     /// Feeds bytes read from the socket. Errors surface from the next
     /// [`poll_event`](Self::poll_event). Bytes after a close or failure are dropped.
     pub fn handle_bytes(&mut self, data: &[u8]) {
