@@ -167,7 +167,7 @@ impl State {
         }
         if entry.conn.is_finished() {
             let entry = self.entries.remove(key);
-            *lock(&entry.route.final_status) = Some(entry.conn.status());
+            *lock(&entry.route.final_status) = Some(Box::new(entry.conn.status()));
             return; // dropping the route ends its consumers and waiters
         }
         if let Some(at) = entry.conn.poll_timeout()

@@ -33,19 +33,41 @@ pub struct Stats {
 pub(crate) struct Meters {
     /// Counters; the latency fields are filled in by [`snapshot`](Self::snapshot).
     pub(crate) stats: Stats,
-    /// Request round trips, for percentiles.
-    pub(crate) request_window: Box<Window>,
-    /// Ping round trips, for percentiles.
-    pub(crate) ping_window: Box<Window>,
+    /// Request round trips, for percentiles (made at the first answer).
+    request_window: Option<Box<Window>>,
+    /// Ping round trips, for percentiles (made at the first pong).
+    ping_window: Option<Box<Window>>,
 }
 
 impl Meters {
     /// The counters with the percentiles of both windows.
     pub(crate) fn snapshot(&self) -> Stats {
+        let summary =
+            |w: &Option<Box<Window>>| w.as_deref().map(Window::summary).unwrap_or_default();
         Stats {
-            request_latency: self.request_window.summary(),
-            ping_rtt: self.ping_window.summary(),
+            request_latency: summary(&self.request_window),
+            ping_rtt: summary(&self.ping_window),
             ..self.stats
         }
+    }
+
+    /// A request answered after `rtt`.
+    pub(crate) fn record_request(&mut self, rtt: Duration) {
+        self.request_window
+            .get_or_insert_with(Box::default)
+            .record(rtt);
+    }
+
+    /// How many round-trip windows it holds (made at the first sample).
+    #[cfg(test)]
+    pub(crate) fn held_windows(&self) -> usize {
+        usize::from(self.request_window.is_some()) + usize::from(self.ping_window.is_some())
+    }
+
+    /// A ping answered after `rtt`.
+    pub(crate) fn record_ping(&mut self, rtt: Duration) {
+        self.ping_window
+            .get_or_insert_with(Box::default)
+            .record(rtt);
     }
 }

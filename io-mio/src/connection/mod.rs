@@ -238,13 +238,12 @@ impl Connection {
         let event = self.events.pop_front();
         if self.events.is_empty()
             && self.events.capacity() > 0
-            && event
-                .as_ref()
-                .is_some_and(|e| !matches!(e, Event::Message(_)))
+            && event.as_ref().is_some_and(Event::is_lifecycle)
         {
             // The last of a burst of lifecycle events (connecting, ready,
-            // a pong): give the queue's memory back, so an idle connection
-            // holds none. Data messages keep it for the next ones.
+            // subscribed): give the queue's memory back, so an idle
+            // connection holds none. Messages and responses keep it for the
+            // next ones (no allocation per message).
             self.events = VecDeque::new();
         }
         self.sync_reading_paused();
