@@ -109,7 +109,6 @@ pub(crate) struct Telemetry {
     bytes_in: Counter,
     bytes_out: Counter,
     ping_rtt: Histogram,
-    states: [Gauge; STATES.len()],
     subs_desired: Gauge,
     subs_confirmed: Gauge,
     tokens: Gauge,
@@ -135,9 +134,8 @@ impl Telemetry {
     pub(crate) fn new(connection: &str) -> Self {
         let connection = SharedString::from_shared(std::sync::Arc::from(connection));
         let c = || connection.clone();
-        let states = STATES
-            .map(|state| metrics::gauge!("wsnova_state", "connection" => c(), "state" => state));
-        states[state_index(SessionState::Idle)].set(1.0);
+        metrics::gauge!("wsnova_state", "connection" => c(), "state" => STATES[state_index(SessionState::Idle)])
+            .set(1.0);
         Telemetry {
             connections: metrics::counter!("wsnova_connections_total", "connection" => c()),
             messages_in: metrics::counter!("wsnova_messages_in_total", "connection" => c()),
@@ -149,7 +147,6 @@ impl Telemetry {
             subs_confirmed: metrics::gauge!("wsnova_subscriptions", "connection" => c(), "state" => "confirmed"),
             tokens: metrics::gauge!("wsnova_ratelimit_tokens", "connection" => c()),
             queue_depth: metrics::gauge!("wsnova_ratelimit_queue_depth", "connection" => c()),
-            states,
             levels: None,
             methods: None,
             connection,
@@ -181,8 +178,17 @@ impl Telemetry {
     }
 
     pub(crate) fn transition(&self, from: SessionState, to: SessionState) {
-        self.states[state_index(from)].set(0.0);
-        self.states[state_index(to)].set(1.0);
+        // Registered per transition (rare), not held: eight handles
+        // would cost every session 128 bytes.
+        let gauge = |state| {
+            metrics::gauge!(
+                "wsnova_state",
+                "connection" => self.connection.clone(),
+                "state" => STATES[state_index(state)]
+            )
+        };
+        gauge(from).set(0.0);
+        gauge(to).set(1.0);
     }
 
     /// A reconnect was scheduled after a loss (rare: registered here).

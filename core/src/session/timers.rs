@@ -60,25 +60,65 @@ impl Timer {
 
 /// Deadlines by timer. A suspended timer keeps its deadline but never fires
 /// and is left out of [`next`](Self::next) until it is resumed.
-#[derive(Debug, Default, Clone)]
+///
+/// Deadlines are kept as signed nanoseconds from the first one set (8
+/// bytes each, not an `Option<Instant>`'s 16): exact, for deadlines within
+/// ±292 years of it (beyond, they saturate).
+#[derive(Debug, Clone)]
 pub(crate) struct Timers {
-    deadlines: [Option<Instant>; COUNT],
+    /// What the offsets count from: the first deadline set.
+    base: Option<Instant>,
+    /// Offsets from `base` in nanoseconds; [`UNSET`] when not set.
+    deadlines: [i64; COUNT],
     /// One bit per timer (by index): suspended.
     suspended: u16,
 }
 
+/// A timer without a deadline.
+const UNSET: i64 = i64::MIN;
+
+impl Default for Timers {
+    fn default() -> Self {
+        Timers {
+            base: None,
+            deadlines: [UNSET; COUNT],
+            suspended: 0,
+        }
+    }
+}
+
 impl Timers {
+    /// `at` as an offset from `base` (saturating, never [`UNSET`]).
+    fn offset(base: Instant, at: Instant) -> i64 {
+        let nanos = |d: std::time::Duration| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
+        match at.checked_duration_since(base) {
+            Some(after) => nanos(after),
+            None => (-nanos(base - at)).max(UNSET + 1),
+        }
+    }
+
+    fn instant(&self, offset: i64) -> Option<Instant> {
+        let base = self.base?;
+        let magnitude = std::time::Duration::from_nanos(offset.unsigned_abs());
+        match offset {
+            UNSET => None,
+            0.. => Some(base + magnitude),
+            _ => Some(base - magnitude),
+        }
+    }
+
     pub(crate) fn set(&mut self, timer: Timer, at: Instant) {
-        self.deadlines[timer.index()] = Some(at);
+        let base = *self.base.get_or_insert(at);
+        self.deadlines[timer.index()] = Self::offset(base, at);
     }
 
     pub(crate) fn clear(&mut self, timer: Timer) {
-        self.deadlines[timer.index()] = None;
+        self.deadlines[timer.index()] = UNSET;
     }
 
     /// The timer's deadline, suspended or not.
     pub(crate) fn get(&self, timer: Timer) -> Option<Instant> {
-        self.deadlines[timer.index()]
+        self.instant(self.deadlines[timer.index()])
     }
 
     /// Stops `timer` from firing until [`resume`](Self::resume); it may still be set.
@@ -91,22 +131,28 @@ impl Timers {
         self.suspended &= !(1 << timer.index());
     }
 
-    fn live(&self, timer: Timer) -> Option<Instant> {
+    /// The offset of `timer`'s deadline if it may fire.
+    fn live(&self, timer: Timer) -> Option<i64> {
         let suspended = self.suspended & (1 << timer.index()) != 0;
-        self.get(timer).filter(|_| !suspended)
+        let offset = self.deadlines[timer.index()];
+        (offset != UNSET && !suspended).then_some(offset)
     }
 
     /// The earliest deadline of a timer that may fire.
     pub(crate) fn next(&self) -> Option<Instant> {
-        Timer::ALL.into_iter().filter_map(|t| self.live(t)).min()
+        let earliest = Timer::ALL.into_iter().filter_map(|t| self.live(t)).min()?;
+        self.instant(earliest)
     }
 
     /// Disarms and returns the earliest timer due at `now`, if any.
     pub(crate) fn pop_expired(&mut self, now: Instant) -> Option<Timer> {
+        let now = Self::offset(self.base?, now);
         let due = Timer::ALL
             .into_iter()
-            .filter(|t| self.live(*t).is_some_and(|at| at <= now))
-            .min_by_key(|t| self.get(*t))?;
+            .filter_map(|t| Some((self.live(t)?, t)))
+            .filter(|(at, _)| *at <= now)
+            .min_by_key(|(at, _)| *at)?
+            .1;
         self.clear(due);
         Some(due)
     }
@@ -150,6 +196,25 @@ mod tests {
         assert_eq!(timers.pop_expired(now), Some(Timer::Ping));
         assert_eq!(timers.pop_expired(now), None);
         assert_eq!(timers.next(), Some(t0 + Duration::from_secs(9)));
+    }
+
+    #[test]
+    fn deadlines_before_the_first_one_come_back_exactly_and_the_table_stays_small() {
+        let t0 = Instant::now() + Duration::from_secs(3600);
+        let mut timers = Timers::default();
+        timers.set(Timer::Backoff, t0);
+        let earlier = t0 - Duration::from_nanos(1_234_567_891);
+        timers.set(Timer::Connect, earlier);
+        assert_eq!(timers.get(Timer::Connect), Some(earlier));
+        assert_eq!(timers.next(), Some(earlier));
+        assert_eq!(timers.pop_expired(earlier), Some(Timer::Connect));
+        assert_eq!(timers.pop_expired(earlier), None);
+        assert_eq!(timers.get(Timer::Backoff), Some(t0));
+        assert!(
+            size_of::<Timers>() <= 8 * COUNT + 24,
+            "{}",
+            size_of::<Timers>()
+        );
     }
 
     #[test]

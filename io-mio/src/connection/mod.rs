@@ -56,7 +56,7 @@ pub struct Connection {
     /// `host:port` to dial instead of the URL's.
     dial_to: Option<(String, u16)>,
     /// Why `connect` must refuse, found when the options were taken.
-    invalid: Option<ConnectError>,
+    invalid: Option<Box<ConnectError>>,
     resolver: Option<Resolver>,
     events: VecDeque<Event>,
     event_capacity: usize,
@@ -133,7 +133,7 @@ impl Connection {
             link: Link::new(registry, token),
             addresses: options.address_override().to_vec(),
             dial_to,
-            invalid,
+            invalid: invalid.map(Box::new),
             resolver: None,
             events: VecDeque::new(),
             event_capacity: options.capacity().max(1),
@@ -169,7 +169,7 @@ impl Connection {
     /// that this connection has no way to resolve (no [`Resolver`], no
     /// address): retrying could never help.
     pub fn connect(&mut self) -> Result<(), ConnectError> {
-        if let Some(invalid) = self.invalid.clone() {
+        if let Some(invalid) = self.invalid.as_deref().cloned() {
             return Err(invalid);
         }
         if self.addresses.is_empty() && self.resolver.is_none() {
