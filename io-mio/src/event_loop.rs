@@ -102,7 +102,10 @@ impl Drop for Entry {
 pub(crate) struct State {
     pub(crate) registry: Arc<Registry>,
     pub(crate) resolver: Resolver,
-    entries: Slab<Entry>,
+    /// Boxed: a slab of 10,000 connections grows by doubling and copies
+    /// what it holds; pointers make that cheap and leave no large freed
+    /// blocks behind, and each connection's entry is allocated exactly.
+    entries: Slab<Box<Entry>>,
     /// Pools running on the loop.
     pub(crate) pools: Slab<PoolEntry>,
     /// Every pool socket's token (minus `POOL_TOKENS`) → its pool's key.
@@ -125,13 +128,13 @@ impl State {
         let (conn, route) = make(Token(key));
         self.next_serial += 1;
         let serial = self.next_serial;
-        slot.insert(Entry {
+        slot.insert(Box::new(Entry {
             conn,
             route,
             serial,
             armed: None,
             outgoing: None,
-        });
+        }));
         (key, serial)
     }
 

@@ -87,28 +87,48 @@ type SubscribeWaiter<C> = (
 /// * `close` callers are released by the driver once every consumer has the
 ///   `Closed` event ([`release_close_waiters`](Self::release_close_waiters)).
 pub struct Waiters<C: ReplyChannel> {
+    /// Request, subscribe, ping and close callers: made at the first one
+    /// (an idle connection nobody called holds a pointer, not four tables).
+    callers: Option<Box<Callers<C>>>,
+    first_ready: Option<C::Sender<Result<(), ConnectFailure>>>,
+    fail_fast: bool,
+    closed: bool,
+}
+
+/// The callers that wait for something, by kind.
+struct Callers<C: ReplyChannel> {
     requests: HashMap<RequestId, C::Sender<Result<JsonText, RequestError>>>,
     /// Subscribe callers: the channels still unconfirmed, and the caller.
     subscriptions: Vec<SubscribeWaiter<C>>,
     pings: VecDeque<C::Sender<Duration>>,
-    first_ready: Option<C::Sender<Result<(), ConnectFailure>>>,
-    fail_fast: bool,
     close: Vec<C::Sender<()>>,
-    closed: bool,
+}
+
+impl<C: ReplyChannel> Default for Callers<C> {
+    fn default() -> Self {
+        Callers {
+            requests: HashMap::new(),
+            subscriptions: Vec::new(),
+            pings: VecDeque::new(),
+            close: Vec::new(),
+        }
+    }
 }
 
 impl<C: ReplyChannel> Waiters<C> {
     /// Nobody waits yet; `fail_fast`: the first loss before `Ready` ends `connect`.
     pub fn new(fail_fast: bool) -> Self {
         Waiters {
-            requests: HashMap::new(),
-            subscriptions: Vec::new(),
-            pings: VecDeque::new(),
+            callers: None,
             first_ready: None,
             fail_fast,
-            close: Vec::new(),
             closed: false,
         }
+    }
+
+    /// The callers' tables, made at the first caller.
+    fn callers(&mut self) -> &mut Callers<C> {
+        self.callers.get_or_insert_with(Box::default)
     }
 
     /// `id`'s outcome goes to `reply`. Register under the same lock (or on
@@ -119,7 +139,7 @@ impl<C: ReplyChannel> Waiters<C> {
         id: RequestId,
         reply: C::Sender<Result<JsonText, RequestError>>,
     ) {
-        self.requests.insert(id, reply);
+        self.callers().requests.insert(id, reply);
     }
 
     /// `reply` gets `Ok(())` once the server confirmed every one of
@@ -137,7 +157,7 @@ impl<C: ReplyChannel> Waiters<C> {
         } else if channels.is_empty() {
             reply.send(Ok(()));
         } else {
-            self.subscriptions.push((channels, reply));
+            self.callers().subscriptions.push((channels, reply));
         }
     }
 
@@ -179,7 +199,7 @@ impl<C: ReplyChannel> Waiters<C> {
 
     /// The next unclaimed pong's round-trip time goes to `reply`.
     pub fn wait_pong(&mut self, reply: C::Sender<Duration>) {
-        self.pings.push_back(reply);
+        self.callers().pings.push_back(reply);
     }
 
     /// The first `Ready`, or why there was none, goes to `reply`.
@@ -193,7 +213,7 @@ impl<C: ReplyChannel> Waiters<C> {
         if self.closed {
             reply.send(());
         } else {
-            self.close.push(reply);
+            self.callers().close.push(reply);
         }
     }
 
@@ -206,11 +226,11 @@ impl<C: ReplyChannel> Waiters<C> {
     /// unless it was a request's outcome that its caller took.
     pub fn route(&mut self, event: Event) -> Option<Event> {
         match event {
-            Event::Response { id, result } => match self.requests.remove(&id) {
+            Event::Response { id, result } => match self.take_request(id) {
                 Some(reply) => reply.send(Ok(result)),
                 None => return Some(Event::Response { id, result }),
             },
-            Event::RequestFailed { id, error } => match self.requests.remove(&id) {
+            Event::RequestFailed { id, error } => match self.take_request(id) {
                 Some(reply) => reply.send(Err(error)),
                 None => return Some(Event::RequestFailed { id, error }),
             },
@@ -222,10 +242,14 @@ impl<C: ReplyChannel> Waiters<C> {
         None
     }
 
+    fn take_request(&mut self, id: RequestId) -> Option<C::Sender<Result<JsonText, RequestError>>> {
+        self.callers.as_mut()?.requests.remove(&id)
+    }
+
     fn observe(&mut self, event: &Event) {
         match event {
             Event::Pong { rtt } => {
-                if let Some(reply) = self.pings.pop_front() {
+                if let Some(reply) = self.callers.as_mut().and_then(|c| c.pings.pop_front()) {
                     reply.send(*rtt);
                 }
             }
@@ -240,7 +264,9 @@ impl<C: ReplyChannel> Waiters<C> {
                 ..
             } => {
                 // No pong can come on a lost socket: those callers fail.
-                self.pings.clear();
+                if let Some(callers) = self.callers.as_mut() {
+                    callers.pings.clear();
+                }
                 if self.fail_fast && reconnect_in.is_none() {
                     // The core gives up by itself (fail_before_first_ready),
                     // once every failover endpoint was tried.
@@ -249,9 +275,11 @@ impl<C: ReplyChannel> Waiters<C> {
             }
             Event::Closed { reason } => {
                 self.closed = true;
-                self.pings.clear();
-                for (_, reply) in self.subscriptions.drain(..) {
-                    reply.send(Err(SubscribeError::Closed));
+                if let Some(callers) = self.callers.as_mut() {
+                    callers.pings.clear();
+                    for (_, reply) in callers.subscriptions.drain(..) {
+                        reply.send(Err(SubscribeError::Closed));
+                    }
                 }
                 self.answer_first(Err(ConnectFailure::Closed(reason.clone())));
             }
@@ -260,23 +288,29 @@ impl<C: ReplyChannel> Waiters<C> {
     }
 
     fn subscriptions_confirmed(&mut self, confirmed: &[String]) {
-        for (waiting, _) in &mut self.subscriptions {
+        let Some(callers) = self.callers.as_deref_mut() else {
+            return;
+        };
+        for (waiting, _) in &mut callers.subscriptions {
             waiting.retain(|c| !confirmed.contains(c));
         }
-        let (done, waiting) = std::mem::take(&mut self.subscriptions)
+        let (done, waiting) = std::mem::take(&mut callers.subscriptions)
             .into_iter()
             .partition(|(waiting, _)| waiting.is_empty());
-        self.subscriptions = waiting;
+        callers.subscriptions = waiting;
         for (_, reply) in done {
             reply.send(Ok(()));
         }
     }
 
     fn subscriptions_refused(&mut self, refused: &[String], error: &str) {
-        let (hit, waiting) = std::mem::take(&mut self.subscriptions)
+        let Some(callers) = self.callers.as_deref_mut() else {
+            return;
+        };
+        let (hit, waiting) = std::mem::take(&mut callers.subscriptions)
             .into_iter()
             .partition(|(waiting, _)| waiting.iter().any(|c| refused.contains(c)));
-        self.subscriptions = waiting;
+        callers.subscriptions = waiting;
         for (waiting, reply) in hit {
             let channels = waiting
                 .into_iter()
@@ -295,7 +329,10 @@ impl<C: ReplyChannel> Waiters<C> {
 
     /// After the `Closed` event reached every consumer: `close` callers return.
     pub fn release_close_waiters(&mut self) {
-        for reply in self.close.drain(..) {
+        let Some(callers) = self.callers.as_mut() else {
+            return;
+        };
+        for reply in callers.close.drain(..) {
             reply.send(());
         }
     }
@@ -303,12 +340,13 @@ impl<C: ReplyChannel> Waiters<C> {
 
 impl<C: ReplyChannel> std::fmt::Debug for Waiters<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let count = |n: fn(&Callers<C>) -> usize| self.callers.as_deref().map_or(0, n);
         f.debug_struct("Waiters")
-            .field("requests", &self.requests.len())
-            .field("subscriptions", &self.subscriptions.len())
-            .field("pings", &self.pings.len())
+            .field("requests", &count(|c| c.requests.len()))
+            .field("subscriptions", &count(|c| c.subscriptions.len()))
+            .field("pings", &count(|c| c.pings.len()))
             .field("first_ready", &self.first_ready.is_some())
-            .field("close", &self.close.len())
+            .field("close", &count(|c| c.close.len()))
             .field("closed", &self.closed)
             .finish()
     }
@@ -343,6 +381,22 @@ mod tests {
             initiator: Initiator::Library,
             reconnect_in: None,
         }
+    }
+
+    #[test]
+    fn nobody_waiting_costs_a_pointer_not_four_tables() {
+        let mut waiters = Waiters::<Std>::new(false);
+        assert!(
+            size_of::<Waiters<Std>>() <= 32,
+            "{}",
+            size_of::<Waiters<Std>>()
+        );
+        assert!(waiters.route(Event::Ready).is_some());
+        assert!(waiters.route(lost()).is_some());
+        assert!(waiters.callers.is_none(), "events alone make no tables");
+        let (tx, _rx) = channel();
+        waiters.wait_pong(tx);
+        assert!(waiters.callers.is_some());
     }
 
     #[test]
