@@ -385,3 +385,20 @@ fn run(mut poll: Poll, commands: Receiver<Command>, mut state: State) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Entry;
+    use crate::connection::Connection;
+
+    /// Issue #18's idle memory: the loop holds every connection as a boxed
+    /// entry; rare parts (a refusal reason, a racing dial, the resolver's
+    /// slot, the waiting callers) are boxed or made on first use. Each bound
+    /// fails if one of those is inlined again.
+    #[test]
+    fn an_entry_stays_small() {
+        let sizes = (size_of::<Entry>(), size_of::<Connection>());
+        assert!(sizes.1 <= 216, "{sizes:?}"); // 360 before
+        assert!(sizes.0 <= 368, "{sizes:?}"); // 632 before
+    }
+}

@@ -65,8 +65,9 @@ enum Transport {
     None,
     /// Waiting for the resolver's answer for this generation.
     Resolving(u64),
-    /// Connects racing to the resolved addresses (Happy Eyeballs).
-    Racing(race::Race),
+    /// Connects racing to the resolved addresses (Happy Eyeballs); boxed,
+    /// as a connected link (the common case) need not carry its size.
+    Racing(Box<race::Race>),
     /// The connected socket.
     Socket(Socket),
 }
