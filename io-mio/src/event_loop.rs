@@ -98,6 +98,10 @@ impl Drop for Entry {
     }
 }
 
+/// Stale timer entries tolerated beyond one per connection before the
+/// heap is swept ([`State::drop_stale_timers`]).
+const STALE_SLACK: usize = 256;
+
 /// Everything the loop thread owns.
 pub(crate) struct State {
     pub(crate) registry: Arc<Registry>,
@@ -177,10 +181,29 @@ impl State {
             && entry.armed.is_none_or(|armed| at < armed)
         {
             // A later deadline keeps the earlier entry: it fires early,
-            // does nothing, and re-arms. The heap holds few stale entries.
+            // does nothing, and re-arms. An earlier one leaves the old
+            // entry stale until its time.
             entry.armed = Some(at);
             self.timers.push(Reverse((at, key, entry.serial)));
+            self.drop_stale_timers();
         }
+    }
+
+    /// Drops the heap's stale entries once they outnumber the live ones by
+    /// [`STALE_SLACK`] (each connection has at most one live entry): opening
+    /// thousands of connections arms two deadlines each (connect, then
+    /// stable), and the heap would hold both for seconds. Amortized over
+    /// the pushes that made them stale.
+    fn drop_stale_timers(&mut self) {
+        if self.timers.len() <= self.entries.len() + STALE_SLACK {
+            return;
+        }
+        let entries = &self.entries;
+        self.timers.retain(|Reverse((at, key, serial))| {
+            entries
+                .get(*key)
+                .is_some_and(|e| e.serial == *serial && e.armed == Some(*at))
+        });
     }
 
     /// `true` when the heap entry is the connection's armed deadline.
