@@ -36,6 +36,7 @@ const USAGE: &str = "\
 usage: wsnova-bench [--quick] [--only CLIENT[,CLIENT...]] [--rounds N]
                     [--cpus both|same|split|any] [--server-bin PATH]
        wsnova-bench --callgrind [--quick] [--only CLIENT[,CLIENT...]]
+       wsnova-bench --idle [--quick] [--only CLIENT[,CLIENT...]] [--rounds N]
 
   --quick            a smoke run that checks every client works (CI): few
                      messages, 100 connections, one round
@@ -48,10 +49,12 @@ usage: wsnova-bench [--quick] [--only CLIENT[,CLIENT...]] [--rounds N]
   --server-bin PATH  run this echo server (e.g. target/release/echo_server)
                      instead of this binary's built-in one (`--serve`)
   --callgrind        instructions per message under valgrind's callgrind
+  --idle             only the idle connections (memory and open time), each
+                     client on the echo servers' CPU, N rounds (default 1)
 
 internal: wsnova-bench --serve [ws|raw] ...   the echo server
           wsnova-bench --child CLIENT --ws PORT --raw PORT [--cpu N] [--quick]
-                       [--workload rtt|small|large --count N]";
+                       [--idle | --workload rtt|small|large --count N]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -98,12 +101,13 @@ pub fn sys_date() -> String {
 
 fn parent(args: &[String]) -> Result<(), String> {
     let (mut quick, mut only, mut server_bin, mut cpus) = (false, Vec::new(), None, "both");
-    let (mut rounds, mut callgrind) = (None, false);
+    let (mut rounds, mut callgrind, mut idle_only) = (None, false, false);
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => quick = true,
             "--callgrind" => callgrind = true,
+            "--idle" => idle_only = true,
             "--only" => only.extend(value(&mut args, "--only")?.split(',').map(str::to_owned)),
             "--rounds" => {
                 let n = value(&mut args, "--rounds")?;
@@ -137,6 +141,9 @@ fn parent(args: &[String]) -> Result<(), String> {
     if callgrind {
         return callgrind::run(&clients, quick, server_bin.as_ref());
     }
+    if idle_only {
+        return idle(&clients, quick, rounds.unwrap_or(1), server_bin.as_ref());
+    }
     parent::run(&parent::Options {
         quick,
         clients,
@@ -146,11 +153,69 @@ fn parent(args: &[String]) -> Result<(), String> {
     })
 }
 
+/// `--idle`: each client's idle connections only, `rounds` times, every
+/// client in a child process of its own on the echo servers' CPU; prints
+/// one line per client and round (KiB per connection and open time).
+fn idle(
+    clients: &[&'static str],
+    quick: bool,
+    rounds: usize,
+    server_bin: Option<&PathBuf>,
+) -> Result<(), String> {
+    let cpu = wsnova_bench::sys::allowed_cpus().first().copied();
+    let ws = parent::EchoServer::spawn(server_bin, "ws", cpu)?;
+    let raw = parent::EchoServer::spawn(server_bin, "raw", cpu)?;
+    let spawn = parent::ChildSpawn {
+        exe: std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?,
+        ws_port: ws.port,
+        raw_port: raw.port,
+        quick,
+    };
+    let conns = measure::plan(quick).conns;
+    let at = cpu.map_or("unpinned".into(), |c| format!("CPU {c}"));
+    println!(
+        "idle connections, {conns} per client, servers and clients on {at}, {}\n",
+        sys_date()
+    );
+    println!("| client | round | RSS / conn (KiB) | allocated / conn (KiB) | open {conns} (ms) |");
+    println!("|---|---:|---:|---:|---:|");
+    for round in 1..=rounds.max(1) {
+        for name in clients {
+            let mut command = spawn.command(name);
+            command.arg("--idle");
+            if let Some(cpu) = cpu {
+                command.args(["--cpu", &cpu.to_string()]);
+            }
+            let output = command
+                .stderr(std::process::Stdio::inherit())
+                .output()
+                .map_err(|e| format!("cannot start the {name} run: {e}"))?;
+            let metrics = parent::parse_child_output(
+                &output.stdout,
+                output.status.success(),
+                &output.status.to_string(),
+            );
+            let get = |m: &measure::Metrics, key| m.get(key).copied().unwrap_or(f64::NAN);
+            match metrics {
+                Ok(m) => println!(
+                    "| {name} | {round} | {:.2} | {:.2} | {:.0} |",
+                    get(&m, measure::IDLE_RSS_KIB),
+                    get(&m, measure::IDLE_DATA_KIB),
+                    get(&m, measure::OPEN_MS)
+                ),
+                Err(e) => println!("| {name} | {round} | failed: {e} | | |"),
+            }
+        }
+    }
+    Ok(())
+}
+
 fn child(args: &[String]) -> ExitCode {
     let parsed = (|| -> Result<(String, Servers, Plan, Job), String> {
         let mut args = args.iter();
         let name = value(&mut args, "--child")?.clone();
         let (mut ws, mut raw, mut quick, mut cpu) = (None, None, false, None);
+        let mut idle_only = false;
         let (mut workload, mut count) = (None, None);
         let number = |n: &String| n.parse::<usize>().map_err(|e| format!("{n:?}: {e}"));
         let port = |s: &String| s.parse::<u16>().map_err(|e| format!("port {s:?}: {e}"));
@@ -159,6 +224,7 @@ fn child(args: &[String]) -> ExitCode {
                 "--ws" => ws = Some(port(value(&mut args, "--ws")?)?),
                 "--raw" => raw = Some(port(value(&mut args, "--raw")?)?),
                 "--quick" => quick = true,
+                "--idle" => idle_only = true,
                 "--cpu" => cpu = Some(number(value(&mut args, "--cpu")?)?),
                 "--workload" => {
                     let w = value(&mut args, "--workload")?;
@@ -178,6 +244,7 @@ fn child(args: &[String]) -> ExitCode {
         };
         let plan = Plan {
             cpu,
+            idle_only,
             ..measure::plan(quick)
         };
         let job = match workload {

@@ -40,6 +40,9 @@ pub struct Plan {
     pub conns: usize,
     /// Longest any one phase may take before the run is called stuck.
     pub phase_timeout: Duration,
+    /// Stop after the idle connections (`--idle`): their memory and open
+    /// time only.
+    pub idle_only: bool,
 }
 
 impl Plan {
@@ -62,6 +65,7 @@ impl Plan {
             large_window: 16,
             conns: 1_000,
             phase_timeout: Duration::from_secs(120),
+            idle_only: false,
         }
     }
 
@@ -180,6 +184,11 @@ pub async fn run<C: EchoClient>(servers: Servers, plan: &Plan) -> io::Result<Met
     metrics.insert(IDLE_RSS_KIB.into(), per_conn(kib("VmRSS")?, rss));
     metrics.insert(IDLE_DATA_KIB.into(), per_conn(kib("VmData")?, data));
     metrics.insert(OPEN_MS.into(), open.as_secs_f64() * 1e3);
+    if plan.idle_only {
+        // Straight out: the idle connections are not closed one by one.
+        std::mem::forget(idle);
+        return Ok(metrics);
+    }
     drop(idle);
 
     let mut samples = Vec::with_capacity(plan.rtt);

@@ -98,11 +98,18 @@ impl Drop for Entry {
     }
 }
 
+/// Stale timer entries tolerated beyond one per connection before the
+/// heap is swept ([`State::drop_stale_timers`]).
+const STALE_SLACK: usize = 256;
+
 /// Everything the loop thread owns.
 pub(crate) struct State {
     pub(crate) registry: Arc<Registry>,
     pub(crate) resolver: Resolver,
-    entries: Slab<Entry>,
+    /// Boxed: a slab of 10,000 connections grows by doubling and copies
+    /// what it holds; pointers make that cheap and leave no large freed
+    /// blocks behind, and each connection's entry is allocated exactly.
+    entries: Slab<Box<Entry>>,
     /// Pools running on the loop.
     pub(crate) pools: Slab<PoolEntry>,
     /// Every pool socket's token (minus `POOL_TOKENS`) → its pool's key.
@@ -125,13 +132,13 @@ impl State {
         let (conn, route) = make(Token(key));
         self.next_serial += 1;
         let serial = self.next_serial;
-        slot.insert(Entry {
+        slot.insert(Box::new(Entry {
             conn,
             route,
             serial,
             armed: None,
             outgoing: None,
-        });
+        }));
         (key, serial)
     }
 
@@ -167,17 +174,36 @@ impl State {
         }
         if entry.conn.is_finished() {
             let entry = self.entries.remove(key);
-            *lock(&entry.route.final_status) = Some(entry.conn.status());
+            *lock(&entry.route.final_status) = Some(Box::new(entry.conn.status()));
             return; // dropping the route ends its consumers and waiters
         }
         if let Some(at) = entry.conn.poll_timeout()
             && entry.armed.is_none_or(|armed| at < armed)
         {
             // A later deadline keeps the earlier entry: it fires early,
-            // does nothing, and re-arms. The heap holds few stale entries.
+            // does nothing, and re-arms. An earlier one leaves the old
+            // entry stale until its time.
             entry.armed = Some(at);
             self.timers.push(Reverse((at, key, entry.serial)));
+            self.drop_stale_timers();
         }
+    }
+
+    /// Drops the heap's stale entries once they outnumber the live ones by
+    /// [`STALE_SLACK`] (each connection has at most one live entry): opening
+    /// thousands of connections arms two deadlines each (connect, then
+    /// stable), and the heap would hold both for seconds. Amortized over
+    /// the pushes that made them stale.
+    fn drop_stale_timers(&mut self) {
+        if self.timers.len() <= self.entries.len() + STALE_SLACK {
+            return;
+        }
+        let entries = &self.entries;
+        self.timers.retain(|Reverse((at, key, serial))| {
+            entries
+                .get(*key)
+                .is_some_and(|e| e.serial == *serial && e.armed == Some(*at))
+        });
     }
 
     /// `true` when the heap entry is the connection's armed deadline.
@@ -380,5 +406,22 @@ fn run(mut poll: Poll, commands: Receiver<Command>, mut state: State) {
         {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Entry;
+    use crate::connection::Connection;
+
+    /// Issue #18's idle memory: the loop holds every connection as a boxed
+    /// entry; rare parts (a refusal reason, a racing dial, the resolver's
+    /// slot, the waiting callers) are boxed or made on first use. Each bound
+    /// fails if one of those is inlined again.
+    #[test]
+    fn an_entry_stays_small() {
+        let sizes = (size_of::<Entry>(), size_of::<Connection>());
+        assert!(sizes.1 <= 216, "{sizes:?}"); // 360 before
+        assert!(sizes.0 <= 368, "{sizes:?}"); // 632 before
     }
 }

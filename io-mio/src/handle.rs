@@ -3,7 +3,7 @@
 //! is a command to the loop thread (which it wakes) and a wait for the answer.
 
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -18,14 +18,14 @@ use crate::event_loop::{Entry, LoopShared, State};
 use crate::events::{Events, Resume, Subscriber};
 use crate::outgoing::{Message, Outgoing};
 use crate::resolver::lock;
-use crate::route::{SyncReplySender, wait};
+use crate::route::{FinalStatus, SyncReplySender, wait};
 
 /// Closes the session when the last `Handle` clone is dropped.
 struct Inner {
     shared: Arc<LoopShared>,
     key: usize,
     serial: u64,
-    final_status: Arc<Mutex<Option<Status>>>,
+    final_status: FinalStatus,
     /// The connection's staged messages, shared with the loop (fetched at
     /// the first send: a handle that never sends costs nothing).
     outgoing: OnceLock<Arc<Outgoing>>,
@@ -128,7 +128,7 @@ impl Handle {
         shared: Arc<LoopShared>,
         key: usize,
         serial: u64,
-        final_status: Arc<Mutex<Option<Status>>>,
+        final_status: FinalStatus,
     ) -> Self {
         Handle {
             inner: Arc::new(Inner {
@@ -404,7 +404,7 @@ impl Handle {
     /// The connection's state right now.
     pub fn status(&self) -> Status {
         self.call(|entry| entry.conn.status())
-            .or_else(|| lock(&self.inner.final_status).clone())
+            .or_else(|| lock(&self.inner.final_status).as_deref().cloned())
             .unwrap_or_else(Status::closed)
     }
 

@@ -50,6 +50,10 @@ pub(crate) fn wait<T, E>(
 /// How the first connection attempt ends.
 pub(crate) type FirstOutcome = Result<(), ConnectFailure>;
 
+/// A connection's last status, kept for its handles once it is gone:
+/// boxed, so the slot costs a pointer until then (a `Status` is ~300 bytes).
+pub(crate) type FinalStatus = Arc<Mutex<Option<Box<Status>>>>;
+
 /// An application callback that gets every event on the loop thread.
 pub(crate) type Callback = Box<dyn FnMut(&Event) + Send>;
 
@@ -64,13 +68,13 @@ pub(crate) struct Route {
     /// Senders waiting for the transmit buffer to drain below the high-water mark.
     pub(crate) drain_waiters: Vec<Reply<Result<(), SessionError>>>,
     /// The last status, for handles asking after the connection is gone.
-    pub(crate) final_status: Arc<Mutex<Option<Status>>>,
+    pub(crate) final_status: FinalStatus,
 }
 
 impl Route {
     pub(crate) fn new(
         fail_fast: bool,
-        final_status: Arc<Mutex<Option<Status>>>,
+        final_status: FinalStatus,
         capacity: usize,
         policy: LagPolicy,
     ) -> Self {

@@ -120,6 +120,16 @@ impl Events {
     }
 }
 
+impl Events {
+    /// The batch's next event; an emptied batch gives its memory back after
+    /// a lifecycle event (an idle consumer holds none).
+    fn next_in_batch(&mut self) -> Option<Event> {
+        let event = self.batch.pop_front();
+        EventQueue::release_if_settled(&mut self.batch, event.as_ref());
+        event
+    }
+}
+
 impl Drop for Events {
     fn drop(&mut self) {
         // A driver that stopped reading for this consumer must look again,
@@ -134,7 +144,7 @@ impl futures_core::Stream for Events {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
         let this = self.get_mut();
-        if let Some(event) = this.batch.pop_front() {
+        if let Some(event) = this.next_in_batch() {
             return Poll::Ready(Some(event));
         }
         let sub = &this.subscriber;
@@ -148,7 +158,7 @@ impl futures_core::Stream for Events {
                 if was_full {
                     sub.task.notify_one();
                 }
-                return Poll::Ready(this.batch.pop_front());
+                return Poll::Ready(this.next_in_batch());
             }
             if q.is_closed() {
                 return Poll::Ready(None);

@@ -166,12 +166,18 @@ impl Inner {
             .routed
             .iter()
             .any(|e| matches!(e, Event::Closed { .. }));
+        // After a lifecycle event the connection may sit idle: the buffer
+        // gives its memory back. Messages keep it (no allocation per batch).
+        let settled = self.routed.last().is_some_and(Event::is_lifecycle);
         self.subscribers.retain(|s| !s.is_abandoned());
         if let Some((last, rest)) = self.subscribers.split_last() {
             for sub in rest {
                 sub.push_all(self.routed.iter().cloned());
             }
             last.push_all(self.routed.drain(..));
+        }
+        if settled {
+            self.routed = Vec::new();
         }
         self.routed.clear();
         if closed {

@@ -15,6 +15,11 @@
 //! control connection and times, per connection, the arrival of the frame.
 //! The parent prints a markdown table. By default the server is pinned to
 //! one CPU and the client to another.
+//!
+//! A third column, raw TCP (`src/scale/raw_client.rs`), only opens the
+//! same number of plain TCP connections on one mio `Poll` with the same
+//! window, so that wsnova-mio's open time is compared with the floor in
+//! the same run (the report prints the ratio).
 
 #[path = "../scale/mod.rs"]
 mod scale;
@@ -32,7 +37,7 @@ usage: scale [--connections N | --quick] [--only CLIENT[,CLIENT]] [--window N]
 
   --connections N  idle connections per client (default 10000)
   --quick          1000 connections
-  --only CLIENT    wsnova-mio, tokio-tungstenite (comma-separated)
+  --only CLIENT    wsnova-mio, tokio-tungstenite, raw-tcp (comma-separated)
   --window N       handshakes in flight while opening (default 64)
   --cpus split     server on one CPU, client on another (default)
   --cpus same      server and client on one CPU
@@ -258,8 +263,9 @@ fn parent(args: &[String]) -> Result<(), String> {
         "scale: {connections} idle connections per client, then one 8-byte binary frame to \
          all; {cores} cores, {description}; handshake window {window}; wsnova-mio: one \
          EventLoop, Plain adapter, heartbeats off, event callback; tokio-tungstenite: one \
-         task per connection on a current-thread runtime; each client in its own process \
-         against a fresh server process\n"
+         task per connection on a current-thread runtime; raw-tcp: plain TCP connects on \
+         one mio Poll, open once writable, no upgrade (so no broadcast); each client in its \
+         own process against a fresh server process\n"
     );
     print!("{}", report::render(&columns, connections));
     Ok(())
@@ -289,6 +295,7 @@ fn child(args: &[String]) -> ExitCode {
         match name.as_str() {
             "wsnova-mio" => scale::mio_client::run(&args),
             "tokio-tungstenite" => scale::tungstenite_client::run(&args),
+            "raw-tcp" => scale::raw_client::run(&args),
             other => Err(format!("unknown client {other:?}")),
         }
     })();

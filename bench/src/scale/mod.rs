@@ -1,12 +1,14 @@
 //! The scale benchmark: many idle connections, then one broadcast to all.
 //!
 //! `server` is the broadcast server (its own process); `mio_client` and
-//! `tungstenite_client` are the two measured clients (each in a process of
-//! its own, so RSS is theirs alone); `report` prints the table. This file
+//! `tungstenite_client` are the two measured clients and `raw_client` the
+//! raw TCP floor for opening (each in a process of its own, so RSS is
+//! theirs alone); `report` prints the table. This file
 //! holds what the clients share: arguments, the per-connection receive
 //! times, the control connection and the `METRIC` lines.
 
 pub mod mio_client;
+pub mod raw_client;
 pub mod report;
 pub mod server;
 pub mod tungstenite_client;
@@ -20,8 +22,8 @@ use std::time::{Duration, Instant};
 
 use wsnova_bench::sys::status_kib;
 
-/// The measured clients, in the order they run.
-pub const CLIENTS: [&str; 2] = ["wsnova-mio", "tokio-tungstenite"];
+/// The measured clients, in the order they run (`raw-tcp` only connects).
+pub const CLIENTS: [&str; 3] = ["wsnova-mio", "tokio-tungstenite", "raw-tcp"];
 
 /// Named figures a client run reports.
 pub type Metrics = BTreeMap<String, f64>;

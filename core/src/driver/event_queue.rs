@@ -65,23 +65,47 @@ impl EventQueue {
     }
 
     /// The consumer's next event: `Lagged` first if events were dropped
-    /// since it last looked, then the oldest.
+    /// since it last looked, then the oldest. When the last event out is a
+    /// lifecycle one ([`Event::is_lifecycle`]), the emptied queue gives its
+    /// memory back: an idle connection's queue holds none, while a stream
+    /// of messages keeps it (no allocation per message).
     pub fn pop(&mut self) -> Option<Event> {
         if self.dropped > 0 {
             let dropped = std::mem::take(&mut self.dropped);
             return Some(Event::Lagged { dropped });
         }
-        self.events.pop_front()
+        let event = self.events.pop_front();
+        if self.events.is_empty() && event.as_ref().is_some_and(Event::is_lifecycle) {
+            self.events = VecDeque::new();
+        }
+        event
     }
 
     /// Moves everything waiting into `batch` (empty), `Lagged` first: one
     /// lock per batch for drivers that hand events out one by one.
+    /// The queue's capacity moves to `batch` and `batch`'s to the queue:
+    /// `batch` gives its memory back ([`release_if_settled`](Self::release_if_settled))
+    /// after a lifecycle event the way [`pop`](Self::pop) does.
     pub fn take_all(&mut self, batch: &mut VecDeque<Event>) {
         debug_assert!(batch.is_empty());
         std::mem::swap(&mut self.events, batch);
         if let Some(lagged) = self.pop() {
             batch.push_front(lagged);
         }
+    }
+
+    /// Gives `batch`'s memory back when it is empty and `last`, the event
+    /// just taken from it, is a lifecycle event: for drivers that hand out
+    /// a [`take_all`](Self::take_all) batch one event at a time.
+    pub fn release_if_settled(batch: &mut VecDeque<Event>, last: Option<&Event>) {
+        if batch.is_empty() && batch.capacity() > 0 && last.is_some_and(Event::is_lifecycle) {
+            *batch = VecDeque::new();
+        }
+    }
+
+    /// Memory its queue holds (capacity in bytes).
+    pub fn held_bytes(&self) -> usize {
+        self.events.capacity() * size_of::<Event>()
     }
 
     /// Events dropped since the consumer last got a `Lagged`.
@@ -140,6 +164,35 @@ mod tests {
         q.take_all(&mut batch);
         assert_eq!(batch.len(), 5);
         assert!(q.is_empty());
+    }
+
+    #[test]
+    fn emptied_after_a_lifecycle_event_the_queue_holds_no_memory() {
+        let mut q = EventQueue::new(8, LagPolicy::Backpressure);
+        q.push(Event::Connected);
+        q.push(message(1));
+        assert!(q.held_bytes() > 0);
+        assert_eq!(q.pop(), Some(Event::Connected));
+        assert_eq!(q.pop(), Some(message(1)));
+        assert!(
+            q.held_bytes() > 0,
+            "messages keep the capacity for the next ones"
+        );
+        q.push(Event::Ready);
+        assert_eq!(q.pop(), Some(Event::Ready));
+        assert_eq!(q.held_bytes(), 0, "idle after Ready: nothing held");
+
+        let mut batch = VecDeque::new();
+        q.push(Event::Ready);
+        q.take_all(&mut batch);
+        let last = batch.pop_front();
+        EventQueue::release_if_settled(&mut batch, last.as_ref());
+        assert_eq!(batch.capacity(), 0);
+        q.push(message(2));
+        q.take_all(&mut batch);
+        let last = batch.pop_front();
+        EventQueue::release_if_settled(&mut batch, last.as_ref());
+        assert!(batch.capacity() > 0, "a message keeps it");
     }
 
     #[test]

@@ -87,28 +87,48 @@ type SubscribeWaiter<C> = (
 /// * `close` callers are released by the driver once every consumer has the
 ///   `Closed` event ([`release_close_waiters`](Self::release_close_waiters)).
 pub struct Waiters<C: ReplyChannel> {
+    /// Request, subscribe, ping and close callers: made at the first one
+    /// (an idle connection nobody called holds a pointer, not four tables).
+    callers: Option<Box<Callers<C>>>,
+    first_ready: Option<C::Sender<Result<(), ConnectFailure>>>,
+    fail_fast: bool,
+    closed: bool,
+}
+
+/// The callers that wait for something, by kind.
+struct Callers<C: ReplyChannel> {
     requests: HashMap<RequestId, C::Sender<Result<JsonText, RequestError>>>,
     /// Subscribe callers: the channels still unconfirmed, and the caller.
     subscriptions: Vec<SubscribeWaiter<C>>,
     pings: VecDeque<C::Sender<Duration>>,
-    first_ready: Option<C::Sender<Result<(), ConnectFailure>>>,
-    fail_fast: bool,
     close: Vec<C::Sender<()>>,
-    closed: bool,
+}
+
+impl<C: ReplyChannel> Default for Callers<C> {
+    fn default() -> Self {
+        Callers {
+            requests: HashMap::new(),
+            subscriptions: Vec::new(),
+            pings: VecDeque::new(),
+            close: Vec::new(),
+        }
+    }
 }
 
 impl<C: ReplyChannel> Waiters<C> {
     /// Nobody waits yet; `fail_fast`: the first loss before `Ready` ends `connect`.
     pub fn new(fail_fast: bool) -> Self {
         Waiters {
-            requests: HashMap::new(),
-            subscriptions: Vec::new(),
-            pings: VecDeque::new(),
+            callers: None,
             first_ready: None,
             fail_fast,
-            close: Vec::new(),
             closed: false,
         }
+    }
+
+    /// The callers' tables, made at the first caller.
+    fn callers(&mut self) -> &mut Callers<C> {
+        self.callers.get_or_insert_with(Box::default)
     }
 
     /// `id`'s outcome goes to `reply`. Register under the same lock (or on
@@ -119,7 +139,7 @@ impl<C: ReplyChannel> Waiters<C> {
         id: RequestId,
         reply: C::Sender<Result<JsonText, RequestError>>,
     ) {
-        self.requests.insert(id, reply);
+        self.callers().requests.insert(id, reply);
     }
 
     /// `reply` gets `Ok(())` once the server confirmed every one of
@@ -137,7 +157,7 @@ impl<C: ReplyChannel> Waiters<C> {
         } else if channels.is_empty() {
             reply.send(Ok(()));
         } else {
-            self.subscriptions.push((channels, reply));
+            self.callers().subscriptions.push((channels, reply));
         }
     }
 
@@ -179,7 +199,7 @@ impl<C: ReplyChannel> Waiters<C> {
 
     /// The next unclaimed pong's round-trip time goes to `reply`.
     pub fn wait_pong(&mut self, reply: C::Sender<Duration>) {
-        self.pings.push_back(reply);
+        self.callers().pings.push_back(reply);
     }
 
     /// The first `Ready`, or why there was none, goes to `reply`.
@@ -193,7 +213,7 @@ impl<C: ReplyChannel> Waiters<C> {
         if self.closed {
             reply.send(());
         } else {
-            self.close.push(reply);
+            self.callers().close.push(reply);
         }
     }
 
@@ -206,11 +226,11 @@ impl<C: ReplyChannel> Waiters<C> {
     /// unless it was a request's outcome that its caller took.
     pub fn route(&mut self, event: Event) -> Option<Event> {
         match event {
-            Event::Response { id, result } => match self.requests.remove(&id) {
+            Event::Response { id, result } => match self.take_request(id) {
                 Some(reply) => reply.send(Ok(result)),
                 None => return Some(Event::Response { id, result }),
             },
-            Event::RequestFailed { id, error } => match self.requests.remove(&id) {
+            Event::RequestFailed { id, error } => match self.take_request(id) {
                 Some(reply) => reply.send(Err(error)),
                 None => return Some(Event::RequestFailed { id, error }),
             },
@@ -222,10 +242,14 @@ impl<C: ReplyChannel> Waiters<C> {
         None
     }
 
+    fn take_request(&mut self, id: RequestId) -> Option<C::Sender<Result<JsonText, RequestError>>> {
+        self.callers.as_mut()?.requests.remove(&id)
+    }
+
     fn observe(&mut self, event: &Event) {
         match event {
             Event::Pong { rtt } => {
-                if let Some(reply) = self.pings.pop_front() {
+                if let Some(reply) = self.callers.as_mut().and_then(|c| c.pings.pop_front()) {
                     reply.send(*rtt);
                 }
             }
@@ -240,7 +264,9 @@ impl<C: ReplyChannel> Waiters<C> {
                 ..
             } => {
                 // No pong can come on a lost socket: those callers fail.
-                self.pings.clear();
+                if let Some(callers) = self.callers.as_mut() {
+                    callers.pings.clear();
+                }
                 if self.fail_fast && reconnect_in.is_none() {
                     // The core gives up by itself (fail_before_first_ready),
                     // once every failover endpoint was tried.
@@ -249,9 +275,11 @@ impl<C: ReplyChannel> Waiters<C> {
             }
             Event::Closed { reason } => {
                 self.closed = true;
-                self.pings.clear();
-                for (_, reply) in self.subscriptions.drain(..) {
-                    reply.send(Err(SubscribeError::Closed));
+                if let Some(callers) = self.callers.as_mut() {
+                    callers.pings.clear();
+                    for (_, reply) in callers.subscriptions.drain(..) {
+                        reply.send(Err(SubscribeError::Closed));
+                    }
                 }
                 self.answer_first(Err(ConnectFailure::Closed(reason.clone())));
             }
@@ -260,23 +288,29 @@ impl<C: ReplyChannel> Waiters<C> {
     }
 
     fn subscriptions_confirmed(&mut self, confirmed: &[String]) {
-        for (waiting, _) in &mut self.subscriptions {
+        let Some(callers) = self.callers.as_deref_mut() else {
+            return;
+        };
+        for (waiting, _) in &mut callers.subscriptions {
             waiting.retain(|c| !confirmed.contains(c));
         }
-        let (done, waiting) = std::mem::take(&mut self.subscriptions)
+        let (done, waiting) = std::mem::take(&mut callers.subscriptions)
             .into_iter()
             .partition(|(waiting, _)| waiting.is_empty());
-        self.subscriptions = waiting;
+        callers.subscriptions = waiting;
         for (_, reply) in done {
             reply.send(Ok(()));
         }
     }
 
     fn subscriptions_refused(&mut self, refused: &[String], error: &str) {
-        let (hit, waiting) = std::mem::take(&mut self.subscriptions)
+        let Some(callers) = self.callers.as_deref_mut() else {
+            return;
+        };
+        let (hit, waiting) = std::mem::take(&mut callers.subscriptions)
             .into_iter()
             .partition(|(waiting, _)| waiting.iter().any(|c| refused.contains(c)));
-        self.subscriptions = waiting;
+        callers.subscriptions = waiting;
         for (waiting, reply) in hit {
             let channels = waiting
                 .into_iter()
@@ -295,7 +329,10 @@ impl<C: ReplyChannel> Waiters<C> {
 
     /// After the `Closed` event reached every consumer: `close` callers return.
     pub fn release_close_waiters(&mut self) {
-        for reply in self.close.drain(..) {
+        let Some(callers) = self.callers.as_mut() else {
+            return;
+        };
+        for reply in callers.close.drain(..) {
             reply.send(());
         }
     }
@@ -303,164 +340,18 @@ impl<C: ReplyChannel> Waiters<C> {
 
 impl<C: ReplyChannel> std::fmt::Debug for Waiters<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let count = |n: fn(&Callers<C>) -> usize| self.callers.as_deref().map_or(0, n);
         f.debug_struct("Waiters")
-            .field("requests", &self.requests.len())
-            .field("subscriptions", &self.subscriptions.len())
-            .field("pings", &self.pings.len())
+            .field("requests", &count(|c| c.requests.len()))
+            .field("subscriptions", &count(|c| c.subscriptions.len()))
+            .field("pings", &count(|c| c.pings.len()))
             .field("first_ready", &self.first_ready.is_some())
-            .field("close", &self.close.len())
+            .field("close", &count(|c| c.close.len()))
             .field("closed", &self.closed)
             .finish()
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
-
-    use super::*;
-    use crate::session::{CloseReason, DisconnectReason, Initiator, RequestError};
-
-    struct Std;
-    struct StdReply<T>(SyncSender<T>);
-    impl<T: Send> Reply<T> for StdReply<T> {
-        fn send(self, value: T) {
-            let _ = self.0.send(value);
-        }
-    }
-    impl ReplyChannel for Std {
-        type Sender<T: Send + 'static> = StdReply<T>;
-    }
-
-    fn channel<T>() -> (StdReply<T>, Receiver<T>) {
-        let (tx, rx) = sync_channel(1);
-        (StdReply(tx), rx)
-    }
-
-    fn lost() -> Event {
-        Event::Disconnected {
-            reason: DisconnectReason::PongTimeout,
-            initiator: Initiator::Library,
-            reconnect_in: None,
-        }
-    }
-
-    #[test]
-    fn a_request_outcome_goes_to_its_caller_only() {
-        let mut waiters = Waiters::<Std>::new(false);
-        let (tx, rx) = channel();
-        waiters.wait_response(RequestId(7), tx);
-        let failed = |id| Event::RequestFailed {
-            id: RequestId(id),
-            error: RequestError::Timeout,
-        };
-        assert_eq!(
-            waiters.route(failed(8)),
-            Some(failed(8)),
-            "not its caller's"
-        );
-        assert_eq!(waiters.route(failed(7)), None);
-        assert_eq!(rx.recv().unwrap(), Err(RequestError::Timeout));
-    }
-
-    #[test]
-    fn pings_are_answered_in_order_and_fail_on_a_loss() {
-        let mut waiters = Waiters::<Std>::new(false);
-        let ((a, rx_a), (b, rx_b)) = (channel(), channel());
-        waiters.wait_pong(a);
-        waiters.wait_pong(b);
-        let rtt = Duration::from_millis(3);
-        assert!(waiters.route(Event::Pong { rtt }).is_some());
-        assert_eq!(rx_a.recv().unwrap(), rtt);
-        waiters.route(lost());
-        assert!(rx_b.recv().is_err(), "the pong cannot come any more");
-    }
-
-    #[test]
-    fn the_first_loss_ends_connect_only_when_failing_fast() {
-        for fail_fast in [false, true] {
-            let mut waiters = Waiters::<Std>::new(fail_fast);
-            let (tx, rx) = channel();
-            waiters.wait_ready(tx);
-            waiters.route(lost());
-            match rx.try_recv() {
-                Ok(Err(ConnectFailure::Disconnected(_))) => assert!(fail_fast),
-                Err(_) => assert!(!fail_fast),
-                other => panic!("{other:?}"),
-            }
-        }
-    }
-
-    #[test]
-    fn a_retried_loss_does_not_end_connect_even_when_failing_fast() {
-        // The core retries a failed first attempt on the next failover endpoint.
-        let mut waiters = Waiters::<Std>::new(true);
-        let (tx, rx) = channel();
-        waiters.wait_ready(tx);
-        waiters.route(Event::Disconnected {
-            reason: DisconnectReason::ConnectTimeout,
-            initiator: Initiator::Remote,
-            reconnect_in: Some(Duration::from_millis(10)),
-        });
-        assert!(rx.try_recv().is_err(), "connect still waits");
-        waiters.route(lost());
-        assert!(matches!(
-            rx.try_recv(),
-            Ok(Err(ConnectFailure::Disconnected(_)))
-        ));
-    }
-
-    #[test]
-    fn a_subscribe_caller_waits_for_all_its_channels_or_the_first_refusal() {
-        let mut waiters = Waiters::<Std>::new(false);
-        let ((both, rx_both), (refused, rx_refused)) = (channel(), channel());
-        waiters.wait_subscribed(vec!["a".into(), "b".into()], both);
-        waiters.wait_subscribed(vec!["c".into()], refused);
-        let subscribed = |c: &[&str]| Event::Subscribed {
-            channels: c.iter().map(|c| c.to_string()).collect(),
-        };
-        assert!(
-            waiters.route(subscribed(&["a"])).is_some(),
-            "consumers see it"
-        );
-        assert!(rx_both.try_recv().is_err(), "b is not confirmed yet");
-        waiters.route(Event::SubscriptionFailed {
-            channels: vec!["c".into(), "x".into()],
-            error: "unknown channel".into(),
-        });
-        assert_eq!(
-            rx_refused.try_recv().unwrap(),
-            Err(SubscribeError::Refused {
-                channels: vec!["c".into()],
-                error: "unknown channel".into()
-            })
-        );
-        waiters.route(subscribed(&["b", "z"]));
-        assert_eq!(rx_both.try_recv().unwrap(), Ok(()));
-        let (late, rx_late) = channel();
-        waiters.wait_subscribed(vec!["d".into()], late);
-        waiters.route(Event::Closed {
-            reason: CloseReason::User,
-        });
-        assert_eq!(rx_late.try_recv().unwrap(), Err(SubscribeError::Closed));
-    }
-
-    #[test]
-    fn close_waiters_return_when_released_or_at_once_after_closed() {
-        let mut waiters = Waiters::<Std>::new(false);
-        let ((early, rx_early), (late, rx_late)) = (channel(), channel());
-        waiters.wait_close(early);
-        waiters.route(Event::Closed {
-            reason: CloseReason::User,
-        });
-        assert!(waiters.is_closed());
-        assert!(
-            rx_early.try_recv().is_err(),
-            "not before the consumers know"
-        );
-        waiters.release_close_waiters();
-        assert!(rx_early.try_recv().is_ok());
-        waiters.wait_close(late);
-        assert!(rx_late.try_recv().is_ok());
-    }
-}
+#[path = "waiters_tests.rs"]
+mod tests;

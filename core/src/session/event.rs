@@ -250,6 +250,36 @@ pub enum Event {
     },
 }
 
+impl Event {
+    /// `true` for the events after which a connection often sits idle: its
+    /// phase changed (`Connected`, `Ready`, `Disconnected`, `Reconnecting`,
+    /// `Closed`) or a subscription or authentication settled (`Subscribed`,
+    /// `Unsubscribed`, `Authenticated`). A queue that empties after one of
+    /// these gives its memory back (the session's outputs, the drivers'
+    /// event queues), so an idle connection holds no queue capacity; data
+    /// and responses never do that, so steady traffic allocates nothing.
+    ///
+    /// ```
+    /// use wsnova_core::session::Event;
+    /// use wsnova_core::wire::Message;
+    /// assert!(Event::Ready.is_lifecycle());
+    /// assert!(!Event::Message(Message::text("tick")).is_lifecycle());
+    /// ```
+    pub fn is_lifecycle(&self) -> bool {
+        matches!(
+            self,
+            Event::Connected
+                | Event::Ready
+                | Event::Disconnected { .. }
+                | Event::Reconnecting { .. }
+                | Event::Closed { .. }
+                | Event::Subscribed { .. }
+                | Event::Unsubscribed { .. }
+                | Event::Authenticated { .. }
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -179,7 +179,7 @@ impl Heartbeat {
         let rtt = env.now.saturating_duration_since(sent);
         let out = &mut env.out;
         out.meters.stats.last_rtt = Some(rtt);
-        out.meters.ping_window.record(rtt);
+        out.meters.record_ping(rtt);
         out.telemetry.ping_rtt(rtt);
         tracing::trace!(rtt_us = rtt.as_micros() as u64, "pong");
         out.emit(Event::Pong { rtt });

@@ -94,7 +94,7 @@ impl Core {
                     && pending.purpose != Purpose::Heartbeat
                 {
                     let rtt = self.env.now.saturating_duration_since(sent_at);
-                    self.env.out.meters.request_window.record(rtt);
+                    self.env.out.meters.record_request(rtt);
                     if let Some(body) = pending.body.as_ref() {
                         self.env.out.telemetry.request_duration(&body.method, rtt);
                     }

@@ -65,6 +65,8 @@ mod credentials;
 mod env;
 mod error;
 mod event;
+#[cfg(test)]
+mod footprint;
 mod handle;
 mod heartbeat;
 mod inbound;

@@ -43,8 +43,16 @@ pub(crate) enum Ev {
 }
 
 /// Outputs, lifecycle events and meters of one session.
+///
+/// Its two queues give their memory back when they empty at a quiet
+/// moment, so an idle session holds none: `followups` (lifecycle only)
+/// whenever it empties, `outputs` when the driver has drained it after a
+/// lifecycle event ([`Event::is_lifecycle`]). A stream of messages keeps
+/// the outputs' capacity: no allocation per message.
 pub(crate) struct Outbox {
     outputs: VecDeque<Output>,
+    /// A lifecycle event was emitted since `outputs` last gave its memory back.
+    settling: bool,
     /// Lifecycle events for the state machine, raised by concerns.
     followups: VecDeque<Ev>,
     /// Metric handles (no-ops without a recorder).
@@ -58,6 +66,7 @@ impl Outbox {
     pub(crate) fn new(telemetry: Telemetry) -> Self {
         Outbox {
             outputs: VecDeque::new(),
+            settling: false,
             followups: VecDeque::new(),
             telemetry,
             meters: Meters::default(),
@@ -72,6 +81,7 @@ impl Outbox {
             Event::RequestFailed { id, error } => self.telemetry.outcome(*id, Err(error)),
             _ => {}
         }
+        self.settling |= event.is_lifecycle();
         self.outputs.push_back(Output::Event(event));
     }
 
@@ -80,9 +90,15 @@ impl Outbox {
         self.outputs.push_back(output);
     }
 
-    /// The next output for the driver.
+    /// The next output for the driver; once drained after a lifecycle
+    /// event, the queue's memory goes back.
     pub(crate) fn pop_output(&mut self) -> Option<Output> {
-        self.outputs.pop_front()
+        let output = self.outputs.pop_front();
+        if output.is_none() && self.settling {
+            self.settling = false;
+            self.outputs = VecDeque::new();
+        }
+        output
     }
 
     /// Raises a lifecycle event for the state machine.
@@ -95,9 +111,20 @@ impl Outbox {
         self.raise(Ev::Lost(reason, initiator));
     }
 
-    /// The next lifecycle event for the state machine.
+    /// The next lifecycle event for the state machine; the queue's memory
+    /// goes back once it is empty (lifecycle events are rare).
     pub(crate) fn pop_followup(&mut self) -> Option<Ev> {
-        self.followups.pop_front()
+        let ev = self.followups.pop_front();
+        if ev.is_none() && self.followups.capacity() > 0 {
+            self.followups = VecDeque::new();
+        }
+        ev
+    }
+
+    /// Memory its queues hold (capacity in bytes), for tests.
+    #[cfg(test)]
+    pub(crate) fn held_bytes(&self) -> usize {
+        self.outputs.capacity() * size_of::<Output>() + self.followups.capacity() * size_of::<Ev>()
     }
 
     /// Whether lifecycle events wait for the state machine.

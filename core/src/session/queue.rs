@@ -99,17 +99,19 @@ pub(crate) struct Queues {
     /// The core's own requests (auth, subscriptions, setup): leave as soon
     /// as connected, in order, each charged to its class.
     pub(crate) control: VecDeque<Queued>,
-    /// The application's requests and messages, one lane per class; the
-    /// first is [`RateClass::DEFAULT`]'s (raw messages wait there).
+    /// The application's requests and messages, one lane per class, made
+    /// when the class is first limited or used (a session that never
+    /// queued anything holds none); [`RateClass::DEFAULT`]'s, where raw
+    /// messages wait, is always the first.
     pub(crate) lanes: Vec<Lane>,
 }
 
 impl Queues {
-    /// Empty queues, a lane per limited class plus the default one.
+    /// Empty queues, a lane per limited class.
     pub(crate) fn new(limits: &[(RateClass, RateLimitConfig)], now: Instant) -> Self {
         let mut queues = Queues {
             control: VecDeque::new(),
-            lanes: vec![Lane::new(RateClass::DEFAULT, None, now)],
+            lanes: Vec::new(),
         };
         queues.set_limits(limits, now);
         queues
@@ -140,6 +142,10 @@ impl Queues {
     pub(crate) fn lane_mut(&mut self, class: RateClass, now: Instant) -> &mut Lane {
         let index = match self.lanes.iter().position(|l| l.class == class) {
             Some(i) => i,
+            None if class == RateClass::DEFAULT => {
+                self.lanes.insert(0, Lane::new(class, None, now));
+                0
+            }
             None => {
                 self.lanes.push(Lane::new(class, None, now));
                 self.lanes.len() - 1

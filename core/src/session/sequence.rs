@@ -12,10 +12,15 @@ use super::outbound::Link;
 use super::subscriptions::Subscriptions;
 use super::timers::{Timer, Timers};
 
+/// The sequenced channels' state, made at the first sequenced notification
+/// (a session without any holds a null pointer, not two empty tables).
+#[derive(Debug, Default)]
+pub(crate) struct Sequences(Option<Box<Tracked>>);
+
 /// The last sequence number per channel, and the channels being resynced
 /// with the instant by which their fresh snapshot must have arrived.
 #[derive(Debug, Default)]
-pub(crate) struct Sequences {
+struct Tracked {
     last: HashMap<String, u64>,
     resyncing: HashMap<String, Instant>,
 }
@@ -33,24 +38,25 @@ impl Sequences {
         let Some(seq) = link.adapter.sequence(channel, data) else {
             return true;
         };
+        let tracked = self.0.get_or_insert_with(Box::default);
         let Some(previous) = seq.previous else {
             // A snapshot starts the sequence afresh.
-            self.resyncing.remove(channel);
+            tracked.resyncing.remove(channel);
+            tracked.last.insert(channel.to_owned(), seq.id);
             self.arm(&mut link.env.timers);
-            self.last.insert(channel.to_owned(), seq.id);
             return true;
         };
-        if self.resyncing.contains_key(channel) {
+        if tracked.resyncing.contains_key(channel) {
             return false;
         }
-        match self.last.get_mut(channel) {
+        match tracked.last.get_mut(channel) {
             Some(last) if *last == previous => {
                 *last = seq.id;
                 true
             }
             Some(last) => {
                 let expected = *last;
-                self.last.remove(channel);
+                tracked.last.remove(channel);
                 link.env.out.telemetry.sequence_gap();
                 link.env.out.emit(Event::Gap {
                     channel: channel.to_owned(),
@@ -62,7 +68,7 @@ impl Sequences {
             }
             None => {
                 // An update before any snapshot: start tracking from it.
-                self.last.insert(channel.to_owned(), seq.id);
+                tracked.last.insert(channel.to_owned(), seq.id);
                 true
             }
         }
@@ -73,7 +79,8 @@ impl Sequences {
     /// confirmation), it asks again: a resync never hangs.
     fn restart_resync(&mut self, link: &mut Link<'_>, subs: &mut Subscriptions, channel: &str) {
         let deadline = link.env.now + link.env.config.request_timeout;
-        self.resyncing.insert(channel.to_owned(), deadline);
+        let tracked = self.0.get_or_insert_with(Box::default);
+        tracked.resyncing.insert(channel.to_owned(), deadline);
         subs.resubscribe(link, channel);
         self.arm(&mut link.env.timers);
     }
@@ -82,23 +89,24 @@ impl Sequences {
     pub(crate) fn on_resync_timer(&mut self, link: &mut Link<'_>, subs: &mut Subscriptions) {
         let now = link.env.now;
         let overdue: Vec<String> = self
-            .resyncing
+            .0
             .iter()
+            .flat_map(|t| &t.resyncing)
             .filter(|(_, at)| **at <= now)
             .map(|(c, _)| c.clone())
             .collect();
         for channel in overdue {
             if subs.channels().desired().contains(&channel) {
                 self.restart_resync(link, subs, &channel);
-            } else {
-                self.resyncing.remove(&channel);
+            } else if let Some(tracked) = self.0.as_mut() {
+                tracked.resyncing.remove(&channel);
             }
         }
         self.arm(&mut link.env.timers);
     }
 
     fn arm(&self, timers: &mut Timers) {
-        match self.resyncing.values().min() {
+        match self.0.iter().flat_map(|t| t.resyncing.values()).min() {
             Some(at) => timers.set(Timer::Resync, *at),
             None => timers.clear(Timer::Resync),
         }

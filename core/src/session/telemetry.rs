@@ -109,15 +109,22 @@ pub(crate) struct Telemetry {
     bytes_in: Counter,
     bytes_out: Counter,
     ping_rtt: Histogram,
-    states: [Gauge; STATES.len()],
     subs_desired: Gauge,
     subs_confirmed: Gauge,
     tokens: Gauge,
     queue_depth: Gauge,
     levels: Option<Levels>,
-    /// Method name to its index in `methods`.
-    method_index: HashMap<String, usize>,
-    methods: Vec<MethodMetrics>,
+    /// The per-method series, made at the first request (a session that
+    /// sends none holds a pointer, not three empty tables).
+    methods: Option<Box<Methods>>,
+}
+
+/// The per-method series of a session that sent requests.
+#[derive(Default)]
+struct Methods {
+    /// Method name to its index in `list`.
+    index: HashMap<String, usize>,
+    list: Vec<MethodMetrics>,
     /// Application requests without an outcome yet: id to method index.
     user_requests: HashMap<u64, usize>,
 }
@@ -127,9 +134,8 @@ impl Telemetry {
     pub(crate) fn new(connection: &str) -> Self {
         let connection = SharedString::from_shared(std::sync::Arc::from(connection));
         let c = || connection.clone();
-        let states = STATES
-            .map(|state| metrics::gauge!("wsnova_state", "connection" => c(), "state" => state));
-        states[state_index(SessionState::Idle)].set(1.0);
+        metrics::gauge!("wsnova_state", "connection" => c(), "state" => STATES[state_index(SessionState::Idle)])
+            .set(1.0);
         Telemetry {
             connections: metrics::counter!("wsnova_connections_total", "connection" => c()),
             messages_in: metrics::counter!("wsnova_messages_in_total", "connection" => c()),
@@ -141,11 +147,8 @@ impl Telemetry {
             subs_confirmed: metrics::gauge!("wsnova_subscriptions", "connection" => c(), "state" => "confirmed"),
             tokens: metrics::gauge!("wsnova_ratelimit_tokens", "connection" => c()),
             queue_depth: metrics::gauge!("wsnova_ratelimit_queue_depth", "connection" => c()),
-            states,
             levels: None,
-            method_index: HashMap::new(),
-            methods: Vec::new(),
-            user_requests: HashMap::new(),
+            methods: None,
             connection,
         }
     }
@@ -175,8 +178,17 @@ impl Telemetry {
     }
 
     pub(crate) fn transition(&self, from: SessionState, to: SessionState) {
-        self.states[state_index(from)].set(0.0);
-        self.states[state_index(to)].set(1.0);
+        // Registered per transition (rare), not held: eight handles
+        // would cost every session 128 bytes.
+        let gauge = |state| {
+            metrics::gauge!(
+                "wsnova_state",
+                "connection" => self.connection.clone(),
+                "state" => STATES[state_index(state)]
+            )
+        };
+        gauge(from).set(0.0);
+        gauge(to).set(1.0);
     }
 
     /// A reconnect was scheduled after a loss (rare: registered here).
@@ -247,20 +259,22 @@ impl Telemetry {
         }
     }
 
-    /// The index of `method`'s series, registering them the first time.
-    fn method(&mut self, method: &str) -> usize {
-        if let Some(&i) = self.method_index.get(method) {
-            return i;
+    /// The per-method series and the index of `method`'s, registering
+    /// them the first time.
+    fn method(&mut self, method: &str) -> (&mut Methods, usize) {
+        let methods = self.methods.get_or_insert_with(Box::default);
+        if let Some(&i) = methods.index.get(method) {
+            return (methods, i);
         }
-        let label = if self.methods.len() < MAX_METHODS {
+        let label = if methods.list.len() < MAX_METHODS {
             method
-        } else if let Some(&i) = self.method_index.get("other") {
-            return i;
+        } else if let Some(&i) = methods.index.get("other") {
+            return (methods, i);
         } else {
             "other"
         };
         let label = SharedString::from(label.to_owned());
-        self.methods.push(MethodMetrics {
+        methods.list.push(MethodMetrics {
             duration: metrics::histogram!(
                 "wsnova_request_duration_seconds",
                 "connection" => self.connection.clone(),
@@ -269,31 +283,34 @@ impl Telemetry {
             outcomes: Default::default(),
             label: label.clone(),
         });
-        let i = self.methods.len() - 1;
-        self.method_index.insert(label.into_owned(), i);
-        i
+        let i = methods.list.len() - 1;
+        methods.index.insert(label.into_owned(), i);
+        (methods, i)
     }
 
     /// A request answered after `rtt` (any request of the core's or the application's).
     pub(crate) fn request_duration(&mut self, method: &str, rtt: Duration) {
-        let i = self.method(method);
-        self.methods[i].duration.record(rtt.as_secs_f64());
+        let (methods, i) = self.method(method);
+        methods.list[i].duration.record(rtt.as_secs_f64());
     }
 
     /// An application request was opened; its outcome is counted by [`Self::outcome`].
     pub(crate) fn user_request(&mut self, id: RequestId, method: &str) {
-        let i = self.method(method);
-        self.user_requests.insert(id.0, i);
+        let (methods, i) = self.method(method);
+        methods.user_requests.insert(id.0, i);
     }
 
     /// An application request's one outcome.
     pub(crate) fn outcome(&mut self, id: RequestId, outcome: Result<(), &RequestError>) {
-        let Some(i) = self.user_requests.remove(&id.0) else {
+        let Some(methods) = self.methods.as_deref_mut() else {
+            return;
+        };
+        let Some(i) = methods.user_requests.remove(&id.0) else {
             return;
         };
         let o = outcome_index(outcome);
         let connection = &self.connection;
-        let m = &mut self.methods[i];
+        let m = &mut methods.list[i];
         m.outcomes[o]
             .get_or_insert_with(|| {
                 metrics::counter!(

@@ -61,48 +61,91 @@ impl Timer {
 /// Deadlines by timer. A suspended timer keeps its deadline but never fires
 /// and is left out of [`next`](Self::next) until it is resumed.
 ///
-/// The earliest live deadline is kept as the table changes, so `next` (asked
-/// by the driver on every turn) reads one field instead of scanning.
-#[derive(Debug, Default, Clone)]
+/// Deadlines are kept as signed nanoseconds from the first one set (8
+/// bytes each, not an `Option<Instant>`'s 16): exact, for deadlines within
+/// ±292 years of it (beyond, they saturate).
+#[derive(Debug, Clone)]
 pub(crate) struct Timers {
-    deadlines: [Option<Instant>; COUNT],
+    /// What the offsets count from: the first deadline set.
+    base: Option<Instant>,
+    /// Offsets from `base` in nanoseconds; [`UNSET`] when not set.
+    deadlines: [i64; COUNT],
     /// One bit per timer (by index): suspended.
     suspended: u16,
-    /// The minimum of the live deadlines; recomputed only when the timer
-    /// holding it moves later, is cleared or suspended.
-    earliest: Option<Instant>,
+    /// The smallest live offset ([`UNSET`] when none), kept as the table
+    /// changes so that [`next`](Self::next), asked by the driver on every
+    /// turn, reads one field instead of scanning; recomputed only when the
+    /// timer holding it moves later, is cleared or suspended.
+    earliest: i64,
+}
+
+/// A timer without a deadline.
+const UNSET: i64 = i64::MIN;
+
+impl Default for Timers {
+    fn default() -> Self {
+        Timers {
+            base: None,
+            deadlines: [UNSET; COUNT],
+            suspended: 0,
+            earliest: UNSET,
+        }
+    }
 }
 
 impl Timers {
+    /// `at` as an offset from `base` (saturating, never [`UNSET`]).
+    fn offset(base: Instant, at: Instant) -> i64 {
+        let nanos = |d: std::time::Duration| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
+        match at.checked_duration_since(base) {
+            Some(after) => nanos(after),
+            None => (-nanos(base - at)).max(UNSET + 1),
+        }
+    }
+
+    fn instant(&self, offset: i64) -> Option<Instant> {
+        let base = self.base?;
+        let magnitude = std::time::Duration::from_nanos(offset.unsigned_abs());
+        match offset {
+            UNSET => None,
+            0.. => Some(base + magnitude),
+            _ => Some(base - magnitude),
+        }
+    }
+
     pub(crate) fn set(&mut self, timer: Timer, at: Instant) {
-        let old = self.deadlines[timer.index()].replace(at);
+        let base = *self.base.get_or_insert(at);
+        let old = self.live(timer);
+        let new = Self::offset(base, at);
+        self.deadlines[timer.index()] = new;
         if self.is_suspended(timer) {
             return;
         }
-        if old.is_some() && old == self.earliest && at > old.expect("checked") {
+        if old == Some(self.earliest) && new > self.earliest {
             self.earliest = self.scan(); // the earliest moved later
-        } else {
-            self.earliest = Some(self.earliest.map_or(at, |e| e.min(at)));
+        } else if self.earliest == UNSET || new < self.earliest {
+            self.earliest = new;
         }
     }
 
     pub(crate) fn clear(&mut self, timer: Timer) {
-        let old = self.deadlines[timer.index()].take();
-        if old.is_some() && !self.is_suspended(timer) && old == self.earliest {
+        let old = self.live(timer);
+        self.deadlines[timer.index()] = UNSET;
+        if old == Some(self.earliest) {
             self.earliest = self.scan();
         }
     }
 
     /// The timer's deadline, suspended or not.
     pub(crate) fn get(&self, timer: Timer) -> Option<Instant> {
-        self.deadlines[timer.index()]
+        self.instant(self.deadlines[timer.index()])
     }
 
     /// Stops `timer` from firing until [`resume`](Self::resume); it may still be set.
     pub(crate) fn suspend(&mut self, timer: Timer) {
-        let live = self.live(timer);
+        let old = self.live(timer);
         self.suspended |= 1 << timer.index();
-        if live.is_some() && live == self.earliest {
+        if old == Some(self.earliest) {
             self.earliest = self.scan();
         }
     }
@@ -110,8 +153,10 @@ impl Timers {
     /// Lets `timer` fire again.
     pub(crate) fn resume(&mut self, timer: Timer) {
         self.suspended &= !(1 << timer.index());
-        if let Some(at) = self.get(timer) {
-            self.earliest = Some(self.earliest.map_or(at, |e| e.min(at)));
+        if let Some(at) = self.live(timer)
+            && (self.earliest == UNSET || at < self.earliest)
+        {
+            self.earliest = at;
         }
     }
 
@@ -119,25 +164,35 @@ impl Timers {
         self.suspended & (1 << timer.index()) != 0
     }
 
-    fn live(&self, timer: Timer) -> Option<Instant> {
-        self.get(timer).filter(|_| !self.is_suspended(timer))
+    /// The offset of `timer`'s deadline if it may fire.
+    fn live(&self, timer: Timer) -> Option<i64> {
+        let offset = self.deadlines[timer.index()];
+        (offset != UNSET && !self.is_suspended(timer)).then_some(offset)
+    }
+
+    /// The smallest live offset, by scanning the table.
+    fn scan(&self) -> i64 {
+        Timer::ALL
+            .into_iter()
+            .filter_map(|t| self.live(t))
+            .min()
+            .unwrap_or(UNSET)
     }
 
     /// The earliest deadline of a timer that may fire.
     pub(crate) fn next(&self) -> Option<Instant> {
-        self.earliest
-    }
-
-    fn scan(&self) -> Option<Instant> {
-        Timer::ALL.into_iter().filter_map(|t| self.live(t)).min()
+        self.instant(self.earliest)
     }
 
     /// Disarms and returns the earliest timer due at `now`, if any.
     pub(crate) fn pop_expired(&mut self, now: Instant) -> Option<Timer> {
+        let now = Self::offset(self.base?, now);
         let due = Timer::ALL
             .into_iter()
-            .filter(|t| self.live(*t).is_some_and(|at| at <= now))
-            .min_by_key(|t| self.get(*t))?;
+            .filter_map(|t| Some((self.live(t)?, t)))
+            .filter(|(at, _)| *at <= now)
+            .min_by_key(|(at, _)| *at)?
+            .1;
         self.clear(due);
         Some(due)
     }
@@ -183,6 +238,25 @@ mod tests {
         assert_eq!(timers.next(), Some(t0 + Duration::from_secs(9)));
     }
 
+    #[test]
+    fn deadlines_before_the_first_one_come_back_exactly_and_the_table_stays_small() {
+        let t0 = Instant::now() + Duration::from_secs(3600);
+        let mut timers = Timers::default();
+        timers.set(Timer::Backoff, t0);
+        let earlier = t0 - Duration::from_nanos(1_234_567_891);
+        timers.set(Timer::Connect, earlier);
+        assert_eq!(timers.get(Timer::Connect), Some(earlier));
+        assert_eq!(timers.next(), Some(earlier));
+        assert_eq!(timers.pop_expired(earlier), Some(Timer::Connect));
+        assert_eq!(timers.pop_expired(earlier), None);
+        assert_eq!(timers.get(Timer::Backoff), Some(t0));
+        assert!(
+            size_of::<Timers>() <= 8 * COUNT + 32,
+            "{}",
+            size_of::<Timers>()
+        );
+    }
+
     proptest::proptest! {
         /// The kept minimum is the table's minimum after any sequence of
         /// sets (earlier, later, equal), clears, suspends, resumes and pops.
@@ -208,7 +282,7 @@ mod tests {
                 let expected = Timer::ALL
                     .into_iter()
                     .filter(|t| timers.suspended & (1 << *t as usize) == 0)
-                    .filter_map(|t| timers.deadlines[t as usize])
+                    .filter_map(|t| timers.get(t))
                     .min();
                 proptest::prop_assert_eq!(timers.next(), expected);
             }

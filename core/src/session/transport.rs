@@ -48,7 +48,9 @@ impl Transport {
             "the primary endpoint is always given"
         );
         Transport {
-            endpoints: endpoints.into_iter().map(Arc::new).collect(),
+            // A fresh Vec of pointers: collecting in place would keep the
+            // configurations' own (much larger) buffer for the pointers.
+            endpoints: endpoints.iter().cloned().map(Arc::new).collect(),
             current: 0,
             unopened_dials: 0,
             generation: 0,

@@ -56,7 +56,7 @@ pub struct Connection {
     /// `host:port` to dial instead of the URL's.
     dial_to: Option<(String, u16)>,
     /// Why `connect` must refuse, found when the options were taken.
-    invalid: Option<ConnectError>,
+    invalid: Option<Box<ConnectError>>,
     resolver: Option<Resolver>,
     events: VecDeque<Event>,
     event_capacity: usize,
@@ -133,7 +133,7 @@ impl Connection {
             link: Link::new(registry, token),
             addresses: options.address_override().to_vec(),
             dial_to,
-            invalid,
+            invalid: invalid.map(Box::new),
             resolver: None,
             events: VecDeque::new(),
             event_capacity: options.capacity().max(1),
@@ -169,7 +169,7 @@ impl Connection {
     /// that this connection has no way to resolve (no [`Resolver`], no
     /// address): retrying could never help.
     pub fn connect(&mut self) -> Result<(), ConnectError> {
-        if let Some(invalid) = self.invalid.clone() {
+        if let Some(invalid) = self.invalid.as_deref().cloned() {
             return Err(invalid);
         }
         if self.addresses.is_empty() && self.resolver.is_none() {
@@ -238,13 +238,12 @@ impl Connection {
         let event = self.events.pop_front();
         if self.events.is_empty()
             && self.events.capacity() > 0
-            && event
-                .as_ref()
-                .is_some_and(|e| !matches!(e, Event::Message(_)))
+            && event.as_ref().is_some_and(Event::is_lifecycle)
         {
             // The last of a burst of lifecycle events (connecting, ready,
-            // a pong): give the queue's memory back, so an idle connection
-            // holds none. Data messages keep it for the next ones.
+            // subscribed): give the queue's memory back, so an idle
+            // connection holds none. Messages and responses keep it for the
+            // next ones (no allocation per message).
             self.events = VecDeque::new();
         }
         self.sync_reading_paused();

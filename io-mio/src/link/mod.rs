@@ -9,7 +9,7 @@ mod race;
 use std::cell::RefCell;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use mio::{Registry, Token};
@@ -65,8 +65,9 @@ enum Transport {
     None,
     /// Waiting for the resolver's answer for this generation.
     Resolving(u64),
-    /// Connects racing to the resolved addresses (Happy Eyeballs).
-    Racing(race::Race),
+    /// Connects racing to the resolved addresses (Happy Eyeballs); boxed,
+    /// as a connected link (the common case) need not carry its size.
+    Racing(Box<race::Race>),
     /// The connected socket.
     Socket(Socket),
 }
@@ -87,7 +88,9 @@ struct Socket {
 pub(crate) struct Link {
     registry: Arc<Registry>,
     token: Token,
-    lookup: Slot,
+    /// Where the resolver leaves its answer: made at the first lookup (a
+    /// connection dialling addresses never needs one).
+    lookup: Option<Slot>,
     transport: Transport,
 }
 
@@ -117,7 +120,7 @@ impl Link {
         Link {
             registry,
             token,
-            lookup: Arc::new(Mutex::new(None)),
+            lookup: None,
             transport: Transport::None,
         }
     }
@@ -149,7 +152,7 @@ impl Link {
         } else if let Ok(ip) = host.trim_matches(['[', ']']).parse::<IpAddr>() {
             self.dial(generation, vec![SocketAddr::new(ip, port)], now, sink);
         } else if let Some(resolver) = resolver {
-            let slot = self.lookup.clone();
+            let slot = self.lookup.get_or_insert_with(Slot::default).clone();
             resolver.resolve(self.token, generation, &host, port, slot);
             self.transport = Transport::Resolving(generation);
         } else {
@@ -160,7 +163,8 @@ impl Link {
 
     /// Takes the resolver's answer, if one is waiting, and dials.
     pub(crate) fn handle_resolved(&mut self, now: Instant, sink: &mut dyn Sink) {
-        let Some((generation, result)) = lock(&self.lookup).take() else {
+        let Some((generation, result)) = self.lookup.as_ref().and_then(|slot| lock(slot).take())
+        else {
             return;
         };
         if !matches!(self.transport, Transport::Resolving(g) if g == generation) {

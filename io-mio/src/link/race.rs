@@ -65,12 +65,12 @@ impl Link {
         sink: &mut dyn Sink,
     ) {
         self.release();
-        self.transport = Transport::Racing(Race {
+        self.transport = Transport::Racing(Box::new(Race {
             generation,
             eyeballs: HappyEyeballs::new(addrs, now),
             attempts: Vec::new(),
             last_error: None,
-        });
+        }));
         self.advance_race(now, sink);
     }
 
