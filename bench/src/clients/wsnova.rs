@@ -43,7 +43,12 @@ impl EchoClient for Wsnova {
             .connect(Plain)
             .await
             .map_err(io_error)?;
-        Ok(Self { client, events })
+        let mut client = Self { client, events };
+        // As an application does: take the lifecycle events that came
+        // before `connect` returned (they would otherwise sit in the queue
+        // of every idle connection).
+        while !matches!(client.events.next().await, Some(Event::Ready) | None) {}
+        Ok(client)
     }
 
     async fn feed(&mut self, msg: &Vec<u8>) -> io::Result<()> {
