@@ -7,10 +7,15 @@ use std::sync::Arc;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use tungstenite::handshake::derive_accept_key;
-use wsnova_core::wire::{CloseCode, Wire, WireConfig, WireEvent};
+use wsnova_core::wire::{CloseCode, Message, PerMessageDeflate, Wire, WireConfig, WireEvent};
 
 /// A wire to `ws://localhost/` after its `101`, with the request taken.
 fn open_wire() -> Wire {
+    open_wire_with("")
+}
+
+/// [`open_wire`] with `extra` header lines in the `101`.
+fn open_wire_with(extra: &str) -> Wire {
     let config = Arc::new(WireConfig::new("ws://localhost/").unwrap());
     let mut wire = Wire::new(config, &mut StdRng::seed_from_u64(7)).unwrap();
     let request = String::from_utf8(wire.pending_transmit().to_vec()).unwrap();
@@ -21,7 +26,7 @@ fn open_wire() -> Wire {
         .unwrap();
     let response = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Accept: {}\r\n\r\n",
+         Sec-WebSocket-Accept: {}\r\n{extra}\r\n",
         derive_accept_key(key.as_bytes())
     );
     wire.handle_bytes(response.as_bytes());
@@ -46,4 +51,16 @@ fn a_violation_is_pending_only_between_the_bad_frame_and_fail_deferred() {
     assert_eq!(err.close_code(), Some(CloseCode::PROTOCOL_ERROR));
     assert!(!wire.violation_pending(), "failed, no longer pending");
     assert!(wire.fail_deferred().is_none());
+}
+
+#[test]
+fn an_agreed_permessage_deflate_inflates_the_servers_messages() {
+    let mut wire = open_wire_with("Sec-WebSocket-Extensions: permessage-deflate\r\n");
+    assert_eq!(wire.compression(), Some(&PerMessageDeflate::default()));
+    // RFC 7692 §7.2.3.1: "Hello" compressed, in one frame with RSV1 set.
+    wire.handle_bytes(&[0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]);
+    assert_eq!(
+        wire.poll_event().unwrap(),
+        Some(WireEvent::Message(Message::text("Hello")))
+    );
 }
