@@ -222,4 +222,36 @@ mod tests {
             "permessage-deflate; client_max_window_bits; server_no_context_takeover"
         );
     }
+
+    #[test]
+    fn validation_bounds_are_inclusive() {
+        // RFC 7692 §7.1.2: window bits 8 to 15; zlib compresses with 9 to 15;
+        // zlib levels are 0 to 9.
+        let with = |f: fn(&mut DeflateConfig)| {
+            let mut c = DeflateConfig::default();
+            f(&mut c);
+            c.validate()
+        };
+        assert!(with(|c| c.level = 9).is_ok());
+        assert!(with(|c| c.level = 0).is_ok());
+        assert!(with(|c| c.level = 11).is_err());
+        assert!(with(|c| c.client_max_window_bits = 9).is_ok());
+        assert!(with(|c| c.server_max_window_bits = Some(15)).is_ok());
+        assert!(with(|c| c.server_max_window_bits = Some(16)).is_err());
+    }
+
+    #[test]
+    fn a_window_below_15_is_offered_with_its_value() {
+        // RFC 7692 §7.1.2.2: a value, or none meaning the client can use any.
+        let ten = DeflateConfig {
+            client_max_window_bits: 10,
+            ..DeflateConfig::default()
+        };
+        assert_eq!(
+            ten.offer().unwrap(),
+            "permessage-deflate; client_max_window_bits=10"
+        );
+        assert_eq!(DeflateConfig::disabled().offer(), None);
+        assert!(!DeflateConfig::disabled().enabled);
+    }
 }

@@ -92,4 +92,38 @@ mod tests {
         assert_eq!((out.pending().as_ptr(), out.capacity()), (ptr, capacity));
         assert_eq!(out.queued_total(), 140_000);
     }
+
+    #[test]
+    fn written_bytes_are_dropped_only_past_4096_and_half_the_buffer() {
+        // Compaction is seen in where the pending bytes start: at the
+        // buffer's start once the written front was dropped.
+        let compacts = |len: usize, sent: usize| {
+            let mut out = OutBuf::default();
+            out.vec().extend_from_slice(&vec![7; len]);
+            let start = out.pending().as_ptr();
+            out.advance(sent);
+            out.vec();
+            assert_eq!(out.pending(), vec![7; len - sent], "{len} {sent}");
+            out.pending().as_ptr() == start
+        };
+        assert!(compacts(5000, 4097));
+        assert!(!compacts(5000, 4096), "not past 4096");
+        assert!(!compacts(10_000, 5000), "not more than half");
+        assert!(compacts(10_000, 5001));
+    }
+
+    #[test]
+    fn totals_count_every_byte_written_and_queued() {
+        let mut out = OutBuf::default();
+        out.vec().extend_from_slice(&[1; 10]);
+        assert_eq!((out.sent_total(), out.queued_total()), (0, 10));
+        out.advance(3);
+        assert_eq!((out.sent_total(), out.queued_total()), (3, 10));
+        out.advance(100); // more than pending: only the 7 left count
+        assert_eq!((out.sent_total(), out.queued_total()), (10, 10));
+        out.vec().extend_from_slice(&[2; 5]);
+        assert_eq!((out.sent_total(), out.queued_total()), (10, 15));
+        assert_eq!(out.pending(), [2; 5]);
+        assert!(out.capacity() >= 10, "holds what was queued");
+    }
 }

@@ -239,3 +239,17 @@ proptest! {
         let _ = answer(&offered(), &[&value]);
     }
 }
+
+#[test]
+fn the_server_may_answer_exactly_the_window_we_asked_for() {
+    // RFC 7692 §7.1.2.1: the server's value must not be larger than ours;
+    // equal is allowed.
+    let asked = DeflateConfig {
+        server_max_window_bits: Some(10),
+        ..offered()
+    };
+    let p = answer(&asked, &["permessage-deflate; server_max_window_bits=10"])
+        .unwrap()
+        .unwrap();
+    assert_eq!(p.server_max_window_bits, 10);
+}

@@ -375,3 +375,17 @@ fn an_invalid_env_proxy_names_the_variable_not_the_value() {
     assert_eq!(err, WireError::InvalidProxyVariable("https_proxy"));
     assert!(!err.to_string().contains("hunter2"));
 }
+
+#[test]
+fn a_connect_answer_head_may_take_16_kib_and_no_more() {
+    let (mut t, _) = tunnel("http://p", "h");
+    let mut out = Vec::new();
+    let start = b"HTTP/1.1 200 OK\r\nX: ";
+    let mut head = start.to_vec();
+    head.resize(16 * 1024, b'a'); // still no end of head: keep reading
+    assert_eq!(t.receive(&head, &mut out), Ok(None));
+    assert_eq!(
+        t.receive(b"a", &mut out),
+        Err(ProxyError::InvalidResponse("answer head too large"))
+    );
+}
