@@ -43,6 +43,7 @@ mod inflate;
 mod message;
 mod outbuf;
 mod proxy;
+mod read_size;
 mod receive;
 mod retry_after;
 mod stages;
@@ -64,7 +65,7 @@ pub use error::{ErrorKind, WireError};
 pub use event::{WireEvent, WireState};
 pub use message::{CloseFrame, Message};
 pub use proxy::{Proxy, ProxyError, ProxyKind, SocksReply, no_proxy_matches, proxy_for};
-pub use receive::ReadSize;
+pub use read_size::ReadSize;
 pub use retry_after::RetryAfter;
 /// rustls' root store, for [`WireConfig::root_certificates`].
 pub use rustls::RootCertStore;
