@@ -49,12 +49,13 @@ impl Endpoint {
         } else {
             format!("{bracketed}:{port}")
         };
-        let path_and_query = uri
-            .path_and_query()
-            .map(|pq| pq.as_str())
-            .filter(|pq| !pq.is_empty())
-            .unwrap_or("/")
-            .to_owned();
+        // RFC 6455 §3: an empty path is "/", with or without a query, so the
+        // request target is always in origin form (RFC 9112 §3.2.1).
+        let path_and_query = match uri.path_and_query().map(|pq| pq.as_str()) {
+            None | Some("") => "/".to_owned(),
+            Some(pq) if pq.starts_with('?') => format!("/{pq}"),
+            Some(pq) => pq.to_owned(),
+        };
         Ok(Endpoint {
             secure,
             host: host.to_owned(),
@@ -101,5 +102,75 @@ impl fmt::Debug for Endpoint {
             ""
         };
         write!(f, "{scheme}://{}{path}{query}", self.host_header)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_ports_follow_the_scheme_and_stay_out_of_the_host_header() {
+        // RFC 6455 §3: port 80 for ws, 443 for wss; §4.1: Host carries the
+        // port only when it is not the default one.
+        let ep = Endpoint::parse("wss://example.com").unwrap();
+        assert!(ep.is_secure());
+        assert_eq!((ep.host(), ep.port()), ("example.com", 443));
+        assert_eq!(ep.host_header(), "example.com");
+        assert_eq!(ep.path_and_query(), "/");
+        let ep = Endpoint::parse("ws://example.com:80/a").unwrap();
+        assert!(!ep.is_secure());
+        assert_eq!(ep.port(), 80);
+        assert_eq!(ep.host_header(), "example.com");
+        let ep = Endpoint::parse("wss://example.com:443/a").unwrap();
+        assert_eq!(ep.host_header(), "example.com");
+        // The other scheme's default is not this one's.
+        let ep = Endpoint::parse("ws://example.com:443/a").unwrap();
+        assert_eq!((ep.port(), ep.host_header()), (443, "example.com:443"));
+        let ep = Endpoint::parse("wss://example.com:80/a").unwrap();
+        assert_eq!((ep.port(), ep.host_header()), (80, "example.com:80"));
+        let ep = Endpoint::parse("wss://[2001:db8::1]").unwrap();
+        assert_eq!((ep.host(), ep.port()), ("2001:db8::1", 443));
+        assert_eq!(ep.host_header(), "[2001:db8::1]");
+    }
+
+    #[test]
+    fn the_request_target_keeps_path_and_query() {
+        let ep = Endpoint::parse("ws://h:9001/chat/room?x=1&y=2").unwrap();
+        assert_eq!((ep.host(), ep.port()), ("h", 9001));
+        assert_eq!(ep.path_and_query(), "/chat/room?x=1&y=2");
+        // RFC 6455 §3: an empty path is "/".
+        assert_eq!(Endpoint::parse("ws://h").unwrap().path_and_query(), "/");
+    }
+
+    /// `ws://h?x=1` once gave the request target `?x=1` (`GET ?x=1
+    /// HTTP/1.1`), not an origin-form target (RFC 9112 §3.2.1); RFC 6455 §3
+    /// makes the empty path "/".
+    #[test]
+    fn a_query_without_a_path_gets_the_root_path() {
+        assert_eq!(
+            Endpoint::parse("ws://h?x=1").unwrap().path_and_query(),
+            "/?x=1"
+        );
+    }
+
+    #[test]
+    fn other_schemes_and_empty_hosts_are_invalid_urls() {
+        for bad in ["http://h/", "https://h/", "ftp://h/", "ws://:80/", "wss://"] {
+            assert!(
+                matches!(Endpoint::parse(bad), Err(WireError::InvalidUrl(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn debug_shows_scheme_host_port_and_path_but_not_the_query() {
+        let ep = Endpoint::parse("ws://h:9001/chat?token=secret").unwrap();
+        assert_eq!(format!("{ep:?}"), "ws://h:9001/chat?…");
+        let ep = Endpoint::parse("wss://h/chat").unwrap();
+        assert_eq!(format!("{ep:?}"), "wss://h/chat");
+        let ep = Endpoint::parse("wss://[::1]:8443").unwrap();
+        assert_eq!(format!("{ep:?}"), "wss://[::1]:8443/");
     }
 }
