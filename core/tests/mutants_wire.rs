@@ -64,3 +64,73 @@ fn an_agreed_permessage_deflate_inflates_the_servers_messages() {
         Some(WireEvent::Message(Message::text("Hello")))
     );
 }
+
+#[test]
+fn nothing_to_transmit_once_everything_is_written() {
+    let mut wire = open_wire();
+    assert!(!wire.may_transmit(), "the request was taken, nothing else");
+    wire.send_text("hi").unwrap();
+    assert!(wire.may_transmit());
+    assert_eq!(wire.pending_len(), 8); // 2-byte header, 4-byte mask, "hi"
+    let n = wire.pending_transmit().len();
+    wire.advance_transmit(n);
+    assert_eq!(wire.pending_len(), 0);
+    assert!(!wire.may_transmit());
+}
+
+#[test]
+fn buffered_bytes_count_every_buffer_held() {
+    let mut wire = open_wire_with("Sec-WebSocket-Extensions: permessage-deflate\r\n");
+    // Queued for the socket: a 40,000-byte binary message of bytes that do
+    // not compress (xorshift64 noise).
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    let noise: Vec<u8> = (0..40_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    wire.send_binary(&noise).unwrap();
+    let queued = wire.pending_len();
+    assert!(queued > 39_000, "{queued}");
+    // Received: a first fragment of 5,000 bytes (FIN clear, binary), held
+    // until the message ends (RFC 6455 §5.4)…
+    wire.handle_bytes(&[0x02, 0x7e, 0x13, 0x88]);
+    wire.handle_bytes(&[5; 5_000]);
+    assert!(matches!(wire.poll_event(), Ok(None)));
+    // …and the first 30,000 of a 60,000-byte continuation frame
+    // (FIN, continuation, 64-bit length; RFC 6455 §5.2).
+    let mut head = vec![0x80, 127];
+    head.extend_from_slice(&60_000u64.to_be_bytes());
+    wire.handle_bytes(&head);
+    wire.handle_bytes(&[7; 30_000]);
+    assert!(matches!(wire.poll_event(), Ok(None)));
+    let held = wire.buffered_bytes();
+    assert!(held >= queued + 35_000, "{held}");
+    assert!(held <= 4 * (queued + 35_000 + 64 * 1024), "{held}");
+}
+
+#[test]
+fn bytes_after_a_violation_or_a_failure_are_dropped() {
+    let mut wire = open_wire();
+    wire.set_linger(true);
+    // A text frame with RSV1 set and no extension agreed (RFC 6455 §5.2).
+    wire.handle_bytes(&[0xC1, 0x03, b'b', b'a', b'd']);
+    assert!(matches!(wire.poll_event(), Ok(None)));
+    assert!(wire.violation_pending());
+    let held = wire.buffered_bytes();
+    wire.handle_bytes(&[0x81, 0x7e, 0x27, 0x10]); // a 10,000-byte text frame…
+    wire.handle_bytes(&[b'x'; 10_000]);
+    assert_eq!(
+        wire.buffered_bytes(),
+        held,
+        "dropped while the violation waits"
+    );
+    assert!(wire.fail_deferred().is_some());
+    let held = wire.buffered_bytes();
+    wire.handle_bytes(&[0x81, 0x7e, 0x27, 0x10]);
+    wire.handle_bytes(&[b'x'; 10_000]);
+    assert_eq!(wire.buffered_bytes(), held, "dropped once failed");
+}

@@ -179,6 +179,66 @@ mod tests {
         assert_eq!(d.buffered(), capacity);
     }
 
+    /// A deflater for the given level, window 15, context takeover.
+    fn at_level(level: u32) -> (Deflater, Inflater) {
+        let config = DeflateConfig {
+            min_compress_size: 0,
+            level,
+            ..DeflateConfig::default()
+        };
+        (
+            Deflater::new(&config, &PerMessageDeflate::default()),
+            Inflater::new(15, false),
+        )
+    }
+
+    /// At level 0 the message's bytes are copied into stored blocks, so a
+    /// message made of `00 00 ff ff` puts that pattern wherever zlib's
+    /// output stops. Only the real sync flush's tail may end the message
+    /// (RFC 7692 §7.2.1); each one must inflate to itself, also when zlib
+    /// fills the buffer with the pattern before its flush is complete.
+    #[test]
+    fn a_stored_message_made_of_sync_tails_round_trips() {
+        for len in 200..700 {
+            // A new deflater each time: its buffer starts small.
+            let (mut d, mut i) = at_level(0);
+            let message: Vec<u8> = [0x00, 0x00, 0xff, 0xff]
+                .iter()
+                .copied()
+                .cycle()
+                .take(len)
+                .collect();
+            let compressed = d.compress(&message).unwrap().to_vec();
+            let mut out = BytesMut::new();
+            i.inflate(&compressed, &mut out, 1 << 20).unwrap();
+            i.end_message(&mut out, 1 << 20).unwrap();
+            assert_eq!(out.len(), len, "message of {len} bytes");
+            assert_eq!(&out[..], &message[..]);
+        }
+    }
+
+    #[test]
+    fn buffered_counts_the_scratch_buffer_and_shrink_frees_it() {
+        let (mut d, _) = at_level(0);
+        assert_eq!(d.buffered(), 0, "nothing compressed yet");
+        // Stored blocks: at least the 10,000 bytes themselves.
+        d.compress(&[b'x'; 10_000]).unwrap();
+        assert!(d.buffered() >= 10_000, "{}", d.buffered());
+        d.shrink();
+        assert_eq!(d.buffered(), 0);
+        assert_eq!(d.compress(b"").unwrap(), [0x00]);
+    }
+
+    /// A message that compresses well does not make the buffer as large as
+    /// the message itself.
+    #[test]
+    fn a_compressible_message_keeps_the_buffer_below_its_size() {
+        let (mut d, _) = at_level(6);
+        let compressed = d.compress(&[b'a'; 65_536]).unwrap().len();
+        assert!(compressed < 1_000, "{compressed} bytes");
+        assert!(d.buffered() < 65_536, "{}", d.buffered());
+    }
+
     proptest! {
         #[test]
         fn messages_round_trip_with_and_without_context_takeover(

@@ -341,6 +341,51 @@ mod tests {
     use super::*;
 
     #[test]
+    fn accessors_give_back_what_was_set() {
+        let limits = Limits {
+            max_frame_size: 1000,
+            max_message_size: 2000,
+        };
+        let config = WireConfig::new("wss://a.example.com:8443/ws")
+            .unwrap()
+            .subprotocol("v2")
+            .limits(limits)
+            .deflate(DeflateConfig::disabled())
+            .unwrap();
+        assert_eq!(config.dial_target(), ("a.example.com", 8443));
+        assert_eq!(config.proxy_config(), None);
+        assert_eq!(config.subprotocols(), ["v2"]);
+        assert!(!config.deflate_config().enabled);
+        assert_eq!(config.size_limits(), limits);
+        let proxy = Proxy::parse("http://user:pw@proxy.corp:3128").unwrap();
+        let via = config.clone().proxy(proxy.clone());
+        assert_eq!(via.dial_target(), ("proxy.corp", 3128));
+        assert_eq!(via.proxy_config(), Some(&proxy));
+        let shown = format!("{via:?}");
+        assert!(shown.starts_with("WireConfig { endpoint: "), "{shown}");
+        assert!(
+            shown.contains(r#"subprotocols: ["v2"], custom_tls: true"#),
+            "{shown}"
+        );
+        assert!(!shown.contains("pw"), "{shown}");
+    }
+
+    #[test]
+    fn another_url_keeps_the_settings_and_custom_tls_only_for_wss() {
+        let primary = WireConfig::new("wss://a.example.com/")
+            .unwrap()
+            .subprotocol("v2")
+            .root_certificates(rustls::RootCertStore::empty());
+        let backup = primary.with_url("wss://b.example.com:9443/").unwrap();
+        assert_eq!(backup.dial_target(), ("b.example.com", 9443));
+        assert_eq!(backup.subprotocols(), ["v2"]);
+        assert!(format!("{backup:?}").contains("custom_tls: true"));
+        let plain = primary.with_url("ws://c.example.com/").unwrap();
+        assert_eq!(plain.dial_target(), ("c.example.com", 80));
+        assert!(format!("{plain:?}").contains("custom_tls: false"));
+    }
+
+    #[test]
     fn parses_ports_paths_and_ipv6_hosts() {
         let ep = Endpoint::parse("ws://[::1]:9001/runCase?case=3&agent=x").unwrap();
         assert_eq!(ep.host(), "::1");

@@ -445,6 +445,12 @@ mod tests {
             (b"hello".to_vec(), true)
         );
         assert_eq!(dechunk(b"5\r\nhel", 512), (b"hel".to_vec(), false));
+        let two = dechunk(b"3;x=y\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n", 512);
+        assert_eq!(two, (b"abcdef".to_vec(), true));
+        let long = format!("3\r\nabc\r\n64\r\n{}\r\n0\r\n\r\n", "z".repeat(100));
+        let whole = format!("abc{}", "z".repeat(100)).into_bytes();
+        assert_eq!(dechunk(long.as_bytes(), 512), (whole.clone(), true));
+        assert_eq!(dechunk(long.as_bytes(), 60), (whole[..60].to_vec(), true));
         let config = WireConfig::new("ws://localhost/").unwrap();
         let (mut hs, _, _) = start(&config);
         let head = b"HTTP/1.1 403 Forbidden\r\n\r\nno";
@@ -462,11 +468,12 @@ mod tests {
             hs.parse(&config, b"SSH-2.0-OpenSSH\r\n\r\n", false),
             Err(WireError::InvalidHandshake(_))
         ));
-        let long = format!("HTTP/1.1 101 OK\r\nX: {}", "a".repeat(MAX_RESPONSE_HEAD));
-        assert!(matches!(
-            hs.parse(&config, long.as_bytes(), false),
-            Err(WireError::ResponseTooLarge(_))
-        ));
+        // A head still incomplete at 16 KiB is waited for; one byte more fails.
+        let head = |len: usize| format!("HTTP/1.1 101 OK\r\nX: {}", "a".repeat(len - 20));
+        let at_limit = hs.parse(&config, head(16_384).as_bytes(), false);
+        assert_eq!(at_limit, Ok(Progress::Partial));
+        let over = hs.parse(&config, head(16_385).as_bytes(), false);
+        assert_eq!(over, Err(WireError::ResponseTooLarge(16_384)));
         assert!(matches!(
             hs.parse(&config, b"HTTP/1.1 101", true),
             Err(WireError::HandshakeEof)

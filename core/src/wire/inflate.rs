@@ -177,6 +177,51 @@ mod tests {
     }
 
     #[test]
+    fn the_buffer_given_back_is_the_one_taken_for_the_next_message() {
+        let mut inflater = Inflater::new(15, false);
+        assert_eq!(inflater.buffered(), 0);
+        let mut out = inflater.take_buffer();
+        inflater
+            .inflate(
+                &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00],
+                &mut out,
+                1 << 20,
+            )
+            .unwrap();
+        inflater.end_message(&mut out, 1 << 20).unwrap();
+        assert_eq!(&out.split()[..], b"Hello");
+        inflater.give_back(out);
+        let held = inflater.buffered();
+        assert!(held >= MIN_CHUNK - 5, "{held}");
+        assert_eq!(inflater.take_buffer().capacity(), held);
+        assert_eq!(inflater.buffered(), 0);
+        inflater.give_back(BytesMut::with_capacity(4096));
+        assert_eq!(inflater.buffered(), 4096);
+        inflater.shrink();
+        assert_eq!(inflater.buffered(), 0);
+    }
+
+    #[test]
+    fn near_the_cap_the_buffer_grows_to_exactly_the_cap() {
+        // Doubling 600 would give 1,200, past the cap of 1,000.
+        let mut near = BytesMut::with_capacity(600);
+        near.extend_from_slice(&[1; 600]);
+        grow_within(&mut near, 300, 1000);
+        assert_eq!((near.capacity(), &near[..]), (1000, &[1; 600][..]));
+        // Room that fits is left alone: same allocation.
+        let mut fits = BytesMut::with_capacity(600);
+        fits.extend_from_slice(&[2; 100]);
+        let at = fits.as_ptr();
+        grow_within(&mut fits, 500, 1000);
+        assert_eq!((fits.as_ptr(), fits.capacity()), (at, 600));
+        // Far below the cap, the caller's ordinary doubling is kept.
+        let mut far = BytesMut::with_capacity(100);
+        far.extend_from_slice(&[3; 100]);
+        grow_within(&mut far, 50, 1000);
+        assert_eq!(far.capacity(), 100);
+    }
+
+    #[test]
     fn garbage_is_a_protocol_error() {
         let mut inflater = Inflater::new(15, false);
         let mut out = BytesMut::new();

@@ -233,4 +233,44 @@ mod tests {
         );
         assert!(Message::binary(Bytes::new()).is_empty());
     }
+
+    #[test]
+    fn each_kind_answers_for_itself() {
+        let text = Message::text("hi");
+        let binary = Message::binary(&b"hi"[..]);
+        assert_eq!((text.is_text(), text.is_binary()), (true, false));
+        assert_eq!((binary.is_text(), binary.is_binary()), (false, true));
+        assert_eq!((text.as_text(), binary.as_text()), (Some("hi"), None));
+        assert_eq!(text.clone().into_text().as_deref(), Some("hi"));
+        assert_eq!(binary.clone().into_text(), None);
+        assert!(!text.is_empty() && !binary.is_empty());
+    }
+
+    #[test]
+    fn binary_debug_marks_a_cut_only_past_32_bytes() {
+        let shown = format!("{:?}", Message::binary(vec![1u8; 32]));
+        assert!(shown.ends_with(" 01)"), "{shown}");
+        assert_eq!(shown.matches("01").count(), 32);
+    }
+
+    #[test]
+    fn a_close_reason_may_take_123_bytes_and_1005_none() {
+        // RFC 6455 §5.5: a control payload is at most 125 bytes, two of
+        // them the code.
+        assert_eq!(check_close(1000, &"r".repeat(123)), Ok(()));
+        assert_eq!(
+            check_close(1000, &"r".repeat(124)),
+            Err(WireError::ControlPayloadTooLong(126))
+        );
+        // 1005 stands for "no code", so there is no reason either.
+        assert_eq!(check_close(1005, ""), Ok(()));
+        assert_eq!(
+            check_close(1005, "bye"),
+            Err(WireError::ControlPayloadTooLong(5))
+        );
+        assert_eq!(
+            check_close(1004, ""),
+            Err(WireError::InvalidCloseCode(1004))
+        );
+    }
 }

@@ -168,4 +168,52 @@ mod tests {
         let delay = RetryAfter::Delay(Duration::from_secs(3));
         assert_eq!(delay.delay_from(None), Some(Duration::from_secs(3)));
     }
+
+    #[test]
+    fn rfc850_two_digit_years_below_70_are_this_century() {
+        // RFC 9110 §5.6.7: a two-digit year is the most recent one with those
+        // digits that is not more than 50 years ahead.
+        assert_eq!(
+            RetryAfter::parse("Saturday, 01-Jan-05 00:00:00 GMT"),
+            Some(RetryAfter::At {
+                unix_secs: 1_104_537_600
+            })
+        );
+        assert_eq!(
+            RetryAfter::parse("Tuesday, 01-Jan-69 00:00:00 GMT"),
+            Some(RetryAfter::At {
+                unix_secs: 3_124_224_000
+            })
+        );
+        assert_eq!(
+            RetryAfter::parse("Friday, 31-Dec-99 23:59:59 GMT"),
+            Some(RetryAfter::At {
+                unix_secs: 946_684_799
+            })
+        );
+    }
+
+    #[test]
+    fn time_of_day_limits_are_23_59_60() {
+        // RFC 9110 §5.6.7: time-of-day is 00:00:00 - 23:59:60 (leap second).
+        assert_eq!(
+            RetryAfter::parse("Thu, 01 Jan 1970 23:59:59 GMT"),
+            Some(RetryAfter::At { unix_secs: 86_399 })
+        );
+        // A leap second is one second after 23:59:59 (Unix time has no 23:59:60).
+        assert_eq!(
+            RetryAfter::parse("Sat, 31 Dec 2016 23:59:60 GMT"),
+            Some(RetryAfter::At {
+                unix_secs: 1_483_228_800
+            })
+        );
+        for bad in [
+            "Thu, 01 Jan 1970 24:00:00 GMT",
+            "Thu, 01 Jan 1970 08:60:00 GMT",
+            "Thu, 01 Jan 1970 08:00:61 GMT",
+            "Thu, 01 Jan 1970 08:00:00:00 GMT",
+        ] {
+            assert_eq!(RetryAfter::parse(bad), None, "{bad:?}");
+        }
+    }
 }

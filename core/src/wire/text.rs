@@ -241,6 +241,33 @@ mod tests {
     }
 
     #[test]
+    fn compares_with_every_string_type_both_ways() {
+        let text = Text::from("héllo");
+        let (same, other) = (String::from("héllo"), String::from("hello"));
+        assert!(text == *same.as_str() && text != *other.as_str()); // str
+        assert!(text == same.as_str() && text != other.as_str()); // &str
+        assert!(text == same && text != other); // String
+        assert!(*same.as_str() == text && *other.as_str() != text);
+        assert!(same.as_str() == text && other.as_str() != text);
+    }
+
+    #[test]
+    fn views_and_conversions_keep_the_text() {
+        let text = Text::from(&String::from("héllo"));
+        assert_eq!(AsRef::<str>::as_ref(&text), "héllo");
+        assert_eq!(AsRef::<[u8]>::as_ref(&text), "héllo".as_bytes());
+        assert_eq!(text.to_string(), "héllo"); // Display
+        let from_vec = Text::try_from(b"ok \xe2\x82\xac".to_vec()).unwrap();
+        assert_eq!(from_vec.as_str(), "ok €");
+        assert_eq!(
+            Text::try_from(b"ok\xff".to_vec())
+                .unwrap_err()
+                .valid_up_to(),
+            2
+        );
+    }
+
+    #[test]
     fn invalid_utf8_is_refused() {
         let err = Text::try_from(Bytes::from_static(b"ok\xe2\x82")).unwrap_err();
         assert_eq!(err.valid_up_to(), 2);

@@ -169,3 +169,67 @@ fn connect_request(host: &str, port: u16) -> Vec<u8> {
     req.extend_from_slice(&port.to_be_bytes());
     req
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A SOCKS5 exchange to `h:443` past the method choice (no auth).
+    fn at_reply() -> Socks {
+        let mut socks = Socks::start(
+            &Proxy::parse("socks5://p").unwrap(),
+            "h",
+            443,
+            &mut Vec::new(),
+        );
+        assert_eq!(socks.receive(&[5, NO_AUTH], &mut Vec::new()), Ok(None));
+        socks
+    }
+
+    #[test]
+    fn debug_shows_the_phase_not_the_credentials() {
+        let proxy = Proxy::parse("socks5://alice:hunter2@p").unwrap();
+        let socks = Socks::start(&proxy, "h", 443, &mut Vec::new());
+        assert_eq!(format!("{socks:?}"), "Socks { phase: Method }");
+    }
+
+    #[test]
+    fn no_acceptable_method_after_offering_credentials_is_a_failed_login() {
+        // RFC 1928 §3: X'FF' means none of the offered methods is acceptable.
+        let proxy = Proxy::parse("socks5://alice:pw@p").unwrap();
+        let mut socks = Socks::start(&proxy, "h", 443, &mut Vec::new());
+        assert_eq!(
+            socks.receive(&[5, NO_ACCEPTABLE], &mut Vec::new()),
+            Err(ProxyError::AuthenticationFailed)
+        );
+    }
+
+    #[test]
+    fn a_failure_reply_is_reported_from_its_first_two_bytes() {
+        // RFC 1928 §6: REP is the second byte; X'05' is "connection refused".
+        assert_eq!(
+            at_reply().receive(&[5, 5], &mut Vec::new()),
+            Err(ProxyError::Socks(SocksReply::ConnectionRefused))
+        );
+    }
+
+    #[test]
+    fn an_unknown_address_type_is_refused_from_the_fifth_byte() {
+        assert!(matches!(
+            at_reply().receive(&[5, 0, 0, 9, 0], &mut Vec::new()),
+            Err(ProxyError::InvalidResponse(_))
+        ));
+    }
+
+    #[test]
+    fn an_ipv6_bound_address_is_16_bytes() {
+        // RFC 1928 §6: ATYP X'04', a 16-byte BND.ADDR, then BND.PORT.
+        let mut reply = vec![5, 0, 0, 4];
+        reply.extend_from_slice(&[0; 16]);
+        reply.extend_from_slice(&[0x1F, 0x90, 0xAB]);
+        assert_eq!(
+            at_reply().receive(&reply, &mut Vec::new()),
+            Ok(Some(vec![0xAB]))
+        );
+    }
+}

@@ -190,3 +190,54 @@ impl fmt::Display for Authority<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_https_proxy_is_refused_as_unsupported_not_as_unknown() {
+        // The type's doc: `https://` proxies (TLS to the proxy) are not supported.
+        for url in ["https://p:3128", "HTTPS://p"] {
+            assert_eq!(
+                Proxy::parse(url),
+                Err(WireError::InvalidProxy(
+                    "https:// proxies (TLS to the proxy) are not supported"
+                )),
+                "{url}"
+            );
+        }
+        assert_eq!(
+            Proxy::parse("ftp://p"),
+            Err(WireError::InvalidProxy(
+                "the scheme must be http, socks5 or socks5h"
+            ))
+        );
+    }
+
+    #[test]
+    fn hosts_ports_and_credentials_read_like_curl() {
+        let p = Proxy::parse("socks5://[2001:db8::1]").unwrap();
+        assert_eq!((p.host(), p.port()), ("2001:db8::1", 1080));
+        assert_eq!(format!("{p:?}"), "socks5://[2001:db8::1]:1080");
+        let p = Proxy::parse("::1").unwrap();
+        assert_eq!((p.host(), p.port()), ("::1", 80));
+        assert!(!p.has_credentials());
+        assert_eq!(p.username(), None);
+        let p = Proxy::parse("http://bob@h").unwrap();
+        assert!(p.has_credentials());
+        assert_eq!(p.username(), Some("bob"));
+        assert_eq!(p.credentials(), Some(("bob", "")));
+        for bad in [
+            "http://[::1]x",
+            "http://[::1",
+            "http://u:%4@h",
+            "http://u:%ff@h",
+        ] {
+            assert!(
+                matches!(Proxy::parse(bad), Err(WireError::InvalidProxy(_))),
+                "{bad}"
+            );
+        }
+    }
+}
