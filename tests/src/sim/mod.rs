@@ -124,6 +124,17 @@ impl<A: Adapter> Sim<A> {
         self.client.connect(self.now).expect("connect");
     }
 
+    /// [`connect`](Self::connect), then runs until the session is `Ready`
+    /// (within a virtual second); panics with the events otherwise.
+    pub fn connect_until_ready(&mut self) {
+        self.connect();
+        let ready = self.run_until(
+            |s| s.client.state() == SessionState::Ready,
+            Duration::from_secs(1),
+        );
+        assert!(ready, "not ready: {:?}", self.events);
+    }
+
     /// `Session::request`; panics if the session refuses.
     pub fn request(&mut self, method: &str, params: &str) -> RequestId {
         self.client
