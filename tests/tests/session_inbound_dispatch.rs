@@ -168,3 +168,49 @@ fn a_heartbeat_reply_stays_pending_until_its_answer() {
     sim.drive();
     assert_eq!(sim.client.pending_requests(), 0);
 }
+
+#[test]
+fn every_binary_message_counts_once_in_messages_in() {
+    let mut sim = ready(TestRpc::default(), None);
+    let before = sim.client.stats().messages_in;
+    let generation = sim.client.generation();
+    for n in 0..3u8 {
+        sim.server.send_binary(generation, &[0xff, n]);
+    }
+    sim.drive();
+    let binaries = sim
+        .events
+        .iter()
+        .filter(|e| matches!(e, Event::Message(m) if m.is_binary()))
+        .count();
+    assert_eq!(binaries, 3, "{:?}", sim.events);
+    assert_eq!(sim.client.stats().messages_in, before + 3);
+}
+
+#[test]
+fn a_protocol_violation_fails_the_connection_after_exactly_the_linger() {
+    let mut sim = ready(TestRpc::default(), None);
+    let generation = sim.client.generation();
+    // Opcode 3 is reserved (RFC 6455 §5.2): the connection must fail.
+    sim.server.send_raw(generation, &[0x83, 0x00]);
+    let sent_at = sim.now;
+    let lost = |s: &Sim<TestRpc>| {
+        s.events
+            .iter()
+            .any(|e| matches!(e, Event::Disconnected { .. }))
+    };
+    assert!(sim.run_until(lost, SECOND));
+    // Replies to what came before may leave for 100 ms after it arrives.
+    assert_eq!(sim.now - sent_at, sim.latency + 100 * MS);
+    assert!(
+        sim.events.iter().any(|e| matches!(
+            e,
+            Event::Disconnected {
+                reason: DisconnectReason::Wire(_),
+                ..
+            }
+        )),
+        "{:?}",
+        sim.events
+    );
+}

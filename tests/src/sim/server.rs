@@ -95,6 +95,8 @@ pub struct FakeServer {
     pub accepted: u64,
     /// The last book change id sent in a snapshot.
     pub book_seq: u64,
+    /// Every ping's payload, with its connection, in the order received.
+    pub pings: Vec<(u64, Vec<u8>)>,
 }
 
 impl FakeServer {
@@ -158,8 +160,10 @@ impl FakeServer {
             Err(_) => return,
         };
         for message in messages {
-            if let Message::Text(text) = message {
-                self.on_request(generation, text.as_str());
+            match message {
+                Message::Text(text) => self.on_request(generation, text.as_str()),
+                Message::Ping(payload) => self.pings.push((generation, payload.to_vec())),
+                _ => {}
             }
         }
     }
@@ -195,6 +199,21 @@ impl FakeServer {
     pub fn send_text(&mut self, generation: u64, text: &str) {
         if let Some(conn) = self.conns.get_mut(&generation).filter(|c| c.peer.is_open()) {
             let _ = conn.peer.try_send(Message::text(text.to_owned()));
+        }
+    }
+
+    /// Sends a binary message on a connection.
+    pub fn send_binary(&mut self, generation: u64, data: &[u8]) {
+        if let Some(conn) = self.conns.get_mut(&generation).filter(|c| c.peer.is_open()) {
+            let _ = conn.peer.try_send(Message::binary(data.to_vec()));
+        }
+    }
+
+    /// Sends bytes as they are, outside any framing: for frames that break
+    /// the protocol.
+    pub fn send_raw(&mut self, generation: u64, bytes: &[u8]) {
+        if let Some(conn) = self.conns.get_mut(&generation) {
+            conn.peer.send_raw(bytes);
         }
     }
 
