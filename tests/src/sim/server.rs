@@ -25,6 +25,8 @@ pub struct ServerBehaviour {
     pub auth_failures: VecDeque<i64>,
     /// Answer the upgrade with this HTTP status instead of 101.
     pub reject_upgrade: Option<u16>,
+    /// The `Retry-After` value sent with a refused upgrade.
+    pub retry_after: Option<String>,
     /// Refuse this many of the next requests with 10028 `too_many_requests`.
     pub too_many_requests: u32,
     /// Never answer this many of the next unsubscribe requests.
@@ -45,6 +47,7 @@ impl Default for ServerBehaviour {
             refused_channels: BTreeSet::new(),
             auth_failures: VecDeque::new(),
             reject_upgrade: None,
+            retry_after: None,
             too_many_requests: 0,
             swallow_unsubscribes: 0,
             token_refused_channels: BTreeSet::new(),
@@ -147,9 +150,15 @@ impl FakeServer {
         if let Some(status) = reject {
             if !conn.peer.is_open() {
                 conn.peer.feed(bytes);
+                let retry_after = match &self.behaviour.retry_after {
+                    Some(value) => format!("Retry-After: {value}\r\n"),
+                    None => String::new(),
+                };
                 conn.peer.send_raw(
-                    format!("HTTP/1.1 {status} Refused\r\nContent-Length: 7\r\n\r\nrefused")
-                        .as_bytes(),
+                    format!(
+                        "HTTP/1.1 {status} Refused\r\n{retry_after}Content-Length: 7\r\n\r\nrefused"
+                    )
+                    .as_bytes(),
                 );
             }
             return;
