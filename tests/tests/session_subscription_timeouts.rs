@@ -129,3 +129,31 @@ fn an_unsubscribe_refused_for_its_token_replaces_the_connection_without_a_failur
         sim.events
     );
 }
+
+#[test]
+fn an_unsubscribe_answered_while_closing_is_reported_and_the_close_completes() {
+    let mut sim = subscribed();
+    sim.latency = Duration::from_millis(50);
+    sim.client.unsubscribe(sim.now, &["ticker.A"]).unwrap();
+    sim.step();
+    // The close follows the unsubscribe on the stream; its answer comes
+    // back while the session is closing.
+    sim.client
+        .close(sim.now, wsnova_core::wire::CloseCode::NORMAL, "bye")
+        .unwrap();
+    sim.run_for(TIMEOUT);
+    assert_eq!(sim.server.count("public/unsubscribe"), 1);
+    let unsubscribed = sim
+        .events
+        .iter()
+        .position(|e| matches!(e, Event::Unsubscribed { channels } if channels == &["ticker.A"]));
+    let closed = sim
+        .events
+        .iter()
+        .position(|e| matches!(e, Event::Closed { .. }));
+    assert!(
+        matches!((unsubscribed, closed), (Some(u), Some(c)) if u < c),
+        "{:?}",
+        sim.events
+    );
+}
