@@ -104,11 +104,9 @@ impl Auth {
                 Err((e.message, fatal))
             }
         };
-        if purpose == Purpose::Refresh && token.is_err() {
-            tracing::info!("token refresh refused: authenticating afresh");
-        }
         if purpose == Purpose::Refresh && token.is_err() && self.start(link) {
             // The refresh token was refused: authenticate afresh on this connection.
+            tracing::info!("token refresh refused: authenticating afresh");
             return;
         }
         let now = link.env.now;

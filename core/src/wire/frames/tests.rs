@@ -111,8 +111,15 @@ fn invalid_utf8_fails_as_its_bytes_arrive_not_when_the_frame_ends() {
 
 #[test]
 fn protocol_violations_map_to_1002() {
-    let cases: [(&str, Vec<u8>); 7] = [
+    let cases: [(&str, Vec<u8>); 10] = [
         ("reserved bits", server_frame(0xC1, b"x")),
+        ("RSV2 alone", server_frame(0xA1, b"x")),
+        ("RSV3 alone", server_frame(0x91, b"x")),
+        ("new message before the fragmented one ended", {
+            let mut bytes = server_frame(0x01, b"a");
+            bytes.extend(server_frame(0x81, b"b"));
+            bytes
+        }),
         ("reserved opcode", server_frame(0x83, b"")),
         ("masked", vec![0x81, 0x81, 1, 2, 3, 4, 0]),
         ("fragmented ping", server_frame(0x09, b"")),
@@ -181,6 +188,66 @@ fn limits_fail_on_the_header_before_the_payload_arrives() {
     bytes.extend(server_frame(0x80, &[0; 100]));
     let err = decode_all(&bytes, &limits).unwrap_err();
     assert!(matches!(err, WireError::MessageTooLarge { size: 200, .. }));
+    // Both limits are inclusive: a 100-byte frame in a 150-byte message.
+    let mut bytes = server_frame(0x02, &[0; 100]);
+    bytes.extend(server_frame(0x80, &[0; 50]));
+    assert_eq!(
+        decode_all(&bytes, &limits).unwrap(),
+        [Frame::Message(Message::binary(vec![0; 150]))]
+    );
+    let mut bytes = server_frame(0x02, &[0; 100]);
+    bytes.extend(server_frame(0x80, &[0; 51]));
+    let err = decode_all(&bytes, &limits).unwrap_err();
+    assert!(matches!(err, WireError::MessageTooLarge { size: 151, .. }));
+}
+
+#[test]
+fn a_control_frame_may_carry_125_bytes() {
+    // RFC 6455 §5.5: "All control frames MUST have a payload length of 125
+    // bytes or less"; 126 is refused in `protocol_violations_map_to_1002`.
+    let frames = decode_all(&server_frame(0x89, &[7; 125]), &Limits::default()).unwrap();
+    assert_eq!(frames, [Frame::Ping(vec![7; 125].into())]);
+}
+
+/// `payload` compressed without compression (stored blocks, RFC 1951
+/// §3.2.4), so the frame is larger than the message; the sync flush's
+/// `00 00 ff ff` taken off (RFC 7692 §7.2.1).
+fn stored_deflate(payload: &[u8]) -> Vec<u8> {
+    let mut deflate = flate2::Compress::new(flate2::Compression::none(), false);
+    let mut out = Vec::with_capacity(payload.len() + 64);
+    deflate
+        .compress_vec(payload, &mut out, flate2::FlushCompress::Sync)
+        .unwrap();
+    assert!(out.ends_with(&[0, 0, 0xff, 0xff]));
+    out.truncate(out.len() - 4);
+    out
+}
+
+#[test]
+fn a_compressed_message_is_measured_as_it_inflates() {
+    // RFC 7692 §6.2: the limit is on the message, not on its frames. A
+    // 1,000-byte message sent in stored blocks takes more than 1,000 bytes
+    // on the wire, in one frame or in two.
+    let limits = Limits {
+        max_frame_size: 2_000,
+        max_message_size: 1_000,
+    };
+    let message = vec![b'x'; 1_000];
+    let compressed = stored_deflate(&message);
+    assert!(compressed.len() > 1_000);
+    let (first, rest) = compressed.split_at(600);
+    let one_frame = server_frame(0xC2, &compressed);
+    let mut two_frames = server_frame(0x42, first);
+    two_frames.extend(server_frame(0x80, rest));
+    for bytes in [one_frame, two_frames] {
+        let mut decoder = Decoder::default();
+        decoder.enable_inflate(Inflater::new(15, false));
+        let mut inbound = BytesMut::from(&bytes[..]);
+        assert_eq!(
+            decoder.decode(&mut inbound, &limits).unwrap(),
+            Some(Frame::Message(Message::binary(message.clone())))
+        );
+    }
 }
 
 #[test]
@@ -212,11 +279,12 @@ fn a_frame_cut_by_a_read_is_moved_once_then_completed_in_place() {
     // The first message still shares the buffer: the cut frame moves once,
     // into room for its rest and for the next read.
     assert_eq!(decoder.decode(&mut inbound, &limits).unwrap(), None);
+    // Room for the rest of the frame and a 64 KiB read, and not much
+    // more (the frame is not reserved twice).
     let room = inbound.capacity() - inbound.len();
-    assert!(
-        room >= second.len() - inbound.len() + READ_AHEAD,
-        "room {room}"
-    );
+    let rest = second.len() - inbound.len();
+    assert!(room >= rest + 64 * 1024, "room {room}");
+    assert!(room < rest + 64 * 1024 + 4096, "room {room}");
     let start = inbound.as_ptr();
     inbound.extend_from_slice(&stream[cut..]); // the next read
     assert_eq!(
@@ -256,4 +324,22 @@ fn the_common_header_reads_as_the_general_parser_reads_it() {
     assert_eq!(parse_common_header(&server_frame(0x82, &[0; 65536])), None);
     assert_eq!(parse_common_header(&[0x82]), None);
     assert_eq!(parse_common_header(&[0x82, 126, 1]), None);
+}
+
+#[test]
+fn a_compressed_text_frame_is_checked_once_inflated_not_as_it_arrives() {
+    // Its deflate bytes are not UTF-8 (a stored block's length and its
+    // complement, RFC 1951 §3.2.4); the text they inflate to is.
+    let text = "x".repeat(1_000);
+    let frame = server_frame(0xC1, &stored_deflate(text.as_bytes()));
+    let mut decoder = Decoder::default();
+    decoder.enable_inflate(Inflater::new(15, false));
+    let limits = Limits::default();
+    let mut inbound = BytesMut::from(&frame[..500]);
+    assert_eq!(decoder.decode(&mut inbound, &limits).unwrap(), None);
+    inbound.extend_from_slice(&frame[500..]);
+    assert_eq!(
+        decoder.decode(&mut inbound, &limits).unwrap(),
+        Some(Frame::Message(Message::text(text)))
+    );
 }
