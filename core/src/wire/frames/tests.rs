@@ -343,3 +343,53 @@ fn a_compressed_text_frame_is_checked_once_inflated_not_as_it_arrives() {
         Some(Frame::Message(Message::text(text)))
     );
 }
+
+#[test]
+fn an_open_sequence_is_finished_from_however_much_of_the_next_fragment_arrived() {
+    // A first fragment ends inside a character (1, 2 or 3 of its bytes);
+    // the continuation's first 12 bytes are here, good or bad after the
+    // character, and the frame is longer: checked as far as it arrived.
+    let smile = "😀".as_bytes(); // F0 9F 98 80
+    let mut good = smile.to_vec();
+    good.resize(300, b'a');
+    for open in 1..=3 {
+        let mut bytes = server_frame(0x01, &smile[..open]);
+        let continuation = server_frame(0x80, &good[open..]);
+        bytes.extend(&continuation[..4 + 12]);
+        assert!(
+            decode_all(&bytes, &Limits::default()).unwrap().is_empty(),
+            "{open}"
+        );
+        let mut bad = good[open..].to_vec();
+        bad[4 - open + 3] = 0xff; // three bytes after the character
+        let mut bytes = server_frame(0x01, &smile[..open]);
+        bytes.extend(&server_frame(0x80, &bad)[..4 + 12]);
+        assert!(
+            matches!(
+                decode_all(&bytes, &Limits::default()),
+                Err(WireError::InvalidUtf8)
+            ),
+            "{open}"
+        );
+    }
+}
+
+#[test]
+fn a_character_still_open_is_checked_again_when_more_arrives() {
+    // "€" is E2 82 AC. The first fragment carries E2; one byte of the
+    // continuation (82) leaves it open; then 82 FF breaks it: the error
+    // comes with those bytes, not when the frame ends (RFC 6455 §8.1).
+    let mut payload = vec![0x82, 0xff];
+    payload.resize(300, b'a');
+    let continuation = server_frame(0x80, &payload);
+    let mut decoder = Decoder::default();
+    let limits = Limits::default();
+    let mut inbound = BytesMut::from(&server_frame(0x01, &[0xe2])[..]);
+    inbound.extend_from_slice(&continuation[..4 + 1]);
+    assert_eq!(decoder.decode(&mut inbound, &limits).unwrap(), None);
+    inbound.extend_from_slice(&continuation[4 + 1..4 + 3]);
+    assert!(matches!(
+        decoder.decode(&mut inbound, &limits),
+        Err(WireError::InvalidUtf8)
+    ));
+}
