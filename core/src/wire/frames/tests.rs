@@ -360,17 +360,20 @@ fn an_open_sequence_is_finished_from_however_much_of_the_next_fragment_arrived()
             decode_all(&bytes, &Limits::default()).unwrap().is_empty(),
             "{open}"
         );
-        let mut bad = good[open..].to_vec();
-        bad[4 - open + 3] = 0xff; // three bytes after the character
-        let mut bytes = server_frame(0x01, &smile[..open]);
-        bytes.extend(&server_frame(0x80, &bad)[..4 + 12]);
-        assert!(
-            matches!(
-                decode_all(&bytes, &Limits::default()),
-                Err(WireError::InvalidUtf8)
-            ),
-            "{open}"
-        );
+        // Bad right after the character, or three bytes after it.
+        for after in [0, 3] {
+            let mut bad = good[open..].to_vec();
+            bad[4 - open + after] = 0xff;
+            let mut bytes = server_frame(0x01, &smile[..open]);
+            bytes.extend(&server_frame(0x80, &bad)[..4 + 12]);
+            assert!(
+                matches!(
+                    decode_all(&bytes, &Limits::default()),
+                    Err(WireError::InvalidUtf8)
+                ),
+                "{open} {after}"
+            );
+        }
     }
 }
 
