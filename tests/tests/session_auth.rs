@@ -411,3 +411,15 @@ fn authenticate_while_ready_authenticates_the_live_connection() {
     assert_eq!(disconnects(&sim.events), 0);
     assert_eq!(sim.client.state(), SessionState::Ready);
 }
+
+#[test]
+fn a_lost_connection_takes_its_token_with_it() {
+    let mut sim = sim_with(Some(credentials()));
+    connect_until_ready(&mut sim);
+    assert!(sim.client.is_authenticated());
+    sim.drop_connection();
+    assert!(sim.run_until(|s| disconnects(&s.events) == 1, SECOND));
+    assert!(!sim.client.is_authenticated(), "not on the next connection");
+    assert!(sim.run_until(|s| s.client.state() == SessionState::Ready, 10 * SECOND));
+    assert!(sim.client.is_authenticated());
+}

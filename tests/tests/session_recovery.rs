@@ -277,3 +277,26 @@ fn a_resync_whose_unsubscribe_is_never_answered_asks_again_and_recovers() {
     assert!(sim.server.count("public/subscribe") > snapshots_before);
     assert!(sim.is_ready_and_consistent());
 }
+
+#[test]
+fn once_ready_again_a_token_refusal_may_replace_the_connection_once_more() {
+    let mut sim = ready_sim();
+    let refused = |sim: &mut Sim<TestRpc>, channel: &str| {
+        sim.server.behaviour.token_refused_channels = [channel.to_owned()].into();
+        sim.subscribe(&[channel]);
+        assert!(sim.run_until(
+            |s| s.events.iter().any(
+                |e| matches!(e, Event::SubscriptionFailed { channels, .. } if channels == &[channel])
+            ),
+            LIMIT
+        ));
+        assert!(sim.run_until(|s| s.is_ready_and_consistent(), LIMIT));
+    };
+    // Each channel: refused after a refresh, one new connection, refused
+    // there too, a failure. The second gets its own new connection: the
+    // session was ready in between.
+    refused(&mut sim, "user.orders");
+    assert_eq!(sim.dials.len(), 2);
+    refused(&mut sim, "user.trades");
+    assert_eq!(sim.dials.len(), 3);
+}

@@ -95,8 +95,10 @@ impl RetryAfter {
                 // The latest year ending in `yy` that is at most 50 years ahead.
                 let mut year = this_year - this_year % 100 + u64::from(yy);
                 if year > this_year + 50 {
-                    year -= 100;
-                } else if year + 100 <= this_year + 50 {
+                    // The previous century's, 50 years ago or more: past.
+                    return Some(Duration::ZERO);
+                }
+                if year + 100 <= this_year + 50 {
                     year += 100;
                 }
                 if year < 1970 {
