@@ -396,3 +396,26 @@ fn a_character_still_open_is_checked_again_when_more_arrives() {
         Err(WireError::InvalidUtf8)
     ));
 }
+
+#[test]
+fn each_read_is_checked_from_where_the_last_one_stopped() {
+    // A 300-byte text frame arrives in three reads: "aaaaa"; "bbbbb" and
+    // the first byte of "€" (E2 82 AC); then 82 FF, which breaks it.
+    let mut payload = b"aaaaabbbbb".to_vec();
+    payload.extend_from_slice(&[0xe2, 0x82, 0xff]);
+    payload.resize(300, b'c');
+    let frame = server_frame(0x81, &payload);
+    let head = 4; // 126 and a 16-bit length
+    let mut decoder = Decoder::default();
+    let limits = Limits::default();
+    let mut inbound = BytesMut::new();
+    for read in [&frame[..head + 5], &frame[head + 5..head + 11]] {
+        inbound.extend_from_slice(read);
+        assert_eq!(decoder.decode(&mut inbound, &limits).unwrap(), None);
+    }
+    inbound.extend_from_slice(&frame[head + 11..head + 13]);
+    assert!(matches!(
+        decoder.decode(&mut inbound, &limits),
+        Err(WireError::InvalidUtf8)
+    ));
+}
