@@ -419,3 +419,42 @@ fn each_read_is_checked_from_where_the_last_one_stopped() {
         Err(WireError::InvalidUtf8)
     ));
 }
+
+#[test]
+fn each_fragment_is_checked_from_where_the_last_one_stopped() {
+    // "aaaaa"; "bbbbbbb" and the first byte of "€" (E2 82 AC); then 82 FF,
+    // which breaks it: the error comes with that fragment, before the
+    // message ends (RFC 6455 §8.1).
+    let mut bytes = server_frame(0x01, b"aaaaa");
+    bytes.extend(server_frame(0x00, b"bbbbbbb\xe2"));
+    bytes.extend(server_frame(0x00, b"\x82\xff"));
+    assert!(matches!(
+        decode_all(&bytes, &Limits::default()),
+        Err(WireError::InvalidUtf8)
+    ));
+    // The same fragments with the character whole: one message.
+    let mut bytes = server_frame(0x01, b"aaaaa");
+    bytes.extend(server_frame(0x00, b"bbbbbbb\xe2"));
+    bytes.extend(server_frame(0x80, b"\x82\xac"));
+    assert_eq!(
+        decode_all(&bytes, &Limits::default()).unwrap(),
+        [Frame::Message(Message::text("aaaaabbbbbbb€"))]
+    );
+}
+
+#[test]
+fn the_inflaters_buffer_is_counted_between_messages_and_freed_by_shrink() {
+    let mut decoder = Decoder::default();
+    decoder.enable_inflate(Inflater::new(15, false));
+    let limits = Limits::default();
+    let message = vec![b'x'; 10_000];
+    let mut inbound = BytesMut::from(&server_frame(0xC2, &stored_deflate(&message))[..]);
+    assert_eq!(
+        decoder.decode(&mut inbound, &limits).unwrap(),
+        Some(Frame::Message(Message::binary(message)))
+    );
+    // The message's buffer went back to the inflater, for the next one.
+    assert!(decoder.buffered() > 0);
+    decoder.shrink();
+    assert_eq!(decoder.buffered(), 0);
+}
