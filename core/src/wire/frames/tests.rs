@@ -346,33 +346,36 @@ fn a_compressed_text_frame_is_checked_once_inflated_not_as_it_arrives() {
 
 #[test]
 fn an_open_sequence_is_finished_from_however_much_of_the_next_fragment_arrived() {
-    // A first fragment ends inside a character (1, 2 or 3 of its bytes);
-    // the continuation's first 12 bytes are here, good or bad after the
-    // character, and the frame is longer: checked as far as it arrived.
-    let smile = "😀".as_bytes(); // F0 9F 98 80
-    let mut good = smile.to_vec();
-    good.resize(300, b'a');
-    for open in 1..=3 {
-        let mut bytes = server_frame(0x01, &smile[..open]);
-        let continuation = server_frame(0x80, &good[open..]);
-        bytes.extend(&continuation[..4 + 12]);
-        assert!(
-            decode_all(&bytes, &Limits::default()).unwrap().is_empty(),
-            "{open}"
-        );
-        // Bad right after the character, or three bytes after it.
-        for after in [0, 3] {
-            let mut bad = good[open..].to_vec();
-            bad[4 - open + after] = 0xff;
-            let mut bytes = server_frame(0x01, &smile[..open]);
-            bytes.extend(&server_frame(0x80, &bad)[..4 + 12]);
+    // A first fragment ends inside a character (1 to 3 of its 2 to 4
+    // bytes); the continuation's first 12 bytes are here, good or bad after
+    // the character, and the frame is longer: checked as far as it arrived.
+    for character in ["é", "€", "😀"] {
+        let bytes_of = character.as_bytes();
+        let width = bytes_of.len();
+        let mut good = bytes_of.to_vec();
+        good.resize(300, b'a');
+        for open in 1..width {
+            let mut bytes = server_frame(0x01, &bytes_of[..open]);
+            let continuation = server_frame(0x80, &good[open..]);
+            bytes.extend(&continuation[..4 + 12]);
             assert!(
-                matches!(
-                    decode_all(&bytes, &Limits::default()),
-                    Err(WireError::InvalidUtf8)
-                ),
-                "{open} {after}"
+                decode_all(&bytes, &Limits::default()).unwrap().is_empty(),
+                "{character} {open}"
             );
+            // Bad right after the character, or three bytes after it.
+            for after in [0, 3] {
+                let mut bad = good[open..].to_vec();
+                bad[width - open + after] = 0xff;
+                let mut bytes = server_frame(0x01, &bytes_of[..open]);
+                bytes.extend(&server_frame(0x80, &bad)[..4 + 12]);
+                assert!(
+                    matches!(
+                        decode_all(&bytes, &Limits::default()),
+                        Err(WireError::InvalidUtf8)
+                    ),
+                    "{character} {open} {after}"
+                );
+            }
         }
     }
 }
