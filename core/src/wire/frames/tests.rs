@@ -139,6 +139,11 @@ fn protocol_violations_map_to_1002() {
             "{what}: {err}"
         );
     }
+    // The general parser's refusal keeps its reason.
+    assert!(matches!(
+        decode_all(&server_frame(0x83, b""), &Limits::default()),
+        Err(WireError::Protocol("reserved opcode"))
+    ));
 }
 
 #[test]
