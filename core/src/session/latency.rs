@@ -107,6 +107,15 @@ mod tests {
     }
 
     #[test]
+    fn debug_shows_how_many_samples_not_the_samples() {
+        let mut w = Window::default();
+        for ms in [3, 5, 8] {
+            w.record(Duration::from_millis(ms));
+        }
+        assert_eq!(format!("{w:?}"), "Window { len: 3 }");
+    }
+
+    #[test]
     fn an_unused_window_holds_no_buffer() {
         let w = Window::default();
         assert_eq!(w.samples.capacity(), 0);
