@@ -423,3 +423,28 @@ fn a_lost_connection_takes_its_token_with_it() {
     assert!(sim.run_until(|s| s.client.state() == SessionState::Ready, 10 * SECOND));
     assert!(sim.client.is_authenticated());
 }
+
+#[test]
+fn a_request_waiting_for_a_failed_reauthentication_fails_with_its_refusal() {
+    let mut sim = sim_with(Some(credentials()));
+    connect_until_ready(&mut sim);
+    // The token has expired: a private call is refused for it and waits
+    // for a new token; both ways of getting one fail (a transient 10500).
+    sim.server.expire_tokens();
+    sim.server.behaviour.auth_failures = [10500, 10500].into();
+    let id = sim.request("private/get_position", "{}");
+    assert!(sim.run_until(|s| !outcome_of(&s.events, id).is_empty(), 10 * SECOND));
+    let outcome = outcome_of(&sim.events, id);
+    assert!(
+        matches!(
+            outcome[..],
+            [Event::RequestFailed { error: RequestError::Rejected(e), .. }] if e.code == 13009
+        ),
+        "{:?}",
+        sim.events
+    );
+    // Exactly one outcome, also after the session is ready again.
+    assert!(sim.run_until(|s| s.client.state() == SessionState::Ready, 10 * SECOND));
+    sim.run_for(20 * SECOND);
+    assert_eq!(outcome_of(&sim.events, id).len(), 1);
+}
