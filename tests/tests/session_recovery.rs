@@ -300,3 +300,67 @@ fn once_ready_again_a_token_refusal_may_replace_the_connection_once_more() {
     refused(&mut sim, "user.trades");
     assert_eq!(sim.dials.len(), 3);
 }
+
+#[test]
+fn a_request_that_expires_while_waiting_to_be_retried_is_never_sent_again() {
+    let mut sim = Sim::new(TestRpc::default(), |c| {
+        c.request_timeout = Duration::from_millis(200);
+    });
+    sim.connect();
+    assert!(sim.run_until(|s| s.client.state() == SessionState::Ready, LIMIT));
+    sim.take_events();
+    // Refused for the rate limit: held for the retry delay (500 ms), past
+    // its own deadline.
+    sim.server.behaviour.too_many_requests = 1;
+    let id = sim.request("echo", "{}");
+    sim.run_for(Duration::from_secs(5));
+    let events = sim.take_events();
+    let outcomes = outcomes(&events);
+    assert!(
+        matches!(outcomes[..], [Event::RequestFailed { id: i, error: RequestError::Timeout }] if *i == id),
+        "{events:?}"
+    );
+    assert_eq!(sim.server.count("echo"), 1, "never sent again");
+}
+
+#[test]
+fn a_request_expiring_while_others_wait_for_a_new_token_takes_only_itself_away() {
+    let mut sim = ready_sim();
+    // Private calls are refused for the expired token and wait for the
+    // refresh, whose answer stays unread until the first call has expired
+    // (10 s) but not the second, asked 5 s later.
+    sim.server.expire_tokens();
+    let first = sim.request("private/get_position", "{}");
+    assert!(sim.run_until(|s| s.server.count("public/auth") == 2, LIMIT));
+    sim.pause_reading(true);
+    sim.run_for(Duration::from_secs(5));
+    let second = sim.request("private/get_position", "{}");
+    sim.run_for(Duration::from_secs(6));
+    sim.pause_reading(false);
+    sim.run_for(Duration::from_secs(3));
+    // Each sent once: the expired one is not sent again with the new token.
+    assert_eq!(sim.server.count("private/get_position"), 2);
+    let events = sim.take_events();
+    let outcome = |id| {
+        outcomes(&events)
+            .into_iter()
+            .filter(|e| {
+                matches!(e, Event::Response { id: i, .. } | Event::RequestFailed { id: i, .. } if *i == id)
+            })
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        matches!(
+            outcome(first)[..],
+            [Event::RequestFailed {
+                error: RequestError::Timeout,
+                ..
+            }]
+        ),
+        "{events:?}"
+    );
+    assert!(
+        matches!(outcome(second)[..], [Event::Response { .. }]),
+        "{events:?}"
+    );
+}
