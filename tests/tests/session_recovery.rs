@@ -302,25 +302,33 @@ fn once_ready_again_a_token_refusal_may_replace_the_connection_once_more() {
 }
 
 #[test]
-fn a_request_that_expires_while_waiting_to_be_retried_is_never_sent_again() {
+fn requests_that_expire_while_waiting_to_be_retried_are_never_sent_again() {
     let mut sim = Sim::new(TestRpc::default(), |c| {
         c.request_timeout = Duration::from_millis(200);
     });
     sim.connect();
     assert!(sim.run_until(|s| s.client.state() == SessionState::Ready, LIMIT));
     sim.take_events();
-    // Refused for the rate limit: held for the retry delay (500 ms), past
-    // its own deadline.
-    sim.server.behaviour.too_many_requests = 1;
-    let id = sim.request("echo", "{}");
+    // Both refused for the rate limit, 50 ms apart: each is held for the
+    // retry delay (500 ms), past its own deadline.
+    sim.server.behaviour.too_many_requests = 2;
+    let first = sim.request("echo", "{}");
+    sim.run_for(Duration::from_millis(50));
+    let second = sim.request("echo", "{}");
     sim.run_for(Duration::from_secs(5));
     let events = sim.take_events();
     let outcomes = outcomes(&events);
     assert!(
-        matches!(outcomes[..], [Event::RequestFailed { id: i, error: RequestError::Timeout }] if *i == id),
+        matches!(
+            outcomes[..],
+            [
+                Event::RequestFailed { id: a, error: RequestError::Timeout },
+                Event::RequestFailed { id: b, error: RequestError::Timeout },
+            ] if (*a, *b) == (first, second)
+        ),
         "{events:?}"
     );
-    assert_eq!(sim.server.count("echo"), 1, "never sent again");
+    assert_eq!(sim.server.count("echo"), 2, "never sent again");
 }
 
 #[test]
@@ -363,4 +371,31 @@ fn a_request_expiring_while_others_wait_for_a_new_token_takes_only_itself_away()
         matches!(outcome(second)[..], [Event::Response { .. }]),
         "{events:?}"
     );
+}
+
+#[test]
+fn a_request_expiring_while_held_for_a_retry_leaves_the_others_held() {
+    let mut sim = Sim::new(TestRpc::default(), |c| {
+        c.request_timeout = Duration::from_millis(200);
+    });
+    sim.connect();
+    assert!(sim.run_until(|s| s.client.state() == SessionState::Ready, LIMIT));
+    // A subscribe and a request, both refused for the rate limit and held
+    // for the retry delay (500 ms). The request expires at 200 ms; the
+    // subscribe, the core's own, cannot expire while reading is paused.
+    sim.server.behaviour.too_many_requests = 2;
+    sim.subscribe(&["ticker.A"]);
+    let request = sim.request("echo", "{}");
+    let asked = sim.now;
+    sim.run_for(Duration::from_millis(100));
+    sim.pause_reading(true);
+    sim.run_for(asked + Duration::from_millis(600) - sim.now);
+    assert!(sim.events.iter().any(|e| matches!(
+        e,
+        Event::RequestFailed { id, error: RequestError::Timeout } if *id == request
+    )));
+    assert_eq!(sim.server.count("echo"), 1);
+    assert_eq!(sim.server.count("public/subscribe"), 2, "retried at 500 ms");
+    sim.pause_reading(false);
+    assert!(sim.run_until(|s| s.is_ready_and_consistent(), LIMIT));
 }
