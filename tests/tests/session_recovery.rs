@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use serde_json::json;
-use wsnova_core::session::{Credentials, Event, RequestError, SessionState};
+use wsnova_core::session::{
+    BackoffConfig, BackoffStrategy, Credentials, Event, RequestError, SessionState,
+};
 use wsnova_tests::sim::{Sim, TestRpc};
 
 const LIMIT: Duration = Duration::from_secs(30);
@@ -398,4 +400,37 @@ fn a_request_expiring_while_held_for_a_retry_leaves_the_others_held() {
     assert_eq!(sim.server.count("public/subscribe"), 2, "retried at 500 ms");
     sim.pause_reading(false);
     assert!(sim.run_until(|s| s.is_ready_and_consistent(), LIMIT));
+}
+
+#[test]
+fn a_request_held_for_the_next_connection_that_expires_first_is_never_sent_again() {
+    let adapter = TestRpc {
+        session_ending_codes: vec![10028],
+        ..TestRpc::default()
+    };
+    let mut sim = Sim::new(adapter, |c| {
+        c.request_timeout = Duration::from_millis(200);
+        // Exponential without jitter: the first reconnect waits a second.
+        c.backoff = BackoffConfig {
+            strategy: BackoffStrategy::Exponential,
+            base: Duration::from_secs(1),
+            max_delay: Duration::from_secs(10),
+            max_attempts: None,
+        };
+    });
+    sim.connect();
+    assert!(sim.run_until(|s| s.client.state() == SessionState::Ready, LIMIT));
+    // The refusal ends the session: the request waits for the next
+    // connection, and expires before it.
+    sim.server.behaviour.too_many_requests = 1;
+    let id = sim.request("echo", "{}");
+    assert!(sim.run_until(|s| s.dials.len() == 2 && s.is_ready_and_consistent(), LIMIT));
+    sim.run_for(Duration::from_secs(2));
+    let events = sim.take_events();
+    let outcomes = outcomes(&events);
+    assert!(
+        matches!(outcomes[..], [Event::RequestFailed { id: i, error: RequestError::Timeout }] if *i == id),
+        "{events:?}"
+    );
+    assert_eq!(sim.server.count("echo"), 1, "never sent again");
 }
