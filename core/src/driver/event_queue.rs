@@ -196,6 +196,28 @@ mod tests {
     }
 
     #[test]
+    fn accessors_tell_capacity_policy_fullness_drops_and_closing() {
+        let mut q = EventQueue::new(0, LagPolicy::DropOldest);
+        assert_eq!((q.capacity(), q.policy()), (1, LagPolicy::DropOldest));
+        assert!(q.is_empty() && !q.is_full() && !q.is_closed());
+        q.push(message(1));
+        assert!(!q.is_empty() && q.is_full());
+        assert!(q.push(message(2)), "one dropped");
+        assert_eq!(q.unreported_drops(), 1);
+        // The message is taken, the drop not yet reported: not empty.
+        let mut batch = VecDeque::new();
+        std::mem::swap(&mut q.events, &mut batch);
+        assert!(!q.is_empty(), "a drop is still to be reported");
+        assert_eq!(q.pop(), Some(Event::Lagged { dropped: 1 }));
+        assert_eq!(q.unreported_drops(), 0);
+        assert!(q.is_empty());
+        q.close();
+        assert!(q.is_closed());
+        let q = EventQueue::new(3, LagPolicy::Backpressure);
+        assert_eq!((q.capacity(), q.policy()), (3, LagPolicy::Backpressure));
+    }
+
+    #[test]
     fn drop_oldest_keeps_lifecycle_events_and_reports_first() {
         let mut q = EventQueue::new(2, LagPolicy::DropOldest);
         q.push(Event::Ready);
