@@ -434,3 +434,37 @@ fn a_request_held_for_the_next_connection_that_expires_first_is_never_sent_again
     );
     assert_eq!(sim.server.count("echo"), 1, "never sent again");
 }
+
+#[test]
+fn a_resync_under_way_when_the_connection_is_lost_is_not_repeated_on_the_next() {
+    let mut sim = ready_sim();
+    sim.subscribe(&["book.A"]);
+    sim.drive();
+    let snapshot_id = sim.server.book_seq;
+    // A gap starts a resync whose unsubscribe is never answered; the
+    // connection drops before the resync's timeout.
+    sim.server.behaviour.swallow_unsubscribes = 1;
+    let change =
+        json!({"type": "change", "change_id": snapshot_id + 3, "prev_change_id": snapshot_id + 2});
+    sim.server.notify("book.A", change);
+    sim.drive();
+    assert!(sim.events.iter().any(|e| matches!(e, Event::Gap { .. })));
+    let first = sim.client.generation();
+    sim.drop_connection();
+    assert!(sim.run_until(
+        |s| s.client.generation() > first && s.is_ready_and_consistent(),
+        LIMIT
+    ));
+    // The new connection subscribed afresh, with a new snapshot: nothing
+    // of the old resync is left to run.
+    let second = sim.client.generation();
+    sim.run_for(Duration::from_secs(30));
+    let on_second: Vec<&str> = sim
+        .server
+        .received
+        .iter()
+        .filter(|r| r.generation == second && r.method.ends_with("subscribe"))
+        .map(|r| r.method.as_str())
+        .collect();
+    assert_eq!(on_second, ["public/subscribe"]);
+}

@@ -149,6 +149,9 @@ mod tests {
             StopPolicy::Never.apply(&away, Policy::Stop),
             Policy::Reconnect
         );
+        // `Never` only overrides a stop: the adapter's own delay stays.
+        let later = Policy::ReconnectAfter(Duration::from_secs(9));
+        assert_eq!(StopPolicy::Never.apply(&away, later), later);
         let after = StopPolicy::AfterFailures(3);
         assert!(!after.gives_up(3, true));
         assert!(after.gives_up(4, true));
