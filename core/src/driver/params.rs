@@ -63,3 +63,44 @@ fn invalid(message: String) -> RequestError {
         data: None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(result: Result<String, RequestError>) -> i64 {
+        match result {
+            Err(RequestError::Rejected(e)) => e.code,
+            other => panic!("not refused: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn objects_and_arrays_are_sent_as_they_are() {
+        let object = serde_json::json!({"a": 1});
+        assert_eq!(encode_params(&object).unwrap(), r#"{"a":1}"#);
+        assert_eq!(encode_params(&["x", "y"]).unwrap(), r#"["x","y"]"#);
+        assert_eq!(check_raw_params(r#" {"a":1} "#).unwrap(), r#"{"a":1}"#);
+        assert_eq!(check_raw_params("[1,2]").unwrap(), "[1,2]");
+    }
+
+    #[test]
+    fn nothing_or_null_leaves_the_member_out() {
+        assert_eq!(encode_params(&()).unwrap(), "");
+        assert_eq!(encode_params(&None::<u8>).unwrap(), "");
+        assert_eq!(check_raw_params("").unwrap(), "");
+        assert_eq!(check_raw_params("  null ").unwrap(), "");
+    }
+
+    #[test]
+    fn anything_else_is_invalid_params_before_it_is_sent() {
+        // JSON-RPC 2.0 §4.2 and §5.1: -32602, "Invalid params".
+        assert_eq!(code(encode_params(r#"{"a":1}"#)), -32602);
+        assert_eq!(code(encode_params(&42)), -32602);
+        assert_eq!(code(encode_params(&true)), -32602);
+        assert_eq!(code(check_raw_params("42")), -32602);
+        assert_eq!(code(check_raw_params("nul")), -32602);
+        assert_eq!(code(check_raw_params("{not json")), -32602);
+        assert_eq!(code(check_raw_params(r#""text""#)), -32602);
+    }
+}
