@@ -112,5 +112,8 @@ mod tests {
         let json = JsonText::slice_of(&message, env.a);
         assert_eq!(json.as_str(), "[1,2]");
         assert_eq!(json.parse::<Vec<u8>>().unwrap(), [1, 2]);
+        // The envelope stays reachable, with what the server added beside.
+        assert_eq!(json.message(), r#"{"a":[1,2],"b":"x"}"#);
+        assert_eq!(JsonText::from_string("7").message(), "7");
     }
 }
