@@ -116,4 +116,15 @@ mod tests {
         assert_eq!(json.message(), r#"{"a":[1,2],"b":"x"}"#);
         assert_eq!(JsonText::from_string("7").message(), "7");
     }
+
+    #[test]
+    fn debug_cuts_past_200_bytes_and_display_shows_all() {
+        let short = JsonText::from_string(format!(r#""{}""#, "a".repeat(198)));
+        assert_eq!(format!("{short:?}"), short.as_str(), "200 bytes: whole");
+        let long = JsonText::from_string(format!(r#""{}""#, "é".repeat(150)));
+        // 302 bytes; the cut backs off to a character boundary (199).
+        let shown = format!("{long:?}");
+        assert_eq!(shown, format!(r#""{}… (302 bytes)"#, "é".repeat(99)));
+        assert_eq!(format!("{long}"), long.as_str());
+    }
 }
