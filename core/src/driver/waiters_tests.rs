@@ -145,6 +145,24 @@ fn a_subscribe_caller_waits_for_all_its_channels_or_the_first_refusal() {
 }
 
 #[test]
+fn a_subscribe_caller_waits_only_for_the_channels_not_confirmed_yet() {
+    let mut waiters = Waiters::<Std>::new(false);
+    let (reply, rx) = channel();
+    waiters.wait_unconfirmed(&["a", "b"], ["a"], reply);
+    let subscribed = |c: &str| Event::Subscribed {
+        channels: vec![c.to_owned()],
+    };
+    waiters.route(subscribed("a"));
+    assert!(rx.try_recv().is_err(), "b is not confirmed yet");
+    waiters.route(subscribed("b"));
+    assert_eq!(rx.try_recv().unwrap(), Ok(()));
+    // All confirmed already: the answer comes at once.
+    let (reply, rx) = channel();
+    waiters.wait_unconfirmed(&["a"], ["a", "b"], reply);
+    assert_eq!(rx.try_recv().unwrap(), Ok(()));
+}
+
+#[test]
 fn close_waiters_return_when_released_or_at_once_after_closed() {
     let mut waiters = Waiters::<Std>::new(false);
     let ((early, rx_early), (late, rx_late)) = (channel(), channel());
