@@ -94,3 +94,53 @@ impl std::fmt::Debug for RecordTo {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::Input;
+
+    /// A sink that notes the size of every write it gets.
+    #[derive(Clone, Default)]
+    struct Writes(Arc<Mutex<Vec<usize>>>);
+
+    impl Write for Writes {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            // Also while a failed assertion unwinds (the recorder flushes
+            // when dropped): a poisoned lock must not panic again.
+            let mut sizes = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            sizes.push(buf.len());
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn records_reach_the_sink_in_writes_of_nearly_64_kib() {
+        let writes = Writes::default();
+        let config = SessionConfig::new("ws://127.0.0.1:9001/").unwrap();
+        let now = Instant::now();
+        let no_file = |_: &Path| -> io::Result<File> { unreachable!("a writer target") };
+        let mut tap = RecordTo::writer(writes.clone())
+            .recorder(&config, now, no_file)
+            .unwrap();
+        // Some 10 KiB of lines, all at `now` (no timer flush): held.
+        for _ in 0..300 {
+            tap.input(now, &Input::Connected { generation: 1 });
+        }
+        assert_eq!(*writes.0.lock().unwrap(), [0usize; 0]);
+        // Past 64 KiB the buffer goes out whole: writes of 60 to 64 KiB.
+        for _ in 0..3_000 {
+            tap.input(now, &Input::Connected { generation: 1 });
+        }
+        let sizes = writes.0.lock().unwrap().clone();
+        assert!(!sizes.is_empty());
+        assert!(
+            sizes.iter().all(|&n| (60_000..=RECORD_BUFFER).contains(&n)),
+            "{sizes:?}"
+        );
+    }
+}
