@@ -167,6 +167,7 @@ fn close_waiters_return_when_released_or_at_once_after_closed() {
     let mut waiters = Waiters::<Std>::new(false);
     let ((early, rx_early), (late, rx_late)) = (channel(), channel());
     waiters.wait_close(early);
+    assert!(!waiters.is_closed());
     waiters.route(Event::Closed {
         reason: CloseReason::User,
     });

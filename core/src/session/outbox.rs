@@ -132,3 +132,21 @@ impl Outbox {
         !self.followups.is_empty()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lifecycle_events_come_out_in_order_then_their_memory_goes_back() {
+        let mut out = Outbox::new(Telemetry::new("test"));
+        out.raise(Ev::AuthOk);
+        out.raise(Ev::Restored);
+        assert!(out.has_followups());
+        assert!(matches!(out.pop_followup(), Some(Ev::AuthOk)));
+        assert!(matches!(out.pop_followup(), Some(Ev::Restored)));
+        assert!(!out.has_followups());
+        assert!(out.pop_followup().is_none());
+        assert_eq!(out.held_bytes(), 0);
+    }
+}
