@@ -243,3 +243,16 @@ fn nonzero_size(field: &'static str, value: u64) -> Result<(), ConfigError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_query_is_redacted_and_the_rest_kept() {
+        // A query may carry a token (`?token=…`): it never reaches a message.
+        assert_eq!(redact_query("wss://h/ws?token=s3cret"), "wss://h/ws?…");
+        assert_eq!(redact_query("wss://h/ws?"), "wss://h/ws?…");
+        assert_eq!(redact_query("wss://h:9443/ws"), "wss://h:9443/ws");
+    }
+}
