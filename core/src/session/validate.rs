@@ -255,4 +255,30 @@ mod tests {
         assert_eq!(redact_query("wss://h/ws?"), "wss://h/ws?…");
         assert_eq!(redact_query("wss://h:9443/ws"), "wss://h:9443/ws");
     }
+
+    #[test]
+    fn rate_limits_check_every_class() {
+        use super::super::{RateClass, RateLimitConfig, RateLimits};
+        use std::time::Duration;
+        let good = RateLimitConfig {
+            capacity: 5,
+            refill_amount: 5,
+            refill_interval: Duration::from_secs(1),
+            queue_capacity: 8,
+        };
+        let limits = RateLimits::default().with(RateClass::new("orders"), good);
+        assert_eq!(limits.validate(), Ok(()));
+        let stalled = RateLimitConfig {
+            refill_interval: Duration::ZERO,
+            ..good
+        };
+        let limits = limits.with(RateClass::new("quotes"), stalled);
+        assert_eq!(
+            limits.validate(),
+            Err(ConfigError::ZeroRateLimit {
+                class: "quotes",
+                field: "refill_interval"
+            })
+        );
+    }
 }
