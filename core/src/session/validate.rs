@@ -257,6 +257,22 @@ mod tests {
     }
 
     #[test]
+    fn refresh_at_is_a_fraction_above_0_and_at_most_1() {
+        let mut config = super::super::SessionConfig::new("ws://127.0.0.1:9001/").unwrap();
+        for ok in [1.0, 0.5, 0.001] {
+            config.refresh_at = ok;
+            assert_eq!(config.validate(), Ok(()), "{ok}");
+        }
+        for bad in [0.0, -0.5, 1.5, f64::NAN] {
+            config.refresh_at = bad;
+            assert!(
+                matches!(config.validate(), Err(ConfigError::RefreshAtOutOfRange(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
     fn rate_limits_check_every_class() {
         use super::super::{RateClass, RateLimitConfig, RateLimits};
         use std::time::Duration;
