@@ -91,6 +91,19 @@ fn the_first_loss_ends_connect_only_when_failing_fast() {
 }
 
 #[test]
+fn the_first_ready_answers_the_connect_waiter_once() {
+    let mut waiters = Waiters::<Std>::new(true);
+    let (tx, rx) = channel();
+    waiters.wait_ready(tx);
+    assert!(rx.try_recv().is_err(), "not before Ready");
+    assert!(waiters.route(Event::Ready).is_some(), "consumers see it");
+    assert_eq!(rx.try_recv().unwrap(), Ok(()));
+    // A later loss changes nothing for that caller.
+    waiters.route(lost());
+    assert!(rx.try_recv().is_err());
+}
+
+#[test]
 fn a_retried_loss_does_not_end_connect_even_when_failing_fast() {
     // The core retries a failed first attempt on the next failover endpoint.
     let mut waiters = Waiters::<Std>::new(true);
