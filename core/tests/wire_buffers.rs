@@ -9,31 +9,11 @@ use std::sync::Arc;
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rustls::pki_types::PrivateKeyDer;
 use tungstenite::handshake::derive_accept_key;
 use wsnova_core::wire::{Wire, WireConfig, WireEvent};
 
-/// Client and server TLS configurations that trust each other.
-fn tls_configs() -> (Arc<rustls::ClientConfig>, Arc<rustls::ServerConfig>) {
-    let key = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let cert = key.cert.der().clone();
-    let private = PrivateKeyDer::Pkcs8(key.signing_key.serialize_der().into());
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let server = rustls::ServerConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![cert.clone()], private)
-        .unwrap();
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(cert).unwrap();
-    let client = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    (Arc::new(client), Arc::new(server))
-}
+#[path = "../src/wire/test_tls.rs"]
+mod test_tls;
 
 /// A server's side of the connection: rustls plus the plaintext it read.
 struct Server {
@@ -68,7 +48,7 @@ impl Server {
 /// A `wss://localhost/` wire after its TLS handshake and its `101`, with
 /// permessage-deflate agreed (`deflate`) or not.
 fn open_tls_wire(deflate: bool) -> (Wire, Server) {
-    let (client, server) = tls_configs();
+    let (client, server) = test_tls::configs();
     let config = WireConfig::new("wss://localhost/")
         .unwrap()
         .tls_config(client);

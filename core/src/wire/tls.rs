@@ -135,36 +135,16 @@ impl std::fmt::Debug for TlsLayer {
 }
 
 #[cfg(test)]
+#[path = "test_tls.rs"]
+mod test_tls;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Client and server configs: a self-signed certificate for
-    /// "localhost" that the client trusts.
-    fn configs() -> (Arc<rustls::ClientConfig>, Arc<rustls::ServerConfig>) {
-        let key = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-        let cert = key.cert.der().clone();
-        let private =
-            rustls::pki_types::PrivateKeyDer::Pkcs8(key.signing_key.serialize_der().into());
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let server = rustls::ServerConfig::builder_with_provider(provider.clone())
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(vec![cert.clone()], private)
-            .unwrap();
-        let mut roots = rustls::RootCertStore::empty();
-        roots.add(cert).unwrap();
-        let client = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        (Arc::new(client), Arc::new(server))
-    }
-
     /// A client layer for "localhost" and an in-memory rustls server.
     fn pair() -> (TlsLayer, rustls::ServerConnection) {
-        let (client, server) = configs();
+        let (client, server) = super::test_tls::configs();
         let layer = TlsLayer::new(client, "localhost").unwrap();
         (layer, rustls::ServerConnection::new(server).unwrap())
     }
@@ -298,7 +278,7 @@ mod tests {
 
     #[test]
     fn a_host_that_is_no_server_name_is_refused() {
-        let (config, _) = configs();
+        let (config, _) = super::test_tls::configs();
         assert!(matches!(
             TlsLayer::new(config, "bad host!"),
             Err(WireError::InvalidUrl(_))
