@@ -3,8 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
-/// A secret string. `Debug` and `Display` print `<redacted>`; read it with
-/// [`expose`](Self::expose) only where it goes on the wire.
+/// A secret string. `Debug` prints `<redacted>` and there is no `Display`;
+/// read it with [`expose`](Self::expose) only where it goes on the wire.
 ///
 /// ```
 /// use wsnova_core::session::Secret;
@@ -69,4 +69,20 @@ pub struct AuthToken {
     pub refresh_token: Option<Secret>,
     /// How long the access token lives; `None` for no expiry.
     pub expires_in: Option<Duration>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_says_redacted_and_never_the_secret() {
+        assert_eq!(format!("{:?}", Secret::new("hunter2")), "<redacted>");
+        let shown = format!("{:?}", Credentials::new("id-1", "hunter2"));
+        assert!(
+            shown.contains("id-1") && shown.contains("<redacted>"),
+            "{shown}"
+        );
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
 }
