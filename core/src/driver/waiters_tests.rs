@@ -194,3 +194,14 @@ fn close_waiters_return_when_released_or_at_once_after_closed() {
     waiters.wait_close(late);
     assert!(rx_late.try_recv().is_ok());
 }
+
+#[test]
+fn debug_counts_the_callers_waiting() {
+    let mut waiters = Waiters::<Std>::new(false);
+    let (reply, _rx) = channel();
+    waiters.wait_pong(reply);
+    assert_eq!(
+        format!("{waiters:?}"),
+        "Waiters { requests: 0, subscriptions: 0, pings: 1, first_ready: false, close: 0, closed: false }"
+    );
+}

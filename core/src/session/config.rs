@@ -249,3 +249,30 @@ impl SessionConfig {
             .unwrap_or_else(|| self.wire.endpoint().host())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proxy_variables_apply_only_when_allowed_and_to_every_endpoint() {
+        let vars = [("https_proxy", "http://proxy.corp:3128")];
+        let mut config = SessionConfig::new("wss://example.com/ws").unwrap();
+        config.failover = vec![WireConfig::new("wss://backup.example.com/ws").unwrap()];
+        config.apply_proxy_env(vars).unwrap();
+        assert_eq!(config.wire.dial_target(), ("proxy.corp", 3128));
+        assert_eq!(config.failover[0].dial_target(), ("proxy.corp", 3128));
+        let mut direct = SessionConfig::new("wss://example.com/ws").unwrap();
+        direct.proxy_from_env = false;
+        direct.apply_proxy_env(vars).unwrap();
+        assert_eq!(direct.wire.dial_target(), ("example.com", 443));
+    }
+
+    #[test]
+    fn the_connection_label_is_the_name_or_the_host_alone() {
+        let mut config = SessionConfig::new("wss://example.com:9443/ws?key=s3cret").unwrap();
+        assert_eq!(config.connection_name(), "example.com");
+        config.name = Some("orders-eu".into());
+        assert_eq!(config.connection_name(), "orders-eu");
+    }
+}

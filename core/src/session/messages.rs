@@ -88,3 +88,18 @@ pub struct RawRpcError<'a> {
     #[serde(borrow, default)]
     pub data: Option<&'a RawValue>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_the_method_and_only_the_size_of_the_params() {
+        // Params may carry a signature or a token.
+        let request = OutgoingRequest::new("public/auth", r#"{"client_secret":"s3cret"}"#);
+        assert_eq!(
+            format!("{request:?}"),
+            r#"OutgoingRequest { method: "public/auth", params: <26 bytes> }"#
+        );
+    }
+}
