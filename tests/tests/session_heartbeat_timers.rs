@@ -96,6 +96,13 @@ fn a_round_trip_longer_than_the_ping_interval_is_healthy() {
         .collect();
     assert!(rtts.len() >= 8, "{rtts:?}");
     assert!(rtts.iter().all(|rtt| *rtt == 1_200 * MS), "{rtts:?}");
+    // The same round trips in the stats.
+    let ping_rtt = sim.client.stats().ping_rtt;
+    assert_eq!(ping_rtt.samples, rtts.len());
+    assert_eq!(
+        (ping_rtt.p50, ping_rtt.p99),
+        (Some(1_200 * MS), Some(1_200 * MS))
+    );
 }
 
 #[test]
