@@ -468,3 +468,41 @@ fn a_resync_under_way_when_the_connection_is_lost_is_not_repeated_on_the_next() 
         .collect();
     assert_eq!(on_second, ["public/subscribe"]);
 }
+
+#[test]
+fn a_new_connection_starts_every_sequence_afresh() {
+    let mut sim = ready_sim();
+    sim.subscribe(&["book.A"]);
+    sim.drive();
+    let snapshot_id = sim.server.book_seq;
+    let change = |id: u64| json!({"type": "change", "change_id": id, "prev_change_id": id - 1});
+    sim.server.notify("book.A", change(snapshot_id + 1));
+    sim.drive();
+    let first = sim.client.generation();
+    sim.drop_connection();
+    // While the next connection authenticates, before its subscribe (and
+    // so its snapshot), an update arrives whose previous id has nothing to
+    // do with the last connection's: a new sequence starts from it.
+    assert!(sim.run_until(
+        |s| s.client.generation() > first && s.client.state() == SessionState::Authenticating,
+        LIMIT
+    ));
+    sim.take_events();
+    let text = json!({"jsonrpc": "2.0", "method": "subscription",
+                      "params": {"channel": "book.A", "data": change(5_001)}});
+    sim.server
+        .send_text(sim.client.generation(), &text.to_string());
+    assert!(sim.run_until(|s| s.is_ready_and_consistent(), LIMIT));
+    let events = sim.take_events();
+    assert!(
+        !events.iter().any(|e| matches!(e, Event::Gap { .. })),
+        "{events:?}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Notification { channel, data }
+                if channel == "book.A" && data.as_str().contains("5001"))),
+        "{events:?}"
+    );
+}
