@@ -1,0 +1,259 @@
+//! The session's metrics (docs/metrics.md), read from an in-memory recorder
+//! while the session runs in virtual time: each series holds exactly what
+//! the scenario did.
+
+use std::time::Duration;
+
+use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
+use serde_json::json;
+use wsnova_core::session::{Credentials, Event, HeartbeatConfig, RequestError, SessionState};
+use wsnova_core::wire::CloseCode;
+use wsnova_tests::sim::{Sim, TestRpc};
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+/// Every series of a snapshot as (name, sorted labels, value).
+struct Series(Vec<(String, Vec<(String, String)>, DebugValue)>);
+
+impl Series {
+    fn take(snapshotter: &Snapshotter) -> Series {
+        let series = snapshotter
+            .snapshot()
+            .into_vec()
+            .into_iter()
+            .map(|(key, _, _, value)| {
+                let mut labels: Vec<(String, String)> = key
+                    .key()
+                    .labels()
+                    .map(|l| (l.key().to_owned(), l.value().to_owned()))
+                    .collect();
+                labels.sort();
+                (key.key().name().to_owned(), labels, value)
+            })
+            .collect();
+        Series(series)
+    }
+
+    /// The value of the one series `name` whose labels include `labels`.
+    fn find(&self, name: &str, labels: &[(&str, &str)]) -> Option<&DebugValue> {
+        let mut found = self.0.iter().filter(|(n, l, _)| {
+            n == name
+                && labels
+                    .iter()
+                    .all(|(k, v)| l.iter().any(|(lk, lv)| lk == k && lv == v))
+        });
+        let first = found.next();
+        assert!(
+            found.next().is_none(),
+            "{name} {labels:?}: more than one series"
+        );
+        first.map(|(_, _, v)| v)
+    }
+
+    fn counter(&self, name: &str, labels: &[(&str, &str)]) -> u64 {
+        match self.find(name, labels) {
+            Some(DebugValue::Counter(n)) => *n,
+            other => panic!("{name} {labels:?}: {other:?}"),
+        }
+    }
+
+    fn gauge(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        match self.find(name, labels) {
+            Some(DebugValue::Gauge(v)) => v.into_inner(),
+            other => panic!("{name} {labels:?}: {other:?}"),
+        }
+    }
+
+    fn histogram(&self, name: &str, labels: &[(&str, &str)]) -> Vec<f64> {
+        match self.find(name, labels) {
+            Some(DebugValue::Histogram(v)) => v.iter().map(|x| x.into_inner()).collect(),
+            other => panic!("{name} {labels:?}: {other:?}"),
+        }
+    }
+
+    /// The outcomes counted for `method`, as (outcome, count), sorted.
+    fn outcomes(&self, method: &str) -> Vec<(String, u64)> {
+        let mut outcomes: Vec<(String, u64)> = self
+            .0
+            .iter()
+            .filter(|(n, l, _)| {
+                n == "wsnova_requests_total" && l.iter().any(|(k, v)| k == "method" && v == method)
+            })
+            .map(|(_, l, v)| {
+                let outcome = l.iter().find(|(k, _)| k == "outcome").unwrap().1.clone();
+                let DebugValue::Counter(n) = v else {
+                    panic!("{v:?}")
+                };
+                (outcome, *n)
+            })
+            .collect();
+        outcomes.sort();
+        outcomes
+    }
+}
+
+/// Runs `scenario` with a recorder installed for this thread only (each
+/// test has its own), then hands back what it recorded.
+fn recorded(scenario: impl FnOnce()) -> Series {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    metrics::with_local_recorder(&recorder, scenario);
+    Series::take(&snapshotter)
+}
+
+fn sim(name: &str) -> Sim<TestRpc> {
+    Sim::new(TestRpc::default(), |c| {
+        c.name = Some(name.into());
+        c.credentials = Some(Credentials::new("client", "s3cret"));
+        c.request_timeout = Duration::from_secs(5);
+        c.heartbeat = HeartbeatConfig {
+            ping_interval: None,
+            ..HeartbeatConfig::default()
+        };
+    })
+}
+
+fn ok(s: &str) -> (String, u64) {
+    (s.to_owned(), 1)
+}
+
+#[test]
+fn each_application_request_counts_its_one_outcome_under_its_method() {
+    let series = recorded(|| {
+        let mut sim = sim("outcomes");
+        sim.connect_until_ready();
+        sim.request("echo", "{}");
+        sim.request("echo", "{}");
+        sim.request("no/such_method", "{}");
+        sim.request("silent", "{}");
+        sim.drive();
+        sim.run_for(Duration::from_secs(6)); // the silent one times out
+        // In flight when the connection drops; queued when the session closes.
+        sim.request("public/test", "{}");
+        sim.drop_connection();
+        sim.drive();
+        let events = sim.take_events();
+        assert!(events.iter().any(|e| matches!(
+            e,
+            Event::RequestFailed {
+                error: RequestError::ConnectionLost,
+                ..
+            }
+        )));
+        sim.request("private/get_positions", "{}");
+        sim.client
+            .close(sim.now, CloseCode::NORMAL, "bye")
+            .expect("close");
+        sim.drive();
+        let events = sim.take_events();
+        assert!(events.iter().any(|e| matches!(
+            e,
+            Event::RequestFailed {
+                error: RequestError::Closed,
+                ..
+            }
+        )));
+    });
+    let two = |s: &str| vec![(s.to_owned(), 2)];
+    assert_eq!(series.outcomes("echo"), two("ok"));
+    assert_eq!(series.outcomes("no/such_method"), [ok("rejected")]);
+    assert_eq!(series.outcomes("silent"), [ok("timeout")]);
+    assert_eq!(series.outcomes("public/test"), [ok("connection_lost")]);
+    assert_eq!(series.outcomes("private/get_positions"), [ok("closed")]);
+    // The core's own requests have no outcome series, only durations.
+    assert_eq!(series.outcomes("public/auth"), []);
+    let auth = series.histogram(
+        "wsnova_request_duration_seconds",
+        &[("connection", "outcomes"), ("method", "public/auth")],
+    );
+    assert_eq!(auth.len(), 1, "one login answered");
+    // Two echoes answered, each after the link's 1 ms each way.
+    let echo = series.histogram(
+        "wsnova_request_duration_seconds",
+        &[("connection", "outcomes"), ("method", "echo")],
+    );
+    assert_eq!(echo, [0.002, 0.002]);
+}
+
+#[test]
+fn dials_losses_state_and_subscriptions_are_counted() {
+    let series = recorded(|| {
+        let mut sim = sim("lifecycle");
+        sim.connect_until_ready();
+        sim.subscribe(&["book.A", "trades.B"]);
+        sim.drive();
+        // A gap in the book's sequence.
+        let snapshot_id = sim.server.book_seq;
+        sim.server.notify(
+            "book.A",
+            json!({"type": "change", "change_id": snapshot_id + 3, "prev_change_id": snapshot_id + 2}),
+        );
+        sim.drive();
+        let first = sim.client.generation();
+        sim.drop_connection();
+        assert!(sim.run_until(
+            |s| s.client.generation() > first && s.is_ready_and_consistent(),
+            LIMIT
+        ));
+        sim.drive();
+    });
+    let label = [("connection", "lifecycle")];
+    assert_eq!(series.counter("wsnova_connections_total", &label), 2);
+    // The socket closed without a close frame: a wire error (RFC 6455
+    // §7.1.5, the connection closed abnormally).
+    assert_eq!(
+        series.counter(
+            "wsnova_reconnects_total",
+            &[("connection", "lifecycle"), ("reason", "wire")]
+        ),
+        1
+    );
+    assert_eq!(series.counter("wsnova_sequence_gaps_total", &label), 1);
+    for (state, value) in [
+        ("ready", 1.0),
+        ("idle", 0.0),
+        ("connecting", 0.0),
+        ("backing_off", 0.0),
+    ] {
+        assert_eq!(
+            series.gauge(
+                "wsnova_state",
+                &[("connection", "lifecycle"), ("state", state)]
+            ),
+            value,
+            "{state}"
+        );
+    }
+    for state in ["desired", "confirmed"] {
+        assert_eq!(
+            series.gauge(
+                "wsnova_subscriptions",
+                &[("connection", "lifecycle"), ("state", state)]
+            ),
+            2.0,
+            "{state}"
+        );
+    }
+}
+
+#[test]
+fn a_refused_login_is_counted_by_kind() {
+    let series = recorded(|| {
+        let mut sim = sim("logins");
+        sim.server.behaviour.auth_failures.push_back(10_000);
+        sim.connect();
+        assert!(sim.run_until(|s| s.client.state() == SessionState::Ready, LIMIT));
+    });
+    assert_eq!(
+        series.counter(
+            "wsnova_auth_failures_total",
+            &[("connection", "logins"), ("kind", "rejected")]
+        ),
+        1
+    );
+    assert_eq!(
+        series.counter("wsnova_connections_total", &[("connection", "logins")]),
+        2,
+        "a rejected login is retried on a new connection"
+    );
+}
