@@ -23,6 +23,29 @@ impl Adapter for Topics {
 
 const JSON: Topics = Topics { codec: Codec::Json };
 
+/// [`Topics`], noting the most name bytes it was asked to put in one
+/// request of two channels or more.
+struct Measured {
+    topics: Topics,
+    widest: std::cell::Cell<usize>,
+}
+
+impl Adapter for Measured {
+    fn codec(&self) -> Codec {
+        self.topics.codec
+    }
+    fn subscribe_request(&self, channels: &[String], private: bool) -> Option<OutgoingRequest> {
+        if channels.len() > 1 {
+            let bytes = channels.iter().map(String::len).sum::<usize>();
+            self.widest.set(self.widest.get().max(bytes));
+        }
+        self.topics.subscribe_request(channels, private)
+    }
+    fn unsubscribe_request(&self, channels: &[String], private: bool) -> Option<OutgoingRequest> {
+        self.topics.unsubscribe_request(channels, private)
+    }
+}
+
 fn names(prefix: &str, n: usize) -> Vec<String> {
     (0..n).map(|i| format!("{prefix}.{i:04}")).collect()
 }
@@ -142,27 +165,48 @@ fn pacing_allows_n_per_rolling_second() {
     assert!(q.is_empty());
 }
 
-fn channel_name() -> impl Strategy<Value = String> {
-    // Random lengths, with characters JSON escapes (longer when encoded).
-    "[a-z0-9._\"\\\\é-]{1,80}"
+/// Up to 299 distinct channel names of 1 to 80 characters, some of which
+/// JSON escapes (longer when encoded), made from a seed: proptest's regex
+/// strategy takes seconds for this many in a debug build.
+fn channel_names() -> impl Strategy<Value = Vec<String>> {
+    const ALPHABET: [char; 8] = ['a', 'q', '7', '.', '_', '"', '\\', 'é'];
+    (any::<u64>(), 0usize..300).prop_map(|(seed, count)| {
+        let mut x = seed | 1;
+        let mut next = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n) as usize
+        };
+        let names: std::collections::BTreeSet<String> = (0..count)
+            .map(|_| {
+                let len = 1 + next(80);
+                (0..len).map(|_| ALPHABET[next(8)]).collect()
+            })
+            .collect();
+        names.into_iter().collect()
+    })
 }
 
 proptest! {
     #[test]
     fn every_batch_fits_and_every_channel_is_placed_once(
-        channels in proptest::collection::btree_set(channel_name(), 0..300),
+        channels in channel_names(),
         max_frame in 40usize..3_000,
         max_channels in proptest::option::of(1usize..50),
         packed in any::<bool>(),
     ) {
-        let channels: Vec<String> = channels.into_iter().collect();
-        let adapter = Topics { codec: if packed { Codec::MessagePack } else { Codec::Json } };
+        let codec = if packed { Codec::MessagePack } else { Codec::Json };
+        let adapter = Measured { topics: Topics { codec }, widest: Default::default() };
         let limits = SubscribeLimits {
             max_frame_bytes: Some(max_frame),
             max_channels_per_request: max_channels,
             max_requests_per_second: None,
         };
         let plan = plan(&adapter, &limits, Kind::Subscribe, false, &channels);
+        // No request is tried with more names than their bytes alone allow
+        // (the search starts below that bound, not at every channel left).
+        prop_assert!(adapter.widest.get() <= max_frame, "{} > {max_frame}", adapter.widest.get());
         let mut placed: Vec<String> = Vec::new();
         for b in &plan.batches {
             prop_assert!(!b.channels.is_empty());
@@ -170,6 +214,15 @@ proptest! {
             prop_assert!(b.channels.len() <= max_channels.unwrap_or(usize::MAX));
             let rebuilt = adapter.subscribe_request(&b.channels, false);
             prop_assert_eq!(rebuilt.as_ref(), Some(&b.request));
+            // Each batch is as full as it can be: with the channel that
+            // comes next it would be too large or too many.
+            let next = channels.iter().position(|c| c == b.channels.last().unwrap()).unwrap() + 1;
+            if next < channels.len() && b.channels.len() < max_channels.unwrap_or(usize::MAX) {
+                let mut more = b.channels.clone();
+                more.push(channels[next].clone());
+                let request = adapter.subscribe_request(&more, false).unwrap();
+                prop_assert!(encoded_len(&adapter, &request) > max_frame);
+            }
             placed.extend(b.channels.iter().cloned());
         }
         for (c, size) in &plan.too_large {
