@@ -481,3 +481,7 @@ pub fn entropy_seed() -> u64 {
         .finish()
         | 1
 }
+
+#[cfg(test)]
+#[path = "builder_tests.rs"]
+mod tests;
