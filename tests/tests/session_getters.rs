@@ -1,0 +1,105 @@
+//! What a session reports about itself: its name, what it dials, and the
+//! compression agreed for the current connection.
+
+use std::time::Instant;
+
+use tungstenite::handshake::derive_accept_key;
+use wsnova_core::session::{Event, Input, Output, Plain, Session, SessionConfig};
+use wsnova_core::wire::{PerMessageDeflate, Proxy};
+
+fn session(url: &str, configure: impl FnOnce(&mut SessionConfig)) -> Session<Plain> {
+    let mut config = SessionConfig::new(url).unwrap();
+    config.seed = 5;
+    configure(&mut config);
+    Session::new(config, Plain, Instant::now())
+}
+
+/// Dials and answers the upgrade with a `101` carrying `extensions` (if
+/// any); returns the generation.
+fn upgrade(session: &mut Session<Plain>, extensions: Option<&str>) -> u64 {
+    let now = Instant::now();
+    session.connect(now).unwrap();
+    let Some(Output::Dial { generation, .. }) = session.poll_output() else {
+        panic!("expected a dial")
+    };
+    session.handle_input(now, Input::Connected { generation });
+    let request = String::from_utf8(session.pending_transmit().to_vec()).unwrap();
+    session.advance_transmit(request.len());
+    let key = request
+        .lines()
+        .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+        .unwrap();
+    let extensions = extensions.map_or(String::new(), |e| {
+        format!("Sec-WebSocket-Extensions: {e}\r\n")
+    });
+    let reply = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Accept: {}\r\n{extensions}\r\n",
+        derive_accept_key(key.as_bytes())
+    );
+    session.handle_input(
+        now,
+        Input::Bytes {
+            generation,
+            data: reply.as_bytes(),
+        },
+    );
+    let connected = std::iter::from_fn(|| session.poll_output())
+        .any(|o| matches!(o, Output::Event(Event::Connected { .. })));
+    assert!(connected, "the upgrade was accepted");
+    generation
+}
+
+#[test]
+fn the_connection_is_named_by_its_host_unless_named() {
+    assert_eq!(
+        session("wss://exchange.test/ws?key=s3cret", |_| {}).connection_name(),
+        "exchange.test"
+    );
+    let named = session("wss://exchange.test/ws", |c| c.name = Some("feed".into()));
+    assert_eq!(named.connection_name(), "feed");
+}
+
+#[test]
+fn the_dial_target_is_the_endpoint_or_its_proxy() {
+    let direct = session("ws://exchange.test:8080/ws", |_| {});
+    assert_eq!(direct.dial_target(), ("exchange.test", 8080));
+    assert_eq!(direct.endpoint().host(), "exchange.test");
+    let proxied = session("wss://exchange.test/ws", |c| {
+        c.wire = c
+            .wire
+            .clone()
+            .proxy(Proxy::parse("http://proxy.test:3128").unwrap());
+    });
+    assert_eq!(proxied.dial_target(), ("proxy.test", 3128));
+    assert_eq!(
+        proxied.endpoint().port(),
+        443,
+        "the server is still the URL's"
+    );
+}
+
+#[test]
+fn the_agreed_compression_is_reported_until_the_connection_is_lost() {
+    let mut s = session("ws://127.0.0.1:9001/", |_| {});
+    assert_eq!(s.compression(), None, "not connected");
+    let generation = upgrade(
+        &mut s,
+        Some("permessage-deflate; server_max_window_bits=12; client_no_context_takeover"),
+    );
+    let agreed = PerMessageDeflate {
+        server_max_window_bits: 12,
+        client_no_context_takeover: true,
+        ..PerMessageDeflate::default()
+    };
+    assert_eq!(s.compression(), Some(&agreed));
+    s.handle_input(Instant::now(), Input::Closed { generation });
+    assert_eq!(s.compression(), None, "gone with its connection");
+}
+
+#[test]
+fn without_the_extension_in_the_answer_nothing_is_compressed() {
+    let mut s = session("ws://127.0.0.1:9001/", |_| {});
+    upgrade(&mut s, None);
+    assert_eq!(s.compression(), None);
+}
