@@ -1,10 +1,13 @@
-//! What a session reports about itself: its name, what it dials, and the
-//! compression agreed for the current connection.
+//! What a session reports about itself (its name, what it dials, the
+//! compression agreed for the current connection) and the direct read a
+//! driver does into its buffer.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tungstenite::handshake::derive_accept_key;
-use wsnova_core::session::{Event, Input, Output, Plain, Session, SessionConfig};
+use wsnova_core::session::{
+    DisconnectReason, Event, HeartbeatConfig, Input, Output, Plain, Session, SessionConfig,
+};
 use wsnova_core::wire::{PerMessageDeflate, Proxy};
 
 fn session(url: &str, configure: impl FnOnce(&mut SessionConfig)) -> Session<Plain> {
@@ -17,7 +20,10 @@ fn session(url: &str, configure: impl FnOnce(&mut SessionConfig)) -> Session<Pla
 /// Dials and answers the upgrade with a `101` carrying `extensions` (if
 /// any); returns the generation.
 fn upgrade(session: &mut Session<Plain>, extensions: Option<&str>) -> u64 {
-    let now = Instant::now();
+    upgrade_at(session, Instant::now(), extensions)
+}
+
+fn upgrade_at(session: &mut Session<Plain>, now: Instant, extensions: Option<&str>) -> u64 {
     session.connect(now).unwrap();
     let Some(Output::Dial { generation, .. }) = session.poll_output() else {
         panic!("expected a dial")
@@ -102,4 +108,70 @@ fn without_the_extension_in_the_answer_nothing_is_compressed() {
     let mut s = session("ws://127.0.0.1:9001/", |_| {});
     upgrade(&mut s, None);
     assert_eq!(s.compression(), None);
+}
+
+fn events(session: &mut Session<Plain>) -> Vec<Event> {
+    std::iter::from_fn(|| session.poll_output())
+        .filter_map(|o| match o {
+            Output::Event(e) => Some(e),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_plaintext_read_goes_straight_into_the_sessions_buffer() {
+    let mut s = session("ws://127.0.0.1:9001/", |_| {});
+    let now = Instant::now();
+    let generation = upgrade(&mut s, None);
+    // An unmasked text frame "hi" (RFC 6455 §5.2), as the socket gives it.
+    let read = s.read_into(now, generation, |buf| {
+        buf.extend_from_slice(&[0x81, 2, b'h', b'i']);
+        4
+    });
+    assert_eq!(read, Some(4));
+    let events = events(&mut s);
+    assert!(
+        matches!(&events[..], [.., Event::Message(m)] if format!("{m:?}").contains("hi")),
+        "{events:?}"
+    );
+    // A socket of an older generation is not read.
+    let mut called = false;
+    assert_eq!(s.read_into(now, generation + 1, |_| called = true), None);
+    assert!(!called);
+}
+
+#[test]
+fn a_read_that_brings_nothing_is_no_sign_of_life() {
+    let idle = Duration::from_secs(5);
+    let mut s = session("ws://127.0.0.1:9001/", |c| {
+        c.heartbeat = HeartbeatConfig {
+            ping_interval: None,
+            idle_timeout: Some(idle),
+            ..HeartbeatConfig::default()
+        };
+    });
+    let t0 = Instant::now();
+    let generation = upgrade_at(&mut s, t0, None);
+    // Four seconds on, a read returns without bytes: the idle deadline stays.
+    let t4 = t0 + Duration::from_secs(4);
+    assert_eq!(s.read_into(t4, generation, |_| 0), Some(0));
+    let idle_lost = |events: Vec<Event>| {
+        events.iter().any(|e| {
+            matches!(
+                e,
+                Event::Disconnected {
+                    reason: DisconnectReason::IdleTimeout,
+                    ..
+                }
+            )
+        })
+    };
+    s.handle_timeout(t0 + idle - Duration::from_millis(1));
+    assert!(!idle_lost(events(&mut s)));
+    s.handle_timeout(t0 + idle);
+    assert!(
+        idle_lost(events(&mut s)),
+        "five seconds after the last byte"
+    );
 }
