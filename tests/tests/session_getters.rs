@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use tungstenite::handshake::derive_accept_key;
 use wsnova_core::session::{
-    DisconnectReason, Event, HeartbeatConfig, Input, Output, Plain, Session, SessionConfig,
+    Call, DisconnectReason, Event, HeartbeatConfig, Input, Output, Plain, Session, SessionConfig,
+    SessionError, Tap,
 };
 use wsnova_core::wire::{PerMessageDeflate, Proxy};
 
@@ -174,4 +175,58 @@ fn a_read_that_brings_nothing_is_no_sign_of_life() {
         idle_lost(events(&mut s)),
         "five seconds after the last byte"
     );
+}
+
+/// A tap that counts the timeouts it is told of.
+#[derive(Default)]
+struct Timeouts(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl Tap for Timeouts {
+    fn input(&mut self, _: Instant, _: &Input<'_>) {}
+    fn timeout(&mut self, _: Instant) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    fn command(&mut self, _: Instant, _: &Call<'_>, _: Result<(), &SessionError>) {}
+    fn output(&mut self, _: &Output) {}
+    fn written(&mut self, _: u64, _: &[u8]) {}
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any + Send> {
+        self
+    }
+}
+
+#[test]
+fn a_tap_hears_of_a_timeout_only_when_something_was_due() {
+    let mut s = session("ws://127.0.0.1:9001/", |c| {
+        c.connect_timeout = Duration::from_secs(3);
+    });
+    let count = Timeouts::default();
+    let heard = count.0.clone();
+    s.set_tap(Box::new(count));
+    let t0 = Instant::now();
+    s.connect(t0).unwrap();
+    let heard = move || heard.load(std::sync::atomic::Ordering::Relaxed);
+    s.handle_timeout(t0 + Duration::from_millis(2_999));
+    assert_eq!(heard(), 0, "called early: nothing due, nothing recorded");
+    s.handle_timeout(t0 + Duration::from_secs(3));
+    assert_eq!(heard(), 1, "the connect deadline");
+}
+
+#[test]
+fn the_bytes_waiting_for_the_socket_are_counted_without_sealing_them() {
+    let mut s = session("ws://127.0.0.1:9001/", |_| {});
+    assert_eq!(s.pending_transmit_len(), 0);
+    let now = Instant::now();
+    s.connect(now).unwrap();
+    let Some(Output::Dial { generation, .. }) = s.poll_output() else {
+        panic!("expected a dial")
+    };
+    s.handle_input(now, Input::Connected { generation });
+    // The upgrade request waits.
+    let waiting = s.pending_transmit_len();
+    assert!(waiting > 100, "{waiting}");
+    assert_eq!(s.pending_transmit().len(), waiting);
+    s.advance_transmit(40);
+    assert_eq!(s.pending_transmit_len(), waiting - 40);
+    s.advance_transmit(waiting - 40);
+    assert_eq!(s.pending_transmit_len(), 0);
 }
