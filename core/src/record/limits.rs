@@ -79,3 +79,69 @@ pub(super) fn restore<A: Adapter + ?Sized>(
     }
     Ok(limits)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Declares one class besides the default.
+    struct Engine;
+
+    const ENGINE: RateClass = RateClass::new("matching_engine");
+
+    impl Adapter for Engine {
+        fn default_rate_limits(&self) -> Vec<(RateClass, RateLimitConfig)> {
+            vec![(ENGINE, limit(1))]
+        }
+    }
+
+    fn limit(capacity: u64) -> RateLimitConfig {
+        RateLimitConfig {
+            capacity,
+            refill_amount: 2,
+            refill_interval: Duration::from_micros(1_500),
+            queue_capacity: 7,
+        }
+    }
+
+    #[test]
+    fn overrides_are_recorded_by_class_name_and_restored() {
+        let limits = RateLimits::off()
+            .with(ENGINE, limit(9))
+            .with(RateClass::DEFAULT, limit(4));
+        let recorded = record(&limits);
+        let engine = recorded.iter().find(|r| r.class == "matching_engine").unwrap();
+        assert_eq!(
+            engine.limit,
+            Some(RecordedRate {
+                capacity: 9,
+                refill_amount: 2,
+                refill_interval_us: 1_500,
+                queue_capacity: 7,
+            })
+        );
+        assert_eq!(recorded.len(), 2);
+        let restored = restore(&Engine, false, &recorded).unwrap();
+        assert_eq!(restored, limits);
+        // With the adapter's defaults kept, only the recorded classes change.
+        let kept = restore(&Engine, true, &recorded[..0]).unwrap();
+        assert_eq!(kept, RateLimits::default());
+        assert_ne!(kept, RateLimits::off());
+    }
+
+    #[test]
+    fn a_class_the_adapter_does_not_declare_is_refused() {
+        let recorded = [RecordedLimit {
+            class: "orders".into(),
+            limit: None,
+        }];
+        let err = restore(&Engine, true, &recorded).unwrap_err();
+        assert!(err.to_string().contains("orders"), "{err}");
+        let lifted = [RecordedLimit {
+            class: "matching_engine".into(),
+            limit: None,
+        }];
+        let restored = restore(&Engine, true, &lifted).unwrap();
+        assert_eq!(restored.get(ENGINE), Some(None), "lifted");
+    }
+}

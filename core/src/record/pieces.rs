@@ -240,4 +240,33 @@ mod tests {
         assert_eq!(last[0].text.as_deref(), Some("hi"));
         assert_eq!(last[0].server_bytes(), [0x81, 2, b'h', b'i']);
     }
+
+    /// Each of RFC 6455 §5.2's three length encodings, at their edges: the
+    /// header says the length, and the stream cuts the frame back out.
+    #[test]
+    fn server_bytes_use_the_shortest_length_encoding_and_cut_back_out() {
+        for (len, header) in [
+            (0, vec![0x82, 0]),
+            (125, vec![0x82, 125]),
+            (126, vec![0x82, 126, 0, 126]),
+            (65_535, vec![0x82, 126, 0xff, 0xff]),
+            (65_536, vec![0x82, 127, 0, 0, 0, 0, 0, 1, 0, 0]),
+        ] {
+            let payload: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            let piece = Piece {
+                b0: Some(0x82),
+                base64: Some(BASE64.encode(&payload)),
+                ..Piece::default()
+            };
+            let bytes = piece.server_bytes();
+            assert_eq!(bytes[..header.len()], header[..], "{len}");
+            assert_eq!(bytes.len(), header.len() + len, "{len}");
+            let mut stream = PieceStream::default();
+            let mut fed = b"HTTP/1.1 101 Switching Protocols\r\n\r\n".to_vec();
+            fed.extend_from_slice(&bytes);
+            let pieces = stream.feed(&fed);
+            assert_eq!(pieces.len(), 2, "{len}");
+            assert_eq!(pieces[1], piece, "{len}");
+        }
+    }
 }
