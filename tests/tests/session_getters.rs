@@ -201,7 +201,9 @@ fn a_tap_hears_of_a_timeout_only_when_something_was_due() {
     });
     let count = Timeouts::default();
     let heard = count.0.clone();
+    assert!(!s.is_tapped());
     s.set_tap(Box::new(count));
+    assert!(s.is_tapped());
     let t0 = Instant::now();
     s.connect(t0).unwrap();
     let heard = move || heard.load(std::sync::atomic::Ordering::Relaxed);
@@ -209,6 +211,9 @@ fn a_tap_hears_of_a_timeout_only_when_something_was_due() {
     assert_eq!(heard(), 0, "called early: nothing due, nothing recorded");
     s.handle_timeout(t0 + Duration::from_secs(3));
     assert_eq!(heard(), 1, "the connect deadline");
+    let tap = s.take_tap().expect("the tap comes back");
+    assert!(tap.into_any().downcast::<Timeouts>().is_ok());
+    assert!(!s.is_tapped());
 }
 
 #[test]
