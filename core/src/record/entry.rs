@@ -294,3 +294,67 @@ fn event_line(event: &Event, epoch: Instant) -> String {
         other => format!("{other:?}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::{JsonText, RequestId};
+    use crate::wire::Message;
+
+    #[test]
+    fn each_output_has_its_line_and_secrets_stay_out() {
+        let epoch = Instant::now();
+        let line = |output: Output| output_line(&output, epoch);
+        assert_eq!(line(Output::Transmit { generation: 1 }), None);
+        assert_eq!(
+            line(Output::Dial {
+                generation: 2,
+                host: "h.test".into(),
+                port: 9,
+            })
+            .as_deref(),
+            Some("dial g=2 h.test:9")
+        );
+        assert_eq!(
+            line(Output::CloseTransport {
+                generation: 3,
+                flush: vec![0; 4],
+            })
+            .as_deref(),
+            Some("close_transport g=3 flush=4")
+        );
+        let event = |e: Event| line(Output::Event(e)).unwrap();
+        assert_eq!(
+            event(Event::Message(Message::text("hi"))),
+            "message text hi"
+        );
+        assert_eq!(
+            event(Event::Message(Message::binary(vec![0xff, 0]))),
+            "message binary /wA="
+        );
+        let token = r#"{"access_token":"AT","expires_in":900}"#;
+        let response = event(Event::Response {
+            id: RequestId(7),
+            result: JsonText::from_string(token),
+        });
+        assert!(response.starts_with("response 7 "), "{response}");
+        assert!(
+            !response.contains("AT") && response.contains("900"),
+            "{response}"
+        );
+        let notification = event(Event::Notification {
+            channel: "ticker".into(),
+            data: JsonText::from_string("{\"p\":1}"),
+        });
+        assert_eq!(notification, "notification ticker {\"p\":1}");
+        let expires = event(Event::Authenticated {
+            expires_at: Some(epoch + Duration::from_millis(1_500)),
+        });
+        assert_eq!(expires, "authenticated expires_at=1500000us");
+        assert_eq!(
+            event(Event::Authenticated { expires_at: None }),
+            "authenticated"
+        );
+        assert_eq!(event(Event::Ready), "Ready");
+    }
+}
