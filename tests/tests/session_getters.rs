@@ -68,6 +68,20 @@ fn the_connection_is_named_by_its_host_unless_named() {
 }
 
 #[test]
+fn debug_shows_the_state_and_generation_and_no_secret() {
+    let mut s = session("wss://exchange.test/ws?key=s3cret", |c| {
+        c.credentials = Some(wsnova_core::session::Credentials::new("id", "s3cret"));
+    });
+    s.connect(Instant::now()).unwrap();
+    let shown = format!("{s:?}");
+    assert!(
+        shown.starts_with("Session { state: Connecting, generation: 1,"),
+        "{shown}"
+    );
+    assert!(!shown.contains("s3cret"), "{shown}");
+}
+
+#[test]
 fn the_dial_target_is_the_endpoint_or_its_proxy() {
     let direct = session("ws://exchange.test:8080/ws", |_| {});
     assert_eq!(direct.dial_target(), ("exchange.test", 8080));
