@@ -110,7 +110,10 @@ mod tests {
             .with(ENGINE, limit(9))
             .with(RateClass::DEFAULT, limit(4));
         let recorded = record(&limits);
-        let engine = recorded.iter().find(|r| r.class == "matching_engine").unwrap();
+        let engine = recorded
+            .iter()
+            .find(|r| r.class == "matching_engine")
+            .unwrap();
         assert_eq!(
             engine.limit,
             Some(RecordedRate {

@@ -238,7 +238,12 @@ mod tests {
         assert!(!pieces[0].head.as_ref().unwrap().contains("Bearer"));
         let last = stream.feed(&bytes[bytes.len() - 1..]);
         assert_eq!(last[0].text.as_deref(), Some("hi"));
+        assert_eq!(last[0].b0, Some(0x81));
         assert_eq!(last[0].server_bytes(), [0x81, 2, b'h', b'i']);
+        // A text frame that is not the last of its message keeps its FIN bit clear.
+        let first_of_two = stream.feed(&[0x01, 0x81, 0, 0, 0, 0, b'h']);
+        assert_eq!(first_of_two[0].b0, Some(0x01));
+        assert_eq!(first_of_two[0].server_bytes(), [0x01, 1, b'h']);
     }
 
     /// Each of RFC 6455 §5.2's three length encodings, at their edges: the
