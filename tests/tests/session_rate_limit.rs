@@ -391,3 +391,27 @@ fn a_queued_request_that_expires_does_not_hold_up_the_cheaper_one_behind_it() {
     assert!(sim.run_until(|s| response_ids(&s.events) == [cheap], SECOND));
     assert_eq!(sim.server.count("heavy"), 1);
 }
+
+#[test]
+fn before_ready_the_sessions_queue_capacity_applies_not_the_limiters() {
+    // The limiter queues 3 once ready; before that the session's queue
+    // (10 here) holds what waits for the connection.
+    let mut sim = Sim::new(TestRpc::default(), |config| {
+        config.rate_limits = RateLimits::default().with(RateClass::DEFAULT, limit(3));
+        config.queue_capacity = 10;
+        config.request_timeout = Duration::from_secs(120);
+    });
+    sim.connect();
+    let ids = burst(&mut sim, 0, 11);
+    sim.step();
+    let failed: Vec<(RequestId, RequestError)> = sim
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::RequestFailed { id, error } => Some((*id, error.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(failed, [(ids[10], RequestError::QueueFull)]);
+    assert!(sim.run_until(|s| response_ids(&s.events).len() == 10, 20 * SECOND));
+}
