@@ -272,3 +272,7 @@ impl<A: Adapter, W: Write + Send + 'static> DerefMut for RecordingSession<A, W> 
         &mut self.session
     }
 }
+
+#[cfg(test)]
+#[path = "recorder_tests.rs"]
+mod tests;
