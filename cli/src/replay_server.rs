@@ -13,7 +13,7 @@ use clap::Parser;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tungstenite::handshake::derive_accept_key;
-use wsnova_tokio::core::record::{Entry, Piece};
+use wsnova_tokio::core::record::{Entry, FORMAT_VERSION, Piece, time_since_start};
 
 use crate::exit::Exit;
 
@@ -99,6 +99,7 @@ pub fn main(argv: Vec<OsString>) -> Exit {
 fn load(path: &PathBuf) -> Result<Vec<(Duration, Piece)>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut first: Option<(u64, u64)> = None; // generation, time of its first piece
+    let mut version = FORMAT_VERSION;
     let mut pieces = Vec::new();
     for (n, line) in text
         .lines()
@@ -111,10 +112,11 @@ fn load(path: &PathBuf) -> Result<Vec<(Duration, Piece)>, String> {
             Entry::Header { tls: true, .. } => {
                 return Err("a wss:// recording holds ciphertext and cannot be served".into());
             }
+            Entry::Header { version: v, .. } => version = v,
             Entry::In { t, g, piece } => {
                 let (generation, start) = *first.get_or_insert((g, t));
                 if g == generation {
-                    pieces.push((Duration::from_micros(t - start), piece));
+                    pieces.push((time_since_start(version, t - start), piece));
                 }
             }
             _ => {}

@@ -75,3 +75,13 @@ fn a_different_result_or_a_missing_output_is_a_divergence() {
     // The header alone replays: nothing to compare.
     assert_eq!(run(HEADER), Ok(0));
 }
+
+#[test]
+fn a_recording_of_a_newer_format_is_refused() {
+    let newer = HEADER.replace("\"version\":1", "\"version\":3");
+    let err = run(&newer).expect_err("a format from the future");
+    assert_eq!(
+        (err.line, err.expected.as_str()),
+        (1, "a recording of format 2 or older, not 3")
+    );
+}

@@ -1,5 +1,6 @@
 //! One line of a recording (JSON Lines): an input, a command, or something
-//! the session produced. Times are microseconds since the session began.
+//! the session produced. Times are nanoseconds since the session began
+//! ([`time_since_start`]).
 
 use std::time::{Duration, Instant};
 
@@ -9,8 +10,27 @@ use super::limits::{self, RecordedLimit};
 use super::pieces::{Piece, REDACTED, redact_text};
 use crate::session::{Call, Event, Output};
 
-/// The recording format's version, in its header.
-pub const FORMAT_VERSION: u32 = 1;
+/// The recording format's version, in its header. Version 2 counts times
+/// in nanoseconds; version 1 (still read) counted microseconds, which could
+/// replay a timer call up to a microsecond before a deadline that the
+/// recorded call was already past (or the other way round).
+pub const FORMAT_VERSION: u32 = 2;
+
+/// A line's time `t` as the time since the start, in a recording of `version`.
+///
+/// ```
+/// use std::time::Duration;
+/// use wsnova_core::record::time_since_start;
+/// assert_eq!(time_since_start(2, 1_500), Duration::from_nanos(1_500));
+/// assert_eq!(time_since_start(1, 1_500), Duration::from_micros(1_500));
+/// ```
+pub fn time_since_start(version: u32, t: u64) -> Duration {
+    if version < 2 {
+        Duration::from_micros(t)
+    } else {
+        Duration::from_nanos(t)
+    }
+}
 
 /// One line of a recording.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -31,14 +51,14 @@ pub enum Entry {
     },
     /// `Input::Connected`.
     Connected {
-        /// Microseconds since the start.
+        /// Time since the start ([`time_since_start`]).
         t: u64,
         /// The generation.
         g: u64,
     },
     /// `Input::ConnectFailed`.
     ConnectFailed {
-        /// Microseconds since the start.
+        /// Time since the start ([`time_since_start`]).
         t: u64,
         /// The generation.
         g: u64,
@@ -47,7 +67,7 @@ pub enum Entry {
     },
     /// A piece of `Input::Bytes`, complete at time `t`.
     In {
-        /// Microseconds since the start.
+        /// Time since the start ([`time_since_start`]).
         t: u64,
         /// The generation.
         g: u64,
@@ -57,7 +77,7 @@ pub enum Entry {
     },
     /// Inbound bytes that are not cut into pieces (TLS): their length.
     InRaw {
-        /// Microseconds since the start.
+        /// Time since the start ([`time_since_start`]).
         t: u64,
         /// The generation.
         g: u64,
@@ -66,14 +86,14 @@ pub enum Entry {
     },
     /// `Input::Closed`.
     Closed {
-        /// Microseconds since the start.
+        /// Time since the start ([`time_since_start`]).
         t: u64,
         /// The generation.
         g: u64,
     },
     /// `Input::Failed`: the socket failed with this OS error.
     Failed {
-        /// Microseconds since the start.
+        /// Time since the start ([`time_since_start`]).
         t: u64,
         /// The dial's generation.
         g: u64,
@@ -82,12 +102,12 @@ pub enum Entry {
     },
     /// `handle_timeout`.
     Timeout {
-        /// Microseconds since the start.
+        /// Time since the start ([`time_since_start`]).
         t: u64,
     },
     /// A command and its result (`ok` or the error).
     Command {
-        /// Microseconds since the start.
+        /// Time since the start ([`time_since_start`]).
         t: u64,
         /// Which.
         #[serde(flatten)]
@@ -300,6 +320,14 @@ mod tests {
     use super::*;
     use crate::session::{JsonText, RequestId};
     use crate::wire::Message;
+
+    #[test]
+    fn times_are_nanoseconds_from_format_2_and_microseconds_before() {
+        assert_eq!(FORMAT_VERSION, 2);
+        assert_eq!(time_since_start(2, 1_999), Duration::from_nanos(1_999));
+        assert_eq!(time_since_start(3, 7), Duration::from_nanos(7));
+        assert_eq!(time_since_start(1, 1_999), Duration::from_micros(1_999));
+    }
 
     #[test]
     fn each_output_has_its_line_and_secrets_stay_out() {

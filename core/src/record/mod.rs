@@ -48,7 +48,7 @@ mod pieces;
 mod recorder;
 mod replay;
 
-pub use entry::{Command, Entry, FORMAT_VERSION, output_line};
+pub use entry::{Command, Entry, FORMAT_VERSION, output_line, time_since_start};
 pub use limits::{RecordedLimit, RecordedRate};
 pub use pieces::{Piece, REDACTED, redact_text};
 pub use recorder::{Recorder, RecordingSession};

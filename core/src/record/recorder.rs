@@ -92,7 +92,7 @@ impl<W: Write> Recorder<W> {
     }
 
     fn t(&self, now: Instant) -> u64 {
-        now.saturating_duration_since(self.epoch).as_micros() as u64
+        now.saturating_duration_since(self.epoch).as_nanos() as u64
     }
 
     fn write(&mut self, entry: &Entry) {

@@ -109,14 +109,14 @@ fn each_call_is_a_line_at_its_time_and_each_connection_a_new_stream() {
     assert_eq!(
         entries[1..],
         [
-            Entry::Connected { t: 1_000, g: 1 },
+            Entry::Connected { t: 1_000_000, g: 1 },
             Entry::In {
-                t: 2_000,
+                t: 2_000_000,
                 g: 1,
                 piece: head(http)
             },
             Entry::In {
-                t: 2_000,
+                t: 2_000_000,
                 g: 1,
                 piece: text(0x81, "hi")
             },
@@ -124,9 +124,9 @@ fn each_call_is_a_line_at_its_time_and_each_connection_a_new_stream() {
                 g: 1,
                 piece: head(get)
             },
-            Entry::Timeout { t: 3_000 },
+            Entry::Timeout { t: 3_000_000 },
             Entry::Command {
-                t: 4_000,
+                t: 4_000_000,
                 command: Command::Ping,
                 result: "ok".into()
             },
@@ -134,7 +134,7 @@ fn each_call_is_a_line_at_its_time_and_each_connection_a_new_stream() {
                 line: "dial g=2 127.0.0.1:9001".into()
             },
             Entry::In {
-                t: 5_000,
+                t: 5_000_000,
                 g: 2,
                 piece: head(http)
             },
@@ -165,7 +165,7 @@ fn over_tls_only_lengths_are_recorded() {
         sink.entries()[1..],
         [
             Entry::InRaw {
-                t: 1_000,
+                t: 1_000_000,
                 g: 1,
                 len: 10
             },

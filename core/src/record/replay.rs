@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use data_encoding::BASE64;
 
-use super::entry::{Command, Entry, output_line};
+use super::entry::{Command, Entry, FORMAT_VERSION, output_line, time_since_start};
 use super::pieces::{Piece, PieceStream, REDACTED};
 use crate::session::{
     Adapter, Credentials, HeartbeatConfig, Input, Session, SessionConfig, SessionError,
@@ -65,7 +65,8 @@ pub fn replay<A: Adapter>(
     adapter: A,
 ) -> Result<ReplayReport, Divergence> {
     let epoch = Instant::now();
-    let at = |t: u64| epoch + Duration::from_micros(t);
+    let at = |version: u32, t: u64| epoch + time_since_start(version, t);
+    let mut version = FORMAT_VERSION;
     let mut session = Session::new(config, adapter, epoch);
     let mut written: VecDeque<(u64, Piece)> = VecDeque::new();
     let mut outbound = (0, PieceStream::default());
@@ -83,20 +84,28 @@ pub fn replay<A: Adapter>(
                     "a ws:// recording (wss:// bytes are ciphertext)".into(),
                 ));
             }
-            Entry::Header { .. } => {}
+            Entry::Header { version: v, .. } if v > FORMAT_VERSION => {
+                return Err(bad(
+                    line,
+                    format!("a recording of format {FORMAT_VERSION} or older, not {v}"),
+                ));
+            }
+            Entry::Header { version: v, .. } => version = v,
             Entry::Connected { t, g } => {
-                session.handle_input(at(t), Input::Connected { generation: g })
+                session.handle_input(at(version, t), Input::Connected { generation: g })
             }
             Entry::ConnectFailed { t, g, error } => {
                 let input = Input::ConnectFailed {
                     generation: g,
                     error: &error,
                 };
-                session.handle_input(at(t), input);
+                session.handle_input(at(version, t), input);
             }
-            Entry::Closed { t, g } => session.handle_input(at(t), Input::Closed { generation: g }),
+            Entry::Closed { t, g } => {
+                session.handle_input(at(version, t), Input::Closed { generation: g })
+            }
             Entry::Failed { t, g, error } => session.handle_input(
-                at(t),
+                at(version, t),
                 Input::Failed {
                     generation: g,
                     error: &error,
@@ -105,16 +114,16 @@ pub fn replay<A: Adapter>(
             Entry::In { t, g, piece } => {
                 let data = piece.server_bytes();
                 session.handle_input(
-                    at(t),
+                    at(version, t),
                     Input::Bytes {
                         generation: g,
                         data: &data,
                     },
                 );
             }
-            Entry::Timeout { t } => session.handle_timeout(at(t)),
+            Entry::Timeout { t } => session.handle_timeout(at(version, t)),
             Entry::Command { t, command, result } => {
-                let got = apply(&mut session, at(t), command);
+                let got = apply(&mut session, at(version, t), command);
                 let got = got.map_or_else(|e| e.to_string(), |()| "ok".to_owned());
                 if got != result {
                     return Err(Divergence {
