@@ -226,6 +226,44 @@ mod tests {
     }
 
     #[test]
+    fn an_auth_requests_params_are_redacted_whatever_their_names() {
+        // No secret key in sight, but the method is an auth method.
+        let auth =
+            r#"{"method":"public/auth","params":{"grant_type":"client_credentials","key":"K"}}"#;
+        assert_eq!(
+            redact_text(auth),
+            r#"{"method":"public/auth","params":"<redacted>"}"#
+        );
+        // Another method's params are left alone, byte for byte.
+        let subscribe = r#"{"method":"public/subscribe","params":{"channels":["auth.x"]}}"#;
+        assert_eq!(redact_text(subscribe), subscribe);
+    }
+
+    #[test]
+    fn secrets_inside_arrays_are_redacted_and_null_ones_left_null() {
+        let nested = r#"{"result":[{"id":1},{"access_token":"AT"}]}"#;
+        assert_eq!(
+            redact_text(nested),
+            r#"{"result":[{"id":1},{"access_token":"<redacted>"}]}"#
+        );
+        let null = r#"{"result":{"refresh_token":null}}"#;
+        assert_eq!(redact_text(null), null);
+        let again = r#"{"token":"<redacted>"}"#;
+        assert_eq!(redact_text(again), again, "already redacted: unchanged");
+    }
+
+    #[test]
+    fn only_credential_headers_lose_their_values() {
+        let head = "GET /ws HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer x\r\nX-Api-Key: k\r\n\
+                    Cookie: c=1\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+        assert_eq!(
+            redact_head(head),
+            "GET /ws HTTP/1.1\r\nHost: h\r\nAuthorization: <redacted>\r\nX-Api-Key: <redacted>\r\n\
+             Cookie: <redacted>\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+        );
+    }
+
+    #[test]
     fn a_stream_is_cut_into_head_and_unmasked_frames_across_chunks() {
         let mut stream = PieceStream::default();
         let head = b"GET / HTTP/1.1\r\nAuthorization: Bearer x\r\n\r\n";
