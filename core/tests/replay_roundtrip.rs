@@ -16,7 +16,8 @@ fn config() -> SessionConfig {
     config
 }
 
-/// Connects, upgrades, sends "hello", receives "world", lets the first ping
+/// Connects, upgrades, sends "hello" and two requests, receives "world",
+/// lets the first ping
 /// go, loses the socket and connects again: the recording's JSON Lines.
 fn record() -> String {
     let t0 = Instant::now();
@@ -54,6 +55,11 @@ fn record() -> String {
     );
     drain(&mut s);
     s.send_text(t2, "hello").unwrap();
+    // A request with params (replayed as recorded) and an auth request,
+    // whose params are redacted (replayed with dummy ones).
+    s.request(t2, "public/get_time", r#"{"x":1}"#).unwrap();
+    s.request(t2, "public/auth", r#"{"client_secret":"s3cret"}"#)
+        .unwrap();
     drain(&mut s);
     let t3 = t0 + Duration::from_millis(3);
     s.handle_input(
@@ -102,7 +108,8 @@ fn an_in_memory_recording_replays_with_every_output_compared() {
         .iter()
         .filter(|k| *k == "out" || *k == "output")
         .count();
-    assert!(compared >= 6, "{recording}");
+    assert!(compared >= 8, "{recording}");
+    assert!(!recording.contains("s3cret"));
     assert!(kinds.iter().any(|k| k == "command") && kinds.iter().any(|k| k == "timeout"));
     let report = replay(&recording, config(), Plain).expect("no divergence");
     assert_eq!(report.lines, kinds.len());
