@@ -177,6 +177,7 @@ fn each_application_request_counts_its_one_outcome_under_its_method() {
 
 #[test]
 fn dials_losses_state_and_subscriptions_are_counted() {
+    let (mut received, mut stats_out) = (0, 0);
     let series = recorded(|| {
         let mut sim = sim("lifecycle");
         sim.connect_until_ready();
@@ -196,7 +197,15 @@ fn dials_losses_state_and_subscriptions_are_counted() {
             LIMIT
         ));
         sim.drive();
+        received = sim.server.received.len() as u64;
+        stats_out = sim.client.stats().messages_out;
     });
+    // Every message sent here is a request the fake exchange received.
+    assert_eq!(stats_out, received);
+    assert_eq!(
+        series.counter("wsnova_messages_out_total", &[("connection", "lifecycle")]),
+        received
+    );
     let label = [("connection", "lifecycle")];
     assert_eq!(series.counter("wsnova_connections_total", &label), 2);
     // The socket closed without a close frame: a wire error (RFC 6455
