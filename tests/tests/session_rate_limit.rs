@@ -415,3 +415,23 @@ fn before_ready_the_sessions_queue_capacity_applies_not_the_limiters() {
     assert_eq!(failed, [(ids[10], RequestError::QueueFull)]);
     assert!(sim.run_until(|s| response_ids(&s.events).len() == 10, 20 * SECOND));
 }
+
+#[test]
+fn the_same_limits_set_again_keep_the_part_of_a_token_already_refilled() {
+    let one_a_second = RateLimitConfig {
+        capacity: 1,
+        refill_amount: 1,
+        refill_interval: SECOND,
+        queue_capacity: 10,
+    };
+    let limits = RateLimits::default().with(RateClass::DEFAULT, one_a_second);
+    let mut sim = ready_sim(|config| config.rate_limits = limits.clone());
+    sim.run_for(2 * SECOND); // the bucket is full: one token
+    let t0 = sim.now;
+    burst(&mut sim, 0, 2); // the first takes the token, the second waits
+    sim.run_for(SECOND / 2);
+    sim.client.set_rate_limits(sim.now, limits).unwrap();
+    assert!(sim.run_until(|s| s.server.count("echo") == 2, 2 * SECOND));
+    // Sent when the token is whole, a second after the first; 1 ms on the way.
+    assert_eq!(sim.now - t0, SECOND + Duration::from_millis(1));
+}
