@@ -257,3 +257,31 @@ proptest! {
         prop_assert_eq!(run(true), run(false));
     }
 }
+
+#[test]
+fn what_waited_for_ready_goes_by_lane_the_default_class_first() {
+    let roomy = limit(100, 100, SECOND);
+    let mut sim = Sim::new(adapter(roomy, roomy), |config| {
+        config.credentials = Some(Credentials::new("client", "s3cret"));
+    });
+    sim.connect();
+    // Queued before the session is ready, in this order.
+    sim.request("private/order_a", "{}");
+    sim.request("private/market_a", "{}");
+    sim.request("public/get_time", "{}");
+    assert!(sim.run_until(|s| s.client.state() == SessionState::Ready, SECOND));
+    sim.drive();
+    let sent: Vec<&str> = sim
+        .server
+        .received
+        .iter()
+        .map(|r| r.method.as_str())
+        .filter(|m| *m != "public/auth")
+        .collect();
+    // Lanes are served in order: the default class's first, then the
+    // classes as the adapter declared them (market, then orders).
+    assert_eq!(
+        sent,
+        ["public/get_time", "private/market_a", "private/order_a"]
+    );
+}

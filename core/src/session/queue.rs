@@ -138,7 +138,9 @@ impl Queues {
     }
 
     /// The lane of `class`, made (unlimited) if the class is new: an
-    /// allocation once per class, never per request.
+    /// allocation once per class, never per request. Lanes are served in
+    /// order at each pump: the default class's first, then the others as
+    /// they were made (the adapter's declared classes in its order).
     pub(crate) fn lane_mut(&mut self, class: RateClass, now: Instant) -> &mut Lane {
         let index = match self.lanes.iter().position(|l| l.class == class) {
             Some(i) => i,
