@@ -435,3 +435,21 @@ fn the_same_limits_set_again_keep_the_part_of_a_token_already_refilled() {
     // Sent when the token is whole, a second after the first; 1 ms on the way.
     assert_eq!(sim.now - t0, SECOND + Duration::from_millis(1));
 }
+
+#[test]
+fn a_refusal_for_going_too_fast_spends_every_token() {
+    let mut sim = ready_sim(|_| {});
+    sim.run_for(10 * SECOND); // a full bucket: 5 tokens
+    sim.server.behaviour.too_many_requests = 1;
+    burst(&mut sim, 0, 1);
+    sim.run_for(Duration::from_millis(10)); // refused with 10028 2 ms later
+    assert_eq!(sim.server.count("echo"), 1);
+    // Four tokens were left; the refusal spent them: the next one waits.
+    burst(&mut sim, 1, 1);
+    sim.run_for(Duration::from_millis(100));
+    assert_eq!(
+        sim.server.count("echo"),
+        1,
+        "nothing leaves with the tokens spent"
+    );
+}
