@@ -224,3 +224,40 @@ impl Lane {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::OutgoingRequest;
+
+    fn request(id: u64, control: bool) -> Queued {
+        Queued {
+            kind: Payload::Request {
+                id: RequestId(id),
+                request: OutgoingRequest::new("m", "{}"),
+            },
+            cost: 1,
+            class: RateClass::DEFAULT,
+            control,
+        }
+    }
+
+    #[test]
+    fn removing_a_request_takes_only_it_from_every_queue() {
+        let now = Instant::now();
+        let mut queues = Queues::new(&[], now);
+        queues.control.extend([request(1, true), request(2, true)]);
+        let lane = queues.lane_mut(RateClass::DEFAULT, now);
+        lane.items.extend([request(3, false), request(4, false)]);
+        queues.remove(RequestId(1));
+        queues.remove(RequestId(4));
+        let ids = |q: &VecDeque<Queued>| -> Vec<bool> {
+            (1..=4)
+                .map(|id| q.iter().any(|item| item.is_request(RequestId(id))))
+                .collect()
+        };
+        assert_eq!(ids(&queues.control), [false, true, false, false]);
+        let lane = queues.lane(RateClass::DEFAULT).unwrap();
+        assert_eq!(ids(&lane.items), [false, false, true, false]);
+    }
+}
