@@ -52,7 +52,7 @@ fn upgrade_at(session: &mut Session<Plain>, now: Instant, extensions: Option<&st
         },
     );
     let connected = std::iter::from_fn(|| session.poll_output())
-        .any(|o| matches!(o, Output::Event(Event::Connected { .. })));
+        .any(|o| matches!(o, Output::Event(Event::Connected)));
     assert!(connected, "the upgrade was accepted");
     generation
 }

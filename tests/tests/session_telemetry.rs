@@ -12,8 +12,11 @@ use wsnova_tests::sim::{Sim, TestRpc};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
+/// A series' labels as (key, value), sorted.
+type Labels = Vec<(String, String)>;
+
 /// Every series of a snapshot as (name, sorted labels, value).
-struct Series(Vec<(String, Vec<(String, String)>, DebugValue)>);
+struct Series(Vec<(String, Labels, DebugValue)>);
 
 impl Series {
     fn take(snapshotter: &Snapshotter) -> Series {
@@ -22,7 +25,7 @@ impl Series {
             .into_vec()
             .into_iter()
             .map(|(key, _, _, value)| {
-                let mut labels: Vec<(String, String)> = key
+                let mut labels: Labels = key
                     .key()
                     .labels()
                     .map(|l| (l.key().to_owned(), l.value().to_owned()))
