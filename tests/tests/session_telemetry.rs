@@ -269,3 +269,28 @@ fn a_refused_login_is_counted_by_kind() {
         "a rejected login is retried on a new connection"
     );
 }
+
+#[test]
+fn the_queue_depth_counts_what_waits_and_drops_to_zero_at_the_close() {
+    let mut depths = Vec::new();
+    let series_of = |snapshotter: &Snapshotter| {
+        Series::take(snapshotter).gauge("wsnova_ratelimit_queue_depth", &[("connection", "queue")])
+    };
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    metrics::with_local_recorder(&recorder, || {
+        let mut sim = sim("queue");
+        sim.connect();
+        // Three requests wait for the connection.
+        for _ in 0..3 {
+            sim.request("echo", "{}");
+        }
+        depths.push(series_of(&snapshotter));
+        sim.client
+            .close(sim.now, CloseCode::NORMAL, "bye")
+            .expect("close");
+        sim.drive();
+        depths.push(series_of(&snapshotter));
+    });
+    assert_eq!(depths, [3.0, 0.0]);
+}
