@@ -6,9 +6,11 @@
 use std::time::{Duration, Instant};
 
 use wsnova_core::session::{
-    BackoffConfig, BackoffStrategy, Input, Output, Plain, Session, SessionConfig,
+    BackoffConfig, BackoffStrategy, Credentials, Event, Input, Output, Plain, Session,
+    SessionConfig, SessionState,
 };
 use wsnova_core::wire::Proxy;
+use wsnova_tests::sim::{Sim, TestRpc};
 
 fn config() -> SessionConfig {
     let mut config = SessionConfig::new("wss://primary.example/ws").unwrap();
@@ -91,4 +93,50 @@ fn a_proxy_is_dialed_while_the_endpoint_stays_the_server() {
     let (_, host, port) = next_dial(&mut session, &mut now);
     assert_eq!((host.as_str(), port), ("127.0.0.1", 1080));
     assert_eq!(session.endpoint().host(), "backup-1.example");
+}
+
+#[test]
+fn failing_fast_before_ready_waits_until_every_endpoint_was_tried_once() {
+    let mut now = Instant::now();
+    let mut config = config();
+    config.fail_before_first_ready = true;
+    let mut session = Session::new(config, Plain, now);
+    session.connect(now).unwrap();
+    let mut hosts = Vec::new();
+    for _ in 0..3 {
+        let (generation, host, _) = next_dial(&mut session, &mut now);
+        hosts.push(host);
+        let error = "refused";
+        session.handle_input(now, Input::ConnectFailed { generation, error });
+    }
+    assert_eq!(
+        hosts,
+        ["primary.example", "backup-1.example", "backup-2.example"]
+    );
+    // The third failure tried the last endpoint: the session gives up.
+    let closed = std::iter::from_fn(|| session.poll_output())
+        .any(|o| matches!(o, Output::Event(Event::Closed { .. })));
+    assert!(closed);
+    assert_eq!(session.state(), SessionState::Closed);
+}
+
+#[test]
+fn a_connection_lost_after_its_upgrade_before_ready_fails_fast_at_once() {
+    // Past the upgrade the endpoint answered: the failover is not for this.
+    let mut sim = Sim::new(TestRpc::default(), |c| {
+        c.failover = vec![c.wire.with_url("ws://backup.test/ws").unwrap()];
+        c.credentials = Some(Credentials::new("client", "s3cret"));
+        c.fail_before_first_ready = true;
+    });
+    sim.connect();
+    assert!(sim.run_until(
+        |s| s.client.state() == SessionState::Authenticating,
+        Duration::from_secs(5)
+    ));
+    sim.drop_connection();
+    assert!(sim.run_until(
+        |s| s.client.state() == SessionState::Closed,
+        Duration::from_secs(5)
+    ));
+    assert_eq!(sim.dials.len(), 1, "no second dial");
 }
