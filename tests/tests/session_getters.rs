@@ -140,11 +140,13 @@ fn a_plaintext_read_goes_straight_into_the_sessions_buffer() {
     let now = Instant::now();
     let generation = upgrade(&mut s, None);
     // An unmasked text frame "hi" (RFC 6455 §5.2), as the socket gives it.
+    let bytes_before = s.stats().bytes_in;
     let read = s.read_into(now, generation, |buf| {
         buf.extend_from_slice(&[0x81, 2, b'h', b'i']);
         4
     });
     assert_eq!(read, Some(4));
+    assert_eq!(s.stats().bytes_in, bytes_before + 4, "counted as read");
     let events = events(&mut s);
     assert!(
         matches!(&events[..], [.., Event::Message(m)] if format!("{m:?}").contains("hi")),
@@ -248,4 +250,20 @@ fn the_bytes_waiting_for_the_socket_are_counted_without_sealing_them() {
     assert_eq!(s.pending_transmit_len(), waiting - 40);
     s.advance_transmit(waiting - 40);
     assert_eq!(s.pending_transmit_len(), 0);
+}
+
+#[test]
+fn a_socket_reset_on_an_open_connection_is_reported_as_a_reset() {
+    let mut s = session("ws://127.0.0.1:9001/", |_| {});
+    let generation = upgrade(&mut s, None);
+    let error = "Connection reset by peer (os error 104)";
+    s.handle_input(Instant::now(), Input::Failed { generation, error });
+    let events = events(&mut s);
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            Event::Disconnected { reason: DisconnectReason::Reset(e), .. } if e == error
+        )),
+        "{events:?}"
+    );
 }
