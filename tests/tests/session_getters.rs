@@ -9,7 +9,7 @@ use wsnova_core::session::{
     Call, DisconnectReason, Event, HeartbeatConfig, Input, Output, Plain, Session, SessionConfig,
     SessionError, Tap,
 };
-use wsnova_core::wire::{PerMessageDeflate, Proxy};
+use wsnova_core::wire::{CloseCode, PerMessageDeflate, Proxy};
 
 fn session(url: &str, configure: impl FnOnce(&mut SessionConfig)) -> Session<Plain> {
     let mut config = SessionConfig::new(url).unwrap();
@@ -266,4 +266,37 @@ fn a_socket_reset_on_an_open_connection_is_reported_as_a_reset() {
         )),
         "{events:?}"
     );
+}
+
+#[test]
+fn only_bytes_waiting_are_announced_and_only_once() {
+    let mut s = session("ws://127.0.0.1:9001/", |_| {});
+    let generation = upgrade(&mut s, None);
+    let now = Instant::now();
+    while s.poll_output().is_some() {}
+    assert_eq!(s.pending_transmit_len(), 0);
+    assert_eq!(s.poll_output(), None, "nothing waits: nothing announced");
+    s.send_text(now, "hello").unwrap();
+    assert_eq!(s.poll_output(), Some(Output::Transmit { generation }));
+    assert_eq!(s.poll_output(), None, "announced once");
+    let n = s.pending_transmit().len();
+    s.advance_transmit(n);
+    assert_eq!(s.poll_output(), None, "all written");
+    // Closing: our close frame goes out; a ping that follows gets no pong
+    // (RFC 6455 §5.5.1: nothing after the close frame), so nothing to announce.
+    s.close(now, CloseCode::NORMAL, "bye").unwrap();
+    assert_eq!(s.poll_output(), Some(Output::Transmit { generation }));
+    let n = s.pending_transmit().len();
+    s.advance_transmit(n);
+    s.handle_input(
+        now,
+        Input::Bytes {
+            generation,
+            data: &[0x89, 0],
+        },
+    );
+    let announced: Vec<Output> = std::iter::from_fn(|| s.poll_output())
+        .filter(|o| matches!(o, Output::Transmit { .. }))
+        .collect();
+    assert_eq!(announced, [], "{:?}", s.pending_transmit());
 }
