@@ -250,6 +250,7 @@ fn the_bytes_waiting_for_the_socket_are_counted_without_sealing_them() {
     assert_eq!(s.pending_transmit_len(), waiting - 40);
     s.advance_transmit(waiting - 40);
     assert_eq!(s.pending_transmit_len(), 0);
+    assert_eq!(s.stats().bytes_out, waiting as u64, "counted as written");
 }
 
 #[test]
