@@ -4,12 +4,12 @@
 
 use std::time::{Duration, Instant};
 
-use tungstenite::handshake::derive_accept_key;
 use wsnova_core::session::{
     Call, DisconnectReason, Event, HeartbeatConfig, Input, Output, Plain, Session, SessionConfig,
     SessionError, Tap,
 };
 use wsnova_core::wire::{CloseCode, PerMessageDeflate, Proxy};
+use wsnova_tests::mem_peer::handshake_response;
 
 fn session(url: &str, configure: impl FnOnce(&mut SessionConfig)) -> Session<Plain> {
     let mut config = SessionConfig::new(url).unwrap();
@@ -36,14 +36,8 @@ fn upgrade_at(session: &mut Session<Plain>, now: Instant, extensions: Option<&st
         .lines()
         .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
         .unwrap();
-    let extensions = extensions.map_or(String::new(), |e| {
-        format!("Sec-WebSocket-Extensions: {e}\r\n")
-    });
-    let reply = format!(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Accept: {}\r\n{extensions}\r\n",
-        derive_accept_key(key.as_bytes())
-    );
+    let extensions = extensions.map_or(String::new(), |e| format!("Sec-WebSocket-Extensions: {e}"));
+    let reply = handshake_response(key, &extensions);
     session.handle_input(
         now,
         Input::Bytes {
