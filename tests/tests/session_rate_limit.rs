@@ -76,6 +76,17 @@ fn response_ids(events: &[Event]) -> Vec<RequestId> {
         .collect()
 }
 
+/// Every `RequestFailed`, as (id, error), in order.
+fn failures(events: &[Event]) -> Vec<(RequestId, RequestError)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::RequestFailed { id, error } => Some((*id, error.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
 fn result_of(events: &[Event], id: RequestId) -> Value {
     let results: Vec<Value> = events
         .iter()
@@ -178,14 +189,7 @@ fn overflow_beyond_the_limiters_queue_fails_with_rate_limited() {
         },
         Duration::ZERO
     ));
-    let failed: Vec<(RequestId, RequestError)> = sim
-        .events
-        .iter()
-        .filter_map(|e| match e {
-            Event::RequestFailed { id, error } => Some((*id, error.clone())),
-            _ => None,
-        })
-        .collect();
+    let failed = failures(&sim.events);
     assert_eq!(
         failed,
         [
@@ -404,14 +408,7 @@ fn before_ready_the_sessions_queue_capacity_applies_not_the_limiters() {
     sim.connect();
     let ids = burst(&mut sim, 0, 11);
     sim.step();
-    let failed: Vec<(RequestId, RequestError)> = sim
-        .events
-        .iter()
-        .filter_map(|e| match e {
-            Event::RequestFailed { id, error } => Some((*id, error.clone())),
-            _ => None,
-        })
-        .collect();
+    let failed = failures(&sim.events);
     assert_eq!(failed, [(ids[10], RequestError::QueueFull)]);
     assert!(sim.run_until(|s| response_ids(&s.events).len() == 10, 20 * SECOND));
 }
