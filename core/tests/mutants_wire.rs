@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use rand::SeedableRng;
 use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use tungstenite::handshake::derive_accept_key;
 use wsnova_core::wire::{CloseCode, Message, PerMessageDeflate, Wire, WireConfig, WireEvent};
 
@@ -82,16 +82,9 @@ fn nothing_to_transmit_once_everything_is_written() {
 fn buffered_bytes_count_every_buffer_held() {
     let mut wire = open_wire_with("Sec-WebSocket-Extensions: permessage-deflate\r\n");
     // Queued for the socket: a 40,000-byte binary message of bytes that do
-    // not compress (xorshift64 noise).
-    let mut x = 0x9E37_79B9_7F4A_7C15u64;
-    let noise: Vec<u8> = (0..40_000)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect();
+    // not compress (random bytes).
+    let mut noise = vec![0; 40_000];
+    StdRng::seed_from_u64(1).fill_bytes(&mut noise);
     wire.send_binary(&noise).unwrap();
     let queued = wire.pending_len();
     assert!(queued > 39_000, "{queued}");

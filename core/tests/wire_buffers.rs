@@ -7,8 +7,8 @@
 use std::io::{Read, Write};
 use std::sync::Arc;
 
-use rand::SeedableRng;
 use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use tungstenite::handshake::derive_accept_key;
 use wsnova_core::wire::{Wire, WireConfig, WireEvent};
 
@@ -90,17 +90,11 @@ fn open_tls_wire(deflate: bool) -> (Wire, Server) {
     (wire, server)
 }
 
-/// `n` bytes that do not compress (xorshift64 noise).
+/// `n` bytes that do not compress (random bytes from a fixed seed).
 fn noise(n: usize) -> Vec<u8> {
-    let mut x = 0x9E37_79B9_7F4A_7C15u64;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
+    let mut bytes = vec![0; n];
+    StdRng::seed_from_u64(1).fill_bytes(&mut bytes);
+    bytes
 }
 
 const MIB: usize = 1 << 20;

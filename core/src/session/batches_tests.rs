@@ -1,6 +1,7 @@
 use super::*;
 use crate::session::Codec;
 use proptest::prelude::*;
+use rand::{RngExt, SeedableRng, rngs::StdRng};
 
 /// `sub`/`unsub` with `{"channels": [...]}`, JSON-RPC envelope by default.
 struct Topics {
@@ -171,13 +172,8 @@ fn pacing_allows_n_per_rolling_second() {
 fn channel_names() -> impl Strategy<Value = Vec<String>> {
     const ALPHABET: [char; 8] = ['a', 'q', '7', '.', '_', '"', '\\', 'é'];
     (any::<u64>(), 0usize..300).prop_map(|(seed, count)| {
-        let mut x = seed | 1;
-        let mut next = move |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x % n) as usize
-        };
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut next = move |n: usize| rng.random_range(0..n);
         let names: std::collections::BTreeSet<String> = (0..count)
             .map(|_| {
                 let len = 1 + next(80);

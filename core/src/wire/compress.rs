@@ -239,21 +239,21 @@ mod tests {
         assert!(d.buffered() < 65_536, "{}", d.buffered());
     }
 
-    /// `len` bytes from a xorshift generator seeded with `seed`: any byte
-    /// (`alphabet` 256) or the letters from `a` (`alphabet` up to 26).
+    /// `len` bytes drawn from `seed`: any byte (`alphabet` 256) or the
+    /// letters from `a` (`alphabet` up to 26).
     fn seeded_bytes(seed: u64, len: usize, alphabet: u16) -> Vec<u8> {
-        let mut x = seed | 1;
-        (0..len)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                match alphabet {
-                    256 => x as u8,
-                    n => b'a' + (x % u64::from(n)) as u8,
-                }
-            })
-            .collect()
+        use rand::{Rng, RngExt, SeedableRng, rngs::StdRng};
+        let mut rng = StdRng::seed_from_u64(seed);
+        match u8::try_from(alphabet) {
+            Ok(letters) => (0..len)
+                .map(|_| b'a' + rng.random_range(0..letters))
+                .collect(),
+            Err(_) => {
+                let mut bytes = vec![0; len];
+                rng.fill_bytes(&mut bytes);
+                bytes
+            }
+        }
     }
 
     proptest! {

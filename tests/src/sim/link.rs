@@ -3,6 +3,9 @@
 use std::collections::VecDeque;
 use std::time::Instant;
 
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+
 /// What travels on a link.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Packet {
@@ -83,35 +86,41 @@ impl Link {
 }
 
 /// How a transmission is cut into the reads the other side sees.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum Chunking {
     /// As written.
     Whole,
     /// Pieces of at most this many bytes.
     Every(usize),
-    /// Pseudo-random piece sizes from 1 to `max`, from a seed (xorshift).
+    /// Random piece sizes from 1 to `max`; see [`Chunking::random`].
     Random {
-        /// The generator state.
-        state: u64,
+        /// The generator.
+        rng: Box<StdRng>,
         /// Largest piece.
         max: usize,
     },
 }
 
 impl Chunking {
+    /// Piece sizes from 1 to `max` drawn from `seed`: the same seed cuts
+    /// the same bytes the same way.
+    pub fn random(seed: u64, max: usize) -> Self {
+        Chunking::Random {
+            rng: Box::new(StdRng::seed_from_u64(seed)),
+            max,
+        }
+    }
+
     /// Cuts `bytes` into pieces.
     pub fn split(&mut self, bytes: &[u8]) -> Vec<Vec<u8>> {
         match self {
             Chunking::Whole => vec![bytes.to_vec()],
             Chunking::Every(n) => bytes.chunks((*n).max(1)).map(<[u8]>::to_vec).collect(),
-            Chunking::Random { state, max } => {
+            Chunking::Random { rng, max } => {
                 let mut pieces = Vec::new();
                 let mut rest = bytes;
                 while !rest.is_empty() {
-                    *state ^= *state << 13;
-                    *state ^= *state >> 7;
-                    *state ^= *state << 17;
-                    let n = (*state as usize % (*max).max(1)) + 1;
+                    let n = rng.random_range(1..=(*max).max(1));
                     let (piece, tail) = rest.split_at(n.min(rest.len()));
                     pieces.push(piece.to_vec());
                     rest = tail;

@@ -229,10 +229,7 @@ pub fn apply(sim: &mut Sim<TestRpc>, observer: &mut Observer, op: &Op) {
         Op::PauseReading(paused) => sim.pause_reading(*paused),
         Op::Stale(n) => feed_stale(sim, *n),
         Op::Rechunk(seed) => {
-            sim.chunking = Chunking::Random {
-                state: u64::from(*seed) * 0x9E37_79B9 + 1,
-                max: 64,
-            }
+            sim.chunking = Chunking::random(u64::from(*seed), 64);
         }
     }
     sim.run_for(Duration::from_millis(20));
