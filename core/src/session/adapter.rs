@@ -315,3 +315,7 @@ impl Adapter for Plain {
         Inbound::Other
     }
 }
+
+#[cfg(test)]
+#[path = "adapter_tests.rs"]
+mod tests;
