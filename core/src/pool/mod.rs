@@ -54,6 +54,8 @@
 //! ```
 
 mod assign;
+#[cfg(test)]
+mod assign_tests;
 mod conn;
 pub mod delivery;
 mod handle;
