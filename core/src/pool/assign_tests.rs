@@ -18,7 +18,10 @@ fn placed(conn: u64, channels: &[&str]) -> (ConnId, Vec<String>) {
 #[test]
 fn a_connection_takes_channels_only_while_it_accepts_them() {
     let mut a = Assignment::default();
-    assert!(!a.is_accepting(ConnId(1)), "an unknown connection takes nothing");
+    assert!(
+        !a.is_accepting(ConnId(1)),
+        "an unknown connection takes nothing"
+    );
     a.add_conn(ConnId(1));
     assert!(a.is_accepting(ConnId(1)), "a new connection accepts");
     a.set_accepting(ConnId(1), false);

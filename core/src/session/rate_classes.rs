@@ -214,3 +214,52 @@ impl RateLimits {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    const ORDERS: RateClass = RateClass::new("orders");
+    const QUOTES: RateClass = RateClass::new("quotes");
+
+    fn limit(capacity: u64) -> RateLimitConfig {
+        RateLimitConfig {
+            capacity,
+            refill_amount: 1,
+            refill_interval: Duration::from_secs(1),
+            queue_capacity: 8,
+        }
+    }
+
+    #[test]
+    fn a_class_displays_as_its_name() {
+        assert_eq!(ORDERS.to_string(), "orders");
+        assert_eq!(QUOTES.to_string(), QUOTES.name());
+    }
+
+    #[test]
+    fn off_leaves_out_every_declared_limit_but_the_ones_set() {
+        let declared = [(RateClass::DEFAULT, limit(100)), (ORDERS, limit(20))];
+        assert!(RateLimits::default().uses_adapter_defaults());
+        assert_eq!(RateLimits::default().resolve(&declared), declared);
+        let off = RateLimits::off();
+        assert!(!off.uses_adapter_defaults());
+        assert_eq!(off.resolve(&declared), []);
+        let orders_only = RateLimits::off().with(ORDERS, limit(5));
+        assert_eq!(orders_only.resolve(&declared), [(ORDERS, limit(5))]);
+    }
+
+    #[test]
+    fn an_override_of_a_class_the_adapter_does_not_declare_is_added_once() {
+        let declared = [(ORDERS, limit(20))];
+        let limits = RateLimits::default().with(QUOTES, limit(3));
+        assert_eq!(
+            limits.resolve(&declared),
+            [(ORDERS, limit(20)), (QUOTES, limit(3))]
+        );
+        let limits = RateLimits::default().with(ORDERS, limit(7));
+        assert_eq!(limits.resolve(&declared), [(ORDERS, limit(7))]);
+    }
+}
