@@ -338,3 +338,37 @@ fn a_direct_send_goes_only_while_ready_and_never_after_close() {
         Err(SessionError::Closed)
     );
 }
+
+#[test]
+fn a_terminal_request_the_server_never_closes_for_ends_the_session_after_close_timeout() {
+    let close_timeout = Duration::from_secs(2);
+    let adapter = TestRpc {
+        terminal_methods: vec!["silent".into()], // recorded, never answered
+        ..TestRpc::default()
+    };
+    let mut sim = Sim::new(adapter, |c| c.close_timeout = close_timeout);
+    sim.connect();
+    assert!(sim.run_until(is_ready, LIMIT));
+    sim.take_events();
+    let sent_at = sim.now;
+    let id = sim.request("silent", "{}");
+    sim.run_for(close_timeout - Duration::from_millis(1));
+    assert_eq!(sim.server.count("silent"), 1, "written at once");
+    assert_ne!(
+        sim.client.state(),
+        SessionState::Closed,
+        "the server's close is awaited"
+    );
+    assert!(sim.run_until(is_closed, LIMIT));
+    assert_eq!(sim.now - sent_at, close_timeout);
+    let events = sim.take_events();
+    assert_eq!(events.len(), 3, "{events:?}");
+    assert_eq!(events[0], user_close_loss());
+    assert!(
+        matches!(&events[1], Event::Response { id: i, result } if *i == id && result.as_str() == "null"),
+        "the close was what it asked for: {events:?}"
+    );
+    assert_eq!(events[2], closed_by_user());
+    sim.run_for(HOUR);
+    assert_eq!(sim.dials.len(), 1, "never redialed");
+}

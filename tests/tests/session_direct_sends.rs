@@ -36,8 +36,10 @@ fn nothing_goes_out_directly_before_the_login_is_answered() {
     assert!(sim.run_until(|s| s.client.state() == SessionState::Ready, LIMIT));
     sim.drive();
     assert_eq!(methods(&sim), ["public/auth", "silent"]);
-    // Ready with nothing queued: straight out.
+    // Ready with nothing queued: straight out, and counted.
+    let before = sim.client.stats().messages_out;
     assert!(sim.client.try_send_text_direct(&message(2)));
+    assert_eq!(sim.client.stats().messages_out, before + 1);
     sim.drive();
     assert_eq!(methods(&sim), ["public/auth", "silent", "silent"]);
 }

@@ -32,6 +32,9 @@ pub struct TestRpc {
     pub declared_limits: Vec<(RateClass, RateLimitConfig)>,
     /// Error codes that end the server's session (`Adapter::ends_session`).
     pub session_ending_codes: Vec<i64>,
+    /// Methods that end the session (`Adapter::is_terminal`): the server's
+    /// close is their outcome.
+    pub terminal_methods: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -204,5 +207,9 @@ impl Adapter for TestRpc {
 
     fn ends_session(&self, error: &RpcError) -> bool {
         self.session_ending_codes.contains(&error.code)
+    }
+
+    fn is_terminal(&self, method: &str) -> bool {
+        self.terminal_methods.iter().any(|m| m == method)
     }
 }

@@ -66,6 +66,9 @@ impl<A: Adapter> Sim<A> {
         let error = "late refusal";
         self.client
             .handle_input(now, Input::ConnectFailed { generation, error });
+        let error = "Connection reset by peer (os error 104)";
+        self.client
+            .handle_input(now, Input::Failed { generation, error });
         self.client.handle_input(now, Input::Closed { generation });
     }
 }
