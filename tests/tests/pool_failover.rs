@@ -155,3 +155,62 @@ fn requests_go_to_the_least_loaded_ready_connection_and_keep_the_pools_ids() {
         "{echo_keys:?}"
     );
 }
+
+#[test]
+fn a_connection_not_ready_yet_takes_none_of_a_lost_ones_channels() {
+    let mut sim = PoolSim::new(TestRpc::default(), ten_per_connection(), configure);
+    sim.connect();
+    let all = names(0..15);
+    sim.subscribe(&refs(&all[..10]));
+    assert!(sim.run_until(|s| s.confirmed_everywhere() == 10, Duration::from_secs(1)));
+    // Five more open a second connection; the first is lost before the
+    // second is ready (its EOF arrives after one latency, the second's
+    // upgrade takes two).
+    sim.subscribe(&refs(&all[10..]));
+    sim.kill(ConnId(1));
+    sim.run_for(Duration::from_millis(1));
+    let position = |conn: u64, ready: bool| {
+        sim.events.iter().position(|(c, e)| {
+            *c == Some(ConnId(conn))
+                && if ready {
+                    *e == Event::Ready
+                } else {
+                    matches!(e, Event::Disconnected { .. })
+                }
+        })
+    };
+    assert!(position(1, false).is_some(), "the first was lost");
+    assert_eq!(position(2, true), None, "before the second was ready");
+    // The ten wait for the first's reconnect; the second keeps its five.
+    assert_eq!(sim.pool.assignment().channels(ConnId(1)).count(), 10);
+    assert_eq!(sim.pool.assignment().channels(ConnId(2)).count(), 5);
+    assert!(sim.run_until(|s| s.confirmed_everywhere() == 15, Duration::from_secs(2)));
+    assert_eq!(sim.pool.assignment().channels(ConnId(1)).count(), 10);
+    assert_eq!(sim.pool.assignment().channels(ConnId(2)).count(), 5);
+}
+
+#[test]
+fn an_unsubscribe_lost_with_its_connection_never_blocks_the_channel_again() {
+    let mut sim = PoolSim::new(TestRpc::default(), PoolLimits::default(), configure);
+    sim.connect();
+    sim.subscribe(&["ticker.A", "ticker.B"]);
+    assert!(sim.run_until(|s| s.confirmed_everywhere() == 2, Duration::from_secs(1)));
+    sim.server.behaviour.swallow_unsubscribes = 1;
+    sim.unsubscribe(&["ticker.A"]);
+    sim.run_for(Duration::from_millis(50)); // sent, never answered
+    assert_eq!(sim.server.count("public/unsubscribe"), 1);
+    sim.kill(ConnId(1));
+    assert!(sim.run_until(
+        |s| s.serving().count() == 1 && s.server_subscriptions() == ["ticker.B"],
+        Duration::from_secs(3)
+    ));
+    // Wanted again on the new transport: subscribed at once.
+    let asked_at = sim.now;
+    sim.subscribe(&["ticker.A"]);
+    assert!(sim.run_until(|s| s.confirmed_everywhere() == 2, Duration::from_secs(5)));
+    assert!(
+        sim.now - asked_at < Duration::from_millis(50),
+        "{:?}",
+        sim.now - asked_at
+    );
+}
