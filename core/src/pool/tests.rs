@@ -190,3 +190,33 @@ fn a_stream_without_ids_switches_at_confirmation() {
     assert_eq!(d.source("t"), Some(ConnId(2)));
     assert!(!d.in_handover("t"));
 }
+
+#[test]
+fn a_removed_channel_is_forgotten_and_starts_afresh_when_placed_again() {
+    let mut d = Delivery::default();
+    d.set_source("t", ConnId(1));
+    assert_eq!(feed(&mut d, 1, 7), [7]);
+    d.remove("t");
+    assert_eq!(d.source("t"), None);
+    // Subscribed again later: its ids start over, nothing is a duplicate.
+    d.set_source("t", ConnId(2));
+    assert_eq!(feed(&mut d, 2, 3), [3]);
+    assert_eq!(d.duplicates_dropped, 0);
+}
+
+#[test]
+fn a_hand_over_to_the_source_itself_or_asked_twice_changes_nothing() {
+    let mut d = Delivery::default();
+    d.set_source("t", ConnId(1));
+    assert_eq!(feed(&mut d, 1, 1), [1]);
+    d.start_handover("t", ConnId(1));
+    assert!(!d.in_handover("t"), "no hand-over to the source itself");
+    assert_eq!(feed(&mut d, 1, 2), [2]);
+    d.start_handover("t", ConnId(2));
+    assert_eq!(feed(&mut d, 2, 4), Vec::<u64>::new(), "held: 3 is missing");
+    // Confirmed again (e.g. a second subscribe answer): what is held stays.
+    d.start_handover("t", ConnId(2));
+    assert!(d.in_handover("t"));
+    assert_eq!(feed(&mut d, 1, 3), [3, 4]);
+    assert_eq!(d.source("t"), Some(ConnId(2)));
+}
