@@ -78,4 +78,18 @@ mod tests {
         size.adapt(2048, 65536); // half of 4096: neither filled nor under a quarter
         assert_eq!(size.next(), 4096);
     }
+
+    #[test]
+    fn the_room_halves_only_below_a_quarter() {
+        let mut size = ReadSize::default();
+        size.adapt(4096, 4096);
+        size.adapt(8192, 8192);
+        assert_eq!(size.next(), 16384);
+        size.adapt(8192, 16384); // half: kept
+        assert_eq!(size.next(), 16384);
+        size.adapt(4096, 16384); // exactly a quarter: kept
+        assert_eq!(size.next(), 16384);
+        size.adapt(4095, 16384); // under a quarter: halved
+        assert_eq!(size.next(), 8192);
+    }
 }
