@@ -220,3 +220,28 @@ fn a_hand_over_to_the_source_itself_or_asked_twice_changes_nothing() {
     assert_eq!(feed(&mut d, 1, 3), [3, 4]);
     assert_eq!(d.source("t"), Some(ConnId(2)));
 }
+
+/// Feeds `from` a snapshot (an id without a previous one) and returns what
+/// was delivered.
+fn feed_snapshot(d: &mut Delivery, from: u64, id: u64) -> Vec<u64> {
+    let (_, event) = update(id);
+    let mut out = Vec::new();
+    let seq = Sequence { id, previous: None };
+    d.on_update(ConnId(from), "t", Some(seq), event, &mut out);
+    ids(&out)
+}
+
+#[test]
+fn a_snapshot_takes_over_only_once_it_follows_what_was_delivered() {
+    let mut d = Delivery::default();
+    d.set_source("t", ConnId(1));
+    assert_eq!(feed(&mut d, 1, 1), [1]);
+    d.start_handover("t", ConnId(2));
+    // A snapshot at 4 would skip 2 and 3: held.
+    assert_eq!(feed_snapshot(&mut d, 2, 4), Vec::<u64>::new());
+    assert!(d.in_handover("t"));
+    assert_eq!(feed(&mut d, 1, 2), [2]);
+    // Once 3 is delivered the snapshot follows it: the new one takes over.
+    assert_eq!(feed(&mut d, 1, 3), [3, 4]);
+    assert_eq!(d.source("t"), Some(ConnId(2)));
+}
