@@ -84,3 +84,10 @@ fn a_reserved_close_code_is_refused_and_the_pool_stays_open() {
     // Nothing was connected: every session closes at once, and so does the pool.
     assert!(pool.is_closed() && pool.status().closed);
 }
+
+#[test]
+fn the_pool_reports_the_limits_it_was_given() {
+    let pool = pool(Instant::now());
+    assert_eq!(pool.limits().max_streams_per_connection, Some(1));
+    assert_eq!(pool.limits().max_subscribe_messages_per_second, None);
+}
