@@ -38,6 +38,8 @@ fn a_subscribe_waiting_for_the_budget_goes_the_moment_it_frees_up() {
     // The budget is spent for a second: ticker.B waits for it.
     sim.subscribe(&["ticker.B"]);
     assert!(sim.run_until(|s| s.confirmed_everywhere() == 2, LIMIT));
+    let confirmed: Vec<&str> = sim.pool.confirmed_channels().collect();
+    assert_eq!(confirmed, ["ticker.A", "ticker.B"]);
     let sent = subscribe_messages(&sim);
     assert_eq!(sent.len(), 2, "{sent:?}");
     let gap = sent[1].1 - sent[0].1;
@@ -62,6 +64,8 @@ fn an_unsubscribe_and_a_subscribe_share_the_budget_in_turn() {
         |s| s.confirmed_everywhere() == 1 && s.server_subscriptions() == ["ticker.B"],
         LIMIT
     ));
+    let confirmed: Vec<&str> = sim.pool.confirmed_channels().collect();
+    assert_eq!(confirmed, ["ticker.B"], "the unsubscribed one is gone");
     let sent = subscribe_messages(&sim);
     let methods: Vec<&str> = sent.iter().map(|(m, _)| m.as_str()).collect();
     assert_eq!(
