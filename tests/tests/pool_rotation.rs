@@ -75,6 +75,7 @@ fn twenty_rotations_lose_and_duplicate_no_update_of_a_sequenced_stream() {
     sim.connect();
     sim.subscribe(&["trades.BTC"]);
     assert!(sim.run_until(|s| s.confirmed_everywhere() == 1, Duration::from_secs(1)));
+    assert_eq!(sim.pool.duplicates_dropped(), 0, "no overlap yet");
     let mut sent = 0u64;
     let tick = Duration::from_millis(7);
     let mut rotations_seen = 0;

@@ -72,6 +72,7 @@ fn rate_limits_reach_later_connections_and_an_invalid_one_is_refused() {
 fn a_reserved_close_code_is_refused_and_the_pool_stays_open() {
     let now = Instant::now();
     let mut pool = pool(now);
+    assert!(!pool.is_closed() && !pool.status().closed);
     assert!(pool.close(now, CloseCode::from(1006), "").is_err());
     assert!(pool.subscribe(now, &["a"]).is_ok(), "still open");
     assert!(

@@ -119,13 +119,17 @@ impl Adapter for TestRpc {
     fn auth_request(
         &self,
         credentials: &Credentials,
-        _context: &AuthContext,
+        context: &AuthContext,
     ) -> Option<OutgoingRequest> {
-        let params = json!({
+        let mut params = json!({
             "grant_type": "client_credentials",
             "client_id": credentials.client_id,
             "client_secret": credentials.secret.expose(),
         });
+        // The wall clock, when the driver told it (as a signing adapter uses it).
+        if let Some(unix_ms) = context.unix_time_ms {
+            params["timestamp"] = json!(unix_ms);
+        }
         Some(OutgoingRequest::new("public/auth", params.to_string()))
     }
 
