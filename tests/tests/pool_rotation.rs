@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use serde_json::value::RawValue;
-use wsnova_core::pool::PoolLimits;
+use wsnova_core::pool::{ConnId, PoolLimits, Role};
 use wsnova_core::session::{Adapter, Event, Inbound, OutgoingRequest, Sequence};
 use wsnova_tests::sim::{PoolSim, TestRpc};
 
@@ -153,4 +153,59 @@ fn a_stream_without_ids_switches_at_confirmation_within_a_narrow_window() {
         lost <= rotations,
         "{lost} of {sent} lost in {rotations} rotations"
     );
+}
+
+#[test]
+fn an_old_connection_lost_before_its_replacement_confirms_hands_delivery_over_with_a_gap() {
+    let mut sim = PoolSim::new(
+        Sequenced::default(),
+        limits(Duration::from_secs(3), Duration::from_secs(1)),
+        |c| {
+            c.heartbeat.ping_interval = None;
+        },
+    );
+    sim.connect();
+    sim.subscribe(&["trades.BTC"]);
+    assert!(sim.run_until(|s| s.confirmed_everywhere() == 1, Duration::from_secs(1)));
+    for id in 1..=3 {
+        sim.server
+            .notify("trades.BTC", json!({"id": id, "prev": id - 1}));
+    }
+    // The rotation opens the replacement at an age of 2 s; the old one is
+    // lost at that moment, and update 4 with it.
+    assert!(sim.run_until(|s| s.pool.conns().count() == 2, Duration::from_secs(3)));
+    sim.kill(ConnId(1));
+    sim.server.notify("trades.BTC", json!({"id": 4, "prev": 3}));
+    let old_lost = |s: &PoolSim<Sequenced>| {
+        s.events
+            .iter()
+            .any(|(c, e)| *c == Some(ConnId(1)) && matches!(e, Event::Disconnected { .. }))
+    };
+    assert!(sim.run_until(old_lost, Duration::from_millis(100)));
+    let replacement = sim.pool.session(ConnId(2)).expect("open");
+    assert_eq!(
+        replacement.confirmed_subscriptions().count(),
+        0,
+        "not confirmed yet"
+    );
+    assert_eq!(
+        sim.pool.delivering("trades.BTC"),
+        Some(ConnId(2)),
+        "the only connection left delivers from now on"
+    );
+    assert!(sim.run_until(
+        |s| s.pool.role(ConnId(2)) == Some(Role::Active) && s.confirmed_everywhere() == 1,
+        Duration::from_secs(1)
+    ));
+    for id in 5..=6 {
+        sim.server
+            .notify("trades.BTC", json!({"id": id, "prev": id - 1}));
+    }
+    sim.run_for(Duration::from_millis(100));
+    assert_eq!(
+        ids_of(&sim.events, "trades.BTC"),
+        [1, 2, 3, 5, 6],
+        "a gap, not a hang"
+    );
+    assert_eq!(sim.pool.delivering("trades.BTC"), Some(ConnId(2)));
 }
