@@ -214,3 +214,38 @@ fn an_unsubscribe_lost_with_its_connection_never_blocks_the_channel_again() {
         sim.now - asked_at
     );
 }
+
+#[test]
+fn reconnects_count_once_in_the_connection_window() {
+    let two_per_ten_seconds = PoolLimits {
+        max_new_connections: Some(2),
+        per_window: Duration::from_secs(10),
+        ..PoolLimits::default()
+    };
+    let mut sim = PoolSim::new(TestRpc::default(), two_per_ten_seconds, configure);
+    sim.connect();
+    sim.subscribe(&["ticker.A"]);
+    assert!(sim.run_until(|s| s.confirmed_everywhere() == 1, Duration::from_secs(1)));
+    let mut kills = Vec::new();
+    for _ in 0..3 {
+        kills.push(sim.now);
+        sim.kill(ConnId(1));
+        assert!(sim.run_until(
+            |s| s.dials.len() == kills.len() + 1 && s.confirmed_everywhere() == 1,
+            Duration::from_secs(30)
+        ));
+    }
+    let dials: Vec<_> = sim.dials.iter().map(|(at, _)| *at).collect();
+    // The first reconnect fits the window beside the first open: after its
+    // one-second backoff, not later.
+    let first = dials[1] - kills[0];
+    assert!(
+        first >= Duration::from_secs(1) && first < Duration::from_millis(1_010),
+        "{first:?}"
+    );
+    // The window is full then: the next two wait for it, ten seconds after
+    // the dial each replaces in it.
+    assert!(dials[2] >= dials[0] + Duration::from_secs(10), "{dials:?}");
+    assert!(dials[3] >= dials[1] + Duration::from_secs(10), "{dials:?}");
+    assert_eq!(sim.max_dials_within(Duration::from_secs(10)), 2);
+}
