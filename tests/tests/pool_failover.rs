@@ -249,3 +249,28 @@ fn reconnects_count_once_in_the_connection_window() {
     assert!(dials[3] >= dials[1] + Duration::from_secs(10), "{dials:?}");
     assert_eq!(sim.max_dials_within(Duration::from_secs(10)), 2);
 }
+
+#[test]
+fn a_request_waiting_for_its_answer_counts_in_its_connections_load() {
+    let mut sim = PoolSim::new(TestRpc::default(), ten_per_connection(), configure);
+    sim.connect();
+    let all = names(0..20);
+    sim.subscribe(&refs(&all));
+    assert!(sim.run_until(|s| s.confirmed_everywhere() == 20, Duration::from_secs(1)));
+    // Ten channels each: the first request goes to the lower id, the
+    // second, while the first waits, to the other one.
+    sim.pool.request(sim.now, "echo", "{}").unwrap();
+    sim.pool.request(sim.now, "echo", "{}").unwrap();
+    sim.run_for(Duration::from_millis(50));
+    let echo_keys: Vec<u64> = sim
+        .server
+        .received
+        .iter()
+        .filter(|r| r.method == "echo")
+        .map(|r| r.generation)
+        .collect();
+    assert_eq!(
+        echo_keys,
+        [server_key(ConnId(1), 1), server_key(ConnId(2), 1)]
+    );
+}
