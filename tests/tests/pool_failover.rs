@@ -274,3 +274,25 @@ fn a_request_waiting_for_its_answer_counts_in_its_connections_load() {
         [server_key(ConnId(1), 1), server_key(ConnId(2), 1)]
     );
 }
+
+#[test]
+fn a_request_goes_to_a_ready_connection_rather_than_an_idle_one_coming_up() {
+    let mut sim = PoolSim::new(TestRpc::default(), ten_per_connection(), configure);
+    sim.connect();
+    let all = names(0..11);
+    sim.subscribe(&refs(&all[..10]));
+    assert!(sim.run_until(|s| s.confirmed_everywhere() == 10, Duration::from_secs(1)));
+    // The eleventh opens a second connection, lightly loaded but not ready.
+    sim.subscribe(&refs(&all[10..]));
+    assert_eq!(sim.pool.conns().count(), 2);
+    sim.pool.request(sim.now, "echo", "{}").unwrap();
+    sim.run_for(Duration::from_millis(50));
+    let echo_keys: Vec<u64> = sim
+        .server
+        .received
+        .iter()
+        .filter(|r| r.method == "echo")
+        .map(|r| r.generation)
+        .collect();
+    assert_eq!(echo_keys, [server_key(ConnId(1), 1)]);
+}
