@@ -209,3 +209,32 @@ fn an_old_connection_lost_before_its_replacement_confirms_hands_delivery_over_wi
     );
     assert_eq!(sim.pool.delivering("trades.BTC"), Some(ConnId(2)));
 }
+
+#[test]
+fn a_gap_on_the_delivering_connection_reaches_the_application_once() {
+    let mut sim = PoolSim::new(Sequenced::default(), PoolLimits::default(), |c| {
+        c.heartbeat.ping_interval = None;
+    });
+    sim.connect();
+    sim.subscribe(&["trades.BTC"]);
+    assert!(sim.run_until(|s| s.confirmed_everywhere() == 1, Duration::from_secs(1)));
+    for (id, prev) in [(1, 0), (2, 1), (4, 3)] {
+        sim.server
+            .notify("trades.BTC", json!({"id": id, "prev": prev}));
+    }
+    sim.run_for(Duration::from_millis(50));
+    let gaps: Vec<&Event> = sim
+        .events
+        .iter()
+        .filter(|(_, e)| matches!(e, Event::Gap { .. }))
+        .map(|(_, e)| e)
+        .collect();
+    assert_eq!(
+        gaps,
+        [&Event::Gap {
+            channel: "trades.BTC".into(),
+            expected: 2,
+            got: 3
+        }]
+    );
+}
