@@ -238,3 +238,62 @@ fn a_gap_on_the_delivering_connection_reaches_the_application_once() {
         }]
     );
 }
+
+/// `trades.NN` for `range`.
+fn trades(range: std::ops::Range<usize>) -> Vec<String> {
+    range.map(|i| format!("trades.{i:02}")).collect()
+}
+
+fn as_refs(names: &[String]) -> Vec<&str> {
+    names.iter().map(String::as_str).collect()
+}
+
+#[test]
+fn a_lost_connections_channel_placed_on_a_replacement_is_delivered_from_it_at_once() {
+    let ten = PoolLimits {
+        max_streams_per_connection: Some(10),
+        ..limits(Duration::from_secs(10), Duration::from_secs(2))
+    };
+    let mut sim = PoolSim::new(Sequenced::default(), ten, |c| {
+        c.heartbeat.ping_interval = None;
+        c.request_timeout = Duration::from_secs(60);
+    });
+    sim.connect();
+    sim.subscribe(&as_refs(&trades(0..10)));
+    assert!(sim.run_until(|s| s.confirmed_everywhere() == 10, Duration::from_secs(1)));
+    sim.run_for(Duration::from_secs(1));
+    sim.subscribe(&as_refs(&trades(10..20))); // a second connection, a second younger
+    assert!(sim.run_until(|s| s.confirmed_everywhere() == 20, Duration::from_secs(1)));
+    sim.server.notify("trades.10", json!({"id": 1, "prev": 0}));
+    // A request never answered keeps connection 1 busy through its rotation.
+    sim.pool.request(sim.now, "silent", "{}").unwrap();
+    assert!(sim.run_until(|s| s.pool.conns().count() == 3, Duration::from_secs(8)));
+    assert_eq!(sim.pool.role(ConnId(3)), Some(Role::Replacing(ConnId(1))));
+    // Every connection is full: five more open a fourth; five fewer leave
+    // room on the replacement.
+    sim.subscribe(&as_refs(&trades(20..25)));
+    sim.pool
+        .unsubscribe(sim.now, &as_refs(&trades(0..5)))
+        .unwrap();
+    assert!(sim.run_until(
+        |s| {
+            s.pool
+                .session(ConnId(4))
+                .is_some_and(|c| c.confirmed_subscriptions().count() == 5)
+        },
+        Duration::from_millis(500)
+    ));
+    // Connection 2 is lost: five of its channels go where there is room,
+    // the replacement first (the lowest id).
+    sim.kill(ConnId(2));
+    let moved = |s: &PoolSim<Sequenced>| {
+        s.pool
+            .session(ConnId(3))
+            .is_some_and(|c| c.confirmed_subscriptions().any(|ch| ch == "trades.10"))
+    };
+    assert!(sim.run_until(moved, Duration::from_millis(500)));
+    assert_eq!(sim.pool.delivering("trades.10"), Some(ConnId(3)));
+    sim.server.notify("trades.10", json!({"id": 2, "prev": 1}));
+    sim.run_for(Duration::from_millis(50));
+    assert_eq!(ids_of(&sim.events, "trades.10"), [1, 2]);
+}
