@@ -111,6 +111,19 @@ fn twenty_rotations_lose_and_duplicate_no_update_of_a_sequenced_stream() {
         sim.pool.duplicates_dropped() > 0,
         "the overlaps were never exercised"
     );
+    let subscribed: Vec<&Vec<String>> = sim
+        .events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Event::Subscribed { channels } => Some(channels),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        subscribed,
+        [&vec!["trades.BTC".to_owned()]],
+        "reported once, not again at each rotation"
+    );
 }
 
 #[test]
