@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use wsnova_core::pool::{ConnId, PoolLimits};
-use wsnova_core::session::{BackoffConfig, BackoffStrategy, Event, SessionConfig};
+use wsnova_core::session::{BackoffConfig, BackoffStrategy, Event, RequestError, SessionConfig};
 use wsnova_tests::sim::{PoolSim, TestRpc, server_key};
 
 fn names(range: std::ops::Range<usize>) -> Vec<String> {
@@ -295,4 +295,35 @@ fn a_request_goes_to_a_ready_connection_rather_than_an_idle_one_coming_up() {
         .map(|r| r.generation)
         .collect();
     assert_eq!(echo_keys, [server_key(ConnId(1), 1)]);
+}
+
+#[test]
+fn a_connection_closing_leaves_the_requests_of_the_others_alone() {
+    let mut sim = PoolSim::new(TestRpc::default(), ten_per_connection(), |c| {
+        configure(c);
+        c.request_timeout = Duration::from_secs(1);
+    });
+    sim.connect();
+    let all = names(0..20);
+    sim.subscribe(&refs(&all));
+    assert!(sim.run_until(|s| s.confirmed_everywhere() == 20, Duration::from_secs(1)));
+    // Ten each: the request goes to connection 1; the server never answers it.
+    let id = sim.pool.request(sim.now, "silent", "{}").unwrap();
+    // Connection 2 is left empty and closed by the pool.
+    sim.pool.unsubscribe(sim.now, &refs(&all[10..])).unwrap();
+    assert!(sim.run_until(|s| s.pool.conns().count() == 1, Duration::from_millis(500)));
+    sim.run_for(Duration::from_secs(2));
+    let outcomes: Vec<&Event> = sim
+        .events
+        .iter()
+        .filter(|(_, e)| matches!(e, Event::Response { .. } | Event::RequestFailed { .. }))
+        .map(|(_, e)| e)
+        .collect();
+    assert_eq!(
+        outcomes,
+        [&Event::RequestFailed {
+            id,
+            error: RequestError::Timeout
+        }]
+    );
 }

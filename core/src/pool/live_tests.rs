@@ -92,3 +92,20 @@ fn the_pool_reports_the_limits_it_was_given() {
     assert_eq!(pool.limits().max_streams_per_connection, Some(1));
     assert_eq!(pool.limits().max_subscribe_messages_per_second, None);
 }
+
+#[test]
+fn debug_counts_connections_and_channels_and_shows_the_limits() {
+    let now = Instant::now();
+    let mut pool = pool(now);
+    pool.subscribe(now, &["a", "b"]).expect("open");
+    let debug = format!("{pool:?}");
+    assert!(debug.starts_with("Pool {"), "{debug}");
+    assert!(
+        debug.contains("conns: 2") && debug.contains("desired: 2"),
+        "{debug}"
+    );
+    assert!(
+        debug.contains("max_streams_per_connection: Some(1)"),
+        "{debug}"
+    );
+}
