@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use wsnova_core::session::{SessionError, SessionState};
+use wsnova_core::session::{CloseReason, Event, SessionError, SessionState};
 use wsnova_core::wire::CloseCode;
 use wsnova_tests::sim::{PoolSim, TestRpc};
 
@@ -44,4 +44,18 @@ fn every_verb_is_refused_from_the_close_on() {
     refused(&mut sim);
     assert!(sim.run_until(|s| s.pool.is_closed(), Duration::from_secs(5)));
     refused(&mut sim);
+    sim.run_for(Duration::from_secs(1));
+    let finals: Vec<&Event> = sim
+        .events
+        .iter()
+        .filter(|(conn, e)| conn.is_none() && matches!(e, Event::Closed { .. }))
+        .map(|(_, e)| e)
+        .collect();
+    assert_eq!(
+        finals,
+        [&Event::Closed {
+            reason: CloseReason::User
+        }],
+        "one final Closed"
+    );
 }
