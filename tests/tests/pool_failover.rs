@@ -327,3 +327,43 @@ fn a_connection_closing_leaves_the_requests_of_the_others_alone() {
         }]
     );
 }
+
+#[test]
+fn an_empty_connection_stays_open_until_its_requests_end() {
+    let mut sim = PoolSim::new(TestRpc::default(), ten_per_connection(), |c| {
+        configure(c);
+        c.request_timeout = Duration::from_secs(1);
+    });
+    sim.connect();
+    let all = names(0..15);
+    sim.subscribe(&refs(&all));
+    assert!(sim.run_until(|s| s.confirmed_everywhere() == 15, Duration::from_secs(1)));
+    // Five channels against ten: the request goes to connection 2, which
+    // the server never answers; then connection 2 is left empty.
+    let asked_at = sim.now;
+    let id = sim.pool.request(sim.now, "silent", "{}").unwrap();
+    sim.pool.unsubscribe(sim.now, &refs(&all[10..])).unwrap();
+    sim.run_for(Duration::from_millis(900));
+    assert!(
+        sim.pool.conns().any(|c| c == ConnId(2)),
+        "kept for its request"
+    );
+    assert!(sim.run_until(|s| s.pool.conns().count() == 1, Duration::from_secs(1)));
+    assert!(
+        sim.now - asked_at >= Duration::from_secs(1),
+        "closed only after the timeout"
+    );
+    let outcomes: Vec<&Event> = sim
+        .events
+        .iter()
+        .filter(|(_, e)| matches!(e, Event::Response { .. } | Event::RequestFailed { .. }))
+        .map(|(_, e)| e)
+        .collect();
+    assert_eq!(
+        outcomes,
+        [&Event::RequestFailed {
+            id,
+            error: RequestError::Timeout
+        }]
+    );
+}

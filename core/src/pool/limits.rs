@@ -163,3 +163,29 @@ impl Window {
         self.taken.len()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cancel_takes_back_only_the_event_recorded_at_that_instant() {
+        let t0 = Instant::now();
+        let second = Duration::from_secs(1);
+        let mut w = Window::new(Some(2), Duration::from_secs(10));
+        w.record(t0);
+        w.record(t0 + second);
+        assert!(!w.allows(t0 + second));
+        w.cancel(t0 + 2 * second); // nothing was recorded then
+        assert_eq!(w.count(t0 + second), 2);
+        w.cancel(t0 + second);
+        assert_eq!(w.count(t0 + second), 1);
+        assert_eq!(w.next_free(t0 + second), None, "room again");
+        w.record(t0 + 3 * second);
+        // Full: the first event leaves the window ten seconds after it.
+        assert_eq!(
+            w.next_free(t0 + 3 * second),
+            Some(t0 + Duration::from_secs(10))
+        );
+    }
+}
