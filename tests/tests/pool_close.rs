@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use wsnova_core::pool::PoolLimits;
 use wsnova_core::session::{CloseReason, Event, SessionError, SessionState};
 use wsnova_core::wire::CloseCode;
 use wsnova_tests::sim::{PoolSim, TestRpc};
@@ -57,5 +58,77 @@ fn every_verb_is_refused_from_the_close_on() {
             reason: CloseReason::User
         }],
         "one final Closed"
+    );
+}
+
+#[test]
+fn a_closing_pool_waits_only_for_its_connections_not_for_rotations() {
+    // Rotation is due one second after a connection comes up.
+    let rotating = PoolLimits {
+        connection_lifetime: Some(Duration::from_secs(10)),
+        rotation_margin: Duration::from_secs(9),
+        ..PoolLimits::default()
+    };
+    let mut sim = PoolSim::new(TestRpc::default(), rotating, |c| {
+        c.heartbeat.ping_interval = None;
+        c.close_timeout = Duration::from_secs(30);
+    });
+    sim.connect();
+    sim.subscribe(&["ticker.A"]);
+    assert!(sim.run_until(
+        |s| s.confirmed_everywhere() == 1,
+        Duration::from_millis(100)
+    ));
+    let now = sim.now;
+    let rotation_due = sim.pool.poll_timeout().expect("a rotation is due");
+    assert!(rotation_due <= now + Duration::from_secs(1));
+    sim.pool
+        .close(now, CloseCode::NORMAL, "bye")
+        .expect("closing");
+    let conn = sim.pool.conns().next().expect("still closing");
+    let session_due = sim.pool.session(conn).and_then(|s| s.poll_timeout());
+    assert!(
+        session_due.is_some_and(|t| t > rotation_due),
+        "{session_due:?}"
+    );
+    assert_eq!(
+        sim.pool.poll_timeout(),
+        session_due,
+        "its connection's deadline only"
+    );
+}
+
+#[test]
+fn a_closing_pool_no_longer_waits_to_send_what_its_budget_held_back() {
+    let one_a_second = PoolLimits {
+        max_subscribe_messages_per_second: Some(1),
+        ..PoolLimits::default()
+    };
+    let mut sim = PoolSim::new(TestRpc::default(), one_a_second, |c| {
+        c.heartbeat.ping_interval = None;
+    });
+    sim.connect();
+    sim.subscribe(&["ticker.A"]);
+    assert!(sim.run_until(
+        |s| s.confirmed_everywhere() == 1,
+        Duration::from_millis(100)
+    ));
+    sim.subscribe(&["ticker.B"]); // waits for the budget, up to a second
+    let now = sim.now;
+    let flush_due = sim.pool.poll_timeout().expect("the budget frees up");
+    assert!(flush_due <= now + Duration::from_secs(1));
+    sim.pool
+        .close(now, CloseCode::NORMAL, "bye")
+        .expect("closing");
+    let conn = sim.pool.conns().next().expect("still closing");
+    let session_due = sim.pool.session(conn).and_then(|s| s.poll_timeout());
+    assert!(
+        session_due.is_some_and(|t| t > flush_due),
+        "{session_due:?}"
+    );
+    assert_eq!(
+        sim.pool.poll_timeout(),
+        session_due,
+        "its connection's deadline only"
     );
 }

@@ -187,5 +187,8 @@ mod tests {
             w.next_free(t0 + 3 * second),
             Some(t0 + Duration::from_secs(10))
         );
+        assert_eq!(w.free_at(), Some(t0 + Duration::from_secs(10)));
+        w.cancel(t0);
+        assert_eq!(w.free_at(), None, "not full");
     }
 }
