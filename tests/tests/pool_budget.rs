@@ -78,3 +78,27 @@ fn an_unsubscribe_and_a_subscribe_share_the_budget_in_turn() {
         "the subscribe came {gap:?} after the unsubscribe"
     );
 }
+
+#[test]
+fn channels_waiting_for_the_connection_window_get_their_connection_the_moment_it_frees_up() {
+    let limits = PoolLimits {
+        max_streams_per_connection: Some(1),
+        max_new_connections: Some(1),
+        per_window: Duration::from_secs(10),
+        ..PoolLimits::default()
+    };
+    let mut sim = PoolSim::new(TestRpc::default(), limits, |c| {
+        c.heartbeat.ping_interval = None; // nothing else wakes the pool
+    });
+    sim.connect();
+    sim.subscribe(&["ticker.A"]);
+    assert!(sim.run_until(|s| s.confirmed_everywhere() == 1, LIMIT));
+    sim.subscribe(&["ticker.B"]); // needs a second connection: the window is full
+    assert!(sim.run_until(|s| s.confirmed_everywhere() == 2, Duration::from_secs(15)));
+    assert_eq!(sim.dials.len(), 2);
+    let wait = sim.dials[1].0 - sim.dials[0].0;
+    assert!(
+        wait >= Duration::from_secs(10) && wait <= Duration::from_millis(10_001),
+        "the second connection opened {wait:?} after the first"
+    );
+}

@@ -109,3 +109,16 @@ fn debug_counts_connections_and_channels_and_shows_the_limits() {
         "{debug}"
     );
 }
+
+#[test]
+fn reading_paused_is_remembered_until_resumed() {
+    let now = Instant::now();
+    let mut pool = pool(now);
+    assert!(!pool.is_reading_paused());
+    pool.set_reading_paused(now, true);
+    assert!(pool.is_reading_paused());
+    pool.set_reading_paused(now, true); // again: nothing changes
+    assert!(pool.is_reading_paused());
+    pool.set_reading_paused(now, false);
+    assert!(!pool.is_reading_paused());
+}
