@@ -51,6 +51,8 @@ fn authenticate_logs_in_every_connection_present_and_future() {
         LIMIT
     ));
     assert_eq!(auths(&sim).len(), 2, "the new one logged in too");
+    let status = sim.pool.status();
+    assert_eq!((status.ready(), status.total()), (2, 2));
     let now = sim.now;
     sim.pool
         .close(now, CloseCode::NORMAL, "bye")

@@ -34,6 +34,7 @@ fn a_refused_heartbeat_changes_nothing_and_an_accepted_one_reaches_later_connect
     let mut fast = before;
     fast.ping_interval = Some(Duration::from_millis(50));
     pool.set_heartbeat(now, fast).expect("accepted");
+    assert_eq!(pool.heartbeat(), &fast);
     pool.subscribe(now, &["a", "b"])
         .expect("two channels, two connections");
     let conns: Vec<_> = pool.conns().collect();
