@@ -84,3 +84,39 @@ impl From<SessionConfig> for PoolOptions {
         PoolOptions::from_config(config)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn builder() -> Builder {
+        Builder::new("ws://127.0.0.1:9001/").expect("url")
+    }
+
+    #[test]
+    fn options_for_one_connection_are_refused_by_name() {
+        let no_env: [(&str, &str); 0] = [];
+        let refused = [
+            (builder().record("/tmp/tape"), "record"),
+            (builder().dial_to("127.0.0.1", 9002), "dial_to"),
+            (
+                builder().addresses(["127.0.0.1:9002".parse().unwrap()]),
+                "addresses",
+            ),
+        ];
+        for (builder, option) in refused {
+            match PoolOptions::from_builder(&builder, no_env) {
+                Err(ConnectError::InvalidOption(why)) => assert!(why.starts_with(option), "{why}"),
+                other => panic!("{option}: {other:?}"),
+            }
+        }
+        let plain = builder()
+            .event_capacity(7)
+            .lag_policy(LagPolicy::Backpressure);
+        let options = PoolOptions::from_builder(&plain, no_env).expect("a pool can honour it");
+        assert_eq!(
+            (options.capacity, options.policy),
+            (7, LagPolicy::Backpressure)
+        );
+    }
+}
