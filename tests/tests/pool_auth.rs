@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use wsnova_core::pool::PoolLimits;
+use wsnova_core::pool::{ConnId, PoolLimits, Role};
 use wsnova_core::session::{Credentials, SessionError};
 use wsnova_core::wire::CloseCode;
 use wsnova_tests::sim::{PoolSim, TestRpc};
@@ -53,6 +53,9 @@ fn authenticate_logs_in_every_connection_present_and_future() {
     assert_eq!(auths(&sim).len(), 2, "the new one logged in too");
     let status = sim.pool.status();
     assert_eq!((status.ready(), status.total()), (2, 2));
+    let second = status.of(ConnId(2)).expect("listed");
+    assert_eq!((second.conn, second.role), (ConnId(2), Role::Active));
+    assert!(status.of(ConnId(3)).is_none());
     let now = sim.now;
     sim.pool
         .close(now, CloseCode::NORMAL, "bye")
