@@ -389,4 +389,48 @@ mod tests {
             assert!(err.contains(&format!("{bad:?}")), "{err}");
         }
     }
+
+    /// A setting the wire refuses is reported with the wire's own reason,
+    /// not a generic one.
+    #[test]
+    fn a_refused_setting_keeps_the_reason_the_wire_gave() {
+        use crate::wire::{Proxy, WireConfig};
+        let url_reason = match WireConfig::new("ws:///no-host").unwrap_err() {
+            WireError::InvalidUrl(reason) => reason,
+            other => panic!("{other:?}"),
+        };
+        let header_reason = match WireConfig::new("ws://h/").unwrap().header("bad name", "v") {
+            Err(WireError::InvalidHeader { reason, .. }) => reason,
+            other => panic!("{other:?}"),
+        };
+        let proxy_reason = match Proxy::parse("ftp://p:1") {
+            Err(WireError::InvalidProxy(reason)) => reason,
+            other => panic!("{other:?}"),
+        };
+        let cases = [
+            (r#"{"url": "ws:///no-host"}"#, url_reason),
+            (
+                r#"{"url": "ws://h/", "headers": {"bad name": "v"}}"#,
+                header_reason,
+            ),
+            (r#"{"url": "ws://h/", "proxy": "ftp://p:1"}"#, proxy_reason),
+            (
+                r#"{"url": "ws://h/", "failover": ["ws:///no-host"]}"#,
+                url_reason,
+            ),
+        ];
+        for (json, reason) in cases {
+            assert!(
+                ![
+                    "not a ws:// or wss:// URL",
+                    "cannot be sent",
+                    "not a proxy URL"
+                ]
+                .contains(&reason),
+                "{json}: pick an input whose reason is specific"
+            );
+            let err = SessionConfig::from_json_str(json).unwrap_err().to_string();
+            assert!(err.contains(reason), "{json}: {err}");
+        }
+    }
 }
