@@ -1,7 +1,7 @@
 //! Closing a pool: from `close` on, every verb is refused with `Closed`,
 //! while its connections' close handshakes run and after they end.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use wsnova_core::pool::PoolLimits;
 use wsnova_core::session::{CloseReason, Event, SessionError, SessionState};
@@ -61,6 +61,24 @@ fn every_verb_is_refused_from_the_close_on() {
     );
 }
 
+/// Closes the pool, then checks that it asks to be woken only for its one
+/// connection's own deadline, which comes after `earlier` (what an open
+/// pool would have woken for).
+fn close_and_wait_only_for_the_connection(sim: &mut PoolSim<TestRpc>, earlier: Instant) {
+    let now = sim.now;
+    sim.pool
+        .close(now, CloseCode::NORMAL, "bye")
+        .expect("closing");
+    let conn = sim.pool.conns().next().expect("still closing");
+    let session_due = sim.pool.session(conn).and_then(|s| s.poll_timeout());
+    assert!(session_due.is_some_and(|t| t > earlier), "{session_due:?}");
+    assert_eq!(
+        sim.pool.poll_timeout(),
+        session_due,
+        "its connection's deadline only"
+    );
+}
+
 #[test]
 fn a_closing_pool_waits_only_for_its_connections_not_for_rotations() {
     // Rotation is due one second after a connection comes up.
@@ -82,20 +100,7 @@ fn a_closing_pool_waits_only_for_its_connections_not_for_rotations() {
     let now = sim.now;
     let rotation_due = sim.pool.poll_timeout().expect("a rotation is due");
     assert!(rotation_due <= now + Duration::from_secs(1));
-    sim.pool
-        .close(now, CloseCode::NORMAL, "bye")
-        .expect("closing");
-    let conn = sim.pool.conns().next().expect("still closing");
-    let session_due = sim.pool.session(conn).and_then(|s| s.poll_timeout());
-    assert!(
-        session_due.is_some_and(|t| t > rotation_due),
-        "{session_due:?}"
-    );
-    assert_eq!(
-        sim.pool.poll_timeout(),
-        session_due,
-        "its connection's deadline only"
-    );
+    close_and_wait_only_for_the_connection(&mut sim, rotation_due);
 }
 
 #[test]
@@ -117,18 +122,5 @@ fn a_closing_pool_no_longer_waits_to_send_what_its_budget_held_back() {
     let now = sim.now;
     let flush_due = sim.pool.poll_timeout().expect("the budget frees up");
     assert!(flush_due <= now + Duration::from_secs(1));
-    sim.pool
-        .close(now, CloseCode::NORMAL, "bye")
-        .expect("closing");
-    let conn = sim.pool.conns().next().expect("still closing");
-    let session_due = sim.pool.session(conn).and_then(|s| s.poll_timeout());
-    assert!(
-        session_due.is_some_and(|t| t > flush_due),
-        "{session_due:?}"
-    );
-    assert_eq!(
-        sim.pool.poll_timeout(),
-        session_due,
-        "its connection's deadline only"
-    );
+    close_and_wait_only_for_the_connection(&mut sim, flush_due);
 }

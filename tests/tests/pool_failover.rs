@@ -17,6 +17,25 @@ fn refs(names: &[String]) -> Vec<&str> {
     names.iter().map(String::as_str).collect()
 }
 
+/// The server keys of the sockets that received each `echo`, in order.
+fn echo_keys(sim: &PoolSim<TestRpc>) -> Vec<u64> {
+    sim.server
+        .received
+        .iter()
+        .filter(|r| r.method == "echo")
+        .map(|r| r.generation)
+        .collect()
+}
+
+/// Every request outcome the application saw, in order.
+fn outcomes(sim: &PoolSim<TestRpc>) -> Vec<&Event> {
+    sim.events
+        .iter()
+        .filter(|(_, e)| matches!(e, Event::Response { .. } | Event::RequestFailed { .. }))
+        .map(|(_, e)| e)
+        .collect()
+}
+
 /// A one-second backoff without jitter, so "within the backoff" is exact.
 fn configure(c: &mut SessionConfig) {
     c.backoff = BackoffConfig {
@@ -34,13 +53,20 @@ fn ten_per_connection() -> PoolLimits {
     }
 }
 
-#[test]
-fn a_killed_connections_subscriptions_are_confirmed_elsewhere_within_the_backoff() {
+/// A pool (ten channels a connection) with `channels` subscribed and confirmed.
+fn confirmed(channels: std::ops::Range<usize>) -> (PoolSim<TestRpc>, Vec<String>) {
     let mut sim = PoolSim::new(TestRpc::default(), ten_per_connection(), configure);
     sim.connect();
-    let all = names(0..12);
+    let all = names(channels);
     sim.subscribe(&refs(&all));
-    assert!(sim.run_until(|s| s.confirmed_everywhere() == 12, Duration::from_secs(1)));
+    let n = all.len();
+    assert!(sim.run_until(|s| s.confirmed_everywhere() == n, Duration::from_secs(1)));
+    (sim, all)
+}
+
+#[test]
+fn a_killed_connections_subscriptions_are_confirmed_elsewhere_within_the_backoff() {
+    let (mut sim, _) = confirmed(0..12);
     assert_eq!(sim.serving().count(), 2, "12 channels at 10 per connection");
     // Leave room on the second connection for the first's channels.
     let first: Vec<String> = sim
@@ -98,11 +124,7 @@ fn a_killed_connections_subscriptions_are_confirmed_elsewhere_within_the_backoff
 
 #[test]
 fn without_room_elsewhere_the_channels_come_back_with_the_reconnect() {
-    let mut sim = PoolSim::new(TestRpc::default(), ten_per_connection(), configure);
-    sim.connect();
-    let all = names(0..20);
-    sim.subscribe(&refs(&all));
-    assert!(sim.run_until(|s| s.confirmed_everywhere() == 20, Duration::from_secs(1)));
+    let (mut sim, _) = confirmed(0..20);
     let killed_at = sim.now;
     sim.kill(ConnId(1));
     sim.run_for(Duration::from_millis(900));
@@ -123,11 +145,7 @@ fn without_room_elsewhere_the_channels_come_back_with_the_reconnect() {
 
 #[test]
 fn requests_go_to_the_least_loaded_ready_connection_and_keep_the_pools_ids() {
-    let mut sim = PoolSim::new(TestRpc::default(), ten_per_connection(), configure);
-    sim.connect();
-    let all = names(0..12);
-    sim.subscribe(&refs(&all));
-    assert!(sim.run_until(|s| s.confirmed_everywhere() == 12, Duration::from_secs(1)));
+    let (mut sim, _) = confirmed(0..12);
     let a = sim.pool.request(sim.now, "echo", r#"{"n":1}"#).unwrap();
     let b = sim.pool.request(sim.now, "echo", r#"{"n":2}"#).unwrap();
     assert_ne!(a, b);
@@ -143,13 +161,7 @@ fn requests_go_to_the_least_loaded_ready_connection_and_keep_the_pools_ids() {
     assert_eq!(responses.len(), 2, "{responses:?}");
     assert!(responses.contains(&(Some(ConnId(2)), a, r#"{"n":1}"#.to_owned())));
     assert!(responses.contains(&(Some(ConnId(2)), b, r#"{"n":2}"#.to_owned())));
-    let echo_keys: Vec<u64> = sim
-        .server
-        .received
-        .iter()
-        .filter(|r| r.method == "echo")
-        .map(|r| r.generation)
-        .collect();
+    let echo_keys = echo_keys(&sim);
     assert!(
         echo_keys.iter().all(|k| *k == server_key(ConnId(2), 1)),
         "{echo_keys:?}"
@@ -158,11 +170,8 @@ fn requests_go_to_the_least_loaded_ready_connection_and_keep_the_pools_ids() {
 
 #[test]
 fn a_connection_not_ready_yet_takes_none_of_a_lost_ones_channels() {
-    let mut sim = PoolSim::new(TestRpc::default(), ten_per_connection(), configure);
-    sim.connect();
+    let (mut sim, _) = confirmed(0..10);
     let all = names(0..15);
-    sim.subscribe(&refs(&all[..10]));
-    assert!(sim.run_until(|s| s.confirmed_everywhere() == 10, Duration::from_secs(1)));
     // Five more open a second connection; the first is lost before the
     // second is ready (its EOF arrives after one latency, the second's
     // upgrade takes two).
@@ -252,23 +261,13 @@ fn reconnects_count_once_in_the_connection_window() {
 
 #[test]
 fn a_request_waiting_for_its_answer_counts_in_its_connections_load() {
-    let mut sim = PoolSim::new(TestRpc::default(), ten_per_connection(), configure);
-    sim.connect();
-    let all = names(0..20);
-    sim.subscribe(&refs(&all));
-    assert!(sim.run_until(|s| s.confirmed_everywhere() == 20, Duration::from_secs(1)));
+    let (mut sim, _) = confirmed(0..20);
     // Ten channels each: the first request goes to the lower id, the
     // second, while the first waits, to the other one.
     sim.pool.request(sim.now, "echo", "{}").unwrap();
     sim.pool.request(sim.now, "echo", "{}").unwrap();
     sim.run_for(Duration::from_millis(50));
-    let echo_keys: Vec<u64> = sim
-        .server
-        .received
-        .iter()
-        .filter(|r| r.method == "echo")
-        .map(|r| r.generation)
-        .collect();
+    let echo_keys = echo_keys(&sim);
     assert_eq!(
         echo_keys,
         [server_key(ConnId(1), 1), server_key(ConnId(2), 1)]
@@ -277,23 +276,14 @@ fn a_request_waiting_for_its_answer_counts_in_its_connections_load() {
 
 #[test]
 fn a_request_goes_to_a_ready_connection_rather_than_an_idle_one_coming_up() {
-    let mut sim = PoolSim::new(TestRpc::default(), ten_per_connection(), configure);
-    sim.connect();
+    let (mut sim, _) = confirmed(0..10);
     let all = names(0..11);
-    sim.subscribe(&refs(&all[..10]));
-    assert!(sim.run_until(|s| s.confirmed_everywhere() == 10, Duration::from_secs(1)));
     // The eleventh opens a second connection, lightly loaded but not ready.
     sim.subscribe(&refs(&all[10..]));
     assert_eq!(sim.pool.conns().count(), 2);
     sim.pool.request(sim.now, "echo", "{}").unwrap();
     sim.run_for(Duration::from_millis(50));
-    let echo_keys: Vec<u64> = sim
-        .server
-        .received
-        .iter()
-        .filter(|r| r.method == "echo")
-        .map(|r| r.generation)
-        .collect();
+    let echo_keys = echo_keys(&sim);
     assert_eq!(echo_keys, [server_key(ConnId(1), 1)]);
 }
 
@@ -313,12 +303,7 @@ fn a_connection_closing_leaves_the_requests_of_the_others_alone() {
     sim.pool.unsubscribe(sim.now, &refs(&all[10..])).unwrap();
     assert!(sim.run_until(|s| s.pool.conns().count() == 1, Duration::from_millis(500)));
     sim.run_for(Duration::from_secs(2));
-    let outcomes: Vec<&Event> = sim
-        .events
-        .iter()
-        .filter(|(_, e)| matches!(e, Event::Response { .. } | Event::RequestFailed { .. }))
-        .map(|(_, e)| e)
-        .collect();
+    let outcomes = outcomes(&sim);
     assert_eq!(
         outcomes,
         [&Event::RequestFailed {
@@ -353,12 +338,7 @@ fn an_empty_connection_stays_open_until_its_requests_end() {
         sim.now - asked_at >= Duration::from_secs(1),
         "closed only after the timeout"
     );
-    let outcomes: Vec<&Event> = sim
-        .events
-        .iter()
-        .filter(|(_, e)| matches!(e, Event::Response { .. } | Event::RequestFailed { .. }))
-        .map(|(_, e)| e)
-        .collect();
+    let outcomes = outcomes(&sim);
     assert_eq!(
         outcomes,
         [&Event::RequestFailed {
