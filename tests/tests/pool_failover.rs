@@ -36,7 +36,8 @@ fn outcomes(sim: &PoolSim<TestRpc>) -> Vec<&Event> {
         .collect()
 }
 
-/// A one-second backoff without jitter, so "within the backoff" is exact.
+/// A one-second backoff without jitter, so "within the backoff" is exact;
+/// no pings; a request times out after a second.
 fn configure(c: &mut SessionConfig) {
     c.backoff = BackoffConfig {
         strategy: BackoffStrategy::Exponential,
@@ -44,6 +45,7 @@ fn configure(c: &mut SessionConfig) {
         ..BackoffConfig::default()
     };
     c.heartbeat.ping_interval = None;
+    c.request_timeout = Duration::from_secs(1); // a request never answered fails soon
 }
 
 fn ten_per_connection() -> PoolLimits {
@@ -289,14 +291,7 @@ fn a_request_goes_to_a_ready_connection_rather_than_an_idle_one_coming_up() {
 
 #[test]
 fn a_connection_closing_leaves_the_requests_of_the_others_alone() {
-    let mut sim = PoolSim::new(TestRpc::default(), ten_per_connection(), |c| {
-        configure(c);
-        c.request_timeout = Duration::from_secs(1);
-    });
-    sim.connect();
-    let all = names(0..20);
-    sim.subscribe(&refs(&all));
-    assert!(sim.run_until(|s| s.confirmed_everywhere() == 20, Duration::from_secs(1)));
+    let (mut sim, all) = confirmed(0..20);
     // Ten each: the request goes to connection 1; the server never answers it.
     let id = sim.pool.request(sim.now, "silent", "{}").unwrap();
     // Connection 2 is left empty and closed by the pool.
@@ -315,14 +310,7 @@ fn a_connection_closing_leaves_the_requests_of_the_others_alone() {
 
 #[test]
 fn an_empty_connection_stays_open_until_its_requests_end() {
-    let mut sim = PoolSim::new(TestRpc::default(), ten_per_connection(), |c| {
-        configure(c);
-        c.request_timeout = Duration::from_secs(1);
-    });
-    sim.connect();
-    let all = names(0..15);
-    sim.subscribe(&refs(&all));
-    assert!(sim.run_until(|s| s.confirmed_everywhere() == 15, Duration::from_secs(1)));
+    let (mut sim, all) = confirmed(0..15);
     // Five channels against ten: the request goes to connection 2, which
     // the server never answers; then connection 2 is left empty.
     let asked_at = sim.now;
