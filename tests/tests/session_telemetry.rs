@@ -180,7 +180,8 @@ fn each_application_request_counts_its_one_outcome_under_its_method() {
 
 #[test]
 fn dials_losses_state_and_subscriptions_are_counted() {
-    let (mut received, mut stats_out) = (0, 0);
+    let mut received = 0;
+    let mut stats = None;
     let series = recorded(|| {
         let mut sim = sim("lifecycle");
         sim.connect_until_ready();
@@ -201,15 +202,36 @@ fn dials_losses_state_and_subscriptions_are_counted() {
         ));
         sim.drive();
         received = sim.server.received.len() as u64;
-        stats_out = sim.client.stats().messages_out;
+        stats = Some(sim.client.stats());
     });
+    let stats = stats.expect("ran");
     // Every message sent here is a request the fake exchange received.
-    assert_eq!(stats_out, received);
+    assert_eq!(stats.messages_out, received);
     assert_eq!(
         series.counter("wsnova_messages_out_total", &[("connection", "lifecycle")]),
         received
     );
     let label = [("connection", "lifecycle")];
+    // Every request was answered, and notifications came besides.
+    assert!(
+        stats.messages_in > received,
+        "{} in, {received} requests",
+        stats.messages_in
+    );
+    assert_eq!(
+        series.counter("wsnova_messages_in_total", &label),
+        stats.messages_in
+    );
+    // The socket bytes both ways, as the session's own stats count them.
+    assert!(stats.bytes_in > 0 && stats.bytes_out > 0);
+    assert_eq!(
+        series.counter("wsnova_bytes_in_total", &label),
+        stats.bytes_in
+    );
+    assert_eq!(
+        series.counter("wsnova_bytes_out_total", &label),
+        stats.bytes_out
+    );
     assert_eq!(series.counter("wsnova_connections_total", &label), 2);
     // The socket closed without a close frame: a wire error (RFC 6455
     // §7.1.5, the connection closed abnormally).
@@ -299,4 +321,23 @@ fn the_queue_depth_drops_to_zero_at_the_close() {
         sim.drive();
     });
     assert_eq!(depth, 0.0);
+}
+
+#[test]
+fn every_pong_records_its_round_trip() {
+    let series = recorded(|| {
+        let mut sim = Sim::new(TestRpc::default(), |c| {
+            c.name = Some("pings".into());
+            c.heartbeat.ping_interval = Some(Duration::from_secs(1));
+        });
+        sim.connect_until_ready();
+        sim.run_for(Duration::from_millis(3_500));
+    });
+    let recorded = series.histogram("wsnova_ping_rtt_seconds", &[("connection", "pings")]);
+    assert_eq!(recorded.len(), 3, "{recorded:?}");
+    // One latency each way, in virtual time.
+    assert!(
+        recorded.iter().all(|s| (*s - 0.002).abs() < 1e-9),
+        "{recorded:?}"
+    );
 }
