@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use serde_json::json;
-use wsnova_core::session::{Credentials, Event, HeartbeatConfig, RequestError, SessionState};
+use wsnova_core::session::{
+    Credentials, Event, HeartbeatConfig, RateClass, RateLimitConfig, RateLimits, RequestError,
+    SessionState,
+};
 use wsnova_core::wire::CloseCode;
 use wsnova_tests::sim::{Sim, TestRpc};
 
@@ -340,4 +343,65 @@ fn every_pong_records_its_round_trip() {
         recorded.iter().all(|s| (*s - 0.002).abs() < 1e-9),
         "{recorded:?}"
     );
+}
+
+/// The gauges move with the command that changes them, not one input later.
+#[test]
+fn a_gauge_follows_the_change_at_once() {
+    let series = recorded(|| {
+        let mut sim = Sim::new(TestRpc::default(), |c| {
+            c.name = Some("gauges".into());
+            c.heartbeat.ping_interval = None;
+            c.rate_limits = RateLimits::default().with(
+                RateClass::DEFAULT,
+                RateLimitConfig {
+                    capacity: 10,
+                    refill_amount: 1,
+                    refill_interval: Duration::from_secs(3600),
+                    queue_capacity: 10,
+                },
+            );
+        });
+        sim.connect_until_ready();
+        sim.subscribe(&["ticker.A", "ticker.B"]);
+        sim.drive();
+        // The last commands, with no input after them.
+        let now = sim.now;
+        sim.client.request(now, "echo", "{}").expect("open");
+        sim.client.unsubscribe(now, &["ticker.B"]).expect("open");
+    });
+    let label = |state| [("connection", "gauges"), ("state", state)];
+    assert_eq!(series.gauge("wsnova_subscriptions", &label("desired")), 1.0);
+    // One spent by the subscribe, one by the request, one by the unsubscribe.
+    assert_eq!(
+        series.gauge("wsnova_ratelimit_tokens", &[("connection", "gauges")]),
+        7.0
+    );
+}
+
+/// At most 128 methods get a series of their own (the login's included);
+/// the rest share `other`, so a caller inventing methods cannot grow the
+/// metrics without bound.
+#[test]
+fn methods_past_the_128th_share_one_series() {
+    let series = recorded(|| {
+        let mut sim = sim("methods");
+        sim.connect_until_ready();
+        for i in 0..200 {
+            sim.request(&format!("private/m{i:03}"), "{}");
+        }
+        sim.drive();
+    });
+    let durations = |method| {
+        series
+            .histogram(
+                "wsnova_request_duration_seconds",
+                &[("connection", "methods"), ("method", method)],
+            )
+            .len()
+    };
+    assert_eq!(durations("public/auth"), 1);
+    assert_eq!(durations("private/m126"), 1, "the 128th method");
+    // 201 methods in all: 73 past the 128th.
+    assert_eq!(durations("other"), 73);
 }

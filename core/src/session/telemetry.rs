@@ -331,3 +331,12 @@ impl std::fmt::Debug for Telemetry {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn debug_names_the_connection_and_nothing_else() {
+        let debug = format!("{:?}", super::Telemetry::new("feed"));
+        assert_eq!(debug, r#"Telemetry { connection: "feed", .. }"#);
+    }
+}
