@@ -45,8 +45,6 @@ mod outbuf;
 mod proxy;
 mod read_size;
 mod receive;
-#[cfg(test)]
-mod receive_tests;
 mod retry_after;
 mod stages;
 mod text;

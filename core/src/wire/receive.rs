@@ -62,3 +62,7 @@ impl Wire {
         self.read_size.adapt(n, self.read_offered as usize);
     }
 }
+
+#[cfg(test)]
+#[path = "receive_tests.rs"]
+mod tests;

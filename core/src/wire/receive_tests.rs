@@ -4,7 +4,7 @@
 use rand::SeedableRng;
 use tungstenite::handshake::derive_accept_key;
 
-use super::*;
+use super::super::*;
 
 fn new_wire(url: &str) -> Wire {
     let config = Arc::new(WireConfig::new(url).unwrap());
